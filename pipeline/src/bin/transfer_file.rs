@@ -1,0 +1,6 @@
+//! The TransferFile Lambda: a thin binary over `pipeline::Pipeline`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    pipeline::run_lambda(pipeline::Step::TransferFile).await
+}

@@ -1,0 +1,225 @@
+//! An FTPS client session over suppaftp: explicit or implicit TLS, PROT P, binary, EPSV with a
+//! PASV fallback that ignores the address the server advertises, timeouts on every step and TCP
+//! keep-alive on the control connection so it survives NAT idle timers during long transfers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ClientConfig;
+use suppaftp::tokio::{AsyncRustlsConnector, AsyncRustlsFtpStream, AsyncRustlsStream};
+use suppaftp::types::FileType;
+use suppaftp::{FtpError, Mode};
+use tokio::net::TcpStream;
+
+use crate::error::PipelineError;
+use crate::secret::{FtpsSettings, TlsMode};
+use crate::tls;
+
+pub type Download = suppaftp::tokio::TransferStream<AsyncRustlsStream>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP connect and TLS handshake.
+    pub connect: Duration,
+    /// One control command's reply.
+    pub command: Duration,
+    /// Silence on the data connection before the transfer is abandoned.
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(15),
+            command: Duration::from_secs(60),
+            read: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a failing command was doing: the same reply code means different things per command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Connect,
+    Login,
+    Size,
+    Retrieve,
+    Delete,
+    Other,
+}
+
+pub struct FtpsSession {
+    ftp: AsyncRustlsFtpStream,
+    timeouts: Timeouts,
+}
+
+/// Keep-alive probes after 60 s of silence: well inside the 350 s NAT/NLB idle timeout.
+fn keep_alive(stream: &TcpStream) {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(60))
+        .with_interval(Duration::from_secs(20))
+        .with_retries(4);
+    // Best effort: a platform without the option still transfers, it only loses NAT protection.
+    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+}
+
+async fn within<T>(
+    limit: Duration,
+    op: Op,
+    what: &str,
+    fut: impl Future<Output = Result<T, FtpError>>,
+) -> Result<T, PipelineError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result.map_err(|e| classify(e, op, what)),
+        Err(_) => Err(PipelineError::TransientNetwork(format!(
+            "{what}: no answer within {} s",
+            limit.as_secs()
+        ))),
+    }
+}
+
+impl FtpsSession {
+    /// Connects, secures, logs in and switches to binary.
+    pub async fn connect(
+        settings: &FtpsSettings,
+        tls: Arc<ClientConfig>,
+        timeouts: Timeouts,
+    ) -> Result<Self, PipelineError> {
+        let endpoint = format!("{}:{}", settings.host, settings.port());
+        let addr = resolve(&endpoint, timeouts.connect).await?;
+        let connector = AsyncRustlsConnector::from(tokio_rustls::TlsConnector::from(tls));
+        let server_name = settings.server_name().to_string();
+        let mut ftp = match settings.tls_mode {
+            TlsMode::Explicit => {
+                let tcp = match tokio::time::timeout(timeouts.connect, TcpStream::connect(addr)).await {
+                    Ok(Ok(tcp)) => tcp,
+                    Ok(Err(e)) => return Err(classify(FtpError::ConnectionError(e), Op::Connect, &endpoint)),
+                    Err(_) => {
+                        return Err(PipelineError::TransientNetwork(format!(
+                            "connect to {endpoint}: no answer within {} s",
+                            timeouts.connect.as_secs()
+                        )));
+                    }
+                };
+                keep_alive(&tcp);
+                let plain = within(timeouts.command, Op::Connect, &endpoint, AsyncRustlsFtpStream::connect_with_stream(tcp)).await?;
+                within(timeouts.connect, Op::Connect, &endpoint, plain.into_secure(connector, &server_name)).await?
+            }
+            TlsMode::Implicit => {
+                #[allow(deprecated)]
+                let ftp = within(
+                    timeouts.connect + timeouts.command,
+                    Op::Connect,
+                    &endpoint,
+                    AsyncRustlsFtpStream::connect_secure_implicit(addr, connector, &server_name),
+                )
+                .await?;
+                keep_alive(&*ftp.get_ref().await);
+                ftp
+            }
+        };
+        let connect_timeout = timeouts.connect;
+        ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
+            Box::pin(async move {
+                let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| {
+                        FtpError::ConnectionError(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("data connection to {addr} timed out"),
+                        ))
+                    })?
+                    .map_err(FtpError::ConnectionError)?;
+                keep_alive(&tcp);
+                Ok(tcp)
+            })
+        });
+        // EPSV uses the control connection's address; PASV's advertised address is replaced by it
+        // too, because servers behind NAT advertise private addresses the client cannot reach.
+        ftp.set_mode(Mode::ExtendedPassive);
+        ftp.set_passive_nat_workaround(true);
+        within(
+            timeouts.command,
+            Op::Login,
+            &endpoint,
+            ftp.login(settings.username.as_str(), settings.password.expose()),
+        )
+        .await?;
+        within(timeouts.command, Op::Other, "TYPE I", ftp.transfer_type(FileType::Binary)).await?;
+        Ok(Self { ftp, timeouts })
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// The remote file's size in bytes (SIZE, in binary mode).
+    pub async fn size(&mut self, path: &str) -> Result<u64, PipelineError> {
+        let size = within(self.timeouts.command, Op::Size, path, self.ftp.size(path)).await?;
+        Ok(size as u64)
+    }
+
+    /// Opens the download of `path`. Falls back from EPSV to PASV once if the server rejects EPSV.
+    pub async fn retrieve(&mut self, path: &str) -> Result<Download, PipelineError> {
+        match tokio::time::timeout(self.timeouts.command, self.ftp.retr_as_stream(path)).await {
+            Ok(Err(FtpError::UnexpectedResponse(reply))) if matches!(reply.status.code(), 500 | 501 | 502) => {
+                self.ftp.set_mode(Mode::Passive);
+                within(self.timeouts.command, Op::Retrieve, path, self.ftp.retr_as_stream(path)).await
+            }
+            Ok(result) => result.map_err(|e| classify(e, Op::Retrieve, path)),
+            Err(_) => Err(PipelineError::TransientNetwork(format!(
+                "RETR {path}: no answer within {} s",
+                self.timeouts.command.as_secs()
+            ))),
+        }
+    }
+
+    /// Closes the data connection and reads the server's transfer reply: a short read only shows
+    /// up here (e.g. vsftpd's 522 when TLS session reuse fails), so this must succeed.
+    pub async fn finish(&mut self, download: Download, path: &str) -> Result<(), PipelineError> {
+        within(self.timeouts.command, Op::Retrieve, path, download.finish()).await
+    }
+
+    pub async fn delete(&mut self, path: &str) -> Result<(), PipelineError> {
+        within(self.timeouts.command, Op::Delete, path, self.ftp.rm(path)).await
+    }
+
+    /// Polite goodbye; failures are irrelevant once the work is done.
+    pub async fn quit(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.ftp.quit()).await;
+    }
+}
+
+async fn resolve(endpoint: &str, limit: Duration) -> Result<SocketAddr, PipelineError> {
+    let lookup = tokio::time::timeout(limit, tokio::net::lookup_host(endpoint.to_string()))
+        .await
+        .map_err(|_| PipelineError::TransientNetwork(format!("resolving {endpoint} timed out")))?
+        .map_err(|e| PipelineError::TransientNetwork(format!("resolving {endpoint}: {e}")))?;
+    lookup
+        .into_iter()
+        .next()
+        .ok_or_else(|| PipelineError::TransientNetwork(format!("{endpoint} resolves to no address")))
+}
+
+/// Names an FTP failure by reply code and by what the command was doing.
+fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
+    match err {
+        FtpError::UnexpectedResponse(reply) => {
+            let code = reply.status.code();
+            let text = format!("{what}: {code} {}", String::from_utf8_lossy(&reply.body).trim());
+            match (code, op) {
+                (421, _) => PipelineError::TooManyConnections(text),
+                (530, _) => PipelineError::FtpsAuthFailed(text),
+                (550, Op::Size | Op::Retrieve) => PipelineError::RemoteFileNotFound(text),
+                (_, Op::Delete) => PipelineError::RemoteDeleteFailed(text),
+                (400..=499, _) => PipelineError::TransientNetwork(text),
+                _ => PipelineError::RemoteRejected(text),
+            }
+        }
+        FtpError::SecureError(message) => tls::classify_handshake(&format!("{what}: {message}")),
+        FtpError::ConnectionError(e) => PipelineError::TransientNetwork(format!("{what}: {e}")),
+        other => PipelineError::TransientNetwork(format!("{what}: {other}")),
+    }
+}

@@ -1,0 +1,306 @@
+//! The three Lambda handlers as library functions: the Lambda binaries and the harness's Step
+//! Functions emulator call exactly these, with SDK clients pointed at AWS or at an emulator.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::PipelineError;
+use crate::ftps::Timeouts;
+use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
+use crate::secret::SecretSource;
+use crate::store::{JobStore, Outcome};
+use crate::timestamp;
+use crate::transfer::Transfer;
+use crate::upload::UploadSettings;
+
+/// Longest error message recorded on a job; Step Functions causes can be 32 KiB.
+const MAX_ERROR_MESSAGE: usize = 4096;
+
+/// The pipeline's configuration, from the Lambda environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `JOBS_TABLE`, default `FSA-FileChecks`.
+    pub table: String,
+    /// `LANDING_BUCKET`.
+    pub landing_bucket: String,
+    /// `FTPS_SECRET_ID`: a secret name or ARN; `{pipeline}` is replaced by the job's pipeline.
+    pub secret_id: String,
+    pub upload: UploadSettings,
+    pub timeouts: Timeouts,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, PipelineError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let required = |name: &str| {
+            var(name).ok_or_else(|| PipelineError::InvalidJob(format!("environment variable {name} is not set")))
+        };
+        let number = |name: &str, default: u64| -> Result<u64, PipelineError> {
+            match var(name) {
+                None => Ok(default),
+                Some(text) => text.parse().map_err(|_| {
+                    PipelineError::InvalidJob(format!("environment variable {name}={text:?} is not a number"))
+                }),
+            }
+        };
+        let defaults = Timeouts::default();
+        Ok(Self {
+            table: var("JOBS_TABLE").unwrap_or_else(|| "FSA-FileChecks".to_string()),
+            landing_bucket: required("LANDING_BUCKET")?,
+            secret_id: required("FTPS_SECRET_ID")?,
+            upload: UploadSettings {
+                part_size: number("PART_SIZE_MIB", 8)? as usize * 1024 * 1024,
+                parts_in_flight: number("PARTS_IN_FLIGHT", 3)? as usize,
+            },
+            timeouts: Timeouts {
+                connect: Duration::from_secs(number("FTPS_CONNECT_TIMEOUT_SECS", defaults.connect.as_secs())?),
+                command: Duration::from_secs(number("FTPS_COMMAND_TIMEOUT_SECS", defaults.command.as_secs())?),
+                read: Duration::from_secs(number("FTPS_READ_TIMEOUT_SECS", defaults.read.as_secs())?),
+            },
+        })
+    }
+}
+
+/// SetRunning's input: the Pipe's stream record and the execution that received it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetRunningInput {
+    pub record: Value,
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetRunningOutput {
+    /// False when the job was not TRIGGERED: this delivery is a duplicate and must stop here.
+    pub acquired: bool,
+    pub job: JobKey,
+    /// The job's status as found, when not acquired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_status: Option<String>,
+}
+
+/// TransferFile's input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferInput {
+    pub job: JobKey,
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TransferOutput {
+    pub s3: S3Location,
+    pub transfer: TransferRecord,
+}
+
+/// A Catch's error output (`{"Error": …, "Cause": …}`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
+}
+
+/// FinalizeJob's input: without `error` it completes the job, with it (FinalizeJobOnCatch) it
+/// records the failure.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizeInput {
+    pub job: JobKey,
+    pub execution_arn: String,
+    #[serde(default)]
+    pub error: Option<CaughtError>,
+    #[serde(default)]
+    pub failed_state: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizeOutput {
+    pub status: String,
+    /// False when FinalizeJobOnCatch found the job no longer RUNNING under this execution and
+    /// left it alone (a losing duplicate must not mark a healthy job ERROR).
+    pub recorded: bool,
+}
+
+/// The Lambda functions, by the name the state machine and the SAM template give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    SetRunning,
+    TransferFile,
+    FinalizeJob,
+}
+
+impl Step {
+    pub const ALL: [Step; 3] = [Step::SetRunning, Step::TransferFile, Step::FinalizeJob];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SetRunning => "SetRunning",
+            Self::TransferFile => "TransferFile",
+            Self::FinalizeJob => "FinalizeJob",
+        }
+    }
+}
+
+/// Clients built once per container (or once per harness world).
+pub struct Pipeline {
+    store: JobStore,
+    s3: aws_sdk_s3::Client,
+    secrets: SecretSource,
+    settings: Settings,
+}
+
+fn parse<T: DeserializeOwned>(step: Step, payload: Value) -> Result<T, PipelineError> {
+    serde_json::from_value(payload)
+        .map_err(|e| PipelineError::InvalidJob(format!("{} input: {e}", step.name())))
+}
+
+fn to_value<T: Serialize>(value: T) -> Result<Value, PipelineError> {
+    Ok(serde_json::to_value(value).expect("handler outputs always serialize"))
+}
+
+impl Pipeline {
+    pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+            // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        Self {
+            store: JobStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone()),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            secrets: SecretSource::new(aws_sdk_secretsmanager::Client::new(sdk), settings.secret_id.clone()),
+            settings,
+        }
+    }
+
+    /// Configuration and clients from the Lambda environment.
+    pub async fn from_env() -> Result<Self, PipelineError> {
+        let settings = Settings::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(&sdk, settings))
+    }
+
+    pub fn store(&self) -> &JobStore {
+        &self.store
+    }
+
+    /// Runs one step on a raw JSON payload, as Lambda (or the emulator) delivers it.
+    pub async fn handle(&self, step: Step, payload: Value) -> Result<Value, PipelineError> {
+        match step {
+            Step::SetRunning => to_value(self.set_running(parse(step, payload)?).await?),
+            Step::TransferFile => to_value(self.transfer_file(parse(step, payload)?).await?),
+            Step::FinalizeJob => to_value(self.finalize_job(parse(step, payload)?).await?),
+        }
+    }
+
+    /// SetRunning: `TRIGGERED → RUNNING` under this execution, or `acquired: false` untouched.
+    pub async fn set_running(&self, input: SetRunningInput) -> Result<SetRunningOutput, PipelineError> {
+        let key = job::key_from_stream_record(&input.record)?;
+        match self.store.take(&key, &input.execution_arn).await? {
+            Outcome::Written(_) => {
+                tracing::info!(job_id = %key.job_id, project = %key.project, "job RUNNING");
+                Ok(SetRunningOutput { acquired: true, job: key, found_status: None })
+            }
+            Outcome::Refused(found) => {
+                let found_status =
+                    found.map(|job| job.status.as_str().to_string()).unwrap_or_else(|| "MISSING".to_string());
+                tracing::info!(job_id = %key.job_id, %found_status, "duplicate delivery: job not TRIGGERED");
+                Ok(SetRunningOutput { acquired: false, job: key, found_status: Some(found_status) })
+            }
+        }
+    }
+
+    /// TransferFile: only for a job RUNNING under this execution.
+    pub async fn transfer_file(&self, input: TransferInput) -> Result<TransferOutput, PipelineError> {
+        let job = self.store.get(&input.job).await?.ok_or_else(|| {
+            PipelineError::JobNotRunning(format!("job {}/{} does not exist", input.job.job_id, input.job.project))
+        })?;
+        if job.status != JobStatus::Running || job.execution_arn.as_deref() != Some(input.execution_arn.as_str()) {
+            return Err(PipelineError::JobNotRunning(format!(
+                "job {}/{} is {} under {}, not RUNNING under {}",
+                job.job_id,
+                job.project,
+                job.status.as_str(),
+                job.execution_arn.as_deref().unwrap_or("no execution"),
+                input.execution_arn
+            )));
+        }
+        let transfer = Transfer {
+            store: &self.store,
+            s3: &self.s3,
+            secrets: &self.secrets,
+            landing_bucket: &self.settings.landing_bucket,
+            upload: self.settings.upload,
+            timeouts: self.settings.timeouts,
+        };
+        let (s3, transfer) = transfer.run(&job, &input.execution_arn).await?;
+        Ok(TransferOutput { s3, transfer })
+    }
+
+    /// FinalizeJob (COMPLETED) and FinalizeJobOnCatch (ERROR, only for the owning execution).
+    pub async fn finalize_job(&self, input: FinalizeInput) -> Result<FinalizeOutput, PipelineError> {
+        let Some(caught) = input.error else {
+            self.store.complete(&input.job, &input.execution_arn).await?;
+            return Ok(FinalizeOutput { status: JobStatus::Completed.as_str().into(), recorded: true });
+        };
+        let record = ErrorRecord {
+            name: caught.error.clone(),
+            message: error_message(&caught),
+            state: input.failed_state.unwrap_or_else(|| "TransferFile".to_string()),
+            at: timestamp::now(),
+        };
+        match self.store.fail(&input.job, &input.execution_arn, &record).await? {
+            Outcome::Written(_) => Ok(FinalizeOutput { status: JobStatus::Error.as_str().into(), recorded: true }),
+            Outcome::Refused(found) => {
+                let status = found.map(|j| j.status.as_str().to_string()).unwrap_or_else(|| "MISSING".into());
+                tracing::warn!(job_id = %input.job.job_id, %status, error = %record.name,
+                    "not recording the error: the job is not RUNNING under this execution");
+                Ok(FinalizeOutput { status, recorded: false })
+            }
+        }
+    }
+}
+
+/// The human part of a Catch's Cause: Lambda wraps it as `{"errorType", "errorMessage", …}`.
+fn error_message(caught: &CaughtError) -> String {
+    let cause = caught.cause.clone().unwrap_or_default();
+    let message = serde_json::from_str::<Value>(&cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or(cause);
+    let mut message = if message.is_empty() { caught.error.clone() } else { message };
+    if message.len() > MAX_ERROR_MESSAGE {
+        let mut end = MAX_ERROR_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_unwraps_lambda_causes() {
+        let caught = CaughtError {
+            error: "RemoteFileNotFound".into(),
+            cause: Some(r#"{"errorType":"RemoteFileNotFound","errorMessage":"remote file not found: /a: 550"}"#.into()),
+        };
+        assert_eq!(error_message(&caught), "remote file not found: /a: 550");
+        let caught = CaughtError { error: "States.Timeout".into(), cause: None };
+        assert_eq!(error_message(&caught), "States.Timeout");
+        let caught = CaughtError { error: "X".into(), cause: Some("é".repeat(5000)) };
+        assert!(error_message(&caught).len() <= MAX_ERROR_MESSAGE + '…'.len_utf8());
+    }
+}

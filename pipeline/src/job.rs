@@ -1,0 +1,183 @@
+//! The job item of table `FSA-FileChecks`, in the seed's shape, plus the audit fields we add.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PipelineError;
+
+/// The table's primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobKey {
+    pub job_id: String,
+    pub project: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Triggered,
+    Running,
+    Completed,
+    Error,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Triggered => "TRIGGERED",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// Durable progress of a transfer; each stage is written before the work it names starts, so an
+/// ERROR item tells how far the run got. `DONE` is written by FinalizeJob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransferStage {
+    /// SetRunning took the job; nothing has touched the server yet.
+    Pending,
+    /// Connecting, logging in, asking the remote SIZE.
+    Connecting,
+    /// Streaming the remote file into S3.
+    Streaming,
+    /// The object is in S3 and its size and checksum equal what was streamed.
+    Verified,
+    /// The source file was deleted from the server.
+    SourceDeleted,
+    /// FinalizeJob recorded COMPLETED.
+    Done,
+}
+
+impl TransferStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Connecting => "CONNECTING",
+            Self::Streaming => "STREAMING",
+            Self::Verified => "VERIFIED",
+            Self::SourceDeleted => "SOURCE_DELETED",
+            Self::Done => "DONE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRef {
+    pub file_name: String,
+    pub remote_path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// What a verified transfer recorded (the job item's `transfer` map and TransferFile's output).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRecord {
+    /// Bytes streamed, equal to the remote SIZE.
+    pub bytes: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// The S3 checksum of the object as S3 reports it (CRC32C, base64; `-N` for N parts).
+    pub s3_checksum_crc32c: String,
+    /// The object version S3 assigned (absent when the bucket is not versioned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_version_id: Option<String>,
+    pub parts: u32,
+    pub duration_ms: u64,
+}
+
+/// Error details recorded on an ERROR job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorRecord {
+    pub name: String,
+    pub message: String,
+    pub state: String,
+    pub at: String,
+}
+
+/// A job item. Unknown attributes are kept by DynamoDB and ignored here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub job_id: String,
+    pub project: String,
+    pub pipeline: String,
+    pub status: JobStatus,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub transfer_stage: Option<TransferStage>,
+    pub file: FileRef,
+    #[serde(default)]
+    pub s3: Option<S3Location>,
+    #[serde(default)]
+    pub execution_arn: Option<String>,
+    #[serde(default)]
+    pub transfer: Option<TransferRecord>,
+    #[serde(default)]
+    pub error: Option<ErrorRecord>,
+}
+
+impl Job {
+    pub fn key(&self) -> JobKey {
+        JobKey { job_id: self.job_id.clone(), project: self.project.clone() }
+    }
+}
+
+/// Reads the key of the job a DynamoDB stream record (as a Pipe delivers it) is about.
+pub fn key_from_stream_record(record: &serde_json::Value) -> Result<JobKey, PipelineError> {
+    let keys = record.pointer("/dynamodb/Keys").ok_or_else(|| {
+        PipelineError::InvalidJob("the stream record has no dynamodb.Keys".to_string())
+    })?;
+    let string_key = |name: &str| {
+        keys.pointer(&format!("/{name}/S"))
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                PipelineError::InvalidJob(format!(
+                    "the stream record's dynamodb.Keys.{name} is not a non-empty string (S)"
+                ))
+            })
+    };
+    Ok(JobKey { job_id: string_key("jobId")?, project: string_key("project")? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_keys_from_a_stream_record() {
+        let record = json!({"eventName": "INSERT", "dynamodb": {"Keys": {
+            "jobId": {"S": "5fa16210"}, "project": {"S": "FLPIDS-NATS"}}}});
+        let key = key_from_stream_record(&record).unwrap();
+        assert_eq!(key, JobKey { job_id: "5fa16210".into(), project: "FLPIDS-NATS".into() });
+    }
+
+    #[test]
+    fn names_the_missing_key() {
+        let record = json!({"dynamodb": {"Keys": {"jobId": {"N": "5"}, "project": {"S": "p"}}}});
+        let err = key_from_stream_record(&record).unwrap_err();
+        assert_eq!(err.name(), "InvalidJob");
+        assert!(err.to_string().contains("Keys.jobId"), "{err}");
+        let err = key_from_stream_record(&json!({})).unwrap_err();
+        assert!(err.to_string().contains("dynamodb.Keys"), "{err}");
+    }
+}

@@ -1,0 +1,36 @@
+//! FileChecks pipeline: the SetRunning, TransferFile and FinalizeJob Lambdas as a library.
+//!
+//! See ARCHITECTURE.md for the flow of a job and the invariants this crate keeps.
+
+pub mod error;
+pub mod ftps;
+pub mod handlers;
+pub mod job;
+pub mod names;
+pub mod secret;
+pub mod store;
+pub mod timestamp;
+pub mod tls;
+pub mod transfer;
+pub mod upload;
+
+pub use error::PipelineError;
+pub use handlers::{Pipeline, Settings, Step};
+
+/// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
+pub fn init_lambda_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).without_time().with_target(false).init();
+}
+
+/// Runs one step as a Lambda function: the whole of each binary's `main`.
+pub async fn run_lambda(step: Step) -> Result<(), lambda_runtime::Error> {
+    init_lambda_tracing();
+    let pipeline = Pipeline::from_env().await?;
+    let pipeline = &pipeline;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+        pipeline.handle(step, event.payload).await
+    }))
+    .await
+}

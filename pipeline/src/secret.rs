@@ -1,0 +1,213 @@
+//! FTPS connection settings from Secrets Manager, cached per Lambda container.
+//!
+//! A job finds its secret through `FTPS_SECRET_ID`, a secret name or ARN in which `{pipeline}` is
+//! replaced by the job's `pipeline` (e.g. `filechecks/ftps/{pipeline}`): one secret per source
+//! system, and a fixed id works too. The secret's JSON fields are documented in the README.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::error::PipelineError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// `AUTH TLS` on the plain control port (usually 21).
+    Explicit,
+    /// TLS from the first byte (usually port 990).
+    Implicit,
+}
+
+/// A password that never prints.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// The secret's JSON document.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FtpsSettings {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub username: String,
+    pub password: Password,
+    #[serde(default = "default_tls_mode")]
+    pub tls_mode: TlsMode,
+    /// PEM certificates to trust instead of the public web PKI roots.
+    #[serde(default)]
+    pub ca_bundle: Option<String>,
+    /// Hex SHA-256 of the server's leaf certificate (colons allowed); checked after verification.
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
+    /// The name to verify the certificate against, when it differs from `host`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+fn default_tls_mode() -> TlsMode {
+    TlsMode::Explicit
+}
+
+impl FtpsSettings {
+    pub fn from_json(text: &str) -> Result<Self, PipelineError> {
+        let settings: Self = serde_json::from_str(text).map_err(|e| {
+            // serde_json's message names the field but never echoes the value.
+            PipelineError::SecretInvalid(format!("the secret is not the expected JSON: {e}"))
+        })?;
+        if settings.host.trim().is_empty() {
+            return Err(PipelineError::SecretInvalid("field host is empty".into()));
+        }
+        settings.pin()?;
+        Ok(settings)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls_mode {
+            TlsMode::Explicit => 21,
+            TlsMode::Implicit => 990,
+        })
+    }
+
+    pub fn server_name(&self) -> &str {
+        self.server_name.as_deref().unwrap_or(&self.host)
+    }
+
+    /// The certificate pin as bytes.
+    pub fn pin(&self) -> Result<Option<[u8; 32]>, PipelineError> {
+        let Some(text) = &self.cert_sha256 else { return Ok(None) };
+        let digits: String = text.chars().filter(|c| *c != ':').collect();
+        let mut pin = [0u8; 32];
+        hex::decode_to_slice(&digits, &mut pin).map_err(|_| {
+            PipelineError::SecretInvalid("field certSha256 is not 64 hex digits".into())
+        })?;
+        Ok(Some(pin))
+    }
+}
+
+/// A server's settings with the TLS configuration built from them (its session cache included).
+#[derive(Debug)]
+pub struct FtpsEndpoint {
+    pub settings: FtpsSettings,
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+/// Resolves a pipeline to its settings, caching each secret for `ttl` so a warm container does
+/// not call Secrets Manager per file, while a rotated password is picked up within minutes.
+pub struct SecretSource {
+    client: aws_sdk_secretsmanager::Client,
+    id_template: String,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, Arc<FtpsEndpoint>)>>,
+}
+
+impl SecretSource {
+    pub fn new(client: aws_sdk_secretsmanager::Client, id_template: impl Into<String>) -> Self {
+        Self {
+            client,
+            id_template: id_template.into(),
+            ttl: Duration::from_secs(300),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The secret id for a pipeline.
+    pub fn secret_id(&self, pipeline: &str) -> Result<String, PipelineError> {
+        if !self.id_template.contains("{pipeline}") {
+            return Ok(self.id_template.clone());
+        }
+        let safe = !pipeline.is_empty()
+            && pipeline.chars().all(|c| c.is_ascii_alphanumeric() || "_-.+=@".contains(c));
+        if !safe {
+            return Err(PipelineError::InvalidJob(format!(
+                "pipeline {pipeline:?} cannot name a secret (letters, digits and _-.+=@ only)"
+            )));
+        }
+        Ok(self.id_template.replace("{pipeline}", pipeline))
+    }
+
+    pub async fn endpoint(&self, pipeline: &str) -> Result<Arc<FtpsEndpoint>, PipelineError> {
+        let id = self.secret_id(pipeline)?;
+        if let Some((at, endpoint)) = self.cache.lock().expect("cache lock").get(&id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(endpoint.clone());
+        }
+        let out = self.client.get_secret_value().secret_id(&id).send().await.map_err(|err| {
+            if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
+                PipelineError::SecretInvalid(format!("secret {id} does not exist"))
+            } else {
+                PipelineError::from_sdk(&format!("GetSecretValue {id}"), err)
+            }
+        })?;
+        let text = out
+            .secret_string()
+            .ok_or_else(|| PipelineError::SecretInvalid(format!("secret {id} has no SecretString")))?;
+        let settings = FtpsSettings::from_json(text)
+            .map_err(|e| PipelineError::SecretInvalid(format!("secret {id}: {e}")))?;
+        let tls = crate::tls::client_config(&settings)?;
+        let endpoint = Arc::new(FtpsEndpoint { settings, tls });
+        self.cache.lock().expect("cache lock").insert(id, (Instant::now(), endpoint.clone()));
+        Ok(endpoint)
+    }
+
+    /// Drops a cached secret, e.g. after the server refused its password (it may have rotated).
+    pub fn forget(&self, pipeline: &str) {
+        if let Ok(id) = self.secret_id(pipeline) {
+            self.cache.lock().expect("cache lock").remove(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_defaults() {
+        let s = FtpsSettings::from_json(
+            r#"{"host":"ftp.example.gov","username":"u","password":"hunter2"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.port(), 21);
+        assert_eq!(s.tls_mode, TlsMode::Explicit);
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = FtpsSettings::from_json(
+            r#"{"host":"h","username":"u","password":"p","tlsMode":"implicit","certSha256":"AB:cd:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.port(), 990);
+        assert_eq!(s.pin().unwrap().unwrap()[0], 0xab);
+    }
+
+    #[test]
+    fn rejects_bad_secrets_without_echoing_them() {
+        let err = FtpsSettings::from_json(r#"{"host":"h","password":"hunter2"}"#).unwrap_err();
+        assert_eq!(err.name(), "SecretInvalid");
+        assert!(err.to_string().contains("username"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+        let err = FtpsSettings::from_json(r#"{"host":"h","username":"u","password":"p","certSha256":"xyz"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("certSha256"), "{err}");
+    }
+}

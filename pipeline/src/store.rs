@@ -1,0 +1,274 @@
+//! The job table: every lifecycle transition is one conditional UpdateItem.
+//!
+//! The conditions carry the pipeline's idempotency (a Pipe cannot name executions): only
+//! `TRIGGERED → RUNNING` takes a job, and every later write requires `RUNNING` under the same
+//! execution ARN, so a duplicate execution can neither transfer nor overwrite the owner's outcome.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::error::PipelineError;
+use crate::job::{ErrorRecord, Job, JobKey, JobStatus, S3Location, TransferRecord, TransferStage};
+use crate::timestamp;
+
+#[derive(Clone, Debug)]
+pub struct JobStore {
+    client: Client,
+    table: String,
+}
+
+/// What a conditional write found when its condition failed.
+#[derive(Debug)]
+pub enum Outcome {
+    Written(Job),
+    /// The condition failed; the item as it was (None if it does not exist).
+    Refused(Option<Job>),
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn map(entries: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> AttributeValue {
+    AttributeValue::M(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn job_from_item(item: HashMap<String, AttributeValue>) -> Result<Job, PipelineError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| PipelineError::InvalidJob(format!("the job item is malformed: {e}")))
+}
+
+impl JobStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of the job.
+    pub async fn get(&self, key: &JobKey) -> Result<Option<Job>, PipelineError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("jobId", s(&key.job_id))
+            .key("project", s(&key.project))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| PipelineError::from_sdk("GetItem on the job table", e))?;
+        out.item.map(job_from_item).transpose()
+    }
+
+    /// `TRIGGERED → RUNNING`, recording the owning execution. Clears what an earlier run of a
+    /// re-driven job left (error, transfer, completedAt).
+    pub async fn take(&self, key: &JobKey, execution_arn: &str) -> Result<Outcome, PipelineError> {
+        let now = timestamp::now();
+        self.update(
+            key,
+            "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
+             transferStage = :stage REMOVE completedAt, #error, #transfer",
+            "#status = :triggered",
+            [
+                (":running", s(JobStatus::Running.as_str())),
+                (":triggered", s(JobStatus::Triggered.as_str())),
+                (":now", s(now)),
+                (":arn", s(execution_arn)),
+                (":stage", s(TransferStage::Pending.as_str())),
+            ],
+        )
+        .await
+    }
+
+    /// Records transfer progress; fails with `JobNotRunning` if this execution lost the job.
+    pub async fn stage(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        stage: TransferStage,
+    ) -> Result<(), PipelineError> {
+        self.owned_update(
+            key,
+            execution_arn,
+            "SET transferStage = :stage, updatedAt = :now",
+            [(":stage", s(stage.as_str())), (":now", s(timestamp::now()))],
+        )
+        .await
+    }
+
+    /// Records a verified landing: stage VERIFIED, the `s3` location and the transfer metadata.
+    pub async fn verified(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        location: &S3Location,
+        record: &TransferRecord,
+    ) -> Result<(), PipelineError> {
+        let mut transfer = vec![
+            ("bytes", n(record.bytes)),
+            ("sha256", s(&record.sha256)),
+            ("s3ChecksumCrc32c", s(&record.s3_checksum_crc32c)),
+            ("parts", n(u64::from(record.parts))),
+            ("durationMs", n(record.duration_ms)),
+        ];
+        if let Some(version) = &record.s3_version_id {
+            transfer.push(("s3VersionId", s(version)));
+        }
+        self.owned_update(
+            key,
+            execution_arn,
+            "SET transferStage = :stage, updatedAt = :now, s3 = :s3, #transfer = :transfer",
+            [
+                (":stage", s(TransferStage::Verified.as_str())),
+                (":now", s(timestamp::now())),
+                (":s3", map([("bucket", s(&location.bucket)), ("key", s(&location.key))])),
+                (":transfer", map(transfer)),
+            ],
+        )
+        .await
+    }
+
+    /// `RUNNING → COMPLETED` for the owning execution. A retry after a write that succeeded but
+    /// whose answer was lost finds the job COMPLETED by this execution and succeeds too.
+    pub async fn complete(&self, key: &JobKey, execution_arn: &str) -> Result<Job, PipelineError> {
+        let now = timestamp::now();
+        let outcome = self
+            .update(
+                key,
+                "SET #status = :completed, completedAt = :now, updatedAt = :now, transferStage = :done",
+                "#status = :running AND executionArn = :arn",
+                [
+                    (":completed", s(JobStatus::Completed.as_str())),
+                    (":running", s(JobStatus::Running.as_str())),
+                    (":now", s(now)),
+                    (":arn", s(execution_arn)),
+                    (":done", s(TransferStage::Done.as_str())),
+                ],
+            )
+            .await?;
+        match outcome {
+            Outcome::Written(job) => Ok(job),
+            Outcome::Refused(Some(job))
+                if job.status == JobStatus::Completed
+                    && job.execution_arn.as_deref() == Some(execution_arn) =>
+            {
+                Ok(job)
+            }
+            Outcome::Refused(found) => Err(not_running(key, execution_arn, found.as_ref())),
+        }
+    }
+
+    /// `RUNNING → ERROR` with the details, only for the owning execution. Returns the outcome so
+    /// the caller can tell a recorded failure from a duplicate that must leave the job alone.
+    pub async fn fail(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        error: &ErrorRecord,
+    ) -> Result<Outcome, PipelineError> {
+        self.update(
+            key,
+            "SET #status = :error_status, updatedAt = :now, #error = :error",
+            "#status = :running AND executionArn = :arn",
+            [
+                (":error_status", s(JobStatus::Error.as_str())),
+                (":running", s(JobStatus::Running.as_str())),
+                (":now", s(&error.at)),
+                (":arn", s(execution_arn)),
+                (
+                    ":error",
+                    map([
+                        ("name", s(&error.name)),
+                        ("message", s(&error.message)),
+                        ("state", s(&error.state)),
+                        ("at", s(&error.at)),
+                    ]),
+                ),
+            ],
+        )
+        .await
+    }
+
+    async fn owned_update<const N: usize>(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        update: &str,
+        values: [(&'static str, AttributeValue); N],
+    ) -> Result<(), PipelineError> {
+        let values = values
+            .into_iter()
+            .chain([(":running", s(JobStatus::Running.as_str())), (":arn", s(execution_arn))]);
+        match self.update(key, update, "#status = :running AND executionArn = :arn", values).await? {
+            Outcome::Written(_) => Ok(()),
+            Outcome::Refused(found) => Err(not_running(key, execution_arn, found.as_ref())),
+        }
+    }
+
+    async fn update(
+        &self,
+        key: &JobKey,
+        update: &str,
+        condition: &str,
+        values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+    ) -> Result<Outcome, PipelineError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("jobId", s(&key.job_id))
+            .key("project", s(&key.project))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        // Only declare the names the expression uses: DynamoDB rejects unused ones.
+        for (alias, name) in [("#error", "error"), ("#transfer", "transfer")] {
+            if update.contains(alias) {
+                request = request.expression_attribute_names(alias, name);
+            }
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(out) => Ok(Outcome::Written(job_from_item(out.attributes.unwrap_or_default())?)),
+            Err(err) => {
+                if let Some(service) = err.as_service_error()
+                    && service.is_conditional_check_failed_exception()
+                {
+                    let old = match service {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => e.item.clone(),
+                        _ => None,
+                    };
+                    return Ok(Outcome::Refused(old.map(job_from_item).transpose()?));
+                }
+                Err(PipelineError::from_sdk("UpdateItem on the job table", err))
+            }
+        }
+    }
+}
+
+fn not_running(key: &JobKey, execution_arn: &str, found: Option<&Job>) -> PipelineError {
+    let found = match found {
+        None => "the job does not exist".to_string(),
+        Some(job) => format!(
+            "it is {} under {}",
+            job.status.as_str(),
+            job.execution_arn.as_deref().unwrap_or("no execution")
+        ),
+    };
+    PipelineError::JobNotRunning(format!(
+        "job {}/{} is not RUNNING under {execution_arn}: {found}",
+        key.job_id, key.project
+    ))
+}

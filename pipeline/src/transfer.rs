@@ -1,0 +1,136 @@
+//! TransferFile: FTPS → S3 → verify → delete the source, recording each stage on the job.
+//!
+//! The order is the pipeline's safety argument: the object only becomes visible after the
+//! bytes read equal the remote SIZE and the server confirmed the transfer (226); it only counts
+//! as landed after S3's size and CRC32C equal what was streamed; only then is the source deleted.
+//! Any failure before that aborts the upload, so S3 never holds a partial file.
+
+use std::time::Instant;
+
+use tokio::io::AsyncReadExt;
+
+use crate::error::PipelineError;
+use crate::ftps::{Download, FtpsSession, Timeouts};
+use crate::job::{Job, S3Location, TransferRecord, TransferStage};
+use crate::names;
+use crate::secret::SecretSource;
+use crate::store::JobStore;
+use crate::upload::{Upload, UploadSettings};
+
+/// Read buffer for the data connection; parts are assembled from these reads.
+const READ_BUFFER: usize = 256 * 1024;
+
+pub struct Transfer<'a> {
+    pub store: &'a JobStore,
+    pub s3: &'a aws_sdk_s3::Client,
+    pub secrets: &'a SecretSource,
+    pub landing_bucket: &'a str,
+    pub upload: UploadSettings,
+    pub timeouts: Timeouts,
+}
+
+/// Where a job lands: the item's own `s3` if it names one (it must be the landing bucket and a
+/// safe key), else `<project>/<fileName>` in the landing bucket.
+pub fn landing_location(job: &Job, landing_bucket: &str) -> Result<S3Location, PipelineError> {
+    names::file_name(&job.file.file_name)?;
+    let key = match &job.s3 {
+        Some(s3) => {
+            if s3.bucket != landing_bucket {
+                return Err(PipelineError::InvalidJob(format!(
+                    "s3.bucket {:?} is not the landing bucket {landing_bucket:?}",
+                    s3.bucket
+                )));
+            }
+            names::object_key(&s3.key)?.to_string()
+        }
+        None => names::default_key(&job.project, &job.file.file_name)?,
+    };
+    Ok(S3Location { bucket: landing_bucket.to_string(), key })
+}
+
+impl Transfer<'_> {
+    pub async fn run(&self, job: &Job, execution_arn: &str) -> Result<(S3Location, TransferRecord), PipelineError> {
+        let started = Instant::now();
+        let location = landing_location(job, self.landing_bucket)?;
+        let path = names::remote_path(&job.file.remote_path)?;
+        let key = job.key();
+        let endpoint = self.secrets.endpoint(&job.pipeline).await?;
+
+        self.store.stage(&key, execution_arn, TransferStage::Connecting).await?;
+        let mut session = match FtpsSession::connect(&endpoint.settings, endpoint.tls.clone(), self.timeouts).await {
+            Err(err @ PipelineError::FtpsAuthFailed(_)) => {
+                self.secrets.forget(&job.pipeline);
+                return Err(err);
+            }
+            other => other?,
+        };
+        let size = session.size(path).await?;
+
+        self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
+        let download = session.retrieve(path).await?;
+        let mut upload = Upload::new(self.s3.clone(), location.clone(), self.upload);
+        if let Err(err) = stream(download, &mut session, &mut upload, path, size).await {
+            upload.abort().await;
+            return Err(err);
+        }
+        let landed = upload.complete().await?;
+        tracing::info!(bytes = landed.bytes, sha256 = %landed.sha256_hex, key = %location.key, "landed and verified");
+
+        let record = TransferRecord {
+            bytes: landed.bytes,
+            sha256: landed.sha256_hex,
+            s3_checksum_crc32c: landed.checksum_crc32c,
+            s3_version_id: landed.version_id,
+            parts: landed.parts,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        self.store.verified(&key, execution_arn, &location, &record).await?;
+        session.delete(path).await?;
+        self.store.stage(&key, execution_arn, TransferStage::SourceDeleted).await?;
+        session.quit().await;
+        Ok((location, record))
+    }
+}
+
+/// Copies the download into the upload, then checks the server's transfer reply and the size.
+async fn stream(
+    mut download: Download,
+    session: &mut FtpsSession,
+    upload: &mut Upload,
+    path: &str,
+    size: u64,
+) -> Result<(), PipelineError> {
+    let read_timeout = session.timeouts().read;
+    let mut buffer = vec![0u8; READ_BUFFER];
+    loop {
+        let read = tokio::time::timeout(read_timeout, download.read(&mut buffer)).await;
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                return Err(PipelineError::TransientNetwork(format!(
+                    "data connection for {path} failed after {} bytes: {e}",
+                    upload.bytes()
+                )));
+            }
+            Err(_) => {
+                return Err(PipelineError::TransientNetwork(format!(
+                    "data connection for {path} silent for {} s after {} bytes",
+                    read_timeout.as_secs(),
+                    upload.bytes()
+                )));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        upload.write(&buffer[..n]).await?;
+    }
+    session.finish(download, path).await?;
+    if upload.bytes() != size {
+        return Err(PipelineError::IntegrityMismatch(format!(
+            "read {} bytes of {path}, the server's SIZE is {size}",
+            upload.bytes()
+        )));
+    }
+    Ok(())
+}
