@@ -1,1 +1,8 @@
+//! The FileChecks harness: a local world (moto_server, an in-process FTPS server, vsftpd) in
+//! which the pipeline's real handlers run with SDK clients pointed at the emulators.
 
+pub mod aws;
+pub mod ftps_server;
+pub mod moto;
+pub mod pki;
+pub mod vsftpd;

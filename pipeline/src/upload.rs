@@ -186,6 +186,7 @@ impl Upload {
                 .put_object()
                 .bucket(&self.location.bucket)
                 .key(&self.location.key)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32C)
                 .checksum_crc32_c(crc_text(crc))
                 .body(ByteStream::from(body))
                 .send()

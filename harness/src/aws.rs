@@ -1,0 +1,85 @@
+//! SDK configuration for an emulated AWS endpoint, and the per-world resources the pipeline
+//! needs: the job table (keys and stream as `infra/template.yaml` declares), a versioned
+//! landing bucket and the FTPS secret.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
+};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+
+/// Static test credentials and a fixed region: emulators accept anything, and nothing here may
+/// ever reach a real account.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "harness"))
+        .load()
+        .await
+}
+
+/// S3 client for emulators: path-style addressing.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("creating {what}: {message}")]
+pub struct ResourceError {
+    what: String,
+    message: String,
+}
+
+fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError + '_ {
+    move |e| ResourceError { what: what.to_string(), message: aws_sdk_s3::error::DisplayErrorContext(e).to_string() }
+}
+
+/// Creates the job table with partition key `jobId`, sort key `project` and a NEW_IMAGE stream.
+pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), ResourceError> {
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("complete");
+    let attr = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("complete")
+    };
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(table)
+        .key_schema(key("jobId", KeyType::Hash))
+        .key_schema(key("project", KeyType::Range))
+        .attribute_definitions(attr("jobId"))
+        .attribute_definitions(attr("project"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewImage).build().expect("complete"),
+        )
+        .send()
+        .await
+        .map_err(failed("the job table"))?;
+    Ok(())
+}
+
+/// Creates a versioned bucket, as the landing bucket is.
+pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), ResourceError> {
+    let s3 = s3_client(sdk);
+    s3.create_bucket().bucket(bucket).send().await.map_err(failed("the landing bucket"))?;
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .send()
+        .await
+        .map_err(failed("the landing bucket's versioning"))?;
+    Ok(())
+}
+
+/// Creates (or overwrites) a secret with a JSON value.
+pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &serde_json::Value) -> Result<(), ResourceError> {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .map_err(failed("the FTPS secret"))?;
+    Ok(())
+}

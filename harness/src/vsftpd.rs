@@ -1,0 +1,212 @@
+//! Debian's vsftpd as a foreground process on loopback, configured like a hardened production
+//! server: explicit FTPS required on both channels, `require_ssl_reuse=YES` (the data channel
+//! must resume the control channel's TLS session), one TLS version per instance.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::pki::Pki;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VsftpdError {
+    #[error("vsftpd not found (looked for $VSFTPD, vsftpd on PATH and /usr/sbin/vsftpd): apt-get install vsftpd")]
+    NotInstalled,
+    #[error("vsftpd setup: {0}")]
+    Setup(String),
+    #[error("vsftpd did not start: {0}")]
+    Start(String),
+}
+
+pub fn locate() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("VSFTPD") {
+        return Some(PathBuf::from(path));
+    }
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|dir| dir.join("vsftpd")).collect())
+        .unwrap_or_default();
+    on_path.into_iter().chain([PathBuf::from("/usr/sbin/vsftpd")]).find(|p| p.is_file())
+}
+
+/// A running vsftpd; killed on drop. Needs root: it authenticates a system user through PAM.
+pub struct Vsftpd {
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+    pki: Pki,
+    user: String,
+}
+
+impl Drop for Vsftpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Vsftpd {
+    /// Starts vsftpd serving a temp directory to the system user `user` (created if missing,
+    /// its password set to `password`).
+    pub fn start(tls: TlsVersion, user: &str, password: &str) -> Result<Self, VsftpdError> {
+        let binary = locate().ok_or(VsftpdError::NotInstalled)?;
+        let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
+        ensure_user(user, password)?;
+        let dir = tempfile::Builder::new().prefix("filechecks-vsftpd-").tempdir().map_err(setup)?;
+        let root = dir.path().join("root");
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&root).map_err(setup)?;
+        std::fs::create_dir_all(&empty).map_err(setup)?;
+        chown(&root, user)?;
+        let pki = Pki::generate("filechecks-vsftpd", dir.path()).map_err(|e| VsftpdError::Setup(e.to_string()))?;
+        let port = free_port().map_err(setup)?;
+        let pasv_min = port_range_start(port);
+        let (tlsv1_2, tlsv1_3) = match tls {
+            TlsVersion::Tls12 => ("YES", "NO"),
+            TlsVersion::Tls13 => ("NO", "YES"),
+        };
+        let log = dir.path().join("vsftpd.log");
+        let config = format!(
+            "listen=YES\nlisten_ipv6=NO\nbackground=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+             anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_root={root}\nchroot_local_user=YES\n\
+             allow_writeable_chroot=YES\nseccomp_sandbox=NO\nsecure_chroot_dir={empty}\npam_service_name=vsftpd\n\
+             pasv_enable=YES\npasv_min_port={pasv_min}\npasv_max_port={pasv_max}\npasv_address=127.0.0.1\n\
+             ssl_enable=YES\nrsa_cert_file={cert}\nrsa_private_key_file={cert}\nforce_local_logins_ssl=YES\n\
+             force_local_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nssl_tlsv1=NO\nssl_sslv2=NO\nssl_sslv3=NO\n\
+             ssl_tlsv1_1=NO\nssl_tlsv1_2={tlsv1_2}\nssl_tlsv1_3={tlsv1_3}\n\
+             xferlog_enable=YES\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndebug_ssl=YES\n",
+            root = root.display(),
+            empty = empty.display(),
+            cert = pki.combined_path.display(),
+            log = log.display(),
+            pasv_max = pasv_min + 20,
+        );
+        let conf_path = dir.path().join("vsftpd.conf");
+        std::fs::write(&conf_path, config).map_err(setup)?;
+        // vsftpd reports startup errors on fd 0, so stdin is a pipe we can read back.
+        let child = Command::new(binary)
+            .arg(&conf_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| VsftpdError::Start(e.to_string()))?;
+        let mut server = Self { port, child, dir, pki, user: user.into() };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Ready when the control port greets with 220.
+    fn wait_ready(&mut self) -> Result<(), VsftpdError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| VsftpdError::Start(e.to_string()))? {
+                let mut err = String::new();
+                for pipe in [self.child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
+                             self.child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read>)].into_iter().flatten() {
+                    let mut pipe = pipe;
+                    let _ = pipe.read_to_string(&mut err);
+                }
+                return Err(VsftpdError::Start(format!("exited with {status}: {}", err.trim())));
+            }
+            if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut greeting = [0u8; 3];
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                if std::io::Read::read_exact(&mut &stream, &mut greeting).is_ok() && &greeting == b"220" {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(VsftpdError::Start("no 220 greeting within 10 s".into()));
+            }
+            // vsftpd prints nothing when it listens: a refused connect is the only signal, and
+            // it comes back at once, so pace the retries.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("vsftpd.log")).unwrap_or_default()
+    }
+
+    /// Writes a file under the served root, owned by the FTP user so it can DELE it.
+    pub fn put_file(&self, remote_path: &str, content: &[u8]) -> Result<PathBuf, VsftpdError> {
+        let path = self.root().join(remote_path.trim_start_matches('/'));
+        let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(setup)?;
+            chown(parent, &self.user)?;
+        }
+        std::fs::write(&path, content).map_err(setup)?;
+        chown(&path, &self.user)?;
+        Ok(path)
+    }
+}
+
+use std::io::Read as _;
+
+fn run(command: &mut Command) -> Result<(), VsftpdError> {
+    let output = command.output().map_err(|e| VsftpdError::Setup(format!("{command:?}: {e}")))?;
+    if !output.status.success() {
+        return Err(VsftpdError::Setup(format!("{command:?}: {}", String::from_utf8_lossy(&output.stderr).trim())));
+    }
+    Ok(())
+}
+
+/// vsftpd authenticates system users: the test user is created once, its password set each time.
+fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
+    let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !exists {
+        // Parallel tests may race to create it; a second useradd failing is fine if the user exists.
+        let created = run(Command::new("useradd").args(["--no-create-home", "--shell", "/bin/bash", user]));
+        let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        if !exists {
+            created?;
+        }
+    }
+    let mut child = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| VsftpdError::Setup(format!("chpasswd: {e}")))?;
+    std::io::Write::write_all(child.stdin.as_mut().expect("piped"), format!("{user}:{password}\n").as_bytes())
+        .map_err(|e| VsftpdError::Setup(e.to_string()))?;
+    drop(child.stdin.take());
+    let out = child.wait_with_output().map_err(|e| VsftpdError::Setup(e.to_string()))?;
+    if !out.status.success() {
+        return Err(VsftpdError::Setup(format!("chpasswd: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(())
+}
+
+fn chown(path: &Path, user: &str) -> Result<(), VsftpdError> {
+    run(Command::new("chown").arg(user).arg(path))
+}
+
+/// vsftpd takes a fixed listen port: ask the OS for a free one and hand it over.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A passive range derived from the control port, so parallel servers rarely share one.
+fn port_range_start(control: u16) -> u16 {
+    20000 + (control % 20000) / 21 * 21
+}
