@@ -58,6 +58,8 @@ impl Vsftpd {
         let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
         let dir = tempfile::Builder::new().prefix("filechecks-vsftpd-").tempdir().map_err(setup)?;
+        // The FTP user must traverse the temp dir to reach its root (tempdirs are 0700).
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(setup)?;
         let root = dir.path().join("root");
         let empty = dir.path().join("empty");
         std::fs::create_dir_all(&root).map_err(setup)?;
@@ -66,10 +68,22 @@ impl Vsftpd {
         let pki = Pki::generate("filechecks-vsftpd", dir.path()).map_err(|e| VsftpdError::Setup(e.to_string()))?;
         let port = free_port().map_err(setup)?;
         let pasv_min = port_range_start(port);
-        let (tlsv1_2, tlsv1_3) = match tls {
-            TlsVersion::Tls12 => ("YES", "NO"),
-            TlsVersion::Tls13 => ("NO", "YES"),
+        // vsftpd 3.0.3 has no per-version switches beyond `ssl_tlsv1`; OpenSSL's own
+        // configuration pins the protocol instead.
+        let protocol = match tls {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
         };
+        let openssl_conf = dir.path().join("openssl.cnf");
+        std::fs::write(
+            &openssl_conf,
+            format!(
+                "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n\
+                 system_default = system_default_sect\n[system_default_sect]\nMinProtocol = {protocol}\n\
+                 MaxProtocol = {protocol}\n"
+            ),
+        )
+        .map_err(setup)?;
         let log = dir.path().join("vsftpd.log");
         let config = format!(
             "listen=YES\nlisten_ipv6=NO\nbackground=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
@@ -77,8 +91,7 @@ impl Vsftpd {
              allow_writeable_chroot=YES\nseccomp_sandbox=NO\nsecure_chroot_dir={empty}\npam_service_name=vsftpd\n\
              pasv_enable=YES\npasv_min_port={pasv_min}\npasv_max_port={pasv_max}\npasv_address=127.0.0.1\n\
              ssl_enable=YES\nrsa_cert_file={cert}\nrsa_private_key_file={cert}\nforce_local_logins_ssl=YES\n\
-             force_local_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nssl_tlsv1=NO\nssl_sslv2=NO\nssl_sslv3=NO\n\
-             ssl_tlsv1_1=NO\nssl_tlsv1_2={tlsv1_2}\nssl_tlsv1_3={tlsv1_3}\n\
+             force_local_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nssl_tlsv1=YES\nssl_sslv2=NO\nssl_sslv3=NO\n\
              xferlog_enable=YES\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndebug_ssl=YES\n",
             root = root.display(),
             empty = empty.display(),
@@ -91,6 +104,7 @@ impl Vsftpd {
         // vsftpd reports startup errors on fd 0, so stdin is a pipe we can read back.
         let child = Command::new(binary)
             .arg(&conf_path)
+            .env("OPENSSL_CONF", &openssl_conf)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -175,12 +189,14 @@ fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
     let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !exists {
         // Parallel tests may race to create it; a second useradd failing is fine if the user exists.
-        let created = run(Command::new("useradd").args(["--no-create-home", "--shell", "/bin/bash", user]));
+        let created = run(Command::new("useradd").args(["--no-create-home", "--home-dir", "/", "--shell", "/bin/bash", user]));
         let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
         if !exists {
             created?;
         }
     }
+    // vsftpd changes into the home directory before `local_root`: it must exist.
+    run(Command::new("usermod").args(["--home", "/", user]))?;
     let mut child = Command::new("chpasswd")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
