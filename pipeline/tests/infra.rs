@@ -1,0 +1,85 @@
+//! The state machine definition and the stack agree with the code: the seed's states exist,
+//! every error the ASL matches is one the handlers raise, transient errors are retried and
+//! permanent ones are not, and every substitution the ASL uses is provided by the template.
+
+use std::collections::BTreeSet;
+
+use pipeline::PipelineError;
+use serde_json::Value;
+
+fn infra(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/../infra/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn asl() -> Value {
+    serde_json::from_str(&infra("statemachine.asl.json")).unwrap()
+}
+
+fn error_names(retriers: &Value) -> BTreeSet<String> {
+    retriers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["ErrorEquals"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn names_the_seed_states_in_order() {
+    let asl = asl();
+    assert_eq!(asl["StartAt"], "UnwrapRecord");
+    assert_eq!(asl["States"]["UnwrapRecord"]["Type"], "Pass");
+    assert_eq!(asl["States"]["UnwrapRecord"]["InputPath"], "$[0]");
+    for state in ["SetRunning", "TransferFile", "FinalizeJob", "FinalizeJobOnCatch"] {
+        assert_eq!(asl["States"][state]["Type"], "Task", "{state}");
+    }
+    assert_eq!(asl["States"]["TransferFile"]["Next"], "FinalizeJob");
+    assert_eq!(asl["States"]["TransferFile"]["Catch"][0]["Next"], "FinalizeJobOnCatch");
+    for state in ["SetRunning", "TransferFile", "FinalizeJob", "FinalizeJobOnCatch"] {
+        assert_eq!(asl["States"][state]["Parameters"]["executionArn.$"], "$$.Execution.Id", "{state}");
+    }
+}
+
+#[test]
+fn retries_exactly_the_transient_errors() {
+    let asl = asl();
+    let known: BTreeSet<&str> = PipelineError::NAMES.into_iter().collect();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        for name_matched in error_names(&state["Retry"]).iter().chain(&error_names(&state["Catch"])) {
+            let platform = name_matched.starts_with("States.") || name_matched.starts_with("Lambda.");
+            assert!(platform || known.contains(name_matched.as_str()), "{name} matches unknown error {name_matched}");
+        }
+    }
+    let retried = error_names(&asl["States"]["TransferFile"]["Retry"]);
+    for name in PipelineError::NAMES {
+        let transient = [
+            PipelineError::TooManyConnections(String::new()),
+            PipelineError::TransientNetwork(String::new()),
+            PipelineError::IntegrityMismatch(String::new()),
+            PipelineError::AwsServiceUnavailable(String::new()),
+        ]
+        .iter()
+        .any(|e| e.name() == name && e.is_transient());
+        assert_eq!(retried.contains(name), transient, "TransferFile retries {name}: expected {transient}");
+    }
+}
+
+#[test]
+fn template_provides_every_substitution() {
+    let definition = infra("statemachine.asl.json");
+    let template = infra("template.yaml");
+    let mut rest = definition.as_str();
+    let mut used = BTreeSet::new();
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').unwrap();
+        used.insert(rest[start + 2..start + end].to_string());
+        rest = &rest[start + end..];
+    }
+    assert_eq!(used.len(), 3, "{used:?}");
+    for name in used {
+        assert!(template.contains(&format!("        {name}: !GetAtt")), "DefinitionSubstitutions lacks {name}");
+    }
+    assert!(template.contains("DefinitionUri: statemachine.asl.json"));
+    assert!(template.contains("InvocationType: FIRE_AND_FORGET"));
+    assert!(template.contains("BatchSize: 1"));
+}
