@@ -14,6 +14,15 @@ pub enum TlsVersion {
     Tls13,
 }
 
+/// How the control connection becomes TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtpsMode {
+    /// `AUTH TLS` after a plain greeting.
+    Explicit,
+    /// TLS from the first byte (`implicit_ssl=YES`).
+    Implicit,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VsftpdError {
     #[error("vsftpd not found (looked for $VSFTPD, vsftpd on PATH and /usr/sbin/vsftpd): apt-get install vsftpd")]
@@ -41,6 +50,7 @@ pub struct Vsftpd {
     dir: tempfile::TempDir,
     pki: Pki,
     user: String,
+    mode: FtpsMode,
 }
 
 impl Drop for Vsftpd {
@@ -53,7 +63,7 @@ impl Drop for Vsftpd {
 impl Vsftpd {
     /// Starts vsftpd serving a temp directory to the system user `user` (created if missing,
     /// its password set to `password`).
-    pub fn start(tls: TlsVersion, user: &str, password: &str) -> Result<Self, VsftpdError> {
+    pub fn start(tls: TlsVersion, mode: FtpsMode, user: &str, password: &str) -> Result<Self, VsftpdError> {
         let binary = locate().ok_or(VsftpdError::NotInstalled)?;
         let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
@@ -92,12 +102,13 @@ impl Vsftpd {
              pasv_enable=YES\npasv_min_port={pasv_min}\npasv_max_port={pasv_max}\npasv_address=127.0.0.1\n\
              ssl_enable=YES\nrsa_cert_file={cert}\nrsa_private_key_file={cert}\nforce_local_logins_ssl=YES\n\
              force_local_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nssl_tlsv1=YES\nssl_sslv2=NO\nssl_sslv3=NO\n\
-             xferlog_enable=YES\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndebug_ssl=YES\n",
+             implicit_ssl={implicit}\nxferlog_enable=YES\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndebug_ssl=YES\n",
             root = root.display(),
             empty = empty.display(),
             cert = pki.combined_path.display(),
             log = log.display(),
             pasv_max = pasv_min + 20,
+            implicit = if mode == FtpsMode::Implicit { "YES" } else { "NO" },
         );
         let conf_path = dir.path().join("vsftpd.conf");
         std::fs::write(&conf_path, config).map_err(setup)?;
@@ -110,7 +121,7 @@ impl Vsftpd {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| VsftpdError::Start(e.to_string()))?;
-        let mut server = Self { port, child, dir, pki, user: user.into() };
+        let mut server = Self { port, child, dir, pki, user: user.into(), mode };
         server.wait_ready()?;
         Ok(server)
     }
@@ -129,6 +140,11 @@ impl Vsftpd {
                 return Err(VsftpdError::Start(format!("exited with {status}: {}", err.trim())));
             }
             if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                // Explicit servers greet in clear; implicit ones accept the connection and wait
+                // for a TLS ClientHello, so an accepted connection is the signal there.
+                if self.mode == FtpsMode::Implicit {
+                    return Ok(());
+                }
                 let mut greeting = [0u8; 3];
                 stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
                 if std::io::Read::read_exact(&mut &stream, &mut greeting).is_ok() && &greeting == b"220" {

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::vsftpd::{TlsVersion, Vsftpd};
+use harness::vsftpd::{FtpsMode, TlsVersion, Vsftpd};
 use pipeline::handlers::{SetRunningInput, TransferInput};
 use pipeline::{Pipeline, Settings};
 
@@ -31,7 +31,7 @@ fn peak_rss_mib() -> f64 {
 async fn main() -> anyhow::Result<()> {
     let size_mib: u64 = std::env::var("SIZE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let size = size_mib * MIB;
-    let server = Vsftpd::start(TlsVersion::Tls13, "filechecks-bench", PASSWORD)?;
+    let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-bench", PASSWORD)?;
     let remote = "/bench/large.bin";
     let local = server.put_file(remote, b"")?;
     {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rustls::ClientConfig;
 use suppaftp::tokio::{AsyncRustlsConnector, AsyncRustlsFtpStream, AsyncRustlsStream};
 use suppaftp::types::FileType;
-use suppaftp::{FtpError, Mode};
+use suppaftp::{FtpError, Mode, Status};
 use tokio::net::TcpStream;
 
 use crate::error::PipelineError;
@@ -109,7 +109,7 @@ impl FtpsSession {
             }
             TlsMode::Implicit => {
                 #[allow(deprecated)]
-                let ftp = within(
+                let mut ftp = within(
                     timeouts.connect + timeouts.command,
                     Op::Connect,
                     &endpoint,
@@ -117,6 +117,11 @@ impl FtpsSession {
                 )
                 .await?;
                 keep_alive(&*ftp.get_ref().await);
+                // suppaftp negotiates data protection only for explicit TLS: without PROT P a
+                // hardened server refuses clear data connections (vsftpd: 522).
+                for command in ["PBSZ 0", "PROT P"] {
+                    within(timeouts.command, Op::Connect, command, ftp.custom_command(command, &[Status::CommandOk])).await?;
+                }
                 ftp
             }
         };

@@ -5,13 +5,13 @@
 mod common;
 
 use common::*;
-use harness::vsftpd::{TlsVersion, Vsftpd};
+use harness::vsftpd::{FtpsMode, TlsVersion, Vsftpd};
 
-async fn transfer_through(tls: TlsVersion) {
-    let server = Vsftpd::start(tls, "filechecks-ftp", PASSWORD).unwrap_or_else(|e| panic!("{e}"));
+async fn transfer_through(tls: TlsVersion, mode: FtpsMode) {
+    let server = Vsftpd::start(tls, mode, "filechecks-ftp", PASSWORD).unwrap_or_else(|e| panic!("{e}"));
     let secret = serde_json::json!({
         "host": "127.0.0.1", "port": server.port(), "username": "filechecks-ftp", "password": PASSWORD,
-        "tlsMode": "explicit", "caBundle": server.pki().ca_pem, "serverName": "localhost",
+        "tlsMode": if mode == FtpsMode::Implicit { "implicit" } else { "explicit" }, "caBundle": server.pki().ca_pem, "serverName": "localhost",
     });
     let world = World::new(&secret).await;
     let data = content(7 * 1024 * 1024 + 123, 11);
@@ -41,10 +41,15 @@ async fn transfer_through(tls: TlsVersion) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_with_session_reuse_over_tls_1_2() {
-    transfer_through(TlsVersion::Tls12).await;
+    transfer_through(TlsVersion::Tls12, FtpsMode::Explicit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_with_session_reuse_over_tls_1_3() {
-    transfer_through(TlsVersion::Tls13).await;
+    transfer_through(TlsVersion::Tls13, FtpsMode::Explicit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vsftpd_implicit_ftps_with_session_reuse() {
+    transfer_through(TlsVersion::Tls13, FtpsMode::Implicit).await;
 }
