@@ -37,6 +37,9 @@ pub struct Faults {
     pub size_delta: AtomicI64,
     /// Answer DELE with 550.
     pub refuse_delete: AtomicBool,
+    /// Stop sending (without closing) after this many bytes of every download (0 = off): a hung
+    /// server, for read timeouts.
+    pub stall_after_bytes: AtomicU64,
 }
 
 impl Faults {
@@ -292,8 +295,10 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         start_pos: u64,
     ) -> storage::Result<Box<dyn AsyncRead + Send + Sync + Unpin>> {
         let reader = self.inner.get(user, path, start_pos).await?;
+        let stall = self.faults.stall_after_bytes.load(Ordering::SeqCst);
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
+            None if stall > 0 => Box::new(reader.take(stall).chain(Stalled)),
             None => reader,
         })
     }
@@ -329,6 +334,15 @@ impl StorageBackend<DefaultUser> for FaultyFs {
 
     async fn cwd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
         self.inner.cwd(user, path).await
+    }
+}
+
+/// Never yields a byte nor closes: a server that hangs mid-transfer.
+struct Stalled;
+
+impl AsyncRead for Stalled {
+    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
     }
 }
 

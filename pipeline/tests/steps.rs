@@ -286,3 +286,42 @@ async fn malformed_items_and_inputs_are_invalid_job() {
     assert_eq!(err.name(), "InvalidJob");
     assert!(err.to_string().contains("TransferFile input"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
+    let server = harness::ftps_server::FtpsServer::start(USER, PASSWORD).await.unwrap();
+    let timeouts = pipeline::ftps::Timeouts {
+        connect: std::time::Duration::from_secs(5),
+        command: std::time::Duration::from_secs(5),
+        read: std::time::Duration::from_secs(1),
+    };
+    let world = World::with_timeouts(&server.secret_json(), timeouts).await;
+    let data = content(7 * 1024 * 1024, 9);
+    server.put_file("/in/hang.dat", &data).unwrap();
+    server.faults().stall_after_bytes.store(6 * 1024 * 1024, Ordering::SeqCst);
+    let key = world.insert_job(PROJECT, "hang.dat", "/in/hang.dat").await;
+    let arn = execution_arn("hang");
+    world.set_running(&key, &arn).await;
+    let started = std::time::Instant::now();
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "TransientNetwork", "{err}");
+    assert!(err.to_string().contains("silent for 1 s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "gave up in {:?}", started.elapsed());
+    assert_eq!(world.open_multipart_uploads().await, 0, "the part already uploaded was aborted");
+    assert_eq!(world.object_versions().await, 0);
+    assert!(server.local_path("/in/hang.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_transient() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let secret = serde_json::json!({"host": "127.0.0.1", "port": port, "username": USER, "password": PASSWORD});
+    let world = World::new(&secret).await;
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("refused");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "TransientNetwork", "{err}");
+    assert!(err.is_transient());
+}

@@ -60,6 +60,10 @@ pub fn content(len: usize, seed: u64) -> Vec<u8> {
 impl World {
     /// A world whose secret is `secret` (see `FtpsServer::secret_json`).
     pub async fn new(secret: &Value) -> World {
+        Self::with_timeouts(secret, Timeouts { connect: Duration::from_secs(5), command: Duration::from_secs(20), read: Duration::from_secs(20) }).await
+    }
+
+    pub async fn with_timeouts(secret: &Value, timeouts: Timeouts) -> World {
         let sdk = harness::aws::sdk_config(moto().endpoint()).await;
         let table = unique("FSA-FileChecks");
         let bucket = unique("landing");
@@ -72,7 +76,7 @@ impl World {
             landing_bucket: bucket.clone(),
             secret_id: "filechecks/ftps/{pipeline}".to_string(),
             upload: UploadSettings { part_size: 5 * 1024 * 1024, parts_in_flight: 2 },
-            timeouts: Timeouts { connect: Duration::from_secs(5), command: Duration::from_secs(20), read: Duration::from_secs(20) },
+            timeouts,
         };
         World {
             pipeline: Pipeline::new(&sdk, settings),
