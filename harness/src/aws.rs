@@ -15,7 +15,9 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "harness"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "harness",
+        ))
         .load()
         .await
 }
@@ -33,14 +35,27 @@ pub struct ResourceError {
 }
 
 fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError + '_ {
-    move |e| ResourceError { what: what.to_string(), message: aws_sdk_s3::error::DisplayErrorContext(e).to_string() }
+    move |e| ResourceError {
+        what: what.to_string(),
+        message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    }
 }
 
 /// Creates the job table with partition key `jobId`, sort key `project` and a NEW_IMAGE stream.
 pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), ResourceError> {
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("complete");
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("complete")
+    };
     let attr = |name: &str| {
-        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("complete")
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("complete")
     };
     aws_sdk_dynamodb::Client::new(sdk)
         .create_table()
@@ -51,7 +66,11 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), Resour
         .attribute_definitions(attr("project"))
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
-            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewImage).build().expect("complete"),
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .expect("complete"),
         )
         .send()
         .await
@@ -62,10 +81,18 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), Resour
 /// Creates a versioned bucket, as the landing bucket is.
 pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), ResourceError> {
     let s3 = s3_client(sdk);
-    s3.create_bucket().bucket(bucket).send().await.map_err(failed("the landing bucket"))?;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(failed("the landing bucket"))?;
     s3.put_bucket_versioning()
         .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .map_err(failed("the landing bucket's versioning"))?;

@@ -110,13 +110,19 @@ impl FtpsServer {
         let make_server = {
             let root = root.clone();
             let faults = faults.clone();
-            let credentials = Arc::new(FixedCredentials { username: username.into(), password: password.into() });
+            let credentials = Arc::new(FixedCredentials {
+                username: username.into(),
+                password: password.into(),
+            });
             let (cert, key) = (pki.cert_path.clone(), pki.key_path.clone());
             move || {
                 let root = root.clone();
                 let faults = faults.clone();
                 ServerBuilder::with_authenticator(
-                    Box::new(move || FaultyFs { inner: Filesystem::new(&root).expect("the server root exists"), faults: faults.clone() }),
+                    Box::new(move || FaultyFs {
+                        inner: Filesystem::new(&root).expect("the server root exists"),
+                        faults: faults.clone(),
+                    }),
                     credentials.clone(),
                 )
                 .greeting("filechecks test FTPS server")
@@ -211,7 +217,9 @@ impl Authenticator for FixedCredentials {
         if creds.password.as_deref() != Some(self.password.as_str()) {
             return Err(AuthenticationError::BadPassword);
         }
-        Ok(Principal { username: username.to_string() })
+        Ok(Principal {
+            username: username.to_string(),
+        })
     }
 }
 
@@ -222,7 +230,11 @@ struct LoopbackPort0;
 #[async_trait]
 impl Binder for LoopbackPort0 {
     async fn bind(&mut self, local_addr: IpAddr, _ports: RangeInclusive<u16>) -> io::Result<TcpSocket> {
-        let socket = if local_addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        let socket = if local_addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
         socket.bind(SocketAddr::new(local_addr, 0))?;
         Ok(socket)
     }
@@ -243,7 +255,9 @@ pub struct FaultyMeta {
 
 impl Metadata for FaultyMeta {
     fn len(&self) -> u64 {
-        self.inner.len().saturating_add_signed(if self.inner.is_file() { self.delta } else { 0 })
+        self.inner
+            .len()
+            .saturating_add_signed(if self.inner.is_file() { self.delta } else { 0 })
     }
     fn is_dir(&self) -> bool {
         self.inner.is_dir()
@@ -267,7 +281,10 @@ impl Metadata for FaultyMeta {
 
 impl FaultyFs {
     fn meta(&self, inner: Meta) -> FaultyMeta {
-        FaultyMeta { inner, delta: self.faults.size_delta.load(Ordering::SeqCst) }
+        FaultyMeta {
+            inner,
+            delta: self.faults.size_delta.load(Ordering::SeqCst),
+        }
     }
 }
 
@@ -279,13 +296,27 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         StorageBackend::<DefaultUser>::supported_features(&self.inner)
     }
 
-    async fn metadata<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<FaultyMeta> {
+    async fn metadata<P: AsRef<Path> + Send + Debug>(
+        &self,
+        user: &DefaultUser,
+        path: P,
+    ) -> storage::Result<FaultyMeta> {
         Ok(self.meta(self.inner.metadata(user, path).await?))
     }
 
-    async fn list<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<Vec<Fileinfo<PathBuf, FaultyMeta>>> {
+    async fn list<P: AsRef<Path> + Send + Debug>(
+        &self,
+        user: &DefaultUser,
+        path: P,
+    ) -> storage::Result<Vec<Fileinfo<PathBuf, FaultyMeta>>> {
         let entries = self.inner.list(user, path).await?;
-        Ok(entries.into_iter().map(|e| Fileinfo { path: e.path, metadata: self.meta(e.metadata) }).collect())
+        Ok(entries
+            .into_iter()
+            .map(|e| Fileinfo {
+                path: e.path,
+                metadata: self.meta(e.metadata),
+            })
+            .collect())
     }
 
     async fn get<P: AsRef<Path> + Send + Debug>(
@@ -351,6 +382,9 @@ struct ResetConnection;
 
 impl AsyncRead for ResetConnection {
     fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, "injected fault: data connection dropped")))
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "injected fault: data connection dropped",
+        )))
     }
 }

@@ -23,7 +23,9 @@ server.stop()
 
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
-    #[error("Python 3 is needed to run moto_server and was not found as {0:?} (set PYTHON, or install it: apt-get install python3 python3-venv)")]
+    #[error(
+        "Python 3 is needed to run moto_server and was not found as {0:?} (set PYTHON, or install it: apt-get install python3 python3-venv)"
+    )]
     NoPython(String),
     #[error("provisioning moto_server into {venv}: {message}")]
     Provision { venv: PathBuf, message: String },
@@ -50,7 +52,10 @@ pub fn provision() -> Result<PathBuf, MotoError> {
     let venv = home.join("moto-venv");
     let marker = venv.join(".filechecks-requirements");
     let wanted = REQUIREMENTS.join("\n");
-    let fail = |message: String| MotoError::Provision { venv: venv.clone(), message };
+    let fail = |message: String| MotoError::Provision {
+        venv: venv.clone(),
+        message,
+    };
     if std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
         return Ok(venv);
     }
@@ -61,7 +66,10 @@ pub fn provision() -> Result<PathBuf, MotoError> {
         return Ok(venv);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    eprintln!("harness: provisioning moto_server into {} (first run only)…", venv.display());
+    eprintln!(
+        "harness: provisioning moto_server into {} (first run only)…",
+        venv.display()
+    );
     let status = Command::new(&python)
         .args(["-m", "venv", "--clear"])
         .arg(&venv)
@@ -69,16 +77,28 @@ pub fn provision() -> Result<PathBuf, MotoError> {
         .status()
         .map_err(|_| MotoError::NoPython(python.clone()))?;
     if !status.success() {
-        return Err(fail(format!("{python} -m venv failed ({status}); on Debian install python3-venv")));
+        return Err(fail(format!(
+            "{python} -m venv failed ({status}); on Debian install python3-venv"
+        )));
     }
     let status = Command::new(venv_python(&venv))
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+        ])
         .args(REQUIREMENTS)
         .stdout(Stdio::inherit())
         .status()
         .map_err(|e| fail(format!("running pip: {e}")))?;
     if !status.success() {
-        return Err(fail(format!("pip install {} failed ({status})", REQUIREMENTS.join(" "))));
+        return Err(fail(format!(
+            "pip install {} failed ({status})",
+            REQUIREMENTS.join(" ")
+        )));
     }
     std::fs::write(&marker, wanted).map_err(|e| fail(e.to_string()))?;
     eprintln!("harness: moto_server provisioned");
@@ -122,7 +142,11 @@ impl Moto {
             .strip_prefix("READY ")
             .and_then(|p| p.trim().parse().ok())
             .ok_or_else(|| MotoError::Start(format!("unexpected first line {first:?}")))?;
-        Ok(Self { endpoint: format!("http://127.0.0.1:{port}"), child: Mutex::new(child), _stdin: stdin })
+        Ok(Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child: Mutex::new(child),
+            _stdin: stdin,
+        })
     }
 
     pub fn endpoint(&self) -> &str {

@@ -33,7 +33,9 @@ impl Pki {
     pub fn generate(name: &str, dir: &Path) -> Result<Self, PkiError> {
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, format!("{name} test CA"));
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{name} test CA"));
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = ca_params.self_signed(&ca_key)?;
@@ -41,13 +43,18 @@ impl Pki {
 
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().expect("an IP")));
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().expect("an IP")));
         params.distinguished_name.push(DnType::CommonName, "localhost");
         let cert = params.signed_by(&key, &ca_issuer)?;
 
         let write = |file: &str, text: &str| -> Result<PathBuf, PkiError> {
             let path = dir.join(file);
-            std::fs::write(&path, text).map_err(|source| PkiError::Write { path: path.clone(), source })?;
+            std::fs::write(&path, text).map_err(|source| PkiError::Write {
+                path: path.clone(),
+                source,
+            })?;
             Ok(path)
         };
         let cert_pem = cert.pem();

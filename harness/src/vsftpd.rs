@@ -40,7 +40,10 @@ pub fn locate() -> Option<PathBuf> {
     let on_path: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|dir| dir.join("vsftpd")).collect())
         .unwrap_or_default();
-    on_path.into_iter().chain([PathBuf::from("/usr/sbin/vsftpd")]).find(|p| p.is_file())
+    on_path
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin/vsftpd")])
+        .find(|p| p.is_file())
 }
 
 /// A running vsftpd; killed on drop. Needs root: it authenticates a system user through PAM.
@@ -67,7 +70,10 @@ impl Vsftpd {
         let binary = locate().ok_or(VsftpdError::NotInstalled)?;
         let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
-        let dir = tempfile::Builder::new().prefix("filechecks-vsftpd-").tempdir().map_err(setup)?;
+        let dir = tempfile::Builder::new()
+            .prefix("filechecks-vsftpd-")
+            .tempdir()
+            .map_err(setup)?;
         // The FTP user must traverse the temp dir to reach its root (tempdirs are 0700).
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(setup)?;
         let root = dir.path().join("root");
@@ -121,7 +127,14 @@ impl Vsftpd {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| VsftpdError::Start(e.to_string()))?;
-        let mut server = Self { port, child, dir, pki, user: user.into(), mode };
+        let mut server = Self {
+            port,
+            child,
+            dir,
+            pki,
+            user: user.into(),
+            mode,
+        };
         server.wait_ready()?;
         Ok(server)
     }
@@ -132,8 +145,13 @@ impl Vsftpd {
         loop {
             if let Some(status) = self.child.try_wait().map_err(|e| VsftpdError::Start(e.to_string()))? {
                 let mut err = String::new();
-                for pipe in [self.child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
-                             self.child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read>)].into_iter().flatten() {
+                for pipe in [
+                    self.child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
+                    self.child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
+                ]
+                .into_iter()
+                .flatten()
+                {
                     let mut pipe = pipe;
                     let _ = pipe.read_to_string(&mut err);
                 }
@@ -193,20 +211,36 @@ impl Vsftpd {
 use std::io::Read as _;
 
 fn run(command: &mut Command) -> Result<(), VsftpdError> {
-    let output = command.output().map_err(|e| VsftpdError::Setup(format!("{command:?}: {e}")))?;
+    let output = command
+        .output()
+        .map_err(|e| VsftpdError::Setup(format!("{command:?}: {e}")))?;
     if !output.status.success() {
-        return Err(VsftpdError::Setup(format!("{command:?}: {}", String::from_utf8_lossy(&output.stderr).trim())));
+        return Err(VsftpdError::Setup(format!(
+            "{command:?}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
     }
     Ok(())
 }
 
 /// vsftpd authenticates system users: the test user is created once, its password set each time.
 fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
-    let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let exists = Command::new("id")
+        .arg(user)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !exists {
         // Parallel tests may race to create it; a second useradd failing is fine if the user exists.
-        let created = run(Command::new("useradd").args(["--no-create-home", "--home-dir", "/", "--shell", "/bin/bash", user]));
-        let exists = Command::new("id").arg(user).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        let created =
+            run(Command::new("useradd").args(["--no-create-home", "--home-dir", "/", "--shell", "/bin/bash", user]));
+        let exists = Command::new("id")
+            .arg(user)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         if !exists {
             created?;
         }
@@ -219,12 +253,20 @@ fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| VsftpdError::Setup(format!("chpasswd: {e}")))?;
-    std::io::Write::write_all(child.stdin.as_mut().expect("piped"), format!("{user}:{password}\n").as_bytes())
-        .map_err(|e| VsftpdError::Setup(e.to_string()))?;
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("piped"),
+        format!("{user}:{password}\n").as_bytes(),
+    )
+    .map_err(|e| VsftpdError::Setup(e.to_string()))?;
     drop(child.stdin.take());
-    let out = child.wait_with_output().map_err(|e| VsftpdError::Setup(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| VsftpdError::Setup(e.to_string()))?;
     if !out.status.success() {
-        return Err(VsftpdError::Setup(format!("chpasswd: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(VsftpdError::Setup(format!(
+            "chpasswd: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(())
 }

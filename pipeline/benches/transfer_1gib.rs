@@ -29,7 +29,10 @@ fn peak_rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let size_mib: u64 = std::env::var("SIZE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let size_mib: u64 = std::env::var("SIZE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
     let size = size_mib * MIB;
     let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-bench", PASSWORD)?;
     let remote = "/bench/large.bin";
@@ -50,7 +53,14 @@ async fn main() -> anyhow::Result<()> {
     let curl = Command::new("curl")
         .args(["-sS", "--ssl-reqd", "--cacert"])
         .arg(server.root().join("ca.pem"))
-        .args(["--user", &format!("filechecks-bench:{PASSWORD}"), "-o", "/dev/null", "-w", "%{speed_download}"])
+        .args([
+            "--user",
+            &format!("filechecks-bench:{PASSWORD}"),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{speed_download}",
+        ])
         .arg(format!("ftp://localhost:{}{remote}", server.port()))
         .output()?;
     anyhow::ensure!(curl.status.success(), "curl: {}", String::from_utf8_lossy(&curl.stderr));
@@ -64,13 +74,16 @@ async fn main() -> anyhow::Result<()> {
     let secret = serde_json::json!({"host": "127.0.0.1", "port": server.port(), "username": "filechecks-bench",
         "password": PASSWORD, "caBundle": server.pki().ca_pem, "serverName": "localhost"});
     harness::aws::put_secret(&sdk, "filechecks/ftps/BENCH", &secret).await?;
-    let pipeline = Pipeline::new(&sdk, Settings {
-        table: table.into(),
-        landing_bucket: bucket.into(),
-        secret_id: "filechecks/ftps/{pipeline}".into(),
-        upload: Default::default(),
-        timeouts: Default::default(),
-    });
+    let pipeline = Pipeline::new(
+        &sdk,
+        Settings {
+            table: table.into(),
+            landing_bucket: bucket.into(),
+            secret_id: "filechecks/ftps/{pipeline}".into(),
+            upload: Default::default(),
+            timeouts: Default::default(),
+        },
+    );
     let s = |v: &str| AttributeValue::S(v.to_string());
     aws_sdk_dynamodb::Client::new(&sdk)
         .put_item()
@@ -79,20 +92,43 @@ async fn main() -> anyhow::Result<()> {
         .item("project", s("BENCH"))
         .item("pipeline", s("BENCH"))
         .item("status", s("TRIGGERED"))
-        .item("file", AttributeValue::M([("fileName".into(), s("large.bin")), ("remotePath".into(), s(remote))].into()))
+        .item(
+            "file",
+            AttributeValue::M([("fileName".into(), s("large.bin")), ("remotePath".into(), s(remote))].into()),
+        )
         .send()
         .await?;
     let arn = "arn:aws:states:us-east-1:123456789012:execution:bench:1".to_string();
     let record = serde_json::json!({"dynamodb": {"Keys": {"jobId": {"S": "bench-1"}, "project": {"S": "BENCH"}}}});
-    let taken = pipeline.set_running(SetRunningInput { record, execution_arn: arn.clone() }).await?;
+    let taken = pipeline
+        .set_running(SetRunningInput {
+            record,
+            execution_arn: arn.clone(),
+        })
+        .await?;
     let rss_before = peak_rss_mib();
     let started = Instant::now();
-    let out = pipeline.transfer_file(TransferInput { job: taken.job, execution_arn: arn }).await?;
+    let out = pipeline
+        .transfer_file(TransferInput {
+            job: taken.job,
+            execution_arn: arn,
+        })
+        .await?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_mib();
-    anyhow::ensure!(out.transfer.bytes == size, "transferred {} of {size} bytes", out.transfer.bytes);
-    println!("file:             {size_mib} MiB, {} parts, sha256 {}", out.transfer.parts, out.transfer.sha256);
-    println!("pipeline:         {:.1} MiB/s ({seconds:.1} s, FTPS -> verify -> S3 (moto) -> DELE)", size_mib as f64 / seconds);
+    anyhow::ensure!(
+        out.transfer.bytes == size,
+        "transferred {} of {size} bytes",
+        out.transfer.bytes
+    );
+    println!(
+        "file:             {size_mib} MiB, {} parts, sha256 {}",
+        out.transfer.parts, out.transfer.sha256
+    );
+    println!(
+        "pipeline:         {:.1} MiB/s ({seconds:.1} s, FTPS -> verify -> S3 (moto) -> DELE)",
+        size_mib as f64 / seconds
+    );
     println!("curl raw FTPS:    {curl_mib_s:.1} MiB/s (same server, same run, to /dev/null)");
     println!("peak RSS:         {peak:.1} MiB (before the transfer: {rss_before:.1} MiB)");
     anyhow::ensure!(peak < 100.0, "peak RSS {peak:.1} MiB is not under 100 MiB");

@@ -162,6 +162,9 @@ where
 
 impl From<PipelineError> for Diagnostic {
     fn from(err: PipelineError) -> Self {
-        Diagnostic { error_type: err.name().to_string(), error_message: err.to_string() }
+        Diagnostic {
+            error_type: err.name().to_string(),
+            error_message: err.to_string(),
+        }
     }
 }

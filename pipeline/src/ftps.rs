@@ -104,8 +104,20 @@ impl FtpsSession {
                     }
                 };
                 keep_alive(&tcp);
-                let plain = within(timeouts.command, Op::Connect, &endpoint, AsyncRustlsFtpStream::connect_with_stream(tcp)).await?;
-                within(timeouts.connect, Op::Connect, &endpoint, plain.into_secure(connector, &server_name)).await?
+                let plain = within(
+                    timeouts.command,
+                    Op::Connect,
+                    &endpoint,
+                    AsyncRustlsFtpStream::connect_with_stream(tcp),
+                )
+                .await?;
+                within(
+                    timeouts.connect,
+                    Op::Connect,
+                    &endpoint,
+                    plain.into_secure(connector, &server_name),
+                )
+                .await?
             }
             TlsMode::Implicit => {
                 #[allow(deprecated)]
@@ -120,7 +132,13 @@ impl FtpsSession {
                 // suppaftp negotiates data protection only for explicit TLS: without PROT P a
                 // hardened server refuses clear data connections (vsftpd: 522).
                 for command in ["PBSZ 0", "PROT P"] {
-                    within(timeouts.command, Op::Connect, command, ftp.custom_command(command, &[Status::CommandOk])).await?;
+                    within(
+                        timeouts.command,
+                        Op::Connect,
+                        command,
+                        ftp.custom_command(command, &[Status::CommandOk]),
+                    )
+                    .await?;
                 }
                 ftp
             }
@@ -152,7 +170,13 @@ impl FtpsSession {
             ftp.login(settings.username.as_str(), settings.password.expose()),
         )
         .await?;
-        within(timeouts.command, Op::Other, "TYPE I", ftp.transfer_type(FileType::Binary)).await?;
+        within(
+            timeouts.command,
+            Op::Other,
+            "TYPE I",
+            ftp.transfer_type(FileType::Binary),
+        )
+        .await?;
         Ok(Self { ftp, timeouts })
     }
 
@@ -169,7 +193,7 @@ impl FtpsSession {
     /// Opens the download of `path`. Falls back from EPSV to PASV once if the server rejects EPSV.
     pub async fn retrieve(&mut self, path: &str) -> Result<Download, PipelineError> {
         match tokio::time::timeout(self.timeouts.command, self.ftp.retr_as_stream(path)).await {
-            Ok(Err(FtpError::UnexpectedResponse(reply))) if matches!(reply.status.code(), 500 | 501 | 502) => {
+            Ok(Err(FtpError::UnexpectedResponse(reply))) if matches!(reply.status.code(), 500..=502) => {
                 self.ftp.set_mode(Mode::Passive);
                 within(self.timeouts.command, Op::Retrieve, path, self.ftp.retr_as_stream(path)).await
             }

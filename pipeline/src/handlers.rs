@@ -158,8 +158,7 @@ pub struct Pipeline {
 }
 
 fn parse<T: DeserializeOwned>(step: Step, payload: Value) -> Result<T, PipelineError> {
-    serde_json::from_value(payload)
-        .map_err(|e| PipelineError::InvalidJob(format!("{} input: {e}", step.name())))
+    serde_json::from_value(payload).map_err(|e| PipelineError::InvalidJob(format!("{} input: {e}", step.name())))
 }
 
 fn to_value<T: Serialize>(value: T) -> Result<Value, PipelineError> {
@@ -206,13 +205,22 @@ impl Pipeline {
         match self.store.take(&key, &input.execution_arn).await? {
             Outcome::Written(_) => {
                 tracing::info!(job_id = %key.job_id, project = %key.project, "job RUNNING");
-                Ok(SetRunningOutput { acquired: true, job: key, found_status: None })
+                Ok(SetRunningOutput {
+                    acquired: true,
+                    job: key,
+                    found_status: None,
+                })
             }
             Outcome::Refused(found) => {
-                let found_status =
-                    found.map(|job| job.status.as_str().to_string()).unwrap_or_else(|| "MISSING".to_string());
+                let found_status = found
+                    .map(|job| job.status.as_str().to_string())
+                    .unwrap_or_else(|| "MISSING".to_string());
                 tracing::info!(job_id = %key.job_id, %found_status, "duplicate delivery: job not TRIGGERED");
-                Ok(SetRunningOutput { acquired: false, job: key, found_status: Some(found_status) })
+                Ok(SetRunningOutput {
+                    acquired: false,
+                    job: key,
+                    found_status: Some(found_status),
+                })
             }
         }
     }
@@ -248,7 +256,10 @@ impl Pipeline {
     pub async fn finalize_job(&self, input: FinalizeInput) -> Result<FinalizeOutput, PipelineError> {
         let Some(caught) = input.error else {
             self.store.complete(&input.job, &input.execution_arn).await?;
-            return Ok(FinalizeOutput { status: JobStatus::Completed.as_str().into(), recorded: true });
+            return Ok(FinalizeOutput {
+                status: JobStatus::Completed.as_str().into(),
+                recorded: true,
+            });
         };
         let record = ErrorRecord {
             name: caught.error.clone(),
@@ -257,12 +268,20 @@ impl Pipeline {
             at: timestamp::now(),
         };
         match self.store.fail(&input.job, &input.execution_arn, &record).await? {
-            Outcome::Written(_) => Ok(FinalizeOutput { status: JobStatus::Error.as_str().into(), recorded: true }),
+            Outcome::Written(_) => Ok(FinalizeOutput {
+                status: JobStatus::Error.as_str().into(),
+                recorded: true,
+            }),
             Outcome::Refused(found) => {
-                let status = found.map(|j| j.status.as_str().to_string()).unwrap_or_else(|| "MISSING".into());
+                let status = found
+                    .map(|j| j.status.as_str().to_string())
+                    .unwrap_or_else(|| "MISSING".into());
                 tracing::warn!(job_id = %input.job.job_id, %status, error = %record.name,
                     "not recording the error: the job is not RUNNING under this execution");
-                Ok(FinalizeOutput { status, recorded: false })
+                Ok(FinalizeOutput {
+                    status,
+                    recorded: false,
+                })
             }
         }
     }
@@ -275,7 +294,11 @@ fn error_message(caught: &CaughtError) -> String {
         .ok()
         .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
         .unwrap_or(cause);
-    let mut message = if message.is_empty() { caught.error.clone() } else { message };
+    let mut message = if message.is_empty() {
+        caught.error.clone()
+    } else {
+        message
+    };
     if message.len() > MAX_ERROR_MESSAGE {
         let mut end = MAX_ERROR_MESSAGE;
         while !message.is_char_boundary(end) {
@@ -298,9 +321,15 @@ mod tests {
             cause: Some(r#"{"errorType":"RemoteFileNotFound","errorMessage":"remote file not found: /a: 550"}"#.into()),
         };
         assert_eq!(error_message(&caught), "remote file not found: /a: 550");
-        let caught = CaughtError { error: "States.Timeout".into(), cause: None };
+        let caught = CaughtError {
+            error: "States.Timeout".into(),
+            cause: None,
+        };
         assert_eq!(error_message(&caught), "States.Timeout");
-        let caught = CaughtError { error: "X".into(), cause: Some("é".repeat(5000)) };
+        let caught = CaughtError {
+            error: "X".into(),
+            cause: Some("é".repeat(5000)),
+        };
         assert!(error_message(&caught).len() <= MAX_ERROR_MESSAGE + '…'.len_utf8());
     }
 }

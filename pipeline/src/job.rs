@@ -135,15 +135,18 @@ pub struct Job {
 
 impl Job {
     pub fn key(&self) -> JobKey {
-        JobKey { job_id: self.job_id.clone(), project: self.project.clone() }
+        JobKey {
+            job_id: self.job_id.clone(),
+            project: self.project.clone(),
+        }
     }
 }
 
 /// Reads the key of the job a DynamoDB stream record (as a Pipe delivers it) is about.
 pub fn key_from_stream_record(record: &serde_json::Value) -> Result<JobKey, PipelineError> {
-    let keys = record.pointer("/dynamodb/Keys").ok_or_else(|| {
-        PipelineError::InvalidJob("the stream record has no dynamodb.Keys".to_string())
-    })?;
+    let keys = record
+        .pointer("/dynamodb/Keys")
+        .ok_or_else(|| PipelineError::InvalidJob("the stream record has no dynamodb.Keys".to_string()))?;
     let string_key = |name: &str| {
         keys.pointer(&format!("/{name}/S"))
             .and_then(|v| v.as_str())
@@ -155,7 +158,10 @@ pub fn key_from_stream_record(record: &serde_json::Value) -> Result<JobKey, Pipe
                 ))
             })
     };
-    Ok(JobKey { job_id: string_key("jobId")?, project: string_key("project")? })
+    Ok(JobKey {
+        job_id: string_key("jobId")?,
+        project: string_key("project")?,
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +174,13 @@ mod tests {
         let record = json!({"eventName": "INSERT", "dynamodb": {"Keys": {
             "jobId": {"S": "5fa16210"}, "project": {"S": "FLPIDS-NATS"}}}});
         let key = key_from_stream_record(&record).unwrap();
-        assert_eq!(key, JobKey { job_id: "5fa16210".into(), project: "FLPIDS-NATS".into() });
+        assert_eq!(
+            key,
+            JobKey {
+                job_id: "5fa16210".into(),
+                project: "FLPIDS-NATS".into()
+            }
+        );
     }
 
     #[test]

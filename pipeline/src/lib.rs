@@ -21,7 +21,12 @@ pub use handlers::{Pipeline, Settings, Step};
 pub fn init_lambda_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).without_time().with_target(false).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .init();
 }
 
 /// Runs one step as a Lambda function: the whole of each binary's `main`.
@@ -29,8 +34,10 @@ pub async fn run_lambda(step: Step) -> Result<(), lambda_runtime::Error> {
     init_lambda_tracing();
     let pipeline = Pipeline::from_env().await?;
     let pipeline = &pipeline;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-        pipeline.handle(step, event.payload).await
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            pipeline.handle(step, event.payload).await
+        },
+    ))
     .await
 }

@@ -18,7 +18,11 @@ fn check_characters(what: &str, value: &str) -> Result<(), PipelineError> {
         return Err(reject(what, value, "is empty"));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(reject(what, value, &format!("contains the control character U+{:04X}", c as u32)));
+        return Err(reject(
+            what,
+            value,
+            &format!("contains the control character U+{:04X}", c as u32),
+        ));
     }
     Ok(())
 }
@@ -95,7 +99,10 @@ mod tests {
         assert!(file_name("mo.moyr540.data").is_ok());
         assert!(file_name("report 2026 é.csv").is_ok());
         assert!(remote_path("/s_dart_cert/plas/in/mo.moyr540.data").is_ok());
-        assert_eq!(default_key("FLPIDS-NATS", "mo.moyr540.data").unwrap(), "FLPIDS-NATS/mo.moyr540.data");
+        assert_eq!(
+            default_key("FLPIDS-NATS", "mo.moyr540.data").unwrap(),
+            "FLPIDS-NATS/mo.moyr540.data"
+        );
     }
 
     #[test]

@@ -98,9 +98,8 @@ impl FtpsSettings {
         let Some(text) = &self.cert_sha256 else { return Ok(None) };
         let digits: String = text.chars().filter(|c| *c != ':').collect();
         let mut pin = [0u8; 32];
-        hex::decode_to_slice(&digits, &mut pin).map_err(|_| {
-            PipelineError::SecretInvalid("field certSha256 is not 64 hex digits".into())
-        })?;
+        hex::decode_to_slice(&digits, &mut pin)
+            .map_err(|_| PipelineError::SecretInvalid("field certSha256 is not 64 hex digits".into()))?;
         Ok(Some(pin))
     }
 }
@@ -137,7 +136,9 @@ impl SecretSource {
             return Ok(self.id_template.clone());
         }
         let safe = !pipeline.is_empty()
-            && pipeline.chars().all(|c| c.is_ascii_alphanumeric() || "_-.+=@".contains(c));
+            && pipeline
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.+=@".contains(c));
         if !safe {
             return Err(PipelineError::InvalidJob(format!(
                 "pipeline {pipeline:?} cannot name a secret (letters, digits and _-.+=@ only)"
@@ -153,21 +154,33 @@ impl SecretSource {
         {
             return Ok(endpoint.clone());
         }
-        let out = self.client.get_secret_value().secret_id(&id).send().await.map_err(|err| {
-            if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
-                PipelineError::SecretInvalid(format!("secret {id} does not exist"))
-            } else {
-                PipelineError::from_sdk(&format!("GetSecretValue {id}"), err)
-            }
-        })?;
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&id)
+            .send()
+            .await
+            .map_err(|err| {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    PipelineError::SecretInvalid(format!("secret {id} does not exist"))
+                } else {
+                    PipelineError::from_sdk(&format!("GetSecretValue {id}"), err)
+                }
+            })?;
         let text = out
             .secret_string()
             .ok_or_else(|| PipelineError::SecretInvalid(format!("secret {id} has no SecretString")))?;
-        let settings = FtpsSettings::from_json(text)
-            .map_err(|e| PipelineError::SecretInvalid(format!("secret {id}: {e}")))?;
+        let settings =
+            FtpsSettings::from_json(text).map_err(|e| PipelineError::SecretInvalid(format!("secret {id}: {e}")))?;
         let tls = crate::tls::client_config(&settings)?;
         let endpoint = Arc::new(FtpsEndpoint { settings, tls });
-        self.cache.lock().expect("cache lock").insert(id, (Instant::now(), endpoint.clone()));
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(id, (Instant::now(), endpoint.clone()));
         Ok(endpoint)
     }
 
@@ -185,10 +198,7 @@ mod tests {
 
     #[test]
     fn parses_and_defaults() {
-        let s = FtpsSettings::from_json(
-            r#"{"host":"ftp.example.gov","username":"u","password":"hunter2"}"#,
-        )
-        .unwrap();
+        let s = FtpsSettings::from_json(r#"{"host":"ftp.example.gov","username":"u","password":"hunter2"}"#).unwrap();
         assert_eq!(s.port(), 21);
         assert_eq!(s.tls_mode, TlsMode::Explicit);
         assert!(!format!("{s:?}").contains("hunter2"));
@@ -206,8 +216,8 @@ mod tests {
         assert_eq!(err.name(), "SecretInvalid");
         assert!(err.to_string().contains("username"), "{err}");
         assert!(!err.to_string().contains("hunter2"));
-        let err = FtpsSettings::from_json(r#"{"host":"h","username":"u","password":"p","certSha256":"xyz"}"#)
-            .unwrap_err();
+        let err =
+            FtpsSettings::from_json(r#"{"host":"h","username":"u","password":"p","certSha256":"xyz"}"#).unwrap_err();
         assert!(err.to_string().contains("certSha256"), "{err}");
     }
 }

@@ -40,13 +40,15 @@ fn map(entries: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Att
 }
 
 fn job_from_item(item: HashMap<String, AttributeValue>) -> Result<Job, PipelineError> {
-    serde_dynamo::from_item(item)
-        .map_err(|e| PipelineError::InvalidJob(format!("the job item is malformed: {e}")))
+    serde_dynamo::from_item(item).map_err(|e| PipelineError::InvalidJob(format!("the job item is malformed: {e}")))
 }
 
 impl JobStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -89,12 +91,7 @@ impl JobStore {
     }
 
     /// Records transfer progress; fails with `JobNotRunning` if this execution lost the job.
-    pub async fn stage(
-        &self,
-        key: &JobKey,
-        execution_arn: &str,
-        stage: TransferStage,
-    ) -> Result<(), PipelineError> {
+    pub async fn stage(&self, key: &JobKey, execution_arn: &str, stage: TransferStage) -> Result<(), PipelineError> {
         self.owned_update(
             key,
             execution_arn,
@@ -157,8 +154,7 @@ impl JobStore {
         match outcome {
             Outcome::Written(job) => Ok(job),
             Outcome::Refused(Some(job))
-                if job.status == JobStatus::Completed
-                    && job.execution_arn.as_deref() == Some(execution_arn) =>
+                if job.status == JobStatus::Completed && job.execution_arn.as_deref() == Some(execution_arn) =>
             {
                 Ok(job)
             }
@@ -168,12 +164,7 @@ impl JobStore {
 
     /// `RUNNING → ERROR` with the details, only for the owning execution. Returns the outcome so
     /// the caller can tell a recorded failure from a duplicate that must leave the job alone.
-    pub async fn fail(
-        &self,
-        key: &JobKey,
-        execution_arn: &str,
-        error: &ErrorRecord,
-    ) -> Result<Outcome, PipelineError> {
+    pub async fn fail(&self, key: &JobKey, execution_arn: &str, error: &ErrorRecord) -> Result<Outcome, PipelineError> {
         self.update(
             key,
             "SET #status = :error_status, updatedAt = :now, #error = :error",
@@ -207,7 +198,10 @@ impl JobStore {
         let values = values
             .into_iter()
             .chain([(":running", s(JobStatus::Running.as_str())), (":arn", s(execution_arn))]);
-        match self.update(key, update, "#status = :running AND executionArn = :arn", values).await? {
+        match self
+            .update(key, update, "#status = :running AND executionArn = :arn", values)
+            .await?
+        {
             Outcome::Written(_) => Ok(()),
             Outcome::Refused(found) => Err(not_running(key, execution_arn, found.as_ref())),
         }
@@ -247,7 +241,9 @@ impl JobStore {
                     && service.is_conditional_check_failed_exception()
                 {
                     let old = match service {
-                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => e.item.clone(),
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                            e,
+                        ) => e.item.clone(),
                         _ => None,
                     };
                     return Ok(Outcome::Refused(old.map(job_from_item).transpose()?));

@@ -9,10 +9,10 @@ pub fn now() -> String {
 }
 
 pub fn format(at: OffsetDateTime) -> String {
-    let format = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
-    );
-    at.to_offset(time::UtcOffset::UTC).format(&format).expect("a UTC timestamp always formats")
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .expect("a UTC timestamp always formats")
 }
 
 /// Parses a timestamp in the table's format (any RFC 3339 offset is accepted).

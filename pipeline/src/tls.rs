@@ -23,15 +23,15 @@ pub fn client_config(settings: &FtpsSettings) -> Result<Arc<ClientConfig>, Pipel
     match &settings.ca_bundle {
         Some(pem) => {
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|e| {
-                    PipelineError::SecretInvalid(format!("field caBundle is not PEM: {e}"))
-                })?;
+                let cert = cert.map_err(|e| PipelineError::SecretInvalid(format!("field caBundle is not PEM: {e}")))?;
                 roots.add(cert).map_err(|e| {
                     PipelineError::SecretInvalid(format!("field caBundle holds a bad certificate: {e}"))
                 })?;
             }
             if roots.is_empty() {
-                return Err(PipelineError::SecretInvalid("field caBundle holds no certificate".into()));
+                return Err(PipelineError::SecretInvalid(
+                    "field caBundle holds no certificate".into(),
+                ));
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -68,8 +68,9 @@ impl ServerCertVerifier for PinnedVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verified =
-            self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        let verified = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
         let presented: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
         if presented != self.pin {
             return Err(rustls::Error::General(format!(

@@ -45,7 +45,10 @@ pub fn landing_location(job: &Job, landing_bucket: &str) -> Result<S3Location, P
         }
         None => names::default_key(&job.project, &job.file.file_name)?,
     };
-    Ok(S3Location { bucket: landing_bucket.to_string(), key })
+    Ok(S3Location {
+        bucket: landing_bucket.to_string(),
+        key,
+    })
 }
 
 impl Transfer<'_> {
@@ -86,7 +89,9 @@ impl Transfer<'_> {
         };
         self.store.verified(&key, execution_arn, &location, &record).await?;
         session.delete(path).await?;
-        self.store.stage(&key, execution_arn, TransferStage::SourceDeleted).await?;
+        self.store
+            .stage(&key, execution_arn, TransferStage::SourceDeleted)
+            .await?;
         session.quit().await;
         Ok((location, record))
     }

@@ -27,7 +27,10 @@ pub struct UploadSettings {
 
 impl Default for UploadSettings {
     fn default() -> Self {
-        Self { part_size: 8 * 1024 * 1024, parts_in_flight: 3 }
+        Self {
+            part_size: 8 * 1024 * 1024,
+            parts_in_flight: 3,
+        }
     }
 }
 
@@ -76,7 +79,10 @@ impl Upload {
         Self {
             s3,
             location,
-            settings: UploadSettings { part_size, parts_in_flight: settings.parts_in_flight.max(1) },
+            settings: UploadSettings {
+                part_size,
+                parts_in_flight: settings.parts_in_flight.max(1),
+            },
             buffer: BytesMut::with_capacity(part_size),
             part_crc: 0,
             sha256: Sha256::new(),
@@ -132,7 +138,8 @@ impl Upload {
         while self.in_flight.len() >= self.settings.parts_in_flight {
             self.collect_one().await?;
         }
-        let body: Bytes = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(self.settings.part_size)).freeze();
+        let body: Bytes =
+            std::mem::replace(&mut self.buffer, BytesMut::with_capacity(self.settings.part_size)).freeze();
         let crc = std::mem::take(&mut self.part_crc);
         let number = self.next_part;
         self.next_part += 1;
@@ -146,7 +153,10 @@ impl Upload {
             .checksum_crc32_c(crc_text(crc))
             .body(ByteStream::from(body));
         self.in_flight.spawn(async move {
-            let out = request.send().await.map_err(|e| s3_error(&format!("UploadPart {number}"), e))?;
+            let out = request
+                .send()
+                .await
+                .map_err(|e| s3_error(&format!("UploadPart {number}"), e))?;
             let part = CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(out.e_tag)
@@ -223,7 +233,13 @@ impl Upload {
             self.upload_id = None;
             (composite, parts, out.version_id)
         };
-        let landed = Landed { bytes: self.bytes, sha256_hex, checksum_crc32c: expected, parts, version_id };
+        let landed = Landed {
+            bytes: self.bytes,
+            sha256_hex,
+            checksum_crc32c: expected,
+            parts,
+            version_id,
+        };
         if let Err(mismatch) = self.verify(&landed).await {
             // Leave nothing unverified behind: remove exactly the version this upload created.
             let _ = self

@@ -20,7 +20,13 @@ fn error_names(retriers: &Value) -> BTreeSet<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|r| r["ErrorEquals"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()))
+        .flat_map(|r| {
+            r["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -36,7 +42,10 @@ fn names_the_seed_states_in_order() {
     assert_eq!(asl["States"]["TransferFile"]["Next"], "FinalizeJob");
     assert_eq!(asl["States"]["TransferFile"]["Catch"][0]["Next"], "FinalizeJobOnCatch");
     for state in ["SetRunning", "TransferFile", "FinalizeJob", "FinalizeJobOnCatch"] {
-        assert_eq!(asl["States"][state]["Parameters"]["executionArn.$"], "$$.Execution.Id", "{state}");
+        assert_eq!(
+            asl["States"][state]["Parameters"]["executionArn.$"], "$$.Execution.Id",
+            "{state}"
+        );
     }
 }
 
@@ -47,7 +56,10 @@ fn retries_exactly_the_transient_errors() {
     for (name, state) in asl["States"].as_object().unwrap() {
         for name_matched in error_names(&state["Retry"]).iter().chain(&error_names(&state["Catch"])) {
             let platform = name_matched.starts_with("States.") || name_matched.starts_with("Lambda.");
-            assert!(platform || known.contains(name_matched.as_str()), "{name} matches unknown error {name_matched}");
+            assert!(
+                platform || known.contains(name_matched.as_str()),
+                "{name} matches unknown error {name_matched}"
+            );
         }
     }
     let retried = error_names(&asl["States"]["TransferFile"]["Retry"]);
@@ -60,7 +72,11 @@ fn retries_exactly_the_transient_errors() {
         ]
         .iter()
         .any(|e| e.name() == name && e.is_transient());
-        assert_eq!(retried.contains(name), transient, "TransferFile retries {name}: expected {transient}");
+        assert_eq!(
+            retried.contains(name),
+            transient,
+            "TransferFile retries {name}: expected {transient}"
+        );
     }
 }
 
@@ -77,7 +93,10 @@ fn template_provides_every_substitution() {
     }
     assert_eq!(used.len(), 3, "{used:?}");
     for name in used {
-        assert!(template.contains(&format!("        {name}: !GetAtt")), "DefinitionSubstitutions lacks {name}");
+        assert!(
+            template.contains(&format!("        {name}: !GetAtt")),
+            "DefinitionSubstitutions lacks {name}"
+        );
     }
     assert!(template.contains("DefinitionUri: statemachine.asl.json"));
     assert!(template.contains("InvocationType: FIRE_AND_FORGET"));

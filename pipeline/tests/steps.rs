@@ -34,8 +34,15 @@ async fn happy_path_lands_verifies_deletes_and_completes() {
     assert_eq!(out.transfer.sha256, sha256_hex(&data));
     assert_eq!(out.transfer.parts, 3);
     assert!(out.transfer.s3_version_id.is_some(), "the landing bucket is versioned");
-    assert_eq!(world.object(&out.s3.key).await.as_deref(), Some(&data[..]), "S3 holds exactly the remote bytes");
-    assert!(!server.local_path(remote).exists(), "the source is deleted after verification");
+    assert_eq!(
+        world.object(&out.s3.key).await.as_deref(),
+        Some(&data[..]),
+        "S3 holds exactly the remote bytes"
+    );
+    assert!(
+        !server.local_path(remote).exists(),
+        "the source is deleted after verification"
+    );
     assert_eq!(world.open_multipart_uploads().await, 0);
 
     let job = world.job(&key).await;
@@ -47,7 +54,10 @@ async fn happy_path_lands_verifies_deletes_and_completes() {
     let job = world.job(&key).await;
     assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(job.transfer_stage, Some(TransferStage::Done));
-    assert_eq!(job.s3.as_ref().map(|s| s.key.as_str()), Some("FLPIDS-NATS/mo.moyr540.data"));
+    assert_eq!(
+        job.s3.as_ref().map(|s| s.key.as_str()),
+        Some("FLPIDS-NATS/mo.moyr540.data")
+    );
     let (started, completed) = (job.started_at.unwrap(), job.completed_at.unwrap());
     assert!(pipeline::timestamp::parse(&started) <= pipeline::timestamp::parse(&completed));
     assert_eq!(job.updated_at.as_deref(), Some(completed.as_str()));
@@ -60,7 +70,10 @@ async fn happy_path_lands_verifies_deletes_and_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_and_empty_files_use_a_single_put() {
     let (world, server) = world_with_ftps().await;
-    for (name, data) in [("empty.dat", Vec::new()), ("small file é.csv", b"id,value\n1,2\n".to_vec())] {
+    for (name, data) in [
+        ("empty.dat", Vec::new()),
+        ("small file é.csv", b"id,value\n1,2\n".to_vec()),
+    ] {
         let remote = format!("/in/{name}");
         server.put_file(&remote, &data).unwrap();
         let key = world.insert_job(PROJECT, name, &remote).await;
@@ -86,7 +99,11 @@ async fn duplicate_set_running_leaves_the_job_alone() {
     let duplicate = world.set_running(&key, &execution_arn("duplicate")).await;
     assert!(!duplicate.acquired);
     assert_eq!(duplicate.found_status.as_deref(), Some("RUNNING"));
-    assert_eq!(world.raw_item(&key).await, before, "a duplicate delivery must not write");
+    assert_eq!(
+        world.raw_item(&key).await,
+        before,
+        "a duplicate delivery must not write"
+    );
 
     // The duplicate cannot transfer, and its catch handler cannot mark the job ERROR.
     let second = execution_arn("duplicate");
@@ -95,7 +112,10 @@ async fn duplicate_set_running_leaves_the_job_alone() {
     let caught = world.record_failure(&key, &second, &err).await;
     assert!(!caught.recorded);
     assert_eq!(world.raw_item(&key).await, before);
-    assert!(server.local_path("/in/a.dat").exists(), "nothing was transferred by the duplicate");
+    assert!(
+        server.local_path("/in/a.dat").exists(),
+        "nothing was transferred by the duplicate"
+    );
 
     // The owner finishes; a late duplicate after completion changes nothing either.
     world.transfer(&key, &first).await.unwrap();
@@ -141,7 +161,10 @@ async fn wrong_password_is_ftps_auth_failed_and_never_logged() {
     assert_eq!(err.name(), "FtpsAuthFailed", "{err}");
     world.record_failure(&key, &arn, &err).await;
     let item = format!("{:?}", world.raw_item(&key).await);
-    assert!(!item.contains("not-the-password") && !item.contains(PASSWORD), "no secret in the job item");
+    assert!(
+        !item.contains("not-the-password") && !item.contains(PASSWORD),
+        "no secret in the job item"
+    );
     assert!(server.local_path("/in/a.dat").exists());
 }
 
@@ -178,7 +201,10 @@ async fn certificate_pin_is_enforced() {
     world.set_running(&key, &arn).await;
     let err = world.transfer(&key, &arn).await.unwrap_err();
     assert_eq!(err.name(), "CertificatePinMismatch", "{err}");
-    assert!(err.to_string().contains(&server.pki().cert_sha256), "names the presented pin: {err}");
+    assert!(
+        err.to_string().contains(&server.pki().cert_sha256),
+        "names the presented pin: {err}"
+    );
 
     let mut right = server.secret_json();
     right["certSha256"] = server.pki().cert_sha256.clone().into();
@@ -202,9 +228,17 @@ async fn dropped_connection_leaves_no_object_no_upload_and_keeps_the_remote() {
     let err = world.transfer(&key, &arn).await.unwrap_err();
     assert!(err.is_transient(), "a drop is retried: {err}");
     assert!(matches!(err.name(), "TransientNetwork" | "IntegrityMismatch"), "{err}");
-    assert_eq!(world.open_multipart_uploads().await, 0, "the multipart upload was aborted");
+    assert_eq!(
+        world.open_multipart_uploads().await,
+        0,
+        "the multipart upload was aborted"
+    );
     assert_eq!(world.object_versions().await, 0, "no object, not even a partial one");
-    assert_eq!(std::fs::read(server.local_path("/in/big.dat")).unwrap(), data, "the remote is kept");
+    assert_eq!(
+        std::fs::read(server.local_path("/in/big.dat")).unwrap(),
+        data,
+        "the remote is kept"
+    );
     assert_eq!(world.job(&key).await.transfer_stage, Some(TransferStage::Streaming));
 
     // The state machine's retry: the fault is spent, the same execution now succeeds.
@@ -248,7 +282,11 @@ async fn unsafe_names_are_rejected_before_any_io() {
         world.record_failure(&key, &arn, &err).await;
         let job = world.job(&key).await;
         assert_eq!(job.status, JobStatus::Error);
-        assert_eq!(job.transfer_stage, Some(TransferStage::Pending), "failed before connecting");
+        assert_eq!(
+            job.transfer_stage,
+            Some(TransferStage::Pending),
+            "failed before connecting"
+        );
     }
     assert!(server.local_path("/in/a.dat").exists());
     assert_eq!(world.object_versions().await, 0);
@@ -265,9 +303,16 @@ async fn refused_delete_fails_after_a_verified_landing() {
     let err = world.transfer(&key, &arn).await.unwrap_err();
     assert_eq!(err.name(), "RemoteDeleteFailed", "{err}");
     let job = world.job(&key).await;
-    assert_eq!(job.transfer_stage, Some(TransferStage::Verified), "landed and verified, source kept");
+    assert_eq!(
+        job.transfer_stage,
+        Some(TransferStage::Verified),
+        "landed and verified, source kept"
+    );
     assert_eq!(job.transfer.unwrap().sha256, sha256_hex(b"keep me"));
-    assert_eq!(world.object(&format!("{PROJECT}/keep.dat")).await.as_deref(), Some(&b"keep me"[..]));
+    assert_eq!(
+        world.object(&format!("{PROJECT}/keep.dat")).await.as_deref(),
+        Some(&b"keep me"[..])
+    );
     assert!(server.local_path("/in/keep.dat").exists());
 }
 
@@ -277,12 +322,19 @@ async fn malformed_items_and_inputs_are_invalid_job() {
     // A stream record without keys: SetRunning refuses it by name.
     let err = world
         .pipeline
-        .handle(pipeline::Step::SetRunning, serde_json::json!({"record": {"dynamodb": {}}, "executionArn": "arn"}))
+        .handle(
+            pipeline::Step::SetRunning,
+            serde_json::json!({"record": {"dynamodb": {}}, "executionArn": "arn"}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidJob");
     assert!(err.to_string().contains("dynamodb.Keys"), "{err}");
-    let err = world.pipeline.handle(pipeline::Step::TransferFile, serde_json::json!({"job": 5})).await.unwrap_err();
+    let err = world
+        .pipeline
+        .handle(pipeline::Step::TransferFile, serde_json::json!({"job": 5}))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "InvalidJob");
     assert!(err.to_string().contains("TransferFile input"), "{err}");
 }
@@ -298,7 +350,10 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
     let world = World::with_timeouts(&server.secret_json(), timeouts).await;
     let data = content(7 * 1024 * 1024, 9);
     server.put_file("/in/hang.dat", &data).unwrap();
-    server.faults().stall_after_bytes.store(6 * 1024 * 1024, Ordering::SeqCst);
+    server
+        .faults()
+        .stall_after_bytes
+        .store(6 * 1024 * 1024, Ordering::SeqCst);
     let key = world.insert_job(PROJECT, "hang.dat", "/in/hang.dat").await;
     let arn = execution_arn("hang");
     world.set_running(&key, &arn).await;
@@ -306,8 +361,16 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
     let err = world.transfer(&key, &arn).await.unwrap_err();
     assert_eq!(err.name(), "TransientNetwork", "{err}");
     assert!(err.to_string().contains("silent for 1 s"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(15), "gave up in {:?}", started.elapsed());
-    assert_eq!(world.open_multipart_uploads().await, 0, "the part already uploaded was aborted");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        world.open_multipart_uploads().await,
+        0,
+        "the part already uploaded was aborted"
+    );
     assert_eq!(world.object_versions().await, 0);
     assert!(server.local_path("/in/hang.dat").exists());
 }
@@ -315,7 +378,11 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_is_transient() {
     // A port nobody listens on: bind one, note it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let secret = serde_json::json!({"host": "127.0.0.1", "port": port, "username": USER, "password": PASSWORD});
     let world = World::new(&secret).await;
     let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;

@@ -20,7 +20,10 @@ async fn transfer_through(tls: TlsVersion, mode: FtpsMode) {
     let key = world.insert_job("FLPIDS-NATS", "mo.moyr540.data", remote).await;
     let arn = execution_arn("vsftpd");
     assert!(world.set_running(&key, &arn).await.acquired);
-    let out = world.transfer(&key, &arn).await.unwrap_or_else(|e| panic!("{e}\nvsftpd log:\n{}", server.log()));
+    let out = world
+        .transfer(&key, &arn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nvsftpd log:\n{}", server.log()));
     assert_eq!(out.transfer.sha256, sha256_hex(&data));
     assert_eq!(out.transfer.bytes, data.len() as u64);
     let landed = world.object("FLPIDS-NATS/mo.moyr540.data").await.unwrap();
@@ -33,10 +36,18 @@ async fn transfer_through(tls: TlsVersion, mode: FtpsMode) {
     };
     let sessions: Vec<&str> = log.lines().filter(|l| l.contains("SSL version:")).collect();
     assert!(sessions.len() >= 2, "control and data channels were TLS:\n{log}");
-    assert!(sessions.iter().all(|l| l.contains(&format!("SSL version: {protocol},"))), "only {protocol}:\n{log}");
+    assert!(
+        sessions
+            .iter()
+            .all(|l| l.contains(&format!("SSL version: {protocol},"))),
+        "only {protocol}:\n{log}"
+    );
     // The control channel is a fresh session; every data channel must resume it.
     assert!(sessions[0].contains("not reused"), "{log}");
-    assert!(sessions[1..].iter().all(|l| l.contains(", reused,")), "data channels reused the session:\n{log}");
+    assert!(
+        sessions[1..].iter().all(|l| l.contains(", reused,")),
+        "data channels reused the session:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

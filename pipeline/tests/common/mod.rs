@@ -60,7 +60,15 @@ pub fn content(len: usize, seed: u64) -> Vec<u8> {
 impl World {
     /// A world whose secret is `secret` (see `FtpsServer::secret_json`).
     pub async fn new(secret: &Value) -> World {
-        Self::with_timeouts(secret, Timeouts { connect: Duration::from_secs(5), command: Duration::from_secs(20), read: Duration::from_secs(20) }).await
+        Self::with_timeouts(
+            secret,
+            Timeouts {
+                connect: Duration::from_secs(5),
+                command: Duration::from_secs(20),
+                read: Duration::from_secs(20),
+            },
+        )
+        .await
     }
 
     pub async fn with_timeouts(secret: &Value, timeouts: Timeouts) -> World {
@@ -70,12 +78,17 @@ impl World {
         let pipeline_name = unique("FLPIDS_ODS");
         harness::aws::create_job_table(&sdk, &table).await.unwrap();
         harness::aws::create_landing_bucket(&sdk, &bucket).await.unwrap();
-        harness::aws::put_secret(&sdk, &format!("filechecks/ftps/{pipeline_name}"), secret).await.unwrap();
+        harness::aws::put_secret(&sdk, &format!("filechecks/ftps/{pipeline_name}"), secret)
+            .await
+            .unwrap();
         let settings = Settings {
             table: table.clone(),
             landing_bucket: bucket.clone(),
             secret_id: "filechecks/ftps/{pipeline}".to_string(),
-            upload: UploadSettings { part_size: 5 * 1024 * 1024, parts_in_flight: 2 },
+            upload: UploadSettings {
+                part_size: 5 * 1024 * 1024,
+                parts_in_flight: 2,
+            },
             timeouts,
         };
         World {
@@ -93,7 +106,13 @@ impl World {
     pub async fn insert_job(&self, project: &str, file_name: &str, remote_path: &str) -> JobKey {
         let job_id = uuid::Uuid::new_v4().to_string();
         let s = |v: &str| AttributeValue::S(v.to_string());
-        let file = AttributeValue::M([("fileName".to_string(), s(file_name)), ("remotePath".to_string(), s(remote_path))].into());
+        let file = AttributeValue::M(
+            [
+                ("fileName".to_string(), s(file_name)),
+                ("remotePath".to_string(), s(remote_path)),
+            ]
+            .into(),
+        );
         self.ddb
             .put_item()
             .table_name(&self.table)
@@ -107,7 +126,10 @@ impl World {
             .send()
             .await
             .unwrap();
-        JobKey { job_id, project: project.to_string() }
+        JobKey {
+            job_id,
+            project: project.to_string(),
+        }
     }
 
     pub async fn job(&self, key: &JobKey) -> Job {
@@ -133,17 +155,34 @@ impl World {
         let record = json!({"eventName": "INSERT", "eventSource": "aws:dynamodb", "dynamodb": {
             "Keys": {"jobId": {"S": key.job_id}, "project": {"S": key.project}}}});
         self.pipeline
-            .set_running(SetRunningInput { record, execution_arn: execution_arn.to_string() })
+            .set_running(SetRunningInput {
+                record,
+                execution_arn: execution_arn.to_string(),
+            })
             .await
             .unwrap()
     }
 
-    pub async fn transfer(&self, key: &JobKey, execution_arn: &str) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
-        self.pipeline.transfer_file(TransferInput { job: key.clone(), execution_arn: execution_arn.to_string() }).await
+    pub async fn transfer(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+    ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
+        self.pipeline
+            .transfer_file(TransferInput {
+                job: key.clone(),
+                execution_arn: execution_arn.to_string(),
+            })
+            .await
     }
 
     /// What FinalizeJobOnCatch receives after the ASL's Catch.
-    pub async fn record_failure(&self, key: &JobKey, execution_arn: &str, err: &PipelineError) -> pipeline::handlers::FinalizeOutput {
+    pub async fn record_failure(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        err: &PipelineError,
+    ) -> pipeline::handlers::FinalizeOutput {
         let input = json!({
             "job": key, "executionArn": execution_arn, "failedState": "TransferFile",
             "error": {"Error": err.name(), "Cause": json!({"errorType": err.name(), "errorMessage": err.to_string()}).to_string()}
@@ -153,7 +192,12 @@ impl World {
     }
 
     pub async fn complete(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::FinalizeOutput {
-        let input = FinalizeInput { job: key.clone(), execution_arn: execution_arn.to_string(), error: None, failed_state: None };
+        let input = FinalizeInput {
+            job: key.clone(),
+            execution_arn: execution_arn.to_string(),
+            error: None,
+            failed_state: None,
+        };
         self.pipeline.finalize_job(input).await.unwrap()
     }
 
@@ -166,12 +210,24 @@ impl World {
     }
 
     pub async fn open_multipart_uploads(&self) -> usize {
-        let out = self.s3.list_multipart_uploads().bucket(&self.bucket).send().await.unwrap();
+        let out = self
+            .s3
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
         out.uploads.unwrap_or_default().len()
     }
 
     pub async fn object_versions(&self) -> usize {
-        let out = self.s3.list_object_versions().bucket(&self.bucket).send().await.unwrap();
+        let out = self
+            .s3
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap();
         out.versions.unwrap_or_default().len()
     }
 }
@@ -184,5 +240,8 @@ pub async fn world_with_ftps() -> (World, FtpsServer) {
 }
 
 pub fn execution_arn(name: &str) -> String {
-    format!("arn:aws:states:us-east-1:123456789012:execution:FSA-FileChecks:{name}-{}", uuid::Uuid::new_v4())
+    format!(
+        "arn:aws:states:us-east-1:123456789012:execution:FSA-FileChecks:{name}-{}",
+        uuid::Uuid::new_v4()
+    )
 }
