@@ -5,4 +5,5 @@ pub mod aws;
 pub mod ftps_server;
 pub mod moto;
 pub mod pki;
+pub mod sfn;
 pub mod vsftpd;
