@@ -242,12 +242,24 @@ impl Run {
                 let mut context = base.clone();
                 context["State"] = json!({"Name": state.name, "EnteredTime": self.now().format(&Rfc3339).unwrap_or_default(), "RetryCount": 0});
                 let type_name = state.kind.type_name();
-                self.history.push(
+                let entered = self.history.push(
                     self.now(),
                     &format!("{type_name}StateEntered"),
                     json!({"stateEnteredEventDetails": {"name": state.name, "input": input.to_string()}}),
                 );
-                match self.state(state, input, &context).await? {
+                let flow = self.state(state, input, &context).await.map_err(|mut e| {
+                    // AWS names the state and its entry event in the cause of a runtime error.
+                    if e.error == "States.Runtime"
+                        && !e.cause.starts_with("An error occurred while executing the state")
+                    {
+                        e.cause = format!(
+                            "An error occurred while executing the state '{}' (entered at the event id #{entered}). {}",
+                            state.name, e.cause
+                        );
+                    }
+                    e
+                })?;
+                match flow {
                     Flow::Next(next, output) => {
                         self.history.push(
                             self.now(),
@@ -537,7 +549,7 @@ impl Run {
         } else {
             (String::new(), params.clone())
         };
-        let (prefix, details) = if invoke {
+        let (prefix, details_key) = if invoke {
             ("Task", "task")
         } else {
             ("LambdaFunction", "lambdaFunction")
@@ -590,23 +602,16 @@ impl Run {
                 }
             },
         };
-        match &result {
-            Ok(out) => self.history.push(
-                self.now(),
-                &format!("{prefix}Succeeded"),
-                json!({format!("{details}SucceededEventDetails"): {"output": out.to_string()}}),
-            ),
-            Err(e) if e.error == "States.Timeout" => self.history.push(
-                self.now(),
-                &format!("{prefix}TimedOut"),
-                json!({format!("{details}TimedOutEventDetails"): {"error": e.error, "cause": e.cause}}),
-            ),
-            Err(e) => self.history.push(
-                self.now(),
-                &format!("{prefix}Failed"),
-                json!({format!("{details}FailedEventDetails"): {"error": e.error, "cause": e.cause}}),
-            ),
-        }
+        let (kind, details) = match &result {
+            Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
+            Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
+            Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
+        };
+        self.history.push(
+            self.now(),
+            &format!("{prefix}{kind}"),
+            json!({format!("{details_key}{kind}EventDetails"): details}),
+        );
         result
     }
 }

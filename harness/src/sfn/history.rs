@@ -12,7 +12,8 @@ pub struct History {
 }
 
 impl History {
-    pub fn push(&self, at: OffsetDateTime, kind: &str, details: Value) {
+    /// Appends an event and returns its id.
+    pub fn push(&self, at: OffsetDateTime, kind: &str, details: Value) -> usize {
         let mut events = self.events.lock().expect("history");
         let id = events.len() + 1;
         let mut event = json!({"id": id, "previousEventId": id - 1, "timestamp": at.format(&Rfc3339).unwrap_or_default(), "type": kind});
@@ -20,6 +21,7 @@ impl History {
             event.extend(details);
         }
         events.push(event);
+        id
     }
 
     pub fn into_events(self) -> Vec<Value> {

@@ -52,7 +52,8 @@ impl Path {
             None if raw.starts_with('$') => (false, raw.to_string()),
             None => return Err(format!("{raw:?} is not a path: it must start with '$'")),
         };
-        let query = JsonPath::parse(&query_text).map_err(|e| format!("{raw:?} is not a valid JSONPath: {e}"))?;
+        let query = JsonPath::parse(&bracket_unusual_names(&query_text))
+            .map_err(|e| format!("{raw:?} is not a valid JSONPath: {e}"))?;
         Ok(Self {
             raw: raw.to_string(),
             context,
@@ -77,9 +78,9 @@ impl Path {
             match nodes.first() {
                 Some(value) => Ok((*value).clone()),
                 None => Err(StatesError::runtime(format!(
-                    "The JSONPath '{}' could not be found in the input '{}'",
+                    "Invalid path '{}' : No results for path: {}",
                     self.raw,
-                    serde_json::to_string(target).unwrap_or_default()
+                    normalized(&self.raw)
                 ))),
             }
         } else {
@@ -96,6 +97,83 @@ impl Path {
         } else {
             Some(Value::Array(nodes.into_iter().cloned().collect()))
         }
+    }
+}
+
+/// Step Functions (Jayway JSONPath) accepts dot-notation names such as `$.delivery-partner` that
+/// RFC 9535 only accepts in brackets: rewrite those segments as `['delivery-partner']`.
+fn bracket_unusual_names(path: &str) -> String {
+    let chars: Vec<char> = path.chars().collect();
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut quote = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                out.push(c);
+                i += 1;
+            }
+            '.' if chars.get(i + 1).is_some_and(|n| *n != '.' && *n != '[' && *n != '*') => {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len()
+                    && !matches!(
+                        chars[end],
+                        '.' | '[' | ']' | ' ' | ')' | '=' | '<' | '>' | '!' | '&' | '|' | ','
+                    )
+                {
+                    end += 1;
+                }
+                let name: String = chars[start..end].iter().collect();
+                let plain = name.chars().next().is_some_and(|f| !f.is_ascii_digit())
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || !ch.is_ascii());
+                if plain {
+                    out.push('.');
+                    out.push_str(&name);
+                } else {
+                    out.push_str(&format!("['{}']", name.replace('\'', "\\'")));
+                }
+                i = end;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// AWS's normalized form of a definite path in error causes: `$.a.b[0]` → `$['a']['b'][0]`.
+fn normalized(raw: &str) -> String {
+    let body = raw
+        .strip_prefix("$$")
+        .map(|r| format!("${r}"))
+        .unwrap_or_else(|| raw.to_string());
+    match ReferencePath::parse(&body) {
+        Ok(path) => {
+            let mut out = String::from("$");
+            for segment in &path.segments {
+                match segment {
+                    Segment::Field(name) => out.push_str(&format!("['{name}']")),
+                    Segment::Index(i) => out.push_str(&format!("[{i}]")),
+                }
+            }
+            out
+        }
+        Err(_) => raw.to_string(),
     }
 }
 
@@ -247,6 +325,21 @@ mod tests {
             "States.Runtime"
         );
         assert!(Path::parse("a.b").is_err());
+        let dashed = json!({"delivery-partner": "UQS", "items": [{"unit-price": 3}]});
+        assert_eq!(
+            Path::parse("$.delivery-partner")
+                .unwrap()
+                .select(&dashed, &ctx)
+                .unwrap(),
+            json!("UQS")
+        );
+        assert_eq!(
+            Path::parse("$.items[?(@.unit-price > 2)].unit-price")
+                .unwrap()
+                .select(&dashed, &ctx)
+                .unwrap(),
+            json!([3])
+        );
     }
 
     #[test]
