@@ -7,3 +7,4 @@ pub mod moto;
 pub mod pki;
 pub mod sfn;
 pub mod vsftpd;
+pub mod workflow;

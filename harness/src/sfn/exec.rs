@@ -34,6 +34,14 @@ impl Bindings {
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.functions.keys()
     }
+
+    /// The function bound to `name`, or to its last `-`-separated part: a deployed name such as
+    /// `FSA-steam-dev-FpacFLPIDS-SetRunning` resolves to the binding `SetRunning`.
+    pub fn resolve(&self, name: &str) -> Option<&TaskFn> {
+        self.functions
+            .get(name)
+            .or_else(|| name.rsplit_once('-').and_then(|(_, last)| self.functions.get(last)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -574,7 +582,7 @@ impl Run {
         let mocked = self.mocks.as_ref().and_then(|m| m.respond(&state.name, invocation));
         let result = match mocked {
             Some(response) => response,
-            None => match self.bindings.functions.get(&name) {
+            None => match self.bindings.resolve(&name) {
                 None => Err(StatesError::new(
                     "States.TaskFailed",
                     format!(

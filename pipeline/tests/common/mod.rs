@@ -35,7 +35,7 @@ pub struct World {
     pub table: String,
     pub bucket: String,
     pub pipeline_name: String,
-    pub pipeline: Pipeline,
+    pub pipeline: std::sync::Arc<Pipeline>,
     pub s3: aws_sdk_s3::Client,
     pub ddb: aws_sdk_dynamodb::Client,
 }
@@ -92,7 +92,7 @@ impl World {
             timeouts,
         };
         World {
-            pipeline: Pipeline::new(&sdk, settings),
+            pipeline: std::sync::Arc::new(Pipeline::new(&sdk, settings)),
             s3: harness::aws::s3_client(&sdk),
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             sdk,
