@@ -19,7 +19,8 @@ fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'sta
 }
 
 /// `Echo` returns its input; `AddNumbers` adds `val1` and `val2`; `Fail` throws `{error, cause}`;
-/// `Sleep` waits `ms` milliseconds of real time (for TimeoutSeconds).
+/// `FailUntilRetry` throws `NotYet` while `retries < until`; `Sleep` waits `ms` milliseconds of
+/// real time (for TimeoutSeconds).
 fn bindings() -> Bindings {
     let mut b = Bindings::default();
     b.bind("Echo", function(Ok));
@@ -38,6 +39,16 @@ fn bindings() -> Bindings {
                 v["error"].as_str().unwrap_or("Error"),
                 v["cause"].as_str().unwrap_or_default(),
             ))
+        }),
+    );
+    b.bind(
+        "FailUntilRetry",
+        function(|v| {
+            if v["retries"].as_u64() < v["until"].as_u64() {
+                Err(StatesError::new("NotYet", ""))
+            } else {
+                Ok(v)
+            }
         }),
     );
     b.bind(

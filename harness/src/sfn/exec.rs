@@ -401,6 +401,9 @@ impl Run {
     async fn work_state(&self, state: &State, raw: Value, context: &Value) -> Result<Flow, StatesError> {
         let mut attempts = vec![0u32; state.retry.len()];
         loop {
+            let mut context = context.clone();
+            context["State"]["RetryCount"] = json!(attempts.iter().sum::<u32>());
+            let context = &context;
             let attempt = async {
                 let effective = state.input_path.apply(&raw, context)?;
                 let params = match &state.parameters {
