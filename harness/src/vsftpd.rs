@@ -153,7 +153,7 @@ impl Vsftpd {
                 .flatten()
                 {
                     let mut pipe = pipe;
-                    let _ = pipe.read_to_string(&mut err);
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
                 }
                 return Err(VsftpdError::Start(format!("exited with {status}: {}", err.trim())));
             }
@@ -208,67 +208,55 @@ impl Vsftpd {
     }
 }
 
-use std::io::Read as _;
-
-fn run(command: &mut Command) -> Result<(), VsftpdError> {
-    let output = command
-        .output()
-        .map_err(|e| VsftpdError::Setup(format!("{command:?}: {e}")))?;
+/// Runs a setup command, feeding it `stdin`; its stderr names the failure.
+fn run_with(command: &mut Command, stdin: &str) -> Result<(), VsftpdError> {
+    let shown = format!("{command:?}");
+    let failed = |e: std::io::Error| VsftpdError::Setup(format!("{shown}: {e}"));
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(failed)?;
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    std::io::Write::write_all(&mut pipe, stdin.as_bytes()).map_err(failed)?;
+    drop(pipe);
+    let output = child.wait_with_output().map_err(failed)?;
     if !output.status.success() {
         return Err(VsftpdError::Setup(format!(
-            "{command:?}: {}",
+            "{shown}: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
     Ok(())
 }
 
-/// vsftpd authenticates system users: the test user is created once, its password set each time.
-fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
-    let exists = Command::new("id")
+fn run(command: &mut Command) -> Result<(), VsftpdError> {
+    run_with(command, "")
+}
+
+fn user_exists(user: &str) -> bool {
+    Command::new("id")
         .arg(user)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !exists {
+        .is_ok_and(|s| s.success())
+}
+
+/// vsftpd authenticates system users: the test user is created once, its password set each time.
+fn ensure_user(user: &str, password: &str) -> Result<(), VsftpdError> {
+    if !user_exists(user) {
         // Parallel tests may race to create it; a second useradd failing is fine if the user exists.
         let created =
             run(Command::new("useradd").args(["--no-create-home", "--home-dir", "/", "--shell", "/bin/bash", user]));
-        let exists = Command::new("id")
-            .arg(user)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !exists {
+        if !user_exists(user) {
             created?;
         }
     }
     // vsftpd changes into the home directory before `local_root`: it must exist.
     run(Command::new("usermod").args(["--home", "/", user]))?;
-    let mut child = Command::new("chpasswd")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| VsftpdError::Setup(format!("chpasswd: {e}")))?;
-    std::io::Write::write_all(
-        child.stdin.as_mut().expect("piped"),
-        format!("{user}:{password}\n").as_bytes(),
-    )
-    .map_err(|e| VsftpdError::Setup(e.to_string()))?;
-    drop(child.stdin.take());
-    let out = child
-        .wait_with_output()
-        .map_err(|e| VsftpdError::Setup(e.to_string()))?;
-    if !out.status.success() {
-        return Err(VsftpdError::Setup(format!(
-            "chpasswd: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(())
+    run_with(&mut Command::new("chpasswd"), &format!("{user}:{password}\n"))
 }
 
 fn chown(path: &Path, user: &str) -> Result<(), VsftpdError> {

@@ -356,28 +356,44 @@ impl Ctx<'_> {
         names
     }
 
-    fn retriers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Retrier> {
-        let Some(items) = obj.get("Retry") else {
-            return Vec::new();
-        };
+    /// The objects of an optional array field (`Retry`, `Catch`), each with its location.
+    fn objects<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        field: &str,
+        at: &str,
+    ) -> Vec<(String, &'v Map<String, Value>)> {
+        let Some(items) = obj.get(field) else { return Vec::new() };
         let Some(items) = items.as_array() else {
-            self.err(format!("{at}.Retry must be an array"));
+            self.err(format!("{at}.{field} must be an array"));
             return Vec::new();
         };
         let count = items.len();
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = format!("{at}.Retry[{i}]");
-                let Some(r) = item.as_object() else {
-                    self.err(format!("{at} must be an object"));
-                    return None;
-                };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{at}.{field}[{i}]");
+            let Some(object) = item.as_object() else {
+                self.err(format!("{at} must be an object"));
+                continue;
+            };
+            if i + 1 != count
+                && object
+                    .get("ErrorEquals")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|n| n == "States.ALL"))
+            {
+                self.err(format!("{at}: States.ALL must be in the last one"));
+            }
+            out.push((at, object));
+        }
+        out
+    }
+
+    fn retriers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Retrier> {
+        self.objects(obj, "Retry", at)
+            .into_iter()
+            .map(|(at, r)| {
                 let error_equals = self.error_equals(r, &at);
-                if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != count {
-                    self.err(format!("{at}: a retrier with States.ALL must be the last one"));
-                }
                 let max_attempts = self.number(r, "MaxAttempts", &at).unwrap_or(3.0);
                 let backoff_rate = self.number(r, "BackoffRate", &at).unwrap_or(2.0);
                 if backoff_rate < 1.0 {
@@ -387,41 +403,27 @@ impl Ctx<'_> {
                 if jitter.as_deref().is_some_and(|j| j != "FULL" && j != "NONE") {
                     self.err(format!("{at}.JitterStrategy must be FULL or NONE"));
                 }
-                Some(Retrier {
+                Retrier {
                     error_equals,
                     interval_seconds: self.number(r, "IntervalSeconds", &at).unwrap_or(1.0),
                     max_attempts: max_attempts.max(0.0) as u32,
                     backoff_rate,
                     max_delay_seconds: self.number(r, "MaxDelaySeconds", &at),
                     full_jitter: jitter.as_deref() == Some("FULL"),
-                })
+                }
             })
             .collect()
     }
 
     fn catchers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Catcher> {
-        let Some(items) = obj.get("Catch") else {
-            return Vec::new();
-        };
-        let Some(items) = items.as_array() else {
-            self.err(format!("{at}.Catch must be an array"));
-            return Vec::new();
-        };
-        let count = items.len();
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = format!("{at}.Catch[{i}]");
-                let c = item.as_object()?;
+        self.objects(obj, "Catch", at)
+            .into_iter()
+            .filter_map(|(at, c)| {
                 let error_equals = self.error_equals(c, &at);
-                if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != count {
-                    self.err(format!("{at}: a catcher with States.ALL must be the last one"));
-                }
-                let next = self.string(c, "Next", &at).or_else(|| {
+                let Some(next) = self.string(c, "Next", &at) else {
                     self.err(format!("{at} has no Next"));
-                    None
-                })?;
+                    return None;
+                };
                 Some(Catcher {
                     error_equals,
                     result_path: self.result_path(c, "ResultPath", &at),
