@@ -9,6 +9,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
+use crate::template::TableSpec;
+
 /// Static test credentials and a fixed region: emulators accept anything, and nothing here may
 /// ever reach a real account.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
@@ -41,8 +43,8 @@ fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError +
     }
 }
 
-/// Creates the job table with partition key `jobId`, sort key `project` and a NEW_IMAGE stream.
-pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), ResourceError> {
+/// Creates the job table with the keys and stream view `infra/template.yaml` declares.
+pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) -> Result<(), ResourceError> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -57,24 +59,25 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str) -> Result<(), Resour
             .build()
             .expect("complete")
     };
-    aws_sdk_dynamodb::Client::new(sdk)
+    let mut request = aws_sdk_dynamodb::Client::new(sdk)
         .create_table()
         .table_name(table)
-        .key_schema(key("jobId", KeyType::Hash))
-        .key_schema(key("project", KeyType::Range))
-        .attribute_definitions(attr("jobId"))
-        .attribute_definitions(attr("project"))
+        .key_schema(key(&spec.partition_key, KeyType::Hash))
+        .attribute_definitions(attr(&spec.partition_key))
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
+                .stream_view_type(StreamViewType::from(spec.stream_view.as_str()))
                 .build()
                 .expect("complete"),
-        )
-        .send()
-        .await
-        .map_err(failed("the job table"))?;
+        );
+    if let Some(sort) = &spec.sort_key {
+        request = request
+            .key_schema(key(sort, KeyType::Range))
+            .attribute_definitions(attr(sort));
+    }
+    request.send().await.map_err(failed("the job table"))?;
     Ok(())
 }
 

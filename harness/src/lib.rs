@@ -4,7 +4,9 @@
 pub mod aws;
 pub mod ftps_server;
 pub mod moto;
+pub mod pattern;
 pub mod pki;
 pub mod sfn;
+pub mod template;
 pub mod vsftpd;
 pub mod workflow;

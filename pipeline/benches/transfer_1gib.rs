@@ -69,7 +69,8 @@ async fn main() -> anyhow::Result<()> {
     let moto = harness::moto::Moto::start()?;
     let sdk = harness::aws::sdk_config(moto.endpoint()).await;
     let (table, bucket) = ("bench-jobs", "bench-landing");
-    harness::aws::create_job_table(&sdk, table).await?;
+    let spec = harness::template::StackSpec::load(&harness::template::default_path())?;
+    harness::aws::create_job_table(&sdk, table, &spec.table).await?;
     harness::aws::create_landing_bucket(&sdk, bucket).await?;
     let secret = serde_json::json!({"host": "127.0.0.1", "port": server.port(), "username": "filechecks-bench",
         "password": PASSWORD, "caBundle": server.pki().ca_pem, "serverName": "localhost"});

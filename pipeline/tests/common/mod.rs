@@ -26,6 +26,12 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| Moto::start().expect("moto_server starts"))
 }
 
+/// The stack as `infra/template.yaml` declares it (read once).
+pub fn stack() -> &'static harness::template::StackSpec {
+    static STACK: OnceLock<harness::template::StackSpec> = OnceLock::new();
+    STACK.get_or_init(|| harness::template::StackSpec::load(&harness::template::default_path()).expect("the template"))
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -76,7 +82,9 @@ impl World {
         let table = unique("FSA-FileChecks");
         let bucket = unique("landing");
         let pipeline_name = unique("FLPIDS_ODS");
-        harness::aws::create_job_table(&sdk, &table).await.unwrap();
+        harness::aws::create_job_table(&sdk, &table, &stack().table)
+            .await
+            .unwrap();
         harness::aws::create_landing_bucket(&sdk, &bucket).await.unwrap();
         harness::aws::put_secret(&sdk, &format!("filechecks/ftps/{pipeline_name}"), secret)
             .await
