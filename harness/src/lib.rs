@@ -10,3 +10,4 @@ pub mod sfn;
 pub mod template;
 pub mod vsftpd;
 pub mod workflow;
+pub mod pipe;
