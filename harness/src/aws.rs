@@ -30,10 +30,16 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("creating {what}: {message}")]
+#[error("{what}: {message}")]
 pub struct ResourceError {
     what: String,
     message: String,
+}
+
+impl ResourceError {
+    pub fn new<E: std::error::Error>(what: &str, err: &E) -> Self {
+        Self { what: what.to_string(), message: aws_sdk_s3::error::DisplayErrorContext(err).to_string() }
+    }
 }
 
 fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError + '_ {
@@ -77,18 +83,17 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) ->
             .key_schema(key(sort, KeyType::Range))
             .attribute_definitions(attr(sort));
     }
-    request.send().await.map_err(failed("the job table"))?;
+    request.send().await.map_err(failed("creating the job table"))?;
     Ok(())
 }
 
-/// Creates a versioned bucket, as the landing bucket is.
-pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), ResourceError> {
+/// Creates the landing bucket, versioned if the template's is.
+pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str, versioned: bool) -> Result<(), ResourceError> {
     let s3 = s3_client(sdk);
-    s3.create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(failed("the landing bucket"))?;
+    s3.create_bucket().bucket(bucket).send().await.map_err(failed("creating the landing bucket"))?;
+    if !versioned {
+        return Ok(());
+    }
     s3.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
@@ -98,7 +103,7 @@ pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), 
         )
         .send()
         .await
-        .map_err(failed("the landing bucket's versioning"))?;
+        .map_err(failed("versioning the landing bucket"))?;
     Ok(())
 }
 
@@ -110,6 +115,6 @@ pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &serde_json::Value) 
         .secret_string(value.to_string())
         .send()
         .await
-        .map_err(failed("the FTPS secret"))?;
+        .map_err(failed("creating the FTPS secret"))?;
     Ok(())
 }

@@ -40,6 +40,17 @@ pub struct Faults {
     /// Stop sending (without closing) after this many bytes of every download (0 = off): a hung
     /// server, for read timeouts.
     pub stall_after_bytes: AtomicU64,
+    /// Greet the next this-many connections with `421` and close them (a busy server).
+    pub reject_connections: AtomicU32,
+    /// Fail the next this-many downloads before the first byte (`451`, a local error).
+    pub fail_retrieves: AtomicU32,
+    /// Wait this long before the first byte of every download.
+    pub delay_ms: AtomicU64,
+}
+
+/// Takes one from a counter of remaining faults; false when none is left.
+fn take_one(counter: &AtomicU32) -> bool {
+    counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
 impl Faults {
@@ -136,8 +147,14 @@ impl FtpsServer {
         // Fail now, not on the first connection, if the configuration is wrong.
         make_server().map_err(|e| FtpsServerError::Config(e.to_string()))?;
         // libunftp's own listener needs a fixed port; accepting ourselves keeps port 0.
+        let accept_faults = faults.clone();
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if take_one(&accept_faults.reject_connections) {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = stream.write_all(b"421 Too many connections, try again later.\r\n").await;
+                    continue;
+                }
                 if let Ok(server) = make_server() {
                     tokio::spawn(async move {
                         let _ = server.service(stream).await;
@@ -325,6 +342,13 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         path: P,
         start_pos: u64,
     ) -> storage::Result<Box<dyn AsyncRead + Send + Sync + Unpin>> {
+        if take_one(&self.faults.fail_retrieves) {
+            return Err(storage::Error::from(storage::ErrorKind::LocalError));
+        }
+        let delay = self.faults.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         let reader = self.inner.get(user, path, start_pos).await?;
         let stall = self.faults.stall_after_bytes.load(Ordering::SeqCst);
         Ok(match self.faults.take_drop() {

@@ -11,3 +11,5 @@ pub mod template;
 pub mod vsftpd;
 pub mod workflow;
 pub mod pipe;
+pub mod world;
+pub mod scenario;

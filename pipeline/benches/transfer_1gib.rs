@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
     let (table, bucket) = ("bench-jobs", "bench-landing");
     let spec = harness::template::StackSpec::load(&harness::template::default_path())?;
     harness::aws::create_job_table(&sdk, table, &spec.table).await?;
-    harness::aws::create_landing_bucket(&sdk, bucket).await?;
+    harness::aws::create_landing_bucket(&sdk, bucket, true).await?;
     let secret = serde_json::json!({"host": "127.0.0.1", "port": server.port(), "username": "filechecks-bench",
         "password": PASSWORD, "caBundle": server.pki().ca_pem, "serverName": "localhost"});
     harness::aws::put_secret(&sdk, "filechecks/ftps/BENCH", &secret).await?;

@@ -85,7 +85,7 @@ impl World {
         harness::aws::create_job_table(&sdk, &table, &stack().table)
             .await
             .unwrap();
-        harness::aws::create_landing_bucket(&sdk, &bucket).await.unwrap();
+        harness::aws::create_landing_bucket(&sdk, &bucket, true).await.unwrap();
         harness::aws::put_secret(&sdk, &format!("filechecks/ftps/{pipeline_name}"), secret)
             .await
             .unwrap();
