@@ -13,3 +13,4 @@ pub mod workflow;
 pub mod pipe;
 pub mod world;
 pub mod scenario;
+pub mod runner;

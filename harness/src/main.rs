@@ -17,6 +17,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs scenario files end to end, each in a fresh world, and checks their snapshots.
+    Run {
+        /// Scenario files or directories (default: the workspace's scenarios/).
+        paths: Vec<PathBuf>,
+        /// Also write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// The Step Functions emulator.
     Sfn {
         #[command(subcommand)]
@@ -111,6 +119,7 @@ async fn sfn_run(
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { paths, junit } => return run_scenarios(paths, junit).await,
         Command::Sfn {
             command:
                 SfnCommand::Run {
@@ -133,4 +142,68 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `harness run`: one line per scenario, then `N passed, N failed`; exit 1 on any failure.
+async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode {
+    use harness::runner;
+    let paths = if paths.is_empty() { vec![runner::scenarios_dir()] } else { paths };
+    let files = runner::scenario_files(&paths);
+    if files.is_empty() {
+        eprintln!("harness: no scenario files in {paths:?}");
+        return ExitCode::from(2);
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut cases = Vec::new();
+    for file in &files {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let (outcome, seconds) = match runner::run(file).await {
+            Ok(report) => {
+                let mut problems = report.failures;
+                if problems.is_empty()
+                    && let Err(diff) = runner::compare_snapshot(file, &report.snapshot)
+                {
+                    problems.push(diff);
+                }
+                (problems, report.elapsed.as_secs_f64())
+            }
+            Err(err) => (vec![err.to_string()], 0.0),
+        };
+        if outcome.is_empty() {
+            passed += 1;
+            println!("ok     {name} ({seconds:.1} s)");
+        } else {
+            failed += 1;
+            println!("FAILED {name} ({seconds:.1} s)");
+            for problem in &outcome {
+                for line in problem.lines() {
+                    println!("       {line}");
+                }
+            }
+        }
+        cases.push((name, seconds, outcome));
+    }
+    if let Some(path) = junit {
+        let mut xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\">\n",
+            cases.len()
+        );
+        for (name, seconds, problems) in &cases {
+            xml.push_str(&format!("  <testcase classname=\"scenarios\" name=\"{}\" time=\"{seconds:.3}\">", xml_escape(name)));
+            if !problems.is_empty() {
+                xml.push_str(&format!("<failure message=\"scenario failed\">{}</failure>", xml_escape(&problems.join("\n"))));
+            }
+            xml.push_str("</testcase>\n");
+        }
+        xml.push_str("</testsuite>\n");
+        if let Err(e) = std::fs::write(&path, xml) {
+            eprintln!("harness: writing {}: {e}", path.display());
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -221,6 +221,29 @@ impl World {
         execution
     }
 
+    /// Sets a job back to TRIGGERED (an operator's re-drive of an ERROR job).
+    pub async fn redrive(&self, job_id: &str) -> Result<(), WorldError> {
+        let items = self.items().await?;
+        let item = items
+            .iter()
+            .find(|i| i["jobId"] == job_id)
+            .ok_or_else(|| WorldError::Definition(format!("no job {job_id} to re-drive")))?;
+        let project = item["project"].as_str().unwrap_or_default().to_string();
+        self.ddb
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(job_id.to_string()))
+            .key("project", AttributeValue::S(project))
+            .update_expression("SET #s = :t, updatedAt = :now")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
+            .send()
+            .await
+            .map_err(|e| crate::aws::ResourceError::new("re-driving a job", &e))?;
+        Ok(())
+    }
+
     pub fn executions(&self) -> Vec<Execution> {
         self.executions.lock().expect("executions").clone()
     }

@@ -1,0 +1,33 @@
+//! Every file in `scenarios/` is its own test: it runs end to end in a fresh world (embedded
+//! moto_server, in-process FTPS, the real handlers in the Step Functions emulator, the Pipe), its
+//! expectations and invariants must hold, and the table's items must equal its snapshot
+//! (`scenarios/snapshots/<name>.snap`).
+
+use harness::runner;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = runner::scenario_files(&[runner::scenarios_dir()])
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            Trial::test(name.clone(), move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+                let report = runtime.block_on(runner::run(&path)).map_err(|e| e.to_string())?;
+                if !report.failures.is_empty() {
+                    return Err(Failed::from(report.failures.join("\n")));
+                }
+                insta::with_settings!({
+                    snapshot_path => runner::snapshot_path(&path).parent().unwrap().to_path_buf(),
+                    prepend_module_to_snapshot => false,
+                    omit_expression => true,
+                }, {
+                    insta::assert_snapshot!(name.as_str(), report.snapshot);
+                });
+                Ok(())
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
