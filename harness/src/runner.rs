@@ -127,7 +127,8 @@ fn secret(world: &World, overrides: &BTreeMap<String, Value>) -> Result<Value, R
     Ok(secret)
 }
 
-fn job_item(job: &crate::scenario::JobSpec) -> Value {
+/// The job's item in the seed's shape; an `s3` without a bucket gets the world's landing bucket.
+fn job_item(job: &crate::scenario::JobSpec, bucket: &str) -> Value {
     let now = pipeline::timestamp::now();
     let mut item = json!({
         "jobId": job.job_id, "project": job.project, "pipeline": job.pipeline, "status": job.status,
@@ -136,6 +137,9 @@ fn job_item(job: &crate::scenario::JobSpec) -> Value {
     });
     if let Some(s3) = &job.s3 {
         item["s3"] = s3.clone();
+        if item["s3"].get("bucket").is_none() {
+            item["s3"]["bucket"] = json!(bucket);
+        }
     }
     item
 }
@@ -174,7 +178,7 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
     }
     apply_faults(&world, &scenario.faults);
     for job in &scenario.jobs {
-        world.put_item(&job_item(job)).await?;
+        world.put_item(&job_item(job, &world.names.bucket)).await?;
     }
     let mut redrives: BTreeMap<String, usize> = BTreeMap::new();
     for step in &scenario.steps {
@@ -182,7 +186,9 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
             Step::Settle => world.settle().await,
             Step::Duplicate(id) => {
                 let job = scenario.jobs.iter().find(|j| &j.job_id == id).expect("validated");
-                world.put_item(&job_item(job)).await?;
+                if !world.touch_triggered(&job.job_id, &job.project).await? {
+                    return Err(RunError::Setup(format!("duplicate: job {id} was no longer TRIGGERED")));
+                }
             }
             Step::Deliver { job, times } => {
                 let job = scenario.jobs.iter().find(|j| &j.job_id == job).expect("validated");
@@ -300,6 +306,12 @@ async fn check_expectations(world: &World, scenario: &Scenario, items: &[Value],
     if remote != want_remote {
         failures.push(format!("remote files: expected {want_remote:?}, got {remote:?}"));
     }
+    if let Some(want) = scenario.expect.executions {
+        let got = world.executions().len();
+        if got != want {
+            failures.push(format!("executions: expected {want}, got {got}"));
+        }
+    }
     if let Some(want) = scenario.expect.transfers {
         let got: usize = transfers_by_job(world).values().sum();
         if got != want {
@@ -362,7 +374,22 @@ async fn check_invariants(
     }
 }
 
-/// Timestamps, execution ARNs, version ids and durations vary per run: replaced by placeholders.
+/// `127.0.0.1:40971` → `127.0.0.1:[port]`: the world's servers listen on ephemeral ports.
+fn redact_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("127.0.0.1:") {
+        let after = &rest[i + "127.0.0.1:".len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..i + "127.0.0.1:".len()]);
+        out.push_str(if digits > 0 { "[port]" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Timestamps, execution ARNs, version ids, durations and ports vary per run: placeholders.
 pub fn redact(item: &Value) -> Value {
     fn walk(key: &str, value: &Value) -> Value {
         match value {
@@ -373,6 +400,7 @@ pub fn redact(item: &Value) -> Value {
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
+            Value::String(s) if key == "message" => Value::String(redact_ports(s)),
             other => other.clone(),
         }
     }

@@ -141,7 +141,8 @@ pub struct FileSpec {
 pub enum Step {
     /// Wait until every record so far is delivered and its execution finished.
     Settle,
-    /// Write the job again, still TRIGGERED: the stream carries a second matching record.
+    /// Touch the job while it is still TRIGGERED (a conditional update of `updatedAt`): the
+    /// stream carries a second matching record, so a second execution starts.
     Duplicate(String),
     /// Deliver the job's record straight to the state machine this many times at once, as
     /// concurrent Pipe deliveries of one record would.
@@ -215,6 +216,9 @@ pub struct Expect {
     /// How many executions transferred (entered TransferFile), over all jobs.
     #[serde(default)]
     pub transfers: Option<usize>,
+    /// How many executions ran, over all jobs.
+    #[serde(default)]
+    pub executions: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

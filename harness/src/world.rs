@@ -221,6 +221,28 @@ impl World {
         execution
     }
 
+    /// Touches a job that is still TRIGGERED (its `updatedAt`); false if it had moved on.
+    pub async fn touch_triggered(&self, job_id: &str, project: &str) -> Result<bool, WorldError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(job_id.to_string()))
+            .key("project", AttributeValue::S(project.to_string()))
+            .update_expression("SET updatedAt = :now")
+            .condition_expression("#s = :t")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(crate::aws::ResourceError::new("touching a job", &e).into()),
+        }
+    }
+
     /// Sets a job back to TRIGGERED (an operator's re-drive of an ERROR job).
     pub async fn redrive(&self, job_id: &str) -> Result<(), WorldError> {
         let items = self.items().await?;

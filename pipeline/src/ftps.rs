@@ -237,7 +237,11 @@ fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
     match err {
         FtpError::UnexpectedResponse(reply) => {
             let code = reply.status.code();
-            let text = format!("{what}: {code} {}", String::from_utf8_lossy(&reply.body).trim());
+            // The reply body is the whole line, code included; show the code once.
+            let body = String::from_utf8_lossy(&reply.body);
+            let body = body.trim();
+            let body = body.strip_prefix(&code.to_string()).map(str::trim_start).unwrap_or(body);
+            let text = format!("{what}: {code} {body}");
             match (code, op) {
                 (421, _) => PipelineError::TooManyConnections(text),
                 (530, _) => PipelineError::FtpsAuthFailed(text),
