@@ -11,14 +11,20 @@ use std::sync::Mutex;
 /// without `awscrt` likewise for CRC64NVME.
 pub const REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "crc32c==2.9.post0", "awscrt==0.38.1"];
 
+/// Runs moto's WSGI app on a single-threaded server: moto's DynamoDB checks a condition and
+/// writes without a lock, so two concurrent conditional UpdateItems on one item can both pass
+/// (seen: two executions taking one job). Serializing requests restores the atomicity DynamoDB
+/// guarantees, which the pipeline's idempotency relies on. (Single-threaded werkzeug speaks
+/// HTTP/1.0, so no client can hold the server with a kept-alive connection.)
 const LAUNCHER: &str = r#"
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print("READY", server.get_host_and_port()[1], flush=True)
+import sys, threading
+from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("READY", server.server_address[1], flush=True)
 sys.stdin.read()
-server.stop()
+server.shutdown()
 "#;
 
 #[derive(Debug, thiserror::Error)]
