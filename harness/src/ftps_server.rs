@@ -108,8 +108,16 @@ impl Drop for FtpsServer {
 impl FtpsServer {
     /// Starts a server for `username`/`password` serving a fresh temp directory.
     pub async fn start(username: &str, password: &str) -> Result<Self, FtpsServerError> {
+        Self::start_serving(username, password, None).await
+    }
+
+    /// Like `start`, serving `root` (an existing directory) instead of a fresh temp directory.
+    pub async fn start_serving(username: &str, password: &str, root: Option<&Path>) -> Result<Self, FtpsServerError> {
         let dirs = tempfile::Builder::new().prefix("filechecks-ftps-").tempdir()?;
-        let root = dirs.path().join("root");
+        let root = match root {
+            Some(dir) => dir.canonicalize()?,
+            None => dirs.path().join("root"),
+        };
         let tls_dir = dirs.path().join("tls");
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(&tls_dir)?;

@@ -25,6 +25,29 @@ enum Command {
         #[arg(long)]
         junit: Option<PathBuf>,
     },
+    /// Boots the world and keeps it up, event-driven, until interrupted; prints `export` lines.
+    Up {
+        /// Serve this directory through the FTPS server (default: a fresh temp directory).
+        #[arg(long)]
+        ftps_root: Option<PathBuf>,
+    },
+    /// Inserts a TRIGGERED job in the seed's shape into a running `up`'s table; prints its jobId.
+    Submit {
+        #[arg(long)]
+        project: String,
+        /// Absolute path of the file on the FTPS server.
+        #[arg(long)]
+        remote_path: String,
+        #[arg(long, default_value = "FLPIDS_ODS")]
+        pipeline: String,
+    },
+    /// Prints a job's item from a running `up`'s table.
+    Status {
+        job_id: String,
+        /// Print the item as plain JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The Step Functions emulator.
     Sfn {
         #[command(subcommand)]
@@ -120,6 +143,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { paths, junit } => return run_scenarios(paths, junit).await,
+        Command::Up { ftps_root } => up(ftps_root).await.map(|()| Value::Null),
+        Command::Submit { project, remote_path, pipeline } => submit(project, remote_path, pipeline).await,
+        Command::Status { job_id, json } => status(job_id, json).await,
         Command::Sfn {
             command:
                 SfnCommand::Run {
@@ -133,6 +159,11 @@ async fn main() -> ExitCode {
         } => sfn_run(definition, input, mock_config, test_case, name, real_time).await,
     };
     match result {
+        Ok(Value::Null) => ExitCode::SUCCESS,
+        Ok(Value::String(text)) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Ok(report) => {
             println!("{report}");
             ExitCode::SUCCESS
@@ -206,4 +237,99 @@ async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode 
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// `harness up`: the world stays up; jobs written to its table run through the Pipe.
+async fn up(ftps_root: Option<PathBuf>) -> anyhow::Result<()> {
+    use harness::world::{World, WorldOptions};
+    eprintln!("harness: booting the world…");
+    let world = World::boot(WorldOptions { ftps_root, shared_secret: true, report_executions: true, ..Default::default() }).await?;
+    world.put_secret("", &world.ftps.secret_json()).await?;
+    for (name, value) in world.environment() {
+        println!("export {name}='{}'", value.replace('\'', "'\\''"));
+    }
+    println!("# FTPS server: ftps://127.0.0.1:{} (user {}; files under $FILECHECKS_FTPS_ROOT)", world.ftps.addr().port(), world.ftps.secret_json()["username"].as_str().unwrap_or_default());
+    println!("# ready: harness submit --project P --remote-path /PATH; interrupt to stop");
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    eprintln!("harness: stopping");
+    Ok(())
+}
+
+fn table_from_env() -> anyhow::Result<String> {
+    std::env::var("JOBS_TABLE").context("JOBS_TABLE is not set: run `eval \"$(harness up)\"` in another shell first, or export what `harness up` printed")
+}
+
+async fn sdk_from_env() -> anyhow::Result<aws_config::SdkConfig> {
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        bail!("AWS_ENDPOINT_URL is not set: export what `harness up` printed");
+    }
+    Ok(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+}
+
+/// `harness submit`: a TRIGGERED job in the seed's shape.
+async fn submit(project: String, remote_path: String, pipeline: String) -> anyhow::Result<Value> {
+    let file_name = pipeline_file_name(&remote_path)?;
+    let sdk = sdk_from_env().await?;
+    let table = table_from_env()?;
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let now = pipeline::timestamp::now();
+    let item = json!({"jobId": job_id, "project": project, "pipeline": pipeline, "status": "TRIGGERED",
+        "createdAt": now, "updatedAt": now, "file": {"fileName": file_name, "remotePath": remote_path}});
+    let attrs: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = serde_dynamo::to_item(&item)?;
+    aws_sdk_dynamodb::Client::new(&sdk).put_item().table_name(&table).set_item(Some(attrs)).send().await
+        .map_err(|e| anyhow::anyhow!("PutItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    Ok(Value::String(job_id))
+}
+
+fn pipeline_file_name(remote_path: &str) -> anyhow::Result<String> {
+    pipeline::names::remote_path(remote_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = remote_path.rsplit('/').next().unwrap_or_default();
+    pipeline::names::file_name(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(name.to_string())
+}
+
+/// `harness status`: the job's item (by jobId, whatever its project).
+async fn status(job_id: String, as_json: bool) -> anyhow::Result<Value> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let sdk = sdk_from_env().await?;
+    let table = table_from_env()?;
+    let out = aws_sdk_dynamodb::Client::new(&sdk)
+        .query()
+        .table_name(&table)
+        .key_condition_expression("jobId = :id")
+        .expression_attribute_values(":id", AttributeValue::S(job_id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("Query: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    let Some(item) = out.items.unwrap_or_default().into_iter().next() else {
+        bail!("no job {job_id} in {table}");
+    };
+    let item: Value = serde_dynamo::from_item(item)?;
+    if as_json {
+        return Ok(item);
+    }
+    let mut text = format!(
+        "job {}  project {}  pipeline {}\nstatus {}  stage {}\nfile {}\n",
+        item["jobId"].as_str().unwrap_or_default(), item["project"].as_str().unwrap_or_default(),
+        item["pipeline"].as_str().unwrap_or_default(), item["status"].as_str().unwrap_or_default(),
+        item["transferStage"].as_str().unwrap_or("-"), item["file"]["remotePath"].as_str().unwrap_or_default()
+    );
+    for field in ["createdAt", "startedAt", "completedAt", "updatedAt"] {
+        if let Some(at) = item[field].as_str() {
+            text.push_str(&format!("{field} {at}\n"));
+        }
+    }
+    if item["s3"].is_object() {
+        text.push_str(&format!("s3://{}/{}\n", item["s3"]["bucket"].as_str().unwrap_or_default(), item["s3"]["key"].as_str().unwrap_or_default()));
+    }
+    if item["transfer"].is_object() {
+        text.push_str(&format!("{} bytes  sha256 {}\n", item["transfer"]["bytes"], item["transfer"]["sha256"].as_str().unwrap_or_default()));
+    }
+    if item["error"].is_object() {
+        text.push_str(&format!("error {} in {}: {}\n", item["error"]["name"].as_str().unwrap_or_default(), item["error"]["state"].as_str().unwrap_or_default(), item["error"]["message"].as_str().unwrap_or_default()));
+    }
+    Ok(Value::String(text.trim_end().to_string()))
 }

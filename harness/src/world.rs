@@ -83,6 +83,12 @@ pub struct WorldOptions {
     /// Task mocks (MockConfigFile test case) applied to every execution.
     pub mocks: Option<TestCase>,
     pub timeouts: Timeouts,
+    /// Serve this directory through the FTPS server (default: a fresh temp directory).
+    pub ftps_root: Option<std::path::PathBuf>,
+    /// One FTPS secret for every pipeline (the `up` command), instead of one per pipeline.
+    pub shared_secret: bool,
+    /// Print each finished execution on stderr (the `up` command).
+    pub report_executions: bool,
 }
 
 impl Default for WorldOptions {
@@ -93,6 +99,9 @@ impl Default for WorldOptions {
             ftps_password: format!("pw-{}", uuid::Uuid::new_v4().simple()),
             mocks: None,
             timeouts: Timeouts::default(),
+            ftps_root: None,
+            shared_secret: false,
+            report_executions: false,
         }
     }
 }
@@ -122,12 +131,16 @@ impl World {
         let names = Names {
             table: format!("FSA-FileChecks-{id}"),
             bucket: format!("landing-{id}"),
-            secret_id: format!("filechecks/{id}/ftps/{{pipeline}}"),
+            secret_id: if options.shared_secret {
+                format!("filechecks/{id}/ftps")
+            } else {
+                format!("filechecks/{id}/ftps/{{pipeline}}")
+            },
             id,
         };
         crate::aws::create_job_table(&sdk, &names.table, &stack.table).await?;
         crate::aws::create_landing_bucket(&sdk, &names.bucket, stack.bucket_versioned).await?;
-        let ftps = FtpsServer::start(&options.ftps_user, &options.ftps_password).await?;
+        let ftps = FtpsServer::start_serving(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
             landing_bucket: names.bucket.clone(),
@@ -143,11 +156,17 @@ impl World {
         let executions = Arc::new(Mutex::new(Vec::new()));
         let target: Target = {
             let (executor, executions, mocks) = (executor.clone(), executions.clone(), options.mocks.clone());
+            let report = options.report_executions;
             Arc::new(move |batch: Value| {
                 let (executor, executions, mocks) = (executor.clone(), executions.clone(), mocks.clone());
                 Box::pin(async move {
+                    let job = batch[0]["dynamodb"]["Keys"]["jobId"]["S"].as_str().unwrap_or("?").to_string();
                     let options = RunOptions { state_machine_name: "FileChecks".into(), mocks, ..Default::default() };
                     let execution = executor.run(batch, options).await;
+                    if report {
+                        let status = serde_json::to_value(execution.status).unwrap_or_default();
+                        eprintln!("harness: execution for job {job} {} {}", status.as_str().unwrap_or("?"), execution.error.as_deref().unwrap_or(""));
+                    }
                     executions.lock().expect("executions").push(execution);
                 })
             })
@@ -165,6 +184,25 @@ impl World {
             executions,
             pipe,
         })
+    }
+
+    /// Environment that points the AWS CLI, the SDKs and `harness submit`/`status` at this world.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let endpoint = self.sdk.endpoint_url().unwrap_or_default().to_string();
+        [
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("JOBS_TABLE", self.names.table.clone()),
+            ("LANDING_BUCKET", self.names.bucket.clone()),
+            ("FTPS_SECRET_ID", self.names.secret_id.clone()),
+            ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// Stores the FTPS secret for `pipeline` (the in-process server's unless overridden).
