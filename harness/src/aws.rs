@@ -38,7 +38,10 @@ pub struct ResourceError {
 
 impl ResourceError {
     pub fn new<E: std::error::Error>(what: &str, err: &E) -> Self {
-        Self { what: what.to_string(), message: aws_sdk_s3::error::DisplayErrorContext(err).to_string() }
+        Self {
+            what: what.to_string(),
+            message: aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
+        }
     }
 }
 
@@ -90,7 +93,11 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) ->
 /// Creates the landing bucket, versioned if the template's is.
 pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str, versioned: bool) -> Result<(), ResourceError> {
     let s3 = s3_client(sdk);
-    s3.create_bucket().bucket(bucket).send().await.map_err(failed("creating the landing bucket"))?;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(failed("creating the landing bucket"))?;
     if !versioned {
         return Ok(());
     }

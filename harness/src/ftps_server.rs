@@ -50,7 +50,9 @@ pub struct Faults {
 
 /// Takes one from a counter of remaining faults; false when none is left.
 fn take_one(counter: &AtomicU32) -> bool {
-    counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl Faults {
@@ -160,7 +162,9 @@ impl FtpsServer {
             while let Ok((mut stream, _)) = listener.accept().await {
                 if take_one(&accept_faults.reject_connections) {
                     use tokio::io::AsyncWriteExt;
-                    let _ = stream.write_all(b"421 Too many connections, try again later.\r\n").await;
+                    let _ = stream
+                        .write_all(b"421 Too many connections, try again later.\r\n")
+                        .await;
                     continue;
                 }
                 if let Ok(server) = make_server() {

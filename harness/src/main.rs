@@ -48,10 +48,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scenario tools.
+    Scenario {
+        #[command(subcommand)]
+        command: ScenarioCommand,
+    },
     /// The Step Functions emulator.
     Sfn {
         #[command(subcommand)]
         command: SfnCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Writes a scenario reproducing an ERROR item exported from DynamoDB (plain or DynamoDB JSON).
+    FromItem {
+        /// The item's JSON file (`aws dynamodb get-item … > item.json` works as is).
+        item: PathBuf,
+        /// Write the scenario here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -144,8 +161,15 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { paths, junit } => return run_scenarios(paths, junit).await,
         Command::Up { ftps_root } => up(ftps_root).await.map(|()| Value::Null),
-        Command::Submit { project, remote_path, pipeline } => submit(project, remote_path, pipeline).await,
+        Command::Submit {
+            project,
+            remote_path,
+            pipeline,
+        } => submit(project, remote_path, pipeline).await,
         Command::Status { job_id, json } => status(job_id, json).await,
+        Command::Scenario {
+            command: ScenarioCommand::FromItem { item, output },
+        } => from_item(item, output),
         Command::Sfn {
             command:
                 SfnCommand::Run {
@@ -176,13 +200,20 @@ async fn main() -> ExitCode {
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `harness run`: one line per scenario, then `N passed, N failed`; exit 1 on any failure.
 async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode {
     use harness::runner;
-    let paths = if paths.is_empty() { vec![runner::scenarios_dir()] } else { paths };
+    let paths = if paths.is_empty() {
+        vec![runner::scenarios_dir()]
+    } else {
+        paths
+    };
     let files = runner::scenario_files(&paths);
     if files.is_empty() {
         eprintln!("harness: no scenario files in {paths:?}");
@@ -224,9 +255,15 @@ async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode 
             cases.len()
         );
         for (name, seconds, problems) in &cases {
-            xml.push_str(&format!("  <testcase classname=\"scenarios\" name=\"{}\" time=\"{seconds:.3}\">", xml_escape(name)));
+            xml.push_str(&format!(
+                "  <testcase classname=\"scenarios\" name=\"{}\" time=\"{seconds:.3}\">",
+                xml_escape(name)
+            ));
             if !problems.is_empty() {
-                xml.push_str(&format!("<failure message=\"scenario failed\">{}</failure>", xml_escape(&problems.join("\n"))));
+                xml.push_str(&format!(
+                    "<failure message=\"scenario failed\">{}</failure>",
+                    xml_escape(&problems.join("\n"))
+                ));
             }
             xml.push_str("</testcase>\n");
         }
@@ -236,19 +273,33 @@ async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode 
         }
     }
     println!("{passed} passed, {failed} failed");
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// `harness up`: the world stays up; jobs written to its table run through the Pipe.
 async fn up(ftps_root: Option<PathBuf>) -> anyhow::Result<()> {
     use harness::world::{World, WorldOptions};
     eprintln!("harness: booting the world…");
-    let world = World::boot(WorldOptions { ftps_root, shared_secret: true, report_executions: true, ..Default::default() }).await?;
+    let world = World::boot(WorldOptions {
+        ftps_root,
+        shared_secret: true,
+        report_executions: true,
+        ..Default::default()
+    })
+    .await?;
     world.put_secret("", &world.ftps.secret_json()).await?;
     for (name, value) in world.environment() {
         println!("export {name}='{}'", value.replace('\'', "'\\''"));
     }
-    println!("# FTPS server: ftps://127.0.0.1:{} (user {}; files under $FILECHECKS_FTPS_ROOT)", world.ftps.addr().port(), world.ftps.secret_json()["username"].as_str().unwrap_or_default());
+    println!(
+        "# FTPS server: ftps://127.0.0.1:{} (user {}; files under $FILECHECKS_FTPS_ROOT)",
+        world.ftps.addr().port(),
+        world.ftps.secret_json()["username"].as_str().unwrap_or_default()
+    );
     println!("# ready: harness submit --project P --remote-path /PATH; interrupt to stop");
     use std::io::Write;
     std::io::stdout().flush()?;
@@ -277,8 +328,14 @@ async fn submit(project: String, remote_path: String, pipeline: String) -> anyho
     let now = pipeline::timestamp::now();
     let item = json!({"jobId": job_id, "project": project, "pipeline": pipeline, "status": "TRIGGERED",
         "createdAt": now, "updatedAt": now, "file": {"fileName": file_name, "remotePath": remote_path}});
-    let attrs: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = serde_dynamo::to_item(&item)?;
-    aws_sdk_dynamodb::Client::new(&sdk).put_item().table_name(&table).set_item(Some(attrs)).send().await
+    let attrs: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&item)?;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(attrs))
+        .send()
+        .await
         .map_err(|e| anyhow::anyhow!("PutItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     Ok(Value::String(job_id))
 }
@@ -313,9 +370,12 @@ async fn status(job_id: String, as_json: bool) -> anyhow::Result<Value> {
     }
     let mut text = format!(
         "job {}  project {}  pipeline {}\nstatus {}  stage {}\nfile {}\n",
-        item["jobId"].as_str().unwrap_or_default(), item["project"].as_str().unwrap_or_default(),
-        item["pipeline"].as_str().unwrap_or_default(), item["status"].as_str().unwrap_or_default(),
-        item["transferStage"].as_str().unwrap_or("-"), item["file"]["remotePath"].as_str().unwrap_or_default()
+        item["jobId"].as_str().unwrap_or_default(),
+        item["project"].as_str().unwrap_or_default(),
+        item["pipeline"].as_str().unwrap_or_default(),
+        item["status"].as_str().unwrap_or_default(),
+        item["transferStage"].as_str().unwrap_or("-"),
+        item["file"]["remotePath"].as_str().unwrap_or_default()
     );
     for field in ["createdAt", "startedAt", "completedAt", "updatedAt"] {
         if let Some(at) = item[field].as_str() {
@@ -323,13 +383,40 @@ async fn status(job_id: String, as_json: bool) -> anyhow::Result<Value> {
         }
     }
     if item["s3"].is_object() {
-        text.push_str(&format!("s3://{}/{}\n", item["s3"]["bucket"].as_str().unwrap_or_default(), item["s3"]["key"].as_str().unwrap_or_default()));
+        text.push_str(&format!(
+            "s3://{}/{}\n",
+            item["s3"]["bucket"].as_str().unwrap_or_default(),
+            item["s3"]["key"].as_str().unwrap_or_default()
+        ));
     }
     if item["transfer"].is_object() {
-        text.push_str(&format!("{} bytes  sha256 {}\n", item["transfer"]["bytes"], item["transfer"]["sha256"].as_str().unwrap_or_default()));
+        text.push_str(&format!(
+            "{} bytes  sha256 {}\n",
+            item["transfer"]["bytes"],
+            item["transfer"]["sha256"].as_str().unwrap_or_default()
+        ));
     }
     if item["error"].is_object() {
-        text.push_str(&format!("error {} in {}: {}\n", item["error"]["name"].as_str().unwrap_or_default(), item["error"]["state"].as_str().unwrap_or_default(), item["error"]["message"].as_str().unwrap_or_default()));
+        text.push_str(&format!(
+            "error {} in {}: {}\n",
+            item["error"]["name"].as_str().unwrap_or_default(),
+            item["error"]["state"].as_str().unwrap_or_default(),
+            item["error"]["message"].as_str().unwrap_or_default()
+        ));
     }
     Ok(Value::String(text.trim_end().to_string()))
+}
+
+fn from_item(item: PathBuf, output: Option<PathBuf>) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(&item).with_context(|| format!("reading {}", item.display()))?;
+    let value: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", item.display()))?;
+    let scenario =
+        harness::from_item::scenario_from_item(&value).map_err(|e| anyhow::anyhow!("{}: {e}", item.display()))?;
+    match output {
+        Some(path) => {
+            std::fs::write(&path, &scenario).with_context(|| format!("writing {}", path.display()))?;
+            Ok(Value::Null)
+        }
+        None => Ok(Value::String(scenario.trim_end().to_string())),
+    }
 }

@@ -57,7 +57,8 @@ impl Drop for Pipe {
 
 /// DynamoDB JSON (`{"S": "x"}`) of a stream attribute value.
 pub fn attribute_json(value: &AttributeValue) -> Value {
-    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    let b64 =
+        |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
     match value {
         AttributeValue::S(s) => json!({"S": s}),
         AttributeValue::N(n) => json!({"N": n}),
@@ -74,7 +75,12 @@ pub fn attribute_json(value: &AttributeValue) -> Value {
 }
 
 pub fn image_json(image: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(image.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<Map<_, _>>())
+    Value::Object(
+        image
+            .iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// A stream record in the shape a Pipe delivers and filters it.
@@ -116,7 +122,12 @@ impl Pipe {
     pub async fn start(sdk: &SdkConfig, table: &str, spec: PipeSpec, target: Target) -> Result<Self, PipeError> {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
-        let described = ddb.describe_table().table_name(table).send().await.map_err(|e| PipeError::Streams(e.to_string()))?;
+        let described = ddb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| PipeError::Streams(e.to_string()))?;
         let stream_arn = described
             .table
             .and_then(|t| t.latest_stream_arn)
@@ -124,8 +135,20 @@ impl Pipe {
         let (progress_tx, progress) = watch::channel(Progress::default());
         let delivered = Arc::new(AtomicUsize::new(0));
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(streams, stream_arn, spec, target, progress_tx, delivered.clone(), in_flight));
-        Ok(Self { progress, delivered, task })
+        let task = tokio::spawn(run(
+            streams,
+            stream_arn,
+            spec,
+            target,
+            progress_tx,
+            delivered.clone(),
+            in_flight,
+        ));
+        Ok(Self {
+            progress,
+            delivered,
+            task,
+        })
     }
 
     /// Batches delivered to the target so far.
@@ -140,7 +163,9 @@ impl Pipe {
         let mut progress = self.progress.clone();
         let start = progress.borrow().polls;
         // Two complete reads after the call: the first may have begun before it.
-        let _ = progress.wait_for(|p| p.polls >= start + 2 && p.idle && p.in_flight == 0).await;
+        let _ = progress
+            .wait_for(|p| p.polls >= start + 2 && p.idle && p.in_flight == 0)
+            .await;
     }
 }
 
@@ -197,7 +222,9 @@ async fn run(
                         }
                     }
                 }
-                Err(err) => tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&err), "GetRecords failed; retrying"),
+                Err(err) => {
+                    tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&err), "GetRecords failed; retrying")
+                }
             }
         }
         // A partial batch is sent when a read brings no more (a Pipe's batching window of 0).
@@ -205,7 +232,11 @@ async fn run(
             deliver(std::mem::take(&mut batch), &target, &delivered, &in_flight, &finished);
         }
         polls += 1;
-        progress.send_replace(Progress { polls, idle: seen == 0 && in_flight_before == 0, in_flight: in_flight.load(Ordering::SeqCst) });
+        progress.send_replace(Progress {
+            polls,
+            idle: seen == 0 && in_flight_before == 0,
+            in_flight: in_flight.load(Ordering::SeqCst),
+        });
         if seen == 0 {
             tokio::select! {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
@@ -215,7 +246,13 @@ async fn run(
     }
 }
 
-fn deliver(batch: Vec<Value>, target: &Target, delivered: &Arc<AtomicUsize>, in_flight: &Arc<AtomicUsize>, finished: &Arc<tokio::sync::Notify>) {
+fn deliver(
+    batch: Vec<Value>,
+    target: &Target,
+    delivered: &Arc<AtomicUsize>,
+    in_flight: &Arc<AtomicUsize>,
+    finished: &Arc<tokio::sync::Notify>,
+) {
     delivered.fetch_add(1, Ordering::SeqCst);
     in_flight.fetch_add(1, Ordering::SeqCst);
     let execution = target(Value::Array(batch));

@@ -117,7 +117,8 @@ fn secret(world: &World, overrides: &BTreeMap<String, Value>) -> Result<Value, R
     for (field, value) in overrides {
         let value = if field == "caBundle" && value == "untrusted" {
             let dir = tempfile::tempdir().map_err(|e| RunError::Setup(e.to_string()))?;
-            let other = crate::pki::Pki::generate("untrusted", dir.path()).map_err(|e| RunError::Setup(e.to_string()))?;
+            let other =
+                crate::pki::Pki::generate("untrusted", dir.path()).map_err(|e| RunError::Setup(e.to_string()))?;
             Value::String(other.ca_pem)
         } else {
             value.clone()
@@ -166,7 +167,12 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
         command: Duration::from_secs(15),
         read: Duration::from_secs(10),
     };
-    let world = World::boot(WorldOptions { mocks, timeouts, ..Default::default() }).await?;
+    let world = World::boot(WorldOptions {
+        mocks,
+        timeouts,
+        ..Default::default()
+    })
+    .await?;
     let secret = secret(&world, &scenario.secret)?;
     let pipelines: BTreeSet<&str> = scenario.jobs.iter().map(|j| j.pipeline.as_str()).collect();
     for pipeline in pipelines {
@@ -210,15 +216,21 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
     check_expectations(&world, &scenario, &items, &mut failures).await;
     check_invariants(&world, &items, &originals, &redrives, &mut failures).await;
     let snapshot = serde_json::to_string_pretty(&Value::Array(items.iter().map(redact).collect())).unwrap_or_default();
-    Ok(Report { name, failures, snapshot, elapsed: started.elapsed() })
+    Ok(Report {
+        name,
+        failures,
+        snapshot,
+        elapsed: started.elapsed(),
+    })
 }
 
 fn transfers_by_job(world: &World) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for execution in world.executions() {
-        let transferred = execution.history.iter().any(|e| {
-            e["type"] == "TaskStateEntered" && e["stateEnteredEventDetails"]["name"] == "TransferFile"
-        });
+        let transferred = execution
+            .history
+            .iter()
+            .any(|e| e["type"] == "TaskStateEntered" && e["stateEnteredEventDetails"]["name"] == "TransferFile");
         if !transferred {
             continue;
         }
@@ -226,7 +238,10 @@ fn transfers_by_job(world: &World) -> BTreeMap<String, usize> {
             .as_str()
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default();
-        let job = input[0]["dynamodb"]["Keys"]["jobId"]["S"].as_str().unwrap_or_default().to_string();
+        let job = input[0]["dynamodb"]["Keys"]["jobId"]["S"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         *counts.entry(job).or_default() += 1;
     }
     counts
@@ -234,11 +249,22 @@ fn transfers_by_job(world: &World) -> BTreeMap<String, usize> {
 
 async fn objects(world: &World) -> Result<Vec<(String, u64, String)>, String> {
     let s3 = world.s3();
-    let listed = s3.list_objects_v2().bucket(&world.names.bucket).send().await.map_err(|e| e.to_string())?;
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&world.names.bucket)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for object in listed.contents.unwrap_or_default() {
         let key = object.key.unwrap_or_default();
-        let body = s3.get_object().bucket(&world.names.bucket).key(&key).send().await.map_err(|e| e.to_string())?;
+        let body = s3
+            .get_object()
+            .bucket(&world.names.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut stream = body.body;
@@ -292,7 +318,12 @@ async fn check_expectations(world: &World, scenario: &Scenario, items: &[Value],
         Ok(found) => {
             let mut found: Vec<_> = found;
             found.sort();
-            let mut want: Vec<_> = scenario.expect.objects.iter().map(|o| (o.key.clone(), o.size, o.sha256.clone())).collect();
+            let mut want: Vec<_> = scenario
+                .expect
+                .objects
+                .iter()
+                .map(|o| (o.key.clone(), o.size, o.sha256.clone()))
+                .collect();
             want.sort();
             if found != want {
                 failures.push(format!("objects: expected {want:?}, got {found:?}"));
@@ -353,15 +384,26 @@ async fn check_invariants(
         let recorded = items.iter().any(|i| {
             i["file"]["remotePath"] == path.as_str()
                 && i["transfer"]["sha256"] == sha.as_str()
-                && landed.iter().any(|(key, _, object_sha)| i["s3"]["key"] == key.as_str() && object_sha == sha)
+                && landed
+                    .iter()
+                    .any(|(key, _, object_sha)| i["s3"]["key"] == key.as_str() && object_sha == sha)
         });
         if !recorded {
             failures.push(format!("invariant: {path} was deleted from the server without an S3 object holding its SHA-256 {sha} on its job"));
         }
     }
-    match world.s3().list_multipart_uploads().bucket(&world.names.bucket).send().await {
+    match world
+        .s3()
+        .list_multipart_uploads()
+        .bucket(&world.names.bucket)
+        .send()
+        .await
+    {
         Ok(out) if !out.uploads.clone().unwrap_or_default().is_empty() => {
-            failures.push(format!("invariant: {} incomplete multipart upload(s) left", out.uploads.unwrap_or_default().len()));
+            failures.push(format!(
+                "invariant: {} incomplete multipart upload(s) left",
+                out.uploads.unwrap_or_default().len()
+            ));
         }
         Ok(_) => {}
         Err(e) => failures.push(format!("listing multipart uploads: {e}")),
@@ -369,7 +411,9 @@ async fn check_invariants(
     for (job, count) in transfers_by_job(world) {
         let allowed = 1 + redrives.get(&job).copied().unwrap_or(0);
         if count > allowed {
-            failures.push(format!("invariant: job {job} was transferred by {count} executions (allowed {allowed})"));
+            failures.push(format!(
+                "invariant: job {job} was transferred by {count} executions (allowed {allowed})"
+            ));
         }
     }
 }
@@ -393,9 +437,13 @@ fn redact_ports(text: &str) -> String {
 pub fn redact(item: &Value) -> Value {
     fn walk(key: &str, value: &Value) -> Value {
         match value {
-            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>())
+            }
             Value::Array(items) => Value::Array(items.iter().map(|v| walk(key, v)).collect()),
-            Value::String(_) if matches!(key, "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at") => json!("[timestamp]"),
+            Value::String(_) if matches!(key, "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at") => {
+                json!("[timestamp]")
+            }
             Value::String(_) if key == "executionArn" => json!("[execution-arn]"),
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
@@ -436,14 +484,22 @@ pub fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// The snapshot file of a scenario (insta's format, shared with `cargo test`).
 pub fn snapshot_path(scenario: &Path) -> PathBuf {
     let name = scenario.file_stem().unwrap_or_default().to_string_lossy().to_string();
-    scenario.parent().unwrap_or(Path::new(".")).join("snapshots").join(format!("{name}.snap"))
+    scenario
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("snapshots")
+        .join(format!("{name}.snap"))
 }
 
 /// Compares a report's snapshot with the stored one; the difference, line by line, if any.
 pub fn compare_snapshot(scenario: &Path, snapshot: &str) -> Result<(), String> {
     let path = snapshot_path(scenario);
-    let stored = std::fs::read_to_string(&path)
-        .map_err(|_| format!("no snapshot at {} (create it with `INSTA_UPDATE=always cargo test -p harness --test scenarios`)", path.display()))?;
+    let stored = std::fs::read_to_string(&path).map_err(|_| {
+        format!(
+            "no snapshot at {} (create it with `INSTA_UPDATE=always cargo test -p harness --test scenarios`)",
+            path.display()
+        )
+    })?;
     // insta's header is a YAML block between the first two `---` lines.
     let body = stored.splitn(3, "---\n").nth(2).unwrap_or_default().trim_end();
     if body == snapshot.trim_end() {

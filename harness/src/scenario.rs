@@ -14,7 +14,10 @@ pub enum ScenarioError {
 }
 
 fn invalid(file: &Path, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Invalid { file: file.to_path_buf(), message: message.into() }
+    ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,7 +190,10 @@ impl TryFrom<StepSpec> for Step {
             steps.push(Step::Duplicate(id));
         }
         if let Some(d) = spec.deliver {
-            steps.push(Step::Deliver { job: d.job, times: d.times });
+            steps.push(Step::Deliver {
+                job: d.job,
+                times: d.times,
+            });
         }
         if let Some(id) = spec.redrive {
             steps.push(Step::Redrive(id));
@@ -257,21 +263,35 @@ impl Scenario {
 
     fn validate(&self) -> Result<(), String> {
         for (i, file) in self.remote.iter().enumerate() {
-            let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()].iter().filter(|b| **b).count();
+            let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
             if given != 1 {
-                return Err(format!("remote[{i}] ({}): give exactly one of content, fixture, size", file.path));
+                return Err(format!(
+                    "remote[{i}] ({}): give exactly one of content, fixture, size",
+                    file.path
+                ));
             }
-            if !file.path.starts_with('/') {
-                return Err(format!("remote[{i}].path {:?} must be absolute", file.path));
+            if let Err(e) = pipeline::names::remote_path(&file.path) {
+                return Err(format!(
+                    "remote[{i}].path: {e} (the server's files stay inside its root)"
+                ));
             }
         }
         let ids: Vec<&str> = self.jobs.iter().map(|j| j.job_id.as_str()).collect();
         let known = |id: &str, at: &str| {
-            if ids.contains(&id) { Ok(()) } else { Err(format!("{at} names job {id:?}, which is not in jobs")) }
+            if ids.contains(&id) {
+                Ok(())
+            } else {
+                Err(format!("{at} names job {id:?}, which is not in jobs"))
+            }
         };
         for (i, step) in self.steps.iter().enumerate() {
             match step {
-                Step::Duplicate(id) | Step::Redrive(id) | Step::Deliver { job: id, .. } => known(id, &format!("steps[{i}]"))?,
+                Step::Duplicate(id) | Step::Redrive(id) | Step::Deliver { job: id, .. } => {
+                    known(id, &format!("steps[{i}]"))?
+                }
                 Step::Settle | Step::Faults(_) => {}
             }
         }
@@ -289,7 +309,8 @@ fn substitute_env(text: &str) -> Result<String, String> {
         out.push_str(&rest[..start]);
         let end = rest[start..].find('}').ok_or("unclosed ${")?;
         let name = &rest[start + 2..start + end];
-        let value = std::env::var(name).map_err(|_| format!("environment variable {name} (used as ${{{name}}}) is not set"))?;
+        let value =
+            std::env::var(name).map_err(|_| format!("environment variable {name} (used as ${{{name}}}) is not set"))?;
         out.push_str(&value);
         rest = &rest[start + end + 1..];
     }
@@ -304,7 +325,9 @@ mod tests {
     #[test]
     fn unknown_fields_name_the_file_line_and_field() {
         let text = "description: x\njobs:\n  - jobId: a\n    project: P\n    file: {fileName: f, remotePath: /f}\n    colour: blue\nexpect: {}\n";
-        let err = Scenario::parse(text, Path::new("scenarios/bad.yaml")).unwrap_err().to_string();
+        let err = Scenario::parse(text, Path::new("scenarios/bad.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("scenarios/bad.yaml: "), "{err}");
         assert!(err.contains("unknown field `colour`"), "{err}");
         assert!(err.contains("jobs[0]") && err.contains("line 6"), "{err}");

@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::ftps_server::FtpsServer;
 use crate::moto::Moto;
 use crate::pipe::{Pipe, Target};
-use crate::sfn::{Execution, Executor, RunOptions};
 use crate::sfn::mock::TestCase;
+use crate::sfn::{Execution, Executor, RunOptions};
 use crate::template::StackSpec;
 
 /// Where the emulated AWS comes from.
@@ -140,7 +140,8 @@ impl World {
         };
         crate::aws::create_job_table(&sdk, &names.table, &stack.table).await?;
         crate::aws::create_landing_bucket(&sdk, &names.bucket, stack.bucket_versioned).await?;
-        let ftps = FtpsServer::start_serving(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
+        let ftps =
+            FtpsServer::start_serving(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
             landing_bucket: names.bucket.clone(),
@@ -160,12 +161,23 @@ impl World {
             Arc::new(move |batch: Value| {
                 let (executor, executions, mocks) = (executor.clone(), executions.clone(), mocks.clone());
                 Box::pin(async move {
-                    let job = batch[0]["dynamodb"]["Keys"]["jobId"]["S"].as_str().unwrap_or("?").to_string();
-                    let options = RunOptions { state_machine_name: "FileChecks".into(), mocks, ..Default::default() };
+                    let job = batch[0]["dynamodb"]["Keys"]["jobId"]["S"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_string();
+                    let options = RunOptions {
+                        state_machine_name: "FileChecks".into(),
+                        mocks,
+                        ..Default::default()
+                    };
                     let execution = executor.run(batch, options).await;
                     if report {
                         let status = serde_json::to_value(execution.status).unwrap_or_default();
-                        eprintln!("harness: execution for job {job} {} {}", status.as_str().unwrap_or("?"), execution.error.as_deref().unwrap_or(""));
+                        eprintln!(
+                            "harness: execution for job {job} {} {}",
+                            status.as_str().unwrap_or("?"),
+                            execution.error.as_deref().unwrap_or("")
+                        );
                     }
                     executions.lock().expect("executions").push(execution);
                 })
@@ -253,7 +265,10 @@ impl World {
 
     /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
     pub async fn deliver(&self, batch: Value) -> Execution {
-        let options = RunOptions { state_machine_name: "FileChecks".into(), ..Default::default() };
+        let options = RunOptions {
+            state_machine_name: "FileChecks".into(),
+            ..Default::default()
+        };
         let execution = self.executor.run(batch, options).await;
         self.executions.lock().expect("executions").push(execution.clone());
         execution
@@ -276,7 +291,12 @@ impl World {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(crate::aws::ResourceError::new("touching a job", &e).into()),
         }
     }

@@ -15,8 +15,16 @@ impl Drop for Up {
 }
 
 fn harness(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_harness")).args(args).envs(env.iter().cloned()).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 #[test]
@@ -47,15 +55,29 @@ fn up_submit_status() {
         }
     }
     let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
-    for wanted in ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "JOBS_TABLE", "LANDING_BUCKET"] {
+    for wanted in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "JOBS_TABLE",
+        "LANDING_BUCKET",
+    ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
 
-    let (code, job_id, err) = harness(&env, &["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/live.data"]);
+    let (code, job_id, err) = harness(
+        &env,
+        &["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/live.data"],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(job_id.len(), 36, "a UUID: {job_id}");
     // `up` reports each finished execution on stderr: the signal that the job went through.
-    let finished = stderr.by_ref().map(|l| l.unwrap()).find(|l| l.contains(&job_id)).expect("the execution finished");
+    let finished = stderr
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains(&job_id))
+        .expect("the execution finished");
     assert!(finished.contains("SUCCEEDED"), "{finished}");
 
     let (code, item, err) = harness(&env, &["status", &job_id, "--json"]);
@@ -64,7 +86,10 @@ fn up_submit_status() {
     assert_eq!(item["status"], "COMPLETED");
     assert_eq!(item["transferStage"], "DONE");
     assert_eq!(item["file"]["fileName"], "live.data");
-    assert!(!root.path().join("in/live.data").exists(), "the served file was transferred and deleted");
+    assert!(
+        !root.path().join("in/live.data").exists(),
+        "the served file was transferred and deleted"
+    );
     let (code, text, _) = harness(&env, &["status", &job_id]);
     assert_eq!(code, 0);
     assert!(text.contains("status COMPLETED  stage DONE"), "{text}");
@@ -74,6 +99,9 @@ fn up_submit_status() {
     assert!(err.contains("not absolute"), "{err}");
     let (code, _, err) = harness(&[], &["status", &job_id]);
     assert_ne!(code, 0);
-    assert!(err.contains("export what `harness up` printed") || err.contains("JOBS_TABLE"), "{err}");
+    assert!(
+        err.contains("export what `harness up` printed") || err.contains("JOBS_TABLE"),
+        "{err}"
+    );
     drop(up);
 }

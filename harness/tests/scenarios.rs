@@ -13,7 +13,11 @@ fn main() {
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
             Trial::test(name.clone(), move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
                 let report = runtime.block_on(runner::run(&path)).map_err(|e| e.to_string())?;
                 if !report.failures.is_empty() {
                     return Err(Failed::from(report.failures.join("\n")));

@@ -240,7 +240,10 @@ fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
             // The reply body is the whole line, code included; show the code once.
             let body = String::from_utf8_lossy(&reply.body);
             let body = body.trim();
-            let body = body.strip_prefix(&code.to_string()).map(str::trim_start).unwrap_or(body);
+            let body = body
+                .strip_prefix(&code.to_string())
+                .map(str::trim_start)
+                .unwrap_or(body);
             let text = format!("{what}: {code} {body}");
             match (code, op) {
                 (421, _) => PipelineError::TooManyConnections(text),

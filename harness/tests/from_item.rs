@@ -1,0 +1,106 @@
+//! `harness scenario from-item`: ERROR items as an on-call engineer exports them become
+//! scenarios that, run in a fresh world, end in the same recorded error.
+
+use serde_json::{Value, json};
+
+fn error_item(job: &str, name: &str, message: &str, file_name: &str) -> Value {
+    json!({"jobId": job, "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
+           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": "CONNECTING",
+           "file": {"fileName": file_name, "remotePath": format!("/s_dart_cert/plas/in/{file_name}")},
+           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}})
+}
+
+/// The same item as `aws dynamodb get-item` prints it.
+fn dynamodb_json(value: &Value) -> Value {
+    match value {
+        Value::String(s) => json!({"S": s}),
+        Value::Number(n) => json!({"N": n.to_string()}),
+        Value::Object(m) => {
+            json!({"M": m.iter().map(|(k, v)| (k.clone(), dynamodb_json(v))).collect::<serde_json::Map<_, _>>()})
+        }
+        other => other.clone(),
+    }
+}
+
+async fn reproduce(item: Value, expected_error: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = harness::from_item::scenario_from_item(&item).unwrap();
+    let path = dir.path().join("reproduction.yaml");
+    std::fs::write(&path, &scenario).unwrap();
+    let report = harness::runner::run(&path)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{scenario}"));
+    assert!(report.failures.is_empty(), "{:?}\n{scenario}", report.failures);
+    assert!(
+        report.snapshot.contains(&format!("\"name\": \"{expected_error}\"")),
+        "{}",
+        report.snapshot
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_file_from_dynamodb_json_export() {
+    let item = error_item(
+        "job-a",
+        "RemoteFileNotFound",
+        "remote file not found: /x: 550 File not found",
+        "mo.moyr540.data",
+    );
+    let exported = json!({"Item": dynamodb_json(&item)["M"].clone()});
+    reproduce(exported, "RemoteFileNotFound").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_faults() {
+    for (name, message) in [
+        ("FtpsAuthFailed", "530 Login incorrect."),
+        ("TransientNetwork", "data connection for /x failed after 1048576 bytes"),
+        ("RemoteDeleteFailed", "550 Permission denied"),
+        ("IntegrityMismatch", "read 10 bytes of /x, the server's SIZE is 11"),
+        ("TlsVerificationFailed", "invalid peer certificate: UnknownIssuer"),
+    ] {
+        reproduce(error_item(&format!("job-{name}"), name, message, "a.data"), name).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_faults_and_injected_errors() {
+    reproduce(
+        error_item("job-u", "UnsafeFileName", "unsafe file name", "../../x"),
+        "UnsafeFileName",
+    )
+    .await;
+    reproduce(
+        error_item(
+            "job-aws",
+            "AwsServiceUnavailable",
+            "SlowDown: Please reduce your request rate",
+            "a.data",
+        ),
+        "AwsServiceUnavailable",
+    )
+    .await;
+}
+
+#[test]
+fn the_cli_prints_the_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("item.json");
+    std::fs::write(
+        &path,
+        error_item("job-cli", "RemoteFileNotFound", "550", "f.data").to_string(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["scenario", "from-item"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    harness::scenario::Scenario::parse(&yaml, &path).unwrap();
+    assert!(
+        yaml.contains("job-cli") && yaml.contains("RemoteFileNotFound"),
+        "{yaml}"
+    );
+}
