@@ -23,7 +23,7 @@ fn main() {
                     return Err(Failed::from(report.failures.join("\n")));
                 }
                 insta::with_settings!({
-                    snapshot_path => runner::snapshot_path(&path).parent().unwrap().to_path_buf(),
+                    snapshot_path => runner::snapshot_path(&path).parent().unwrap(),
                     prepend_module_to_snapshot => false,
                     omit_expression => true,
                 }, {
