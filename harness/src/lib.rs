@@ -2,6 +2,7 @@
 //! which the pipeline's real handlers run with SDK clients pointed at the emulators.
 
 pub mod aws;
+pub mod external_ftps;
 pub mod from_item;
 pub mod ftps_server;
 pub mod moto;

@@ -24,6 +24,19 @@ enum Command {
         /// Also write a JUnit XML report here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Replay against this FTPS server instead of the in-process one: ftps://USER:PASS@HOST:PORT
+        /// (the scenarios' remote files are uploaded there first; faults need the in-process server).
+        #[arg(long)]
+        ftps_url: Option<String>,
+        /// The external server speaks implicit FTPS.
+        #[arg(long, requires = "ftps_url")]
+        ftps_implicit: bool,
+        /// PEM CA bundle to trust for the external server (default: the public web PKI).
+        #[arg(long, requires = "ftps_url")]
+        ftps_ca_file: Option<PathBuf>,
+        /// The name its certificate is verified against, when it is not the URL's host.
+        #[arg(long, requires = "ftps_url")]
+        ftps_server_name: Option<String>,
     },
     /// Boots the world and keeps it up, event-driven, until interrupted; prints `export` lines.
     Up {
@@ -159,7 +172,31 @@ async fn sfn_run(
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { paths, junit } => return run_scenarios(paths, junit).await,
+        Command::Run {
+            paths,
+            junit,
+            ftps_url,
+            ftps_implicit,
+            ftps_ca_file,
+            ftps_server_name,
+        } => {
+            let external = match ftps_url {
+                Some(url) => match harness::external_ftps::ExternalFtps::from_url(
+                    &url,
+                    ftps_implicit,
+                    ftps_ca_file.as_deref(),
+                    ftps_server_name.as_deref(),
+                ) {
+                    Ok(server) => Some(server),
+                    Err(e) => {
+                        eprintln!("harness: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => None,
+            };
+            return run_scenarios(paths, junit, external).await;
+        }
         Command::Up { ftps_root } => up(ftps_root).await.map(|()| Value::Null),
         Command::Submit {
             project,
@@ -207,7 +244,11 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// `harness run`: one line per scenario, then `N passed, N failed`; exit 1 on any failure.
-async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode {
+async fn run_scenarios(
+    paths: Vec<PathBuf>,
+    junit: Option<PathBuf>,
+    external: Option<harness::external_ftps::ExternalFtps>,
+) -> ExitCode {
     use harness::runner;
     let paths = if paths.is_empty() {
         vec![runner::scenarios_dir()]
@@ -223,7 +264,7 @@ async fn run_scenarios(paths: Vec<PathBuf>, junit: Option<PathBuf>) -> ExitCode 
     let mut cases = Vec::new();
     for file in &files {
         let name = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
-        let (outcome, seconds) = match runner::run(file).await {
+        let (outcome, seconds) = match runner::run_with(file, external.clone()).await {
             Ok(report) => {
                 let mut problems = report.failures;
                 if problems.is_empty()

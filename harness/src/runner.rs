@@ -65,22 +65,44 @@ fn write_generated(path: &Path, size: u64, seed: u64) -> std::io::Result<String>
 }
 
 /// Puts a remote file on the server; returns its SHA-256.
-fn put_remote(world: &World, file: &RemoteFile) -> Result<String, RunError> {
+async fn put_remote(remote: &Remote<'_>, file: &RemoteFile) -> Result<String, RunError> {
     let setup = |e: std::io::Error| RunError::Setup(format!("remote file {}: {e}", file.path));
-    let local = world.ftps.local_path(&file.path);
+    let staging = tempfile::tempdir().map_err(setup)?;
+    let local = match remote {
+        Remote::InProcess(server) => server.local_path(&file.path),
+        Remote::External(_) => staging.path().join("upload"),
+    };
     if let Some(parent) = local.parent() {
         std::fs::create_dir_all(parent).map_err(setup)?;
     }
-    if let Some(text) = &file.content {
+    let sha = if let Some(text) = &file.content {
         std::fs::write(&local, text).map_err(setup)?;
-        Ok(hex::encode(Sha256::digest(text.as_bytes())))
+        hex::encode(Sha256::digest(text.as_bytes()))
     } else if let Some(fixture) = &file.fixture {
         let bytes = std::fs::read(fixtures_dir().join(fixture)).map_err(setup)?;
         std::fs::write(&local, &bytes).map_err(setup)?;
-        Ok(hex::encode(Sha256::digest(&bytes)))
+        hex::encode(Sha256::digest(&bytes))
     } else {
-        write_generated(&local, file.size.unwrap_or(0), file.seed.unwrap_or(42)).map_err(setup)
+        write_generated(&local, file.size.unwrap_or(0), file.seed.unwrap_or(42)).map_err(setup)?
+    };
+    if let Remote::External(server) = remote {
+        server
+            .upload(&local, &file.path)
+            .await
+            .map_err(|e| RunError::Setup(e.to_string()))?;
     }
+    Ok(sha)
+}
+
+fn scenario_faults_empty(scenario: &Scenario) -> bool {
+    let f = &scenario.faults;
+    let none = f.drop_after_bytes.is_none()
+        && f.size_delta.is_none()
+        && f.refuse_delete.is_none()
+        && f.reject_connections.is_none()
+        && f.fail_retrieves.is_none()
+        && f.delay_ms.is_none();
+    none && !scenario.steps.iter().any(|s| matches!(s, Step::Faults(_)))
 }
 
 fn apply_faults(world: &World, faults: &Faults) {
@@ -112,8 +134,8 @@ fn apply_faults(world: &World, faults: &Faults) {
 
 /// The secret for the in-process server with the scenario's overrides; `caBundle: untrusted`
 /// stands for a CA the server's certificate was not issued by.
-fn secret(world: &World, overrides: &BTreeMap<String, Value>) -> Result<Value, RunError> {
-    let mut secret = world.ftps.secret_json();
+fn secret(base: Value, overrides: &BTreeMap<String, Value>) -> Result<Value, RunError> {
+    let mut secret = base;
     for (field, value) in overrides {
         let value = if field == "caBundle" && value == "untrusted" {
             let dir = tempfile::tempdir().map_err(|e| RunError::Setup(e.to_string()))?;
@@ -150,9 +172,34 @@ fn stream_record(job: &crate::scenario::JobSpec) -> Value {
             "dynamodb": {"Keys": {"jobId": {"S": job.job_id}, "project": {"S": job.project}}}}])
 }
 
+/// Runs a scenario against the in-process FTPS server (or the one its file names).
 pub async fn run(path: &Path) -> Result<Report, RunError> {
+    run_with(path, None).await
+}
+
+/// Where the scenario's remote files live.
+enum Remote<'a> {
+    InProcess(&'a crate::ftps_server::FtpsServer),
+    External(crate::external_ftps::ExternalFtps),
+}
+
+/// Runs a scenario; `external` (the CLI's `--ftps-url`) replaces the in-process FTPS server.
+pub async fn run_with(path: &Path, external: Option<crate::external_ftps::ExternalFtps>) -> Result<Report, RunError> {
     let started = Instant::now();
     let scenario = Scenario::load(path)?;
+    let external = match (external, &scenario.ftps) {
+        (Some(given), _) => Some(given),
+        (None, Some(server)) => Some(
+            crate::external_ftps::ExternalFtps::from_url(
+                &server.url,
+                server.implicit,
+                server.ca_file.as_deref(),
+                server.server_name.as_deref(),
+            )
+            .map_err(|e| RunError::Setup(format!("{}: ftps: {e}", path.display())))?,
+        ),
+        (None, None) => None,
+    };
     let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
     let mocks = match &scenario.mocks {
         Some(m) => Some(
@@ -173,14 +220,30 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
         ..Default::default()
     })
     .await?;
-    let secret = secret(&world, &scenario.secret)?;
+    let remote = match external {
+        Some(server) => {
+            if !scenario_faults_empty(&scenario) {
+                return Err(RunError::Setup(format!(
+                    "{}: faults need the in-process FTPS server",
+                    path.display()
+                )));
+            }
+            Remote::External(server)
+        }
+        None => Remote::InProcess(&world.ftps),
+    };
+    let base_secret = match &remote {
+        Remote::InProcess(server) => server.secret_json(),
+        Remote::External(server) => server.secret().clone(),
+    };
+    let secret = secret(base_secret, &scenario.secret)?;
     let pipelines: BTreeSet<&str> = scenario.jobs.iter().map(|j| j.pipeline.as_str()).collect();
     for pipeline in pipelines {
         world.put_secret(pipeline, &secret).await?;
     }
     let mut originals = BTreeMap::new();
     for file in &scenario.remote {
-        originals.insert(file.path.clone(), put_remote(&world, file)?);
+        originals.insert(file.path.clone(), put_remote(&remote, file).await?);
     }
     apply_faults(&world, &scenario.faults);
     for job in &scenario.jobs {
@@ -213,8 +276,9 @@ pub async fn run(path: &Path) -> Result<Report, RunError> {
 
     let items = world.items().await?;
     let mut failures = Vec::new();
-    check_expectations(&world, &scenario, &items, &mut failures).await;
-    check_invariants(&world, &items, &originals, &redrives, &mut failures).await;
+    let left = remote_files(&remote, &scenario).await;
+    check_expectations(&world, &scenario, &items, &left, &mut failures).await;
+    check_invariants(&world, &items, &originals, &left, &redrives, &mut failures).await;
     let snapshot = serde_json::to_string_pretty(&Value::Array(items.iter().map(redact).collect())).unwrap_or_default();
     Ok(Report {
         name,
@@ -277,7 +341,9 @@ async fn objects(world: &World) -> Result<Vec<(String, u64, String)>, String> {
     Ok(out)
 }
 
-fn remote_files(world: &World) -> Vec<String> {
+/// The files on the server: all of them for the in-process server; for an external one, those
+/// of the scenario's files that are still there.
+async fn remote_files(remote: &Remote<'_>, scenario: &Scenario) -> Vec<String> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -289,12 +355,27 @@ fn remote_files(world: &World) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    walk(world.ftps.root(), world.ftps.root(), &mut out);
+    match remote {
+        Remote::InProcess(server) => walk(server.root(), server.root(), &mut out),
+        Remote::External(server) => {
+            for file in &scenario.remote {
+                if server.exists(&file.path).await.unwrap_or(true) {
+                    out.push(file.path.clone());
+                }
+            }
+        }
+    }
     out.sort();
     out
 }
 
-async fn check_expectations(world: &World, scenario: &Scenario, items: &[Value], failures: &mut Vec<String>) {
+async fn check_expectations(
+    world: &World,
+    scenario: &Scenario,
+    items: &[Value],
+    remote: &[String],
+    failures: &mut Vec<String>,
+) {
     for (id, expected) in &scenario.expect.jobs {
         let Some(item) = items.iter().find(|i| i["jobId"] == id.as_str()) else {
             failures.push(format!("job {id}: not in the table"));
@@ -333,8 +414,7 @@ async fn check_expectations(world: &World, scenario: &Scenario, items: &[Value],
     }
     let mut want_remote = scenario.expect.remote.clone();
     want_remote.sort();
-    let remote = remote_files(world);
-    if remote != want_remote {
+    if remote != want_remote.as_slice() {
         failures.push(format!("remote files: expected {want_remote:?}, got {remote:?}"));
     }
     if let Some(want) = scenario.expect.executions {
@@ -355,6 +435,7 @@ async fn check_invariants(
     world: &World,
     items: &[Value],
     originals: &BTreeMap<String, String>,
+    remote: &[String],
     redrives: &BTreeMap<String, usize>,
     failures: &mut Vec<String>,
 ) {
@@ -375,7 +456,6 @@ async fn check_invariants(
             }
         }
     }
-    let remote = remote_files(world);
     let landed = objects(world).await.unwrap_or_default();
     for (path, sha) in originals {
         if remote.contains(path) {

@@ -42,7 +42,23 @@ pub struct Scenario {
     /// Task mocks in AWS's MockConfigFile form (state machine `FileChecks`) and the test case to use.
     #[serde(default)]
     pub mocks: Option<Mocks>,
+    /// Replay against an external FTPS server instead of the in-process one (`${ENV}` works here).
+    #[serde(default)]
+    pub ftps: Option<ExternalServer>,
     pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalServer {
+    /// `ftps://USER:PASS@HOST:PORT`
+    pub url: String,
+    #[serde(default)]
+    pub implicit: bool,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

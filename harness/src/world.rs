@@ -27,6 +27,9 @@ pub enum Backend {
     Embedded,
     /// Any AWS-compatible endpoint (LocalStack from docker-compose.yml, a moto you run yourself).
     Endpoint(String),
+    /// LocalStack in a container started through testcontainers (needs a Docker daemon).
+    #[cfg(feature = "localstack")]
+    LocalStack,
 }
 
 impl Backend {
@@ -53,6 +56,8 @@ pub enum WorldError {
     Pipe(#[from] crate::pipe::PipeError),
     #[error("the state machine definition: {0}")]
     Definition(String),
+    #[error("LocalStack (testcontainers): {0}")]
+    Container(String),
 }
 
 static EMBEDDED: OnceLock<Result<Moto, String>> = OnceLock::new();
@@ -107,6 +112,9 @@ impl Default for WorldOptions {
 }
 
 pub struct World {
+    #[cfg(feature = "localstack")]
+    _container:
+        Option<testcontainers_modules::testcontainers::ContainerAsync<testcontainers_modules::localstack::LocalStack>>,
     pub sdk: SdkConfig,
     pub names: Names,
     pub stack: StackSpec,
@@ -121,9 +129,29 @@ pub struct World {
 
 impl World {
     pub async fn boot(options: WorldOptions) -> Result<World, WorldError> {
+        #[cfg(feature = "localstack")]
+        let mut container = None;
         let endpoint = match &options.backend {
             Backend::Embedded => embedded_endpoint()?,
             Backend::Endpoint(url) => url.clone(),
+            #[cfg(feature = "localstack")]
+            Backend::LocalStack => {
+                use testcontainers_modules::testcontainers::runners::AsyncRunner;
+                let started = testcontainers_modules::localstack::LocalStack::default()
+                    .start()
+                    .await
+                    .map_err(|e| WorldError::Container(e.to_string()))?;
+                let host = started
+                    .get_host()
+                    .await
+                    .map_err(|e| WorldError::Container(e.to_string()))?;
+                let port = started
+                    .get_host_port_ipv4(4566)
+                    .await
+                    .map_err(|e| WorldError::Container(e.to_string()))?;
+                container = Some(started);
+                format!("http://{host}:{port}")
+            }
         };
         let sdk = crate::aws::sdk_config(&endpoint).await;
         let stack = StackSpec::load(&crate::template::default_path())?;
@@ -185,6 +213,8 @@ impl World {
         };
         let pipe = Pipe::start(&sdk, &names.table, stack.pipe.clone(), target).await?;
         Ok(World {
+            #[cfg(feature = "localstack")]
+            _container: container,
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: crate::aws::s3_client(&sdk),
             sdk,
