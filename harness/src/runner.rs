@@ -30,6 +30,8 @@ pub struct Report {
     pub name: String,
     /// Broken expectations and invariants; empty when the scenario passed.
     pub failures: Vec<String>,
+    /// The table's items as they are.
+    pub items: Vec<Value>,
     /// The table's items, redacted, keys sorted (pretty JSON).
     pub snapshot: String,
     pub elapsed: Duration,
