@@ -282,7 +282,13 @@ pub async fn run_with(path: &Path, external: Option<crate::external_ftps::Extern
     check_expectations(&world, &scenario, &items, &left, &mut failures).await;
     check_invariants(&world, &items, &originals, &left, &redrives, &mut failures).await;
     let snapshot = serde_json::to_string_pretty(&Value::Array(items.iter().map(redact).collect())).unwrap_or_default();
-    Ok(Report { name, failures, items, snapshot, elapsed: started.elapsed() })
+    Ok(Report {
+        name,
+        failures,
+        items,
+        snapshot,
+        elapsed: started.elapsed(),
+    })
 }
 
 fn transfers_by_job(world: &World) -> BTreeMap<String, usize> {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::ftps_server::FtpsServer;
-use harness::moto::Moto;
 use pipeline::ftps::Timeouts;
 use pipeline::handlers::{FinalizeInput, SetRunningInput, TransferInput};
 use pipeline::job::{Job, JobKey};
@@ -20,10 +19,9 @@ use sha2::{Digest, Sha256};
 pub const USER: &str = "ingest";
 pub const PASSWORD: &str = "s3cr3t-pa55";
 
-static MOTO: OnceLock<Moto> = OnceLock::new();
-
-pub fn moto() -> &'static Moto {
-    MOTO.get_or_init(|| Moto::start().expect("moto_server starts"))
+/// The test binary's moto_server (the harness's embedded one, started on first use).
+pub fn moto_endpoint() -> String {
+    harness::world::embedded_endpoint().expect("moto_server starts")
 }
 
 /// The stack as `infra/template.yaml` declares it (read once).
@@ -78,7 +76,7 @@ impl World {
     }
 
     pub async fn with_timeouts(secret: &Value, timeouts: Timeouts) -> World {
-        let sdk = harness::aws::sdk_config(moto().endpoint()).await;
+        let sdk = harness::aws::sdk_config(&moto_endpoint()).await;
         let table = unique("FSA-FileChecks");
         let bucket = unique("landing");
         let pipeline_name = unique("FLPIDS_ODS");
