@@ -167,11 +167,23 @@ impl FtpsServer {
                         .await;
                     continue;
                 }
-                if let Ok(server) = make_server() {
+                let Ok(server) = make_server() else { continue };
+                tokio::spawn(async move {
+                    // libunftp serves a TcpStream: give it the far end of a loopback pair and
+                    // relay, so the relay can hold the client's TLS ClientHello (see below).
+                    let Ok(inner) = TcpListener::bind("127.0.0.1:0").await else {
+                        return;
+                    };
+                    let Ok(addr) = inner.local_addr() else { return };
+                    let (Ok(near), Ok((far, _))) = tokio::join!(tokio::net::TcpStream::connect(addr), inner.accept())
+                    else {
+                        return;
+                    };
                     tokio::spawn(async move {
-                        let _ = server.service(stream).await;
+                        let _ = server.service(far).await;
                     });
-                }
+                    relay_control(stream, near).await;
+                });
             }
         });
         Ok(Self {
@@ -250,6 +262,56 @@ impl Authenticator for FixedCredentials {
             username: username.to_string(),
         })
     }
+}
+
+/// Relays a control connection between the client and libunftp. libunftp 0.24 answers `AUTH TLS`
+/// with 234 and switches its codec to TLS from a task it spawns; a ClientHello that arrives before
+/// that switch is read as a plaintext command and the handshake fails ("corrupt message"). Seen
+/// once in a few hundred connections under load. Holding the client's first bytes after a 234 for
+/// a moment lets the switch happen first; real servers (vsftpd) need no such help.
+async fn relay_control(client: tokio::net::TcpStream, server: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let saw_234 = Arc::new(AtomicBool::new(false));
+    let to_client = {
+        let saw_234 = saw_234.clone();
+        async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = match server_read.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if buf[..n].starts_with(b"234") {
+                    saw_234.store(true, Ordering::SeqCst);
+                }
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = client_write.shutdown().await;
+        }
+    };
+    let to_server = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut held = false;
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if !held && saw_234.load(Ordering::SeqCst) {
+                held = true;
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+    };
+    tokio::join!(to_client, to_server);
 }
 
 /// Binds passive data listeners on an ephemeral loopback port, never a fixed range.

@@ -46,6 +46,34 @@ pub fn locate() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Why vsftpd tests cannot run on this machine, if they cannot: vsftpd missing, or not root (it
+/// authenticates a system user the harness creates). CI installs vsftpd and runs as root.
+pub fn unavailable_reason() -> Option<String> {
+    match locate() {
+        Some(path) if path.is_file() => {}
+        _ => return Some(VsftpdError::NotInstalled.to_string()),
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return Some("vsftpd tests need root (they create the system user that vsftpd authenticates)".into());
+    }
+    None
+}
+
+/// Skips (returns true) when vsftpd cannot run here, saying why; under CI (`CI` set) that is a
+/// failure instead, so a CI machine that lost vsftpd does not pass silently.
+pub fn skip_unless_available() -> bool {
+    let Some(why) = unavailable_reason() else { return false };
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}");
+    }
+    eprintln!("skipping: {why}");
+    true
+}
+
 /// A running vsftpd; killed on drop. Needs root: it authenticates a system user through PAM.
 pub struct Vsftpd {
     port: u16,

@@ -10,6 +10,9 @@ const PASSWORD: &str = "replay-pa55";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_scenario_replays_against_vsftpd() {
+    if harness::vsftpd::skip_unless_available() {
+        return;
+    }
     let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-ftp", PASSWORD)
         .unwrap_or_else(|e| panic!("{e}"));
     let ca = tempfile::NamedTempFile::new().unwrap();
