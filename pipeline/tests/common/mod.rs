@@ -48,17 +48,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// Deterministic pseudo-random content (xorshift), so sizes and digests are reproducible.
+/// Deterministic pseudo-random content (the scenarios' generator), so digests are reproducible.
 pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    let mut data = vec![0u8; len];
+    harness::runner::fill_generated(&mut (seed | 1), &mut data);
+    data
 }
 
 impl World {
