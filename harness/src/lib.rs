@@ -1,18 +1,13 @@
-//! The FileChecks harness: a local world (moto_server, an in-process FTPS server, vsftpd) in
-//! which the pipeline's real handlers run with SDK clients pointed at the emulators.
+//! The FileChecks harness: a local world in which the pipeline's real handlers run with SDK
+//! clients pointed at emulators, and the scenarios that drive it.
+//!
+//! - `world` — the emulated AWS, the stack's resources, the handlers bound into the Step Functions
+//!   emulator (the `sfn` crate), the project's files.
+//! - `ftps` — FTPS servers: in-process with faults, vsftpd, external ones.
+//! - `emulate` — the EventBridge Pipe and event patterns.
+//! - `scenario` — scenario files: schema, run, checks, snapshots, content, from-item.
 
-pub mod aws;
-pub mod external_ftps;
-pub mod from_item;
-pub mod ftps_server;
-pub mod moto;
-pub mod pattern;
-pub mod pipe;
-pub mod pki;
-pub mod runner;
+pub mod emulate;
+pub mod ftps;
 pub mod scenario;
-pub mod sfn;
-pub mod template;
-pub mod vsftpd;
-pub mod workflow;
 pub mod world;

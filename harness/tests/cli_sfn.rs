@@ -79,7 +79,7 @@ fn an_invalid_definition_exits_non_zero_naming_the_problem() {
 #[test]
 fn the_project_state_machine_runs_with_mocks_and_fails_clearly_without_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let asl = harness::workflow::definition_path().to_string_lossy().to_string();
+    let asl = format!("{}/../infra/statemachine.asl.json", env!("CARGO_MANIFEST_DIR"));
     let mocks = write(
         &dir,
         "mocks.json",

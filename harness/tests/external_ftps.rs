@@ -4,13 +4,16 @@
 
 use std::process::Command;
 
-use harness::vsftpd::{FtpsMode, TlsVersion, Vsftpd};
+use harness::ftps::ExternalFtps;
+use harness::ftps::vsftpd::{self, FtpsMode, TlsVersion, Vsftpd};
+use harness::scenario::Runner;
+use harness::world::Project;
 
 const PASSWORD: &str = "replay-pa55";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_scenario_replays_against_vsftpd() {
-    if harness::vsftpd::skip_unless_available() {
+    if vsftpd::skip_unless_available() {
         return;
     }
     let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-ftp", PASSWORD)
@@ -18,10 +21,15 @@ async fn the_seed_scenario_replays_against_vsftpd() {
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), &server.pki().ca_pem).unwrap();
     let url = format!("ftps://filechecks-ftp:{PASSWORD}@127.0.0.1:{}", server.port());
-    let external =
-        harness::external_ftps::ExternalFtps::from_url(&url, false, Some(ca.path()), Some("localhost")).unwrap();
-    let seed = harness::runner::scenarios_dir().join("seed_example.yaml");
-    let report = harness::runner::run_with(&seed, Some(external)).await.unwrap();
+    let external = ExternalFtps::from_url(&url, false, Some(ca.path()), Some("localhost")).unwrap();
+    let project = Project::discover(None).unwrap();
+    let scenarios = project.scenarios_dir().unwrap();
+    let seed = scenarios.join("seed_example.yaml");
+    let runner = Runner {
+        project,
+        external: Some(external),
+    };
+    let report = runner.run(&seed).await.unwrap();
     assert!(
         report.failures.is_empty(),
         "{:?}\nvsftpd log:\n{}",
@@ -57,10 +65,8 @@ async fn the_seed_scenario_replays_against_vsftpd() {
     assert_eq!(stdout.lines().last(), Some("1 passed, 0 failed"), "{stdout}");
 
     // A scenario with faults cannot run on a server the harness does not control.
-    let faulty = harness::runner::scenarios_dir().join("drop_once_then_retry.yaml");
-    let external =
-        harness::external_ftps::ExternalFtps::from_url(&url, false, Some(ca.path()), Some("localhost")).unwrap();
-    let err = harness::runner::run_with(&faulty, Some(external)).await.unwrap_err();
+    let faulty = scenarios.join("drop_once_then_retry.yaml");
+    let err = runner.run(&faulty).await.unwrap_err();
     assert!(
         err.to_string().contains("faults need the in-process FTPS server"),
         "{err}"

@@ -1,6 +1,9 @@
 //! `harness scenario from-item`: ERROR items as an on-call engineer exports them become
 //! scenarios that, run in a fresh world, end in the same recorded error.
 
+use harness::scenario::from_item::scenario_from_item;
+use harness::scenario::{Runner, Scenario};
+use harness::world::Project;
 use serde_json::{Value, json};
 
 fn error_item(job: &str, name: &str, message: &str, file_name: &str) -> Value {
@@ -24,10 +27,11 @@ fn dynamodb_json(value: &Value) -> Value {
 
 async fn reproduce(item: Value, expected_error: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = harness::from_item::scenario_from_item(&item).unwrap();
+    let scenario = scenario_from_item(&item).unwrap().to_yaml();
     let path = dir.path().join("reproduction.yaml");
     std::fs::write(&path, &scenario).unwrap();
-    let report = harness::runner::run(&path)
+    let report = Runner::new(Project::discover(None).unwrap())
+        .run(&path)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{scenario}"));
     assert!(report.failures.is_empty(), "{:?}\n{scenario}", report.failures);
@@ -98,7 +102,7 @@ fn the_cli_prints_the_scenario() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let yaml = String::from_utf8(out.stdout).unwrap();
-    harness::scenario::Scenario::parse(&yaml, &path).unwrap();
+    Scenario::parse(&yaml, &path).unwrap();
     assert!(
         yaml.contains("job-cli") && yaml.contains("RemoteFileNotFound"),
         "{yaml}"

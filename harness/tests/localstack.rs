@@ -1,8 +1,9 @@
-//! The world on LocalStack (testcontainers), for machines with a Docker daemon: the seed's
-//! scenario runs there too. Without a daemon the test says so and passes.
+//! The world on LocalStack (testcontainers), for machines with a Docker daemon: a job runs there
+//! end to end too. Without a daemon the test says so and passes.
 #![cfg(feature = "localstack")]
 
-use harness::world::{Backend, World, WorldOptions};
+use harness::world::{Backend, BackendError, World, WorldError, WorldOptions};
+use pipeline::job::{FileRef, Job, JobKey, JobStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_world_boots_on_localstack() {
@@ -13,22 +14,24 @@ async fn the_world_boots_on_localstack() {
     .await
     {
         Ok(world) => world,
-        Err(harness::world::WorldError::Container(e)) => {
+        Err(WorldError::Backend(BackendError::Container(e))) => {
             eprintln!("skipping: LocalStack needs a Docker daemon, and none answered ({e})");
             return;
         }
         Err(e) => panic!("{e}"),
     };
     world.ftps.put_file("/in/a.data", b"on localstack\n").unwrap();
-    world.put_secret("FLPIDS_ODS", &world.ftps.secret_json()).await.unwrap();
-    world
-        .put_item(
-            &serde_json::json!({"jobId": "ls-1", "project": "P", "pipeline": "FLPIDS_ODS", "status": "TRIGGERED",
-            "file": {"fileName": "a.data", "remotePath": "/in/a.data"}}),
-        )
-        .await
-        .unwrap();
+    world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
+    let key = JobKey {
+        job_id: "ls-1".into(),
+        project: "P".into(),
+    };
+    let file = FileRef {
+        file_name: "a.data".into(),
+        remote_path: "/in/a.data".into(),
+    };
+    world.put_job(&Job::triggered(key, "FLPIDS_ODS", file)).await.unwrap();
     world.settle().await;
-    let items = world.items().await.unwrap();
-    assert_eq!(items[0]["status"], "COMPLETED", "{items:?}");
+    let jobs = world.jobs().await.unwrap();
+    assert_eq!(jobs[0].status, JobStatus::Completed, "{jobs:?}");
 }

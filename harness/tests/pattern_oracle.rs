@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use harness::pattern::Pattern;
+use harness::emulate::pattern::Pattern;
 use serde_json::{Value, json};
 
 const ORACLE: &str = r#"
@@ -92,7 +92,7 @@ fn pattern(rng: &mut fastrand::Rng) -> Value {
 
 #[test]
 fn agrees_with_moto_on_generated_records_and_patterns() {
-    let venv = harness::moto::provision().unwrap();
+    let venv = harness::world::moto::provision().unwrap();
     let mut rng = fastrand::Rng::with_seed(0x5EED);
     let cases: Vec<(Value, Value)> = (0..600).map(|_| (pattern(&mut rng), record(&mut rng))).collect();
     let mut oracle = Command::new(venv.join("bin/python"))

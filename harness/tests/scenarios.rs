@@ -3,27 +3,31 @@
 //! expectations and invariants must hold, and the table's items must equal its snapshot
 //! (`scenarios/snapshots/<name>.snap`).
 
-use harness::runner;
+use harness::scenario::{Runner, scenario_files, snapshot};
+use harness::world::Project;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = runner::scenario_files(&[runner::scenarios_dir()])
+    let project = Project::discover(None).expect("the checkout is a project");
+    let scenarios = project.scenarios_dir().expect("the project has scenarios/");
+    let trials = scenario_files(&[scenarios])
         .into_iter()
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let runner = Runner::new(project.clone());
             Trial::test(name.clone(), move || {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
                     .enable_all()
                     .build()
                     .map_err(|e| e.to_string())?;
-                let report = runtime.block_on(runner::run(&path)).map_err(|e| e.to_string())?;
+                let report = runtime.block_on(runner.run(&path)).map_err(|e| e.to_string())?;
                 if !report.failures.is_empty() {
                     return Err(Failed::from(report.failures.join("\n")));
                 }
                 insta::with_settings!({
-                    snapshot_path => runner::snapshot_path(&path).parent().unwrap(),
+                    snapshot_path => snapshot::path(&path).parent().unwrap(),
                     prepend_module_to_snapshot => false,
                     omit_expression => true,
                 }, {

@@ -3,6 +3,8 @@
 //! format (their values are the run's), the bucket is the world's landing bucket — and the
 //! audit fields this pipeline adds come on top.
 
+use harness::scenario::Runner;
+use harness::world::Project;
 use serde_json::{Value, json};
 
 /// `shared/seed.md`, "Example Completed Item".
@@ -33,11 +35,12 @@ fn same_shape_timestamp(a: &str, b: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_example_item_comes_out() {
-    let path = harness::runner::scenarios_dir().join("seed_example.yaml");
-    let report = harness::runner::run(&path).await.unwrap();
+    let project = Project::discover(None).unwrap();
+    let path = project.scenarios_dir().unwrap().join("seed_example.yaml");
+    let report = Runner::new(project).run(&path).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(report.items.len(), 1);
-    let item = &report.items[0];
+    assert_eq!(report.jobs.len(), 1);
+    let item = &serde_json::to_value(&report.jobs[0]).unwrap();
     let seed = seed_item();
     for (field, expected) in seed.as_object().unwrap() {
         let got = &item[field];

@@ -150,7 +150,7 @@ impl Step {
 }
 
 /// Clients built once per container (or once per harness world).
-pub struct Pipeline {
+pub struct Handlers {
     store: JobStore,
     s3: aws_sdk_s3::Client,
     secrets: SecretSource,
@@ -165,7 +165,7 @@ fn to_value<T: Serialize>(value: T) -> Result<Value, PipelineError> {
     Ok(serde_json::to_value(value).expect("handler outputs always serialize"))
 }
 
-impl Pipeline {
+impl Handlers {
     pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
         let s3_config = aws_sdk_s3::config::Builder::from(sdk)
             // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.

@@ -104,7 +104,8 @@ pub struct ErrorRecord {
     pub at: String,
 }
 
-/// A job item. Unknown attributes are kept by DynamoDB and ignored here.
+/// A job item. Unknown attributes are kept by DynamoDB and ignored here; absent attributes are
+/// `None` and stay absent when an item is written (DynamoDB items have no null attributes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
@@ -112,28 +113,50 @@ pub struct Job {
     pub project: String,
     pub pipeline: String,
     pub status: JobStatus,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_stage: Option<TransferStage>,
     pub file: FileRef,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Location>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<TransferRecord>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
 }
 
 impl Job {
+    /// A new job in the seed's shape, as a producer inserts it: `TRIGGERED`, `createdAt` and
+    /// `updatedAt` now, nothing else.
+    pub fn triggered(key: JobKey, pipeline: impl Into<String>, file: FileRef) -> Job {
+        let now = crate::timestamp::now();
+        Job {
+            job_id: key.job_id,
+            project: key.project,
+            pipeline: pipeline.into(),
+            status: JobStatus::Triggered,
+            created_at: Some(now.clone()),
+            started_at: None,
+            completed_at: None,
+            updated_at: Some(now),
+            transfer_stage: None,
+            file,
+            s3: None,
+            execution_arn: None,
+            transfer: None,
+            error: None,
+        }
+    }
+
     pub fn key(&self) -> JobKey {
         JobKey {
             job_id: self.job_id.clone(),

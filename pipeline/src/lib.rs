@@ -15,7 +15,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use error::PipelineError;
-pub use handlers::{Pipeline, Settings, Step};
+pub use handlers::{Handlers, Settings, Step};
 
 /// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
 pub fn init_lambda_tracing() {
@@ -32,11 +32,11 @@ pub fn init_lambda_tracing() {
 /// Runs one step as a Lambda function: the whole of each binary's `main`.
 pub async fn run_lambda(step: Step) -> Result<(), lambda_runtime::Error> {
     init_lambda_tracing();
-    let pipeline = Pipeline::from_env().await?;
-    let pipeline = &pipeline;
+    let handlers = Handlers::from_env().await?;
+    let handlers = &handlers;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            pipeline.handle(step, event.payload).await
+            handlers.handle(step, event.payload).await
         },
     ))
     .await

@@ -9,11 +9,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::PipelineError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// `AUTH TLS` on the plain control port (usually 21).
@@ -22,8 +22,8 @@ pub enum TlsMode {
     Implicit,
 }
 
-/// A password that never prints.
-#[derive(Clone, Deserialize)]
+/// A password that never prints (`Debug` redacts it); it serializes only to write the secret.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Password(String);
 
@@ -44,24 +44,24 @@ impl fmt::Debug for Password {
 }
 
 /// The secret's JSON document.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FtpsSettings {
     pub host: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     pub username: String,
     pub password: Password,
     #[serde(default = "default_tls_mode")]
     pub tls_mode: TlsMode,
     /// PEM certificates to trust instead of the public web PKI roots.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<String>,
     /// Hex SHA-256 of the server's leaf certificate (colons allowed); checked after verification.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_sha256: Option<String>,
     /// The name to verify the certificate against, when it differs from `host`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
 }
 

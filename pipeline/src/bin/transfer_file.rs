@@ -1,4 +1,4 @@
-//! The TransferFile Lambda: a thin binary over `pipeline::Pipeline`.
+//! The TransferFile Lambda: a thin binary over `pipeline::Handlers`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

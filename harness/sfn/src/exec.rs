@@ -1,0 +1,633 @@
+//! The interpreter: runs a parsed `StateMachine` with Task resources bound to Rust functions,
+//! recording AWS-shaped history events. Waits and retry delays run on a virtual clock by
+//! default (the clock jumps, nothing sleeps); `TimeMode::Real` sleeps for real.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::arn;
+use crate::error::StatesError;
+use crate::history::History;
+use crate::mock::TestCase;
+use crate::model::{Catcher, Kind, Retrier, State, StateMachine, WaitFor};
+
+/// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
+pub type TaskFn = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, StatesError>> + Send + Sync>;
+
+/// Function name → Rust function. Lambda ARNs and `lambda:invoke`'s FunctionName resolve by name.
+#[derive(Clone, Default)]
+pub struct Bindings {
+    functions: HashMap<String, TaskFn>,
+}
+
+impl Bindings {
+    pub fn bind(&mut self, function_name: impl Into<String>, f: TaskFn) -> &mut Self {
+        self.functions.insert(function_name.into(), f);
+        self
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.functions.keys()
+    }
+
+    /// The function bound to `name`, or to its last `-`-separated part: a deployed name such as
+    /// `FSA-steam-dev-FpacFLPIDS-SetRunning` resolves to the binding `SetRunning`.
+    pub fn resolve(&self, name: &str) -> Option<&TaskFn> {
+        self.functions
+            .get(name)
+            .or_else(|| name.rsplit_once('-').and_then(|(_, last)| self.functions.get(last)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeMode {
+    #[default]
+    Virtual,
+    Real,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+/// The outcome of one execution, shaped like DescribeExecution + GetExecutionHistory.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Execution {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub execution_name: String,
+    pub state_machine_name: String,
+    pub mocks: Option<TestCase>,
+    pub time: TimeMode,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            execution_name: uuid::Uuid::new_v4().to_string(),
+            state_machine_name: "StateMachine".into(),
+            mocks: None,
+            time: TimeMode::Virtual,
+        }
+    }
+}
+
+pub struct Executor {
+    machine: Arc<StateMachine>,
+    bindings: Bindings,
+}
+
+/// How a state hands control on.
+enum Flow {
+    Next(String, Value),
+    End(Value),
+}
+
+struct Run {
+    history: History,
+    clock: Mutex<OffsetDateTime>,
+    time: TimeMode,
+    mocks: Option<TestCase>,
+    invocations: Mutex<HashMap<String, u32>>,
+    bindings: Bindings,
+    context: Value,
+}
+
+impl Executor {
+    pub fn new(machine: StateMachine, bindings: Bindings) -> Self {
+        Self {
+            machine: Arc::new(machine),
+            bindings,
+        }
+    }
+
+    pub async fn run(&self, input: Value, options: RunOptions) -> Execution {
+        let start = OffsetDateTime::now_utc();
+        let machine_arn = arn::state_machine(&options.state_machine_name);
+        let execution_arn = arn::execution(&options.state_machine_name, &options.execution_name);
+        let context = json!({
+            "Execution": {"Id": execution_arn, "Input": input, "Name": options.execution_name,
+                          "RoleArn": arn::role("StatesExecutionRole"),
+                          "StartTime": start.format(&Rfc3339).unwrap_or_default(), "RedriveCount": 0},
+            "StateMachine": {"Id": machine_arn, "Name": options.state_machine_name},
+        });
+        let run = Run {
+            history: History::default(),
+            clock: Mutex::new(start),
+            time: options.time,
+            mocks: options.mocks,
+            invocations: Mutex::new(HashMap::new()),
+            bindings: self.bindings.clone(),
+            context,
+        };
+        run.history.push(
+            run.now(),
+            "ExecutionStarted",
+            json!({"executionStartedEventDetails": {"input": input.to_string(), "inputDetails": {"truncated": false},
+                   "roleArn": run.context["Execution"]["RoleArn"]}}),
+        );
+        let result = run.machine(&self.machine, input).await;
+        let timed_out = self
+            .machine
+            .timeout_seconds
+            .is_some_and(|limit| (run.now() - start).as_seconds_f64() > limit);
+        let (status, output, error, cause) = match result {
+            _ if timed_out => {
+                let cause = "The execution exceeded its TimeoutSeconds".to_string();
+                run.history.push(
+                    run.now(),
+                    "ExecutionTimedOut",
+                    json!({"executionTimedOutEventDetails": {"error": "States.Timeout", "cause": cause}}),
+                );
+                (Status::TimedOut, None, Some("States.Timeout".to_string()), Some(cause))
+            }
+            Ok(output) => {
+                run.history.push(run.now(), "ExecutionSucceeded", json!({"executionSucceededEventDetails": {"output": output.to_string(), "outputDetails": {"truncated": false}}}));
+                (Status::Succeeded, Some(output), None, None)
+            }
+            Err(e) => {
+                run.history.push(
+                    run.now(),
+                    "ExecutionFailed",
+                    json!({"executionFailedEventDetails": {"error": e.error, "cause": e.cause}}),
+                );
+                (Status::Failed, None, Some(e.error), Some(e.cause))
+            }
+        };
+        Execution {
+            status,
+            output,
+            error,
+            cause,
+            history: run.history.into_events(),
+        }
+    }
+}
+
+/// Whether `names` (an ErrorEquals) matches `error`.
+fn matches(names: &[String], error: &StatesError) -> bool {
+    if error.error == "States.Runtime" {
+        return false;
+    }
+    names.iter().any(|n| {
+        n == &error.error || n == "States.ALL" || (n == "States.TaskFailed" && error.error != "States.Timeout")
+    })
+}
+
+/// The function name in a Lambda ARN, partial ARN or plain name.
+fn function_name(reference: &str) -> &str {
+    match reference.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => reference.strip_prefix("function:").unwrap_or(reference),
+    }
+}
+
+impl Run {
+    fn now(&self) -> OffsetDateTime {
+        match self.time {
+            TimeMode::Virtual => *self.clock.lock().expect("clock"),
+            TimeMode::Real => OffsetDateTime::now_utc(),
+        }
+    }
+
+    async fn sleep(&self, seconds: f64) {
+        if seconds <= 0.0 {
+            return;
+        }
+        match self.time {
+            TimeMode::Virtual => {
+                let mut clock = self.clock.lock().expect("clock");
+                *clock += time::Duration::seconds_f64(seconds);
+            }
+            TimeMode::Real => tokio::time::sleep(Duration::from_secs_f64(seconds)).await,
+        }
+    }
+
+    fn machine<'a>(&'a self, machine: &'a StateMachine, input: Value) -> BoxFuture<'a, Result<Value, StatesError>> {
+        self.machine_with(machine, input, self.context.clone())
+    }
+
+    fn machine_with<'a>(
+        &'a self,
+        machine: &'a StateMachine,
+        input: Value,
+        base: Value,
+    ) -> BoxFuture<'a, Result<Value, StatesError>> {
+        Box::pin(async move {
+            let mut current = machine.start_at.clone();
+            let mut input = input;
+            loop {
+                let state = machine
+                    .states
+                    .get(&current)
+                    .ok_or_else(|| StatesError::runtime(format!("no state {current:?}")))?;
+                let mut context = base.clone();
+                context["State"] = json!({"Name": state.name, "EnteredTime": self.now().format(&Rfc3339).unwrap_or_default(), "RetryCount": 0});
+                let type_name = state.kind.type_name();
+                let entered = self.history.push(
+                    self.now(),
+                    &format!("{type_name}StateEntered"),
+                    json!({"stateEnteredEventDetails": {"name": state.name, "input": input.to_string()}}),
+                );
+                let flow = self.state(state, input, &context).await.map_err(|mut e| {
+                    // AWS names the state and its entry event in the cause of a runtime error.
+                    if e.error == "States.Runtime"
+                        && !e.cause.starts_with("An error occurred while executing the state")
+                    {
+                        e.cause = format!(
+                            "An error occurred while executing the state '{}' (entered at the event id #{entered}). {}",
+                            state.name, e.cause
+                        );
+                    }
+                    e
+                })?;
+                match flow {
+                    Flow::Next(next, output) => {
+                        self.history.push(
+                            self.now(),
+                            &format!("{type_name}StateExited"),
+                            json!({"stateExitedEventDetails": {"name": state.name, "output": output.to_string()}}),
+                        );
+                        current = next;
+                        input = output;
+                    }
+                    Flow::End(output) => {
+                        if !matches!(state.kind, Kind::Fail { .. }) {
+                            self.history.push(
+                                self.now(),
+                                &format!("{type_name}StateExited"),
+                                json!({"stateExitedEventDetails": {"name": state.name, "output": output.to_string()}}),
+                            );
+                        }
+                        return Ok(output);
+                    }
+                }
+            }
+        })
+    }
+
+    fn flow(state: &State, output: Value) -> Flow {
+        match &state.next {
+            Some(next) => Flow::Next(next.clone(), output),
+            None => Flow::End(output),
+        }
+    }
+
+    async fn state(&self, state: &State, raw: Value, context: &Value) -> Result<Flow, StatesError> {
+        match &state.kind {
+            Kind::Succeed => Ok(Flow::End(
+                state
+                    .output_path
+                    .apply(&state.input_path.apply(&raw, context)?, context)?,
+            )),
+            Kind::Fail {
+                error,
+                cause,
+                error_path,
+                cause_path,
+            } => {
+                let pick = |fixed: &Option<String>,
+                            path: &Option<crate::paths::Path>|
+                 -> Result<Option<String>, StatesError> {
+                    match path {
+                        Some(p) => match p.select(&raw, context)? {
+                            Value::String(s) => Ok(Some(s)),
+                            other => Err(StatesError::runtime(format!(
+                                "The value at {} must be a string, got {other}",
+                                p.as_str()
+                            ))),
+                        },
+                        None => Ok(fixed.clone()),
+                    }
+                };
+                let error = pick(error, error_path)?.unwrap_or_default();
+                let cause = pick(cause, cause_path)?.unwrap_or_default();
+                Err(StatesError::new(error, cause))
+            }
+            Kind::Choice { choices, default } => {
+                let effective = state.input_path.apply(&raw, context)?;
+                for branch in choices {
+                    if branch.rule.eval(&effective, context)? {
+                        return Ok(Flow::Next(
+                            branch.next.clone(),
+                            state.output_path.apply(&effective, context)?,
+                        ));
+                    }
+                }
+                match default {
+                    Some(next) => Ok(Flow::Next(next.clone(), state.output_path.apply(&effective, context)?)),
+                    None => Err(StatesError::new(
+                        "States.NoChoiceMatched",
+                        format!("No Matches! (state {})", state.name),
+                    )),
+                }
+            }
+            Kind::Wait { wait } => {
+                let effective = state.input_path.apply(&raw, context)?;
+                let seconds = match wait {
+                    WaitFor::Seconds(s) => *s,
+                    WaitFor::SecondsPath(p) => p
+                        .select(&effective, context)?
+                        .as_f64()
+                        .filter(|s| *s >= 0.0)
+                        .ok_or_else(|| {
+                            StatesError::runtime(format!(
+                                "The SecondsPath parameter does not reference a valid non-negative integer: {}",
+                                p.as_str()
+                            ))
+                        })?,
+                    WaitFor::Timestamp(t) => self.seconds_until(t)?,
+                    WaitFor::TimestampPath(p) => {
+                        let value = p.select(&effective, context)?;
+                        let text = value.as_str().ok_or_else(|| {
+                            StatesError::runtime(format!(
+                                "The TimestampPath parameter does not reference a valid ISO-8601 timestamp: {value}"
+                            ))
+                        })?;
+                        self.seconds_until(text)?
+                    }
+                };
+                self.sleep(seconds).await;
+                Ok(Self::flow(state, state.output_path.apply(&effective, context)?))
+            }
+            Kind::Pass { result } => {
+                let effective = state.input_path.apply(&raw, context)?;
+                let params = match &state.parameters {
+                    Some(t) => t.eval(&effective, context)?,
+                    None => effective,
+                };
+                let result = result.clone().unwrap_or(params);
+                let output = state.result_path.merge(raw, result)?;
+                Ok(Self::flow(state, state.output_path.apply(&output, context)?))
+            }
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => self.work_state(state, raw, context).await,
+        }
+    }
+
+    fn seconds_until(&self, timestamp: &str) -> Result<f64, StatesError> {
+        let at = OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| {
+            StatesError::runtime(format!("The Timestamp {timestamp:?} is not a valid ISO-8601 timestamp"))
+        })?;
+        Ok((at - self.now()).as_seconds_f64().max(0.0))
+    }
+
+    /// Task, Parallel, Map: the full I/O pipeline with Retry and Catch around the work.
+    async fn work_state(&self, state: &State, raw: Value, context: &Value) -> Result<Flow, StatesError> {
+        let mut attempts = vec![0u32; state.retry.len()];
+        loop {
+            let mut context = context.clone();
+            context["State"]["RetryCount"] = json!(attempts.iter().sum::<u32>());
+            let context = &context;
+            let attempt = async {
+                let effective = state.input_path.apply(&raw, context)?;
+                let params = match &state.parameters {
+                    Some(t) => t.eval(&effective, context)?,
+                    None => effective,
+                };
+                let result = self.work(state, params, context).await?;
+                match &state.result_selector {
+                    Some(t) => t.eval(&result, context),
+                    None => Ok(result),
+                }
+            };
+            match attempt.await {
+                Ok(result) => {
+                    let output = state.result_path.merge(raw, result)?;
+                    return Ok(Self::flow(state, state.output_path.apply(&output, context)?));
+                }
+                Err(error) => {
+                    if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
+                        && attempts[i] < state.retry[i].max_attempts
+                    {
+                        let delay = retry_delay(&state.retry[i], attempts[i]);
+                        attempts[i] += 1;
+                        self.sleep(delay).await;
+                        continue;
+                    }
+                    if let Some(catcher) = state.catch.iter().find(|c: &&Catcher| matches(&c.error_equals, &error)) {
+                        let output = catcher.result_path.merge(raw, error.to_catch_output())?;
+                        return Ok(Flow::Next(catcher.next.clone(), output));
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn work(&self, state: &State, params: Value, context: &Value) -> Result<Value, StatesError> {
+        match &state.kind {
+            Kind::Task {
+                resource,
+                timeout_seconds,
+            } => self.task(state, resource, *timeout_seconds, params).await,
+            Kind::Parallel { branches } => {
+                self.history.push(self.now(), "ParallelStateStarted", json!({}));
+                let runs = branches
+                    .iter()
+                    .map(|b| self.machine_with(b, params.clone(), context.clone()));
+                let results = futures::future::join_all(runs).await;
+                let mut outputs = Vec::with_capacity(results.len());
+                for result in results {
+                    match result {
+                        Ok(v) => outputs.push(v),
+                        Err(e) => {
+                            self.history.push(self.now(), "ParallelStateFailed", json!({}));
+                            return Err(e);
+                        }
+                    }
+                }
+                self.history.push(self.now(), "ParallelStateSucceeded", json!({}));
+                Ok(Value::Array(outputs))
+            }
+            Kind::Map {
+                processor,
+                items_path,
+                item_selector,
+                max_concurrency,
+            } => {
+                let items = match items_path {
+                    Some(p) => p.select(&params, context)?,
+                    None => params.clone(),
+                };
+                let Value::Array(items) = items else {
+                    return Err(StatesError::runtime(format!(
+                        "Map state {:?}: ItemsPath did not select an array",
+                        state.name
+                    )));
+                };
+                self.history.push(
+                    self.now(),
+                    "MapStateStarted",
+                    json!({"mapStateStartedEventDetails": {"length": items.len()}}),
+                );
+                let limit = if *max_concurrency == 0 {
+                    items.len().max(1)
+                } else {
+                    *max_concurrency
+                };
+                let semaphore = tokio::sync::Semaphore::new(limit);
+                let iterations = items.into_iter().enumerate().map(|(index, item)| {
+                    let semaphore = &semaphore;
+                    let mut item_context = context.clone();
+                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+                    let params = &params;
+                    async move {
+                        let _permit = semaphore.acquire().await.expect("never closed");
+                        let input = match item_selector {
+                            Some(t) => t.eval(params, &item_context)?,
+                            None => item,
+                        };
+                        self.history.push(
+                            self.now(),
+                            "MapIterationStarted",
+                            json!({"mapIterationStartedEventDetails": {"name": state.name, "index": index}}),
+                        );
+                        let result = self.machine_with(processor, input, item_context).await;
+                        let kind = if result.is_ok() {
+                            "MapIterationSucceeded"
+                        } else {
+                            "MapIterationFailed"
+                        };
+                        self.history.push(
+                            self.now(),
+                            kind,
+                            json!({"mapIterationSucceededEventDetails": {"name": state.name, "index": index}}),
+                        );
+                        result
+                    }
+                });
+                let results = futures::future::join_all(iterations).await;
+                let outputs: Result<Vec<Value>, StatesError> = results.into_iter().collect();
+                let kind = if outputs.is_ok() {
+                    "MapStateSucceeded"
+                } else {
+                    "MapStateFailed"
+                };
+                self.history.push(self.now(), kind, json!({}));
+                outputs.map(Value::Array)
+            }
+            _ => unreachable!("only work states get here"),
+        }
+    }
+
+    async fn task(
+        &self,
+        state: &State,
+        resource: &str,
+        timeout: Option<f64>,
+        params: Value,
+    ) -> Result<Value, StatesError> {
+        let invoke = resource.starts_with("arn:aws:states:::lambda:invoke");
+        let (name, payload) = if invoke {
+            let function = params.get("FunctionName").and_then(Value::as_str).ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "state {:?}: lambda:invoke needs Parameters.FunctionName",
+                    state.name
+                ))
+            })?;
+            (
+                function_name(function).to_string(),
+                params.get("Payload").cloned().unwrap_or(json!({})),
+            )
+        } else if resource.starts_with("arn:aws:lambda:") {
+            (function_name(resource).to_string(), params.clone())
+        } else {
+            (String::new(), params.clone())
+        };
+        let (prefix, details_key) = if invoke {
+            ("Task", "task")
+        } else {
+            ("LambdaFunction", "lambdaFunction")
+        };
+        if invoke {
+            self.history.push(self.now(), "TaskScheduled", json!({"taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke", "region": arn::REGION, "parameters": params.to_string()}}));
+        } else {
+            self.history.push(
+                self.now(),
+                "LambdaFunctionScheduled",
+                json!({"lambdaFunctionScheduledEventDetails": {"resource": resource, "input": params.to_string()}}),
+            );
+        }
+        self.history.push(self.now(), &format!("{prefix}Started"), json!({}));
+
+        let invocation = {
+            let mut counts = self.invocations.lock().expect("invocations");
+            let n = counts.entry(state.name.clone()).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        let mocked = self.mocks.as_ref().and_then(|m| m.respond(&state.name, invocation));
+        let result = match mocked {
+            Some(response) => response,
+            None => match self.bindings.resolve(&name) {
+                None => Err(StatesError::new(
+                    "States.TaskFailed",
+                    format!(
+                        "no handler is bound for resource {resource:?} (function {name:?}); bound: {:?}",
+                        self.bindings.names().collect::<Vec<_>>()
+                    ),
+                )),
+                Some(f) => {
+                    let call = f(payload);
+                    match timeout {
+                        Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), call).await {
+                            Ok(r) => r,
+                            Err(_) => Err(StatesError::new("States.Timeout", format!("Task timed out after {limit} seconds"))),
+                        },
+                        None => call.await,
+                    }
+                    .map(|out| {
+                        if invoke {
+                            json!({"ExecutedVersion": "$LATEST", "Payload": out, "StatusCode": 200,
+                                   "SdkHttpMetadata": {"HttpStatusCode": 200}, "SdkResponseMetadata": {"RequestId": uuid::Uuid::new_v4().to_string()}})
+                        } else {
+                            out
+                        }
+                    })
+                }
+            },
+        };
+        let (kind, details) = match &result {
+            Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
+            Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
+            Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
+        };
+        self.history.push(
+            self.now(),
+            &format!("{prefix}{kind}"),
+            json!({format!("{details_key}{kind}EventDetails"): details}),
+        );
+        result
+    }
+}
+
+/// `IntervalSeconds × BackoffRate^attempt`, capped by `MaxDelaySeconds`, full jitter if asked.
+fn retry_delay(retrier: &Retrier, attempt: u32) -> f64 {
+    let mut delay = retrier.interval_seconds * retrier.backoff_rate.powi(attempt as i32);
+    if let Some(max) = retrier.max_delay_seconds {
+        delay = delay.min(max);
+    }
+    if retrier.full_jitter {
+        fastrand::f64() * delay
+    } else {
+        delay
+    }
+}

@@ -1,0 +1,18 @@
+//! A Step Functions emulator: an Amazon States Language (JSONPath) interpreter. It knows nothing
+//! of FileChecks: Task states call whatever `Bindings` the embedder gives it (the harness binds
+//! the pipeline's handlers), and `mock` applies AWS's MockConfigFile test cases.
+
+pub mod arn;
+pub mod choice;
+pub mod error;
+pub mod exec;
+pub mod history;
+pub mod intrinsics;
+pub mod mock;
+pub mod model;
+pub mod paths;
+
+pub use error::StatesError;
+pub use exec::{Bindings, Execution, Executor, RunOptions, Status, TaskFn, TimeMode};
+pub use mock::{MockConfig, MockError};
+pub use model::{StateMachine, ValidationErrors};

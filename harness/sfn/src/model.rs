@@ -1,0 +1,734 @@
+//! The parsed, validated model of a definition. Parsing collects every problem it finds, with
+//! the state and field named, like ValidateStateMachineDefinition.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use crate::choice::Rule;
+use crate::error::StatesError;
+use crate::intrinsics::Intrinsic;
+use crate::paths::{Path, ReferencePath};
+
+/// A Parameters / ResultSelector / ItemSelector template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    Path(Path),
+    Intrinsic(Intrinsic),
+}
+
+impl Template {
+    fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Template {
+        match value {
+            Value::Object(map) => Template::Object(
+                map.iter()
+                    .map(|(key, v)| match key.strip_suffix(".$") {
+                        Some(name) => {
+                            let field = match v.as_str() {
+                                Some(text) if Intrinsic::is_intrinsic(text) => {
+                                    Intrinsic::parse(text).map(Template::Intrinsic)
+                                }
+                                Some(text) => Path::parse(text).map(Template::Path),
+                                None => Err(format!(
+                                    "the value of a '.$' field must be a path or intrinsic string, got {v}"
+                                )),
+                            };
+                            let field = field.unwrap_or_else(|e| {
+                                errors.push(format!("{at}.{key}: {e}"));
+                                Template::Literal(Value::Null)
+                            });
+                            (name.to_string(), field)
+                        }
+                        None => (key.clone(), Template::parse(v, &format!("{at}.{key}"), errors)),
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Template::parse(v, &format!("{at}[{i}]"), errors))
+                    .collect(),
+            ),
+            other => Template::Literal(other.clone()),
+        }
+    }
+
+    pub fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+        Ok(match self {
+            Template::Literal(v) => v.clone(),
+            Template::Path(p) => p.select(input, context)?,
+            Template::Intrinsic(f) => f.eval(input, context)?,
+            Template::Array(items) => {
+                Value::Array(items.iter().map(|t| t.eval(input, context)).collect::<Result<_, _>>()?)
+            }
+            Template::Object(fields) => {
+                let mut out = Map::new();
+                for (name, t) in fields {
+                    out.insert(name.clone(), t.eval(input, context)?);
+                }
+                Value::Object(out)
+            }
+        })
+    }
+}
+
+/// InputPath / OutputPath: absent (`$`), `null` (an empty object), or a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    All,
+    Discard,
+    Path(Path),
+}
+
+impl Filter {
+    pub fn apply(&self, value: &Value, context: &Value) -> Result<Value, StatesError> {
+        match self {
+            Filter::All => Ok(value.clone()),
+            Filter::Discard => Ok(Value::Object(Map::new())),
+            Filter::Path(p) => p.select(value, context),
+        }
+    }
+}
+
+/// ResultPath: absent (`$`: the result replaces the input), `null` (keep the input), a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultPath {
+    Discard,
+    Path(ReferencePath),
+}
+
+impl ResultPath {
+    pub fn merge(&self, input: Value, result: Value) -> Result<Value, StatesError> {
+        match self {
+            ResultPath::Discard => Ok(input),
+            ResultPath::Path(p) => p.write(input, result),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: f64,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<f64>,
+    pub full_jitter: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub result_path: ResultPath,
+    pub next: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFor {
+    Seconds(f64),
+    Timestamp(String),
+    SecondsPath(Path),
+    TimestampPath(Path),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceBranch {
+    pub rule: Rule,
+    pub next: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Pass {
+        result: Option<Value>,
+    },
+    Task {
+        resource: String,
+        timeout_seconds: Option<f64>,
+    },
+    Choice {
+        choices: Vec<ChoiceBranch>,
+        default: Option<String>,
+    },
+    Wait {
+        wait: WaitFor,
+    },
+    Succeed,
+    Fail {
+        error: Option<String>,
+        cause: Option<String>,
+        error_path: Option<Path>,
+        cause_path: Option<Path>,
+    },
+    Parallel {
+        branches: Vec<StateMachine>,
+    },
+    Map {
+        processor: Box<StateMachine>,
+        items_path: Option<Path>,
+        item_selector: Option<Template>,
+        max_concurrency: usize,
+    },
+}
+
+impl Kind {
+    /// The type name as history events spell it (`PassStateEntered`, `MapStateExited` …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task { .. } => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait { .. } => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map { .. } => "Map",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub name: String,
+    pub kind: Kind,
+    pub input_path: Filter,
+    pub output_path: Filter,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: ResultPath,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+    /// `None` for terminal states (End, Succeed, Fail) and Choice.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachine {
+    pub start_at: String,
+    pub states: BTreeMap<String, State>,
+    pub timeout_seconds: Option<f64>,
+}
+
+/// Every problem in a definition, each naming where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationErrors(pub Vec<String>);
+
+impl std::fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid state machine definition:")?;
+        for e in &self.0 {
+            write!(f, "\n  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", "End"];
+
+/// Fields the States Language allows that the interpreter does not act on yet. Accepting them
+/// would run a definition differently from AWS without a word, so validation refuses them.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+    "Credentials",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
+    "Label",
+];
+
+fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pass" => &["Parameters", "Result", "ResultPath"],
+        "Task" => &[
+            "Resource",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+        ],
+        "Choice" => &["Choices", "Default"],
+        "Wait" => &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"],
+        "Succeed" => &[],
+        "Fail" => &["Error", "Cause", "ErrorPath", "CausePath"],
+        "Parallel" => &[
+            "Branches",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+        ],
+        "Map" => &[
+            "Iterator",
+            "ItemProcessor",
+            "ItemsPath",
+            "ItemSelector",
+            "Parameters",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "ToleratedFailurePercentage",
+            "ToleratedFailureCount",
+            "Label",
+        ],
+        _ => return None,
+    })
+}
+
+struct Ctx<'a> {
+    errors: &'a mut Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
+    fn string(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<String> {
+        match obj.get(field) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.err(format!("{at}.{field} must be a string, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<f64> {
+        match obj.get(field) {
+            None => None,
+            Some(v) if v.is_number() => v.as_f64(),
+            Some(other) => {
+                self.err(format!("{at}.{field} must be a number, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Path> {
+        let text = self.string(obj, field, at)?;
+        Path::parse(&text)
+            .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+            .ok()
+    }
+
+    fn filter(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Filter {
+        match obj.get(field) {
+            None => Filter::All,
+            Some(Value::Null) => Filter::Discard,
+            Some(_) => self.path(obj, field, at).map(Filter::Path).unwrap_or(Filter::All),
+        }
+    }
+
+    fn result_path(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> ResultPath {
+        match obj.get(field) {
+            None => ResultPath::Path(ReferencePath::parse("$").expect("'$' parses")),
+            Some(Value::Null) => ResultPath::Discard,
+            Some(Value::String(s)) => ReferencePath::parse(s).map(ResultPath::Path).unwrap_or_else(|e| {
+                self.err(format!("{at}.{field}: {e}"));
+                ResultPath::Discard
+            }),
+            Some(other) => {
+                self.err(format!("{at}.{field} must be a reference path or null, got {other}"));
+                ResultPath::Discard
+            }
+        }
+    }
+
+    fn error_equals(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<String> {
+        let names: Vec<String> = match obj.get("ErrorEquals") {
+            Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
+                items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+            }
+            _ => {
+                self.err(format!("{at}.ErrorEquals must be a non-empty array of error names"));
+                return Vec::new();
+            }
+        };
+        if names.iter().any(|n| n == "States.ALL") && names.len() > 1 {
+            self.err(format!("{at}.ErrorEquals: States.ALL must appear alone"));
+        }
+        names
+    }
+
+    /// The objects of an optional array field (`Retry`, `Catch`), each with its location.
+    fn objects<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        field: &str,
+        at: &str,
+    ) -> Vec<(String, &'v Map<String, Value>)> {
+        let Some(items) = obj.get(field) else { return Vec::new() };
+        let Some(items) = items.as_array() else {
+            self.err(format!("{at}.{field} must be an array"));
+            return Vec::new();
+        };
+        let count = items.len();
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{at}.{field}[{i}]");
+            let Some(object) = item.as_object() else {
+                self.err(format!("{at} must be an object"));
+                continue;
+            };
+            if i + 1 != count
+                && object
+                    .get("ErrorEquals")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|n| n == "States.ALL"))
+            {
+                self.err(format!("{at}: States.ALL must be in the last one"));
+            }
+            out.push((at, object));
+        }
+        out
+    }
+
+    fn retriers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Retrier> {
+        self.objects(obj, "Retry", at)
+            .into_iter()
+            .map(|(at, r)| {
+                let error_equals = self.error_equals(r, &at);
+                let max_attempts = self.number(r, "MaxAttempts", &at).unwrap_or(3.0);
+                let backoff_rate = self.number(r, "BackoffRate", &at).unwrap_or(2.0);
+                if backoff_rate < 1.0 {
+                    self.err(format!("{at}.BackoffRate must be at least 1.0"));
+                }
+                let jitter = self.string(r, "JitterStrategy", &at);
+                if jitter.as_deref().is_some_and(|j| j != "FULL" && j != "NONE") {
+                    self.err(format!("{at}.JitterStrategy must be FULL or NONE"));
+                }
+                Retrier {
+                    error_equals,
+                    interval_seconds: self.number(r, "IntervalSeconds", &at).unwrap_or(1.0),
+                    max_attempts: max_attempts.max(0.0) as u32,
+                    backoff_rate,
+                    max_delay_seconds: self.number(r, "MaxDelaySeconds", &at),
+                    full_jitter: jitter.as_deref() == Some("FULL"),
+                }
+            })
+            .collect()
+    }
+
+    fn catchers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Catcher> {
+        self.objects(obj, "Catch", at)
+            .into_iter()
+            .filter_map(|(at, c)| {
+                let error_equals = self.error_equals(c, &at);
+                let Some(next) = self.string(c, "Next", &at) else {
+                    self.err(format!("{at} has no Next"));
+                    return None;
+                };
+                Some(Catcher {
+                    error_equals,
+                    result_path: self.result_path(c, "ResultPath", &at),
+                    next,
+                })
+            })
+            .collect()
+    }
+}
+
+impl StateMachine {
+    /// Parses and validates a definition (the ASL JSON text).
+    pub fn from_json(text: &str) -> Result<StateMachine, ValidationErrors> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| ValidationErrors(vec![format!("the definition is not JSON: {e}")]))?;
+        Self::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<StateMachine, ValidationErrors> {
+        let mut errors = Vec::new();
+        let machine = parse_machine(value, "$", &mut errors);
+        if errors.is_empty() {
+            Ok(machine.expect("no errors means a machine"))
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+}
+
+fn parse_machine(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<StateMachine> {
+    let Some(obj) = value.as_object() else {
+        errors.push(format!("{at} must be an object"));
+        return None;
+    };
+    if let Some(lang) = obj.get("QueryLanguage")
+        && lang != "JSONPath"
+    {
+        errors.push(format!("{at}.QueryLanguage {lang} is not supported (JSONPath only)"));
+    }
+    let mut ctx = Ctx { errors };
+    let start_at = ctx.string(obj, "StartAt", at);
+    let timeout_seconds = ctx.number(obj, "TimeoutSeconds", at);
+    let Some(states_obj) = obj.get("States").and_then(Value::as_object) else {
+        ctx.err(format!("{at}.States must be an object of states"));
+        return None;
+    };
+    let mut states = BTreeMap::new();
+    for (name, state) in states_obj {
+        if name.len() > 80 {
+            ctx.err(format!("{at}.States.{name}: state names are at most 80 characters"));
+        }
+        if let Some(state) = parse_state(name, state, &format!("{at}.States.{name}"), ctx.errors) {
+            states.insert(name.clone(), state);
+        }
+    }
+    let Some(start_at) = start_at else {
+        ctx.err(format!("{at}.StartAt is missing"));
+        return None;
+    };
+    if !states_obj.contains_key(&start_at) {
+        ctx.err(format!("{at}.StartAt names {start_at:?}, which is not a state"));
+    }
+    // Every transition must name a state; every state must be reachable.
+    let mut reachable = BTreeSet::new();
+    let mut queue = vec![start_at.clone()];
+    while let Some(name) = queue.pop() {
+        if !reachable.insert(name.clone()) {
+            continue;
+        }
+        let Some(state) = states.get(&name) else { continue };
+        let mut targets: Vec<(&str, &String)> = state.next.iter().map(|n| ("Next", n)).collect();
+        targets.extend(state.catch.iter().map(|c| ("Catch.Next", &c.next)));
+        if let Kind::Choice { choices, default } = &state.kind {
+            targets.extend(choices.iter().map(|c| ("Choices.Next", &c.next)));
+            targets.extend(default.iter().map(|d| ("Default", d)));
+        }
+        for (field, target) in targets {
+            if states_obj.contains_key(target) {
+                queue.push(target.clone());
+            } else {
+                ctx.err(format!(
+                    "{at}.States.{name}.{field} names {target:?}, which is not a state"
+                ));
+            }
+        }
+    }
+    for name in states_obj.keys().filter(|n| !reachable.contains(*n)) {
+        ctx.err(format!("{at}.States.{name} is unreachable from StartAt"));
+    }
+    Some(StateMachine {
+        start_at,
+        states,
+        timeout_seconds,
+    })
+}
+
+fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) -> Option<State> {
+    let Some(obj) = value.as_object() else {
+        errors.push(format!("{at} must be an object"));
+        return None;
+    };
+    let mut ctx = Ctx { errors };
+    let type_name = ctx.string(obj, "Type", at).unwrap_or_default();
+    let Some(allowed) = allowed_fields(&type_name) else {
+        ctx.err(format!("{at}.Type {type_name:?} is not a state type"));
+        return None;
+    };
+    for field in obj.keys() {
+        if NOT_IMPLEMENTED.contains(&field.as_str()) && allowed.contains(&field.as_str()) {
+            ctx.err(format!(
+                "{at}.{field} is valid ASL, but this emulator does not implement it yet (it would be ignored, so the definition is refused)"
+            ));
+        } else if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
+            ctx.err(format!("{at}: field {field:?} is not allowed in a {type_name} state"));
+        }
+    }
+    let next = ctx.string(obj, "Next", at);
+    let end = obj.get("End").and_then(Value::as_bool).unwrap_or(false);
+    let terminal = matches!(type_name.as_str(), "Succeed" | "Fail" | "Choice");
+    if terminal {
+        if next.is_some() || obj.contains_key("End") {
+            ctx.err(format!("{at}: a {type_name} state has neither Next nor End"));
+        }
+    } else {
+        match (&next, end) {
+            (Some(_), true) => ctx.err(format!("{at} has both Next and End")),
+            (None, false) => ctx.err(format!("{at} has neither Next nor End: true")),
+            _ => {}
+        }
+    }
+    let parameters_field = if type_name == "Map" && obj.contains_key("ItemSelector") {
+        "ItemSelector"
+    } else {
+        "Parameters"
+    };
+    let template = |field: &str, ctx: &mut Ctx| {
+        obj.get(field)
+            .map(|v| Template::parse(v, &format!("{at}.{field}"), ctx.errors))
+    };
+    let kind = match type_name.as_str() {
+        "Pass" => Kind::Pass {
+            result: obj.get("Result").cloned(),
+        },
+        "Task" => {
+            let resource = ctx.string(obj, "Resource", at).unwrap_or_else(|| {
+                ctx.err(format!("{at}.Resource is missing"));
+                String::new()
+            });
+            Kind::Task {
+                resource,
+                timeout_seconds: ctx.number(obj, "TimeoutSeconds", at),
+            }
+        }
+        "Choice" => {
+            let mut choices = Vec::new();
+            match obj.get("Choices").and_then(Value::as_array) {
+                Some(items) if !items.is_empty() => {
+                    for (i, item) in items.iter().enumerate() {
+                        let at = format!("{at}.Choices[{i}]");
+                        let next = item.get("Next").and_then(Value::as_str);
+                        match (Rule::parse(item, &at), next) {
+                            (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
+                                rule,
+                                next: next.to_string(),
+                            }),
+                            (Err(e), _) => ctx.err(e),
+                            (_, None) => ctx.err(format!("{at} has no Next")),
+                        }
+                    }
+                }
+                _ => ctx.err(format!("{at}.Choices must be a non-empty array")),
+            }
+            Kind::Choice {
+                choices,
+                default: ctx.string(obj, "Default", at),
+            }
+        }
+        "Wait" => {
+            let wait = if let Some(s) = ctx.number(obj, "Seconds", at) {
+                Some(WaitFor::Seconds(s))
+            } else if let Some(t) = ctx.string(obj, "Timestamp", at) {
+                Some(WaitFor::Timestamp(t))
+            } else if let Some(p) = ctx.path(obj, "SecondsPath", at) {
+                Some(WaitFor::SecondsPath(p))
+            } else {
+                ctx.path(obj, "TimestampPath", at).map(WaitFor::TimestampPath)
+            };
+            let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+                .iter()
+                .filter(|f| obj.contains_key(**f))
+                .count();
+            if count != 1 {
+                ctx.err(format!(
+                    "{at} needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath"
+                ));
+            }
+            Kind::Wait {
+                wait: wait.unwrap_or(WaitFor::Seconds(0.0)),
+            }
+        }
+        "Succeed" => Kind::Succeed,
+        "Fail" => Kind::Fail {
+            error: ctx.string(obj, "Error", at),
+            cause: ctx.string(obj, "Cause", at),
+            error_path: ctx.path(obj, "ErrorPath", at),
+            cause_path: ctx.path(obj, "CausePath", at),
+        },
+        "Parallel" => {
+            let branches = match obj.get("Branches").and_then(Value::as_array) {
+                Some(items) if !items.is_empty() => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| parse_machine(b, &format!("{at}.Branches[{i}]"), ctx.errors))
+                    .collect(),
+                _ => {
+                    ctx.err(format!("{at}.Branches must be a non-empty array"));
+                    Vec::new()
+                }
+            };
+            Kind::Parallel { branches }
+        }
+        "Map" => {
+            let field = if obj.contains_key("ItemProcessor") {
+                "ItemProcessor"
+            } else {
+                "Iterator"
+            };
+            let processor = match obj.get(field) {
+                Some(p) => parse_machine(p, &format!("{at}.{field}"), ctx.errors),
+                None => {
+                    ctx.err(format!("{at} needs an ItemProcessor (or Iterator)"));
+                    None
+                }
+            };
+            let max_concurrency = ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize;
+            Kind::Map {
+                processor: Box::new(processor.unwrap_or(StateMachine {
+                    start_at: String::new(),
+                    states: BTreeMap::new(),
+                    timeout_seconds: None,
+                })),
+                items_path: ctx.path(obj, "ItemsPath", at),
+                item_selector: template(parameters_field, &mut ctx),
+                max_concurrency,
+            }
+        }
+        _ => unreachable!("allowed_fields checked the type"),
+    };
+    let is_map = matches!(kind, Kind::Map { .. });
+    Some(State {
+        name: name.to_string(),
+        input_path: ctx.filter(obj, "InputPath", at),
+        output_path: ctx.filter(obj, "OutputPath", at),
+        // A Map's Parameters/ItemSelector apply per item (held in its Kind), not to the state input.
+        parameters: if is_map { None } else { template("Parameters", &mut ctx) },
+        result_selector: template("ResultSelector", &mut ctx),
+        result_path: ctx.result_path(obj, "ResultPath", at),
+        retry: ctx.retriers(obj, at),
+        catch: ctx.catchers(obj, at),
+        next: if end { None } else { next },
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_the_interpreter_would_ignore_are_refused_by_name() {
+        for (state, field) in [
+            (
+                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "HeartbeatSeconds": 5, "End": true}"#,
+                "HeartbeatSeconds",
+            ),
+            (
+                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "TimeoutSecondsPath": "$.t", "End": true}"#,
+                "TimeoutSecondsPath",
+            ),
+            (
+                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
+                "ToleratedFailureCount",
+            ),
+        ] {
+            let definition = format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#);
+            let errors = StateMachine::from_json(&definition).unwrap_err().to_string();
+            assert!(
+                errors.contains(&format!(
+                    "$.States.S.{field} is valid ASL, but this emulator does not implement it yet"
+                )),
+                "{errors}"
+            );
+        }
+    }
+}

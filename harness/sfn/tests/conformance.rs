@@ -1,0 +1,170 @@
+//! The Step Functions emulator's conformance suite: every row of every file in
+//! `tests/sfn-conformance/` is one test. A row holds a definition, an input, optional mocks and
+//! the expected outcome taken from the AWS documentation or the States Language specification
+//! (its `source` names where). Tasks call a few test functions bound below.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::{Value, json};
+use sfn::{Bindings, Executor, MockConfig, RunOptions, StateMachine, StatesError, TaskFn};
+
+fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'static) -> TaskFn {
+    let f = Arc::new(f);
+    Arc::new(move |input| {
+        let f = f.clone();
+        Box::pin(async move { f(input) })
+    })
+}
+
+/// `Echo` returns its input; `AddNumbers` adds `val1` and `val2`; `Fail` throws `{error, cause}`;
+/// `FailUntilRetry` throws `NotYet` while `retries < until`; `Sleep` waits `ms` milliseconds of
+/// real time (for TimeoutSeconds).
+fn bindings() -> Bindings {
+    let mut b = Bindings::default();
+    b.bind("Echo", function(Ok));
+    b.bind(
+        "AddNumbers",
+        function(|v| {
+            Ok(json!(
+                v["val1"].as_f64().unwrap_or(0.0) as i64 + v["val2"].as_f64().unwrap_or(0.0) as i64
+            ))
+        }),
+    );
+    b.bind(
+        "Fail",
+        function(|v| {
+            Err(StatesError::new(
+                v["error"].as_str().unwrap_or("Error"),
+                v["cause"].as_str().unwrap_or_default(),
+            ))
+        }),
+    );
+    b.bind(
+        "FailUntilRetry",
+        function(|v| {
+            if v["retries"].as_u64() < v["until"].as_u64() {
+                Err(StatesError::new("NotYet", ""))
+            } else {
+                Ok(v)
+            }
+        }),
+    );
+    b.bind(
+        "Sleep",
+        Arc::new(|v: Value| {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(v["ms"].as_u64().unwrap_or(0))).await;
+                Ok(v)
+            })
+        }),
+    );
+    b
+}
+
+fn run_case(case: &Value) -> Result<(), Failed> {
+    let definition = case.get("definition").ok_or("the case has no definition")?;
+    if let Some(expected) = case.get("invalid").and_then(Value::as_str) {
+        return match StateMachine::from_value(definition) {
+            Ok(_) => {
+                Err(format!("the definition was accepted; expected a validation error containing {expected:?}").into())
+            }
+            Err(errors) if errors.to_string().contains(expected) => Ok(()),
+            Err(errors) => Err(format!("expected a validation error containing {expected:?}, got:\n{errors}").into()),
+        };
+    }
+    let machine = StateMachine::from_value(definition).map_err(|e| e.to_string())?;
+    let mut options = RunOptions {
+        execution_name: "conformance".into(),
+        state_machine_name: "Conformance".into(),
+        ..Default::default()
+    };
+    if let Some(mocks) = case.get("mockConfig") {
+        let config = MockConfig::from_json(&mocks.to_string())?;
+        let test_case = case["testCase"].as_str().ok_or("mockConfig needs testCase")?;
+        options.mocks = Some(config.test_case(None, test_case)?);
+    }
+    let input = case.get("input").cloned().unwrap_or(json!({}));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let execution = runtime.block_on(Executor::new(machine, bindings()).run(input, options));
+    let expected = &case["expected"];
+    let mut problems = Vec::new();
+    let status = serde_json::to_value(execution.status).unwrap_or_default();
+    if expected.get("status").is_some_and(|s| *s != status) {
+        problems.push(format!("status: expected {}, got {status}", expected["status"]));
+    }
+    if let Some(output) = expected.get("output")
+        && execution.output.as_ref() != Some(output)
+    {
+        problems.push(format!(
+            "output: expected {output}, got {}",
+            execution.output.as_ref().map_or("none".into(), |o| o.to_string())
+        ));
+    }
+    if let Some(error) = expected.get("error")
+        && execution.error.as_deref() != error.as_str()
+    {
+        problems.push(format!("error: expected {error}, got {:?}", execution.error));
+    }
+    if let Some(cause) = expected.get("cause")
+        && execution.cause.as_deref() != cause.as_str()
+    {
+        problems.push(format!("cause: expected {cause}, got {:?}", execution.cause));
+    }
+    if let Some(part) = expected.get("causeContains").and_then(Value::as_str)
+        && !execution.cause.as_deref().unwrap_or_default().contains(part)
+    {
+        problems.push(format!(
+            "cause: expected it to contain {part:?}, got {:?}",
+            execution.cause
+        ));
+    }
+    if let Some(types) = expected.get("events") {
+        let got: Vec<Value> = execution.history.iter().map(|e| e["type"].clone()).collect();
+        if types.as_array() != Some(&got) {
+            problems.push(format!("events: expected {types}, got {}", Value::Array(got)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n(error {:?}, cause {:?})",
+            problems.join("\n"),
+            execution.error,
+            execution.cause
+        )
+        .into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the conformance directory")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut trials = Vec::new();
+    for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        let stem = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let table: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for case in table["cases"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no \"cases\" array", file.display()))
+        {
+            let name = format!("{stem}::{}", case["name"].as_str().expect("every case has a name"));
+            assert!(case["source"].is_string(), "{name}: every case quotes its source");
+            let case = case.clone();
+            trials.push(Trial::test(name, move || run_case(&case)));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,136 @@
+//! `harness run [PATHS]`: every scenario end to end, each in a fresh world; one line per scenario,
+//! then `N passed, N failed` (exit 1 on any failure).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use harness::ftps::ExternalFtps;
+use harness::scenario::{Runner, scenario_files, snapshot};
+use harness::world::Project;
+
+use super::junit;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The project directory (its infra/, scenarios/, fixtures/); default: FILECHECKS_PROJECT,
+    /// else the nearest one at or above the current directory, else the embedded infra files.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// Scenario files or directories, or scenario names in the project's scenarios/ (default:
+    /// the project's scenarios/).
+    paths: Vec<PathBuf>,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Replay against this FTPS server instead of the in-process one: ftps://USER:PASS@HOST:PORT
+    /// (the scenarios' remote files are uploaded there first; faults need the in-process server).
+    #[arg(long)]
+    ftps_url: Option<String>,
+    /// The external server speaks implicit FTPS.
+    #[arg(long, requires = "ftps_url")]
+    ftps_implicit: bool,
+    /// PEM CA bundle to trust for the external server (default: the public web PKI).
+    #[arg(long, requires = "ftps_url")]
+    ftps_ca_file: Option<PathBuf>,
+    /// The name its certificate is verified against, when it is not the URL's host.
+    #[arg(long, requires = "ftps_url")]
+    ftps_server_name: Option<String>,
+}
+
+/// A path as given if it exists; else relative to the project; else `scenarios/NAME.yaml` there.
+fn resolve(path: &Path, project: &Project) -> anyhow::Result<PathBuf> {
+    if path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    let mut tried = vec![path.display().to_string()];
+    if let Some(root) = project.root() {
+        let mut candidates = vec![root.join(path)];
+        if path.extension().is_none() {
+            candidates.push(root.join("scenarios").join(path).with_extension("yaml"));
+        }
+        for candidate in candidates {
+            if candidate.exists() {
+                return Ok(candidate);
+            }
+            tried.push(candidate.display().to_string());
+        }
+    }
+    bail!("no scenario {} (tried {})", path.display(), tried.join(", "))
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut project = Project::discover(args.project.as_deref())?;
+    let paths = if args.paths.is_empty() {
+        vec![project.scenarios_dir().context(
+            "no scenarios/ to run: run inside a FileChecks project, give --project DIR, or name scenario files",
+        )?]
+    } else {
+        args.paths
+            .iter()
+            .map(|p| resolve(p, &project))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    // Scenario files outside any project still find their fixtures next to them.
+    if project.root().is_none()
+        && let Some(found) = paths
+            .first()
+            .and_then(|p| p.canonicalize().ok())
+            .and_then(|p| Project::above(&p))
+    {
+        project = found;
+    }
+    let files = scenario_files(&paths);
+    if files.is_empty() {
+        bail!("no scenario files in {paths:?}");
+    }
+    let mut runner = Runner::new(project);
+    if let Some(url) = &args.ftps_url {
+        runner.external = Some(ExternalFtps::from_url(
+            url,
+            args.ftps_implicit,
+            args.ftps_ca_file.as_deref(),
+            args.ftps_server_name.as_deref(),
+        )?);
+    }
+    let mut cases = Vec::new();
+    for file in &files {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let (problems, elapsed) = match runner.run(file).await {
+            Ok(report) => {
+                let mut problems = report.failures;
+                if problems.is_empty()
+                    && let Err(diff) = snapshot::compare(file, &report.snapshot)
+                {
+                    problems.push(diff.to_string());
+                }
+                (problems, report.elapsed)
+            }
+            Err(err) => (vec![err.to_string()], Duration::ZERO),
+        };
+        if problems.is_empty() {
+            println!("ok     {name} ({:.1} s)", elapsed.as_secs_f64());
+        } else {
+            println!("FAILED {name} ({:.1} s)", elapsed.as_secs_f64());
+            for line in problems.iter().flat_map(|p| p.lines()) {
+                println!("       {line}");
+            }
+        }
+        cases.push(junit::Case {
+            name,
+            elapsed,
+            problems,
+        });
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::render(&cases)).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let failed = cases.iter().filter(|c| !c.problems.is_empty()).count();
+    println!("{} passed, {failed} failed", cases.len() - failed);
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,95 @@
+//! `harness sfn run`: one execution of any state machine, printed as one JSON object.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use harness::world::workflow;
+use serde_json::{Value, json};
+use sfn::{Executor, MockConfig, RunOptions, TimeMode};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Runs a state machine once and prints {"status", "output", "error", "cause", "history"}.
+    ///
+    /// Task states whose resource is a Lambda function named SetRunning, TransferFile or
+    /// FinalizeJob (or ending in -SetRunning …) run the pipeline's handlers, configured from the
+    /// environment (JOBS_TABLE, LANDING_BUCKET, FTPS_SECRET_ID, AWS_ENDPOINT_URL …);
+    /// `${NameFunctionArn}` placeholders are replaced by that function's ARN.
+    Run {
+        /// The ASL definition (JSON).
+        #[arg(long)]
+        definition: PathBuf,
+        /// The execution input: JSON text, or @FILE.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// An AWS MockConfigFile.json.
+        #[arg(long, requires = "test_case")]
+        mock_config: Option<PathBuf>,
+        /// The test case of the mock config to apply.
+        #[arg(long, requires = "mock_config")]
+        test_case: Option<String>,
+        /// The state machine's name (selects the mock config's StateMachines entry).
+        #[arg(long, default_value = "StateMachine")]
+        name: String,
+        /// Sleep for real in Wait states and retry intervals (default: virtual time).
+        #[arg(long)]
+        real_time: bool,
+    },
+}
+
+fn read_input(text: &str) -> anyhow::Result<Value> {
+    let text = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading input file {path}"))?,
+        None => text.to_string(),
+    };
+    serde_json::from_str(&text).context("--input is not JSON")
+}
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let Command::Run {
+        definition,
+        input,
+        mock_config,
+        test_case,
+        name,
+        real_time,
+    } = command;
+    let text = std::fs::read_to_string(&definition).with_context(|| format!("reading {}", definition.display()))?;
+    let machine = match workflow::load(&text) {
+        Ok(machine) => machine,
+        Err(errors) => bail!("{}: {errors}", definition.display()),
+    };
+    let input = read_input(&input)?;
+    let mocks = match (mock_config, test_case) {
+        (Some(path), Some(case)) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let config = MockConfig::from_json(&text).with_context(|| path.display().to_string())?;
+            Some(
+                config
+                    .test_case(Some(&name), &case)
+                    .or_else(|_| config.test_case(None, &case))
+                    .with_context(|| path.display().to_string())?,
+            )
+        }
+        _ => None,
+    };
+    let options = RunOptions {
+        state_machine_name: name,
+        mocks,
+        time: if real_time { TimeMode::Real } else { TimeMode::Virtual },
+        ..Default::default()
+    };
+    let execution = Executor::new(machine, workflow::bindings_from_env())
+        .run(input, options)
+        .await;
+    let report = json!({
+        "status": execution.status,
+        "output": execution.output,
+        "error": execution.error,
+        "cause": execution.cause,
+        "history": execution.history,
+    });
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,72 @@
+//! `harness status`: a job's item from a running `up`'s table, by jobId whatever its project.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline::job::Job;
+
+#[derive(clap::Args)]
+pub struct Args {
+    job_id: String,
+    /// Print the item as plain JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let sdk = super::sdk_from_env().await?;
+    let table = super::table_from_env()?;
+    let out = aws_sdk_dynamodb::Client::new(&sdk)
+        .query()
+        .table_name(&table)
+        .key_condition_expression("jobId = :id")
+        .expression_attribute_values(":id", AttributeValue::S(args.job_id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("Query: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    let Some(item) = out.items.unwrap_or_default().into_iter().next() else {
+        bail!("no job {} in {table}", args.job_id);
+    };
+    let job: Job = serde_dynamo::from_item(item).with_context(|| format!("job {}", args.job_id))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&job)?);
+    } else {
+        println!("{}", render(&job));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The job for a person: identity, state, file, times, landing, error.
+fn render(job: &Job) -> String {
+    let mut text = format!(
+        "job {}  project {}  pipeline {}\nstatus {}  stage {}\nfile {}\n",
+        job.job_id,
+        job.project,
+        job.pipeline,
+        job.status.as_str(),
+        job.transfer_stage.map_or("-", |s| s.as_str()),
+        job.file.remote_path
+    );
+    for (field, at) in [
+        ("createdAt", &job.created_at),
+        ("startedAt", &job.started_at),
+        ("completedAt", &job.completed_at),
+        ("updatedAt", &job.updated_at),
+    ] {
+        if let Some(at) = at {
+            text.push_str(&format!("{field} {at}\n"));
+        }
+    }
+    if let Some(s3) = &job.s3 {
+        text.push_str(&format!("s3://{}/{}\n", s3.bucket, s3.key));
+    }
+    if let Some(transfer) = &job.transfer {
+        text.push_str(&format!("{} bytes  sha256 {}\n", transfer.bytes, transfer.sha256));
+    }
+    if let Some(error) = &job.error {
+        text.push_str(&format!("error {} in {}: {}\n", error.name, error.state, error.message));
+    }
+    text.trim_end().to_string()
+}

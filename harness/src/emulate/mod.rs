@@ -1,0 +1,6 @@
+//! Emulations of the AWS services moto does not run for us: the EventBridge Pipe from the job
+//! table's stream to the state machine (`pipe`), and EventBridge event patterns (`pattern`), which
+//! the Pipe's FilterCriteria use.
+
+pub mod pattern;
+pub mod pipe;

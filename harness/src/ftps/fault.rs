@@ -1,0 +1,222 @@
+//! The one fault model of the in-process FTPS server. A scenario's `faults:` map, a `faults` step,
+//! `scenario from-item` and tests all speak `Fault`; the server arms them in `Faults` and its
+//! hooks (`server.rs`) consult them. A new fault is one variant here (the compiler then asks for
+//! its arming in `Faults::apply`) and one hook in the server.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One fault, named in scenario files by its snake_case name (`drop_after_bytes: 1048576`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Close the data connection after this many bytes of a download (0 = off)…
+    DropAfterBytes(u64),
+    /// …for this many downloads (default 1, or `always`).
+    DropTimes(Times),
+    /// Stop sending, without closing, after this many bytes of every download (0 = off): a hung
+    /// server, for read timeouts.
+    StallAfterBytes(u64),
+    /// Added to every file's size as SIZE and LIST report it (a file that changed under us).
+    SizeDelta(i64),
+    /// Answer DELE with 550.
+    RefuseDelete(bool),
+    /// Greet the next this-many connections with `421` and close them (a busy server).
+    RejectConnections(u32),
+    /// Fail the next this-many downloads with `451` before the first byte.
+    FailRetrieves(u32),
+    /// Wait this long before the first byte of every download.
+    DelayMs(u64),
+}
+
+/// How many times a fault fires: a count, or `always`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Times {
+    Count(u32),
+    Keyword(Always),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Always {
+    Always,
+}
+
+impl Times {
+    pub const ALWAYS: Times = Times::Keyword(Always::Always);
+
+    /// Takes one firing; false when none is left.
+    fn take(&mut self) -> bool {
+        match self {
+            Times::Keyword(Always::Always) => true,
+            Times::Count(0) => false,
+            Times::Count(n) => {
+                *n -= 1;
+                true
+            }
+        }
+    }
+}
+
+/// A set of faults as scenario files write it: a map from fault name to its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FaultSet(#[serde(with = "serde_with::As::<serde_with::EnumMap>")] pub Vec<Fault>);
+
+impl FaultSet {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<Fault>> for FaultSet {
+    fn from(faults: Vec<Fault>) -> Self {
+        Self(faults)
+    }
+}
+
+/// The faults armed in a running server; they can change while it runs.
+#[derive(Debug, Default)]
+pub struct Faults {
+    armed: Mutex<Armed>,
+}
+
+#[derive(Debug)]
+struct Armed {
+    drop_after_bytes: u64,
+    drop_times: Times,
+    stall_after_bytes: u64,
+    size_delta: i64,
+    refuse_delete: bool,
+    reject_connections: Times,
+    fail_retrieves: Times,
+    delay: Duration,
+}
+
+impl Default for Armed {
+    fn default() -> Self {
+        Self {
+            drop_after_bytes: 0,
+            drop_times: Times::Count(0),
+            stall_after_bytes: 0,
+            size_delta: 0,
+            refuse_delete: false,
+            reject_connections: Times::Count(0),
+            fail_retrieves: Times::Count(0),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+impl Faults {
+    /// Arms `faults`; faults not named keep their state. `drop_after_bytes` without `drop_times`
+    /// drops one download.
+    pub fn apply(&self, faults: &[Fault]) {
+        let mut armed = self.armed.lock().expect("faults lock");
+        let (drops, others): (Vec<&Fault>, Vec<&Fault>) =
+            faults.iter().partition(|f| matches!(f, Fault::DropAfterBytes(_)));
+        for fault in drops.into_iter().chain(others) {
+            match *fault {
+                Fault::DropAfterBytes(bytes) => {
+                    armed.drop_after_bytes = bytes;
+                    armed.drop_times = Times::Count(1);
+                }
+                Fault::DropTimes(times) => armed.drop_times = times,
+                Fault::StallAfterBytes(bytes) => armed.stall_after_bytes = bytes,
+                Fault::SizeDelta(delta) => armed.size_delta = delta,
+                Fault::RefuseDelete(refuse) => armed.refuse_delete = refuse,
+                Fault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
+                Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
+                Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
+            }
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Armed) -> T) -> T {
+        f(&mut self.armed.lock().expect("faults lock"))
+    }
+
+    /// Hook of a download: the byte count after which to drop it, if a drop is armed.
+    pub(crate) fn take_drop(&self) -> Option<u64> {
+        self.with(|a| (a.drop_after_bytes > 0 && a.drop_times.take()).then_some(a.drop_after_bytes))
+    }
+
+    /// Hook of a download: the byte count after which it hangs (0 = never).
+    pub(crate) fn stall_after_bytes(&self) -> u64 {
+        self.with(|a| a.stall_after_bytes)
+    }
+
+    /// Hook of SIZE and LIST.
+    pub(crate) fn size_delta(&self) -> i64 {
+        self.with(|a| a.size_delta)
+    }
+
+    /// Hook of DELE.
+    pub(crate) fn refuse_delete(&self) -> bool {
+        self.with(|a| a.refuse_delete)
+    }
+
+    /// Hook of an accepted connection.
+    pub(crate) fn take_reject_connection(&self) -> bool {
+        self.with(|a| a.reject_connections.take())
+    }
+
+    /// Hook of a download, before its first byte.
+    pub(crate) fn take_fail_retrieve(&self) -> bool {
+        self.with(|a| a.fail_retrieves.take())
+    }
+
+    /// Hook of a download, before its first byte.
+    pub(crate) fn delay(&self) -> Duration {
+        self.with(|a| a.delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_set_reads_and_writes_the_scenario_map() {
+        let set: FaultSet =
+            serde_yaml::from_str("drop_after_bytes: 1024\ndrop_times: always\nrefuse_delete: true\n").unwrap();
+        assert_eq!(
+            set.0,
+            [
+                Fault::DropAfterBytes(1024),
+                Fault::DropTimes(Times::ALWAYS),
+                Fault::RefuseDelete(true)
+            ]
+        );
+        assert_eq!(
+            serde_yaml::to_string(&set).unwrap(),
+            "drop_after_bytes: 1024\ndrop_times: always\nrefuse_delete: true\n"
+        );
+        let err = serde_yaml::from_str::<FaultSet>("colour: 1\n").unwrap_err().to_string();
+        assert!(err.contains("unknown variant `colour`"), "{err}");
+    }
+
+    #[test]
+    fn drops_count_down_unless_always() {
+        let faults = Faults::default();
+        faults.apply(&[Fault::DropTimes(Times::Count(2)), Fault::DropAfterBytes(10)]);
+        assert_eq!(
+            faults.take_drop(),
+            Some(10),
+            "drop_times applies after drop_after_bytes"
+        );
+        assert_eq!(faults.take_drop(), Some(10));
+        assert_eq!(faults.take_drop(), None);
+        faults.apply(&[Fault::DropAfterBytes(5)]);
+        assert_eq!(
+            (faults.take_drop(), faults.take_drop()),
+            (Some(5), None),
+            "one drop by default"
+        );
+        faults.apply(&[Fault::DropAfterBytes(5), Fault::DropTimes(Times::ALWAYS)]);
+        assert!((0..100).all(|_| faults.take_drop() == Some(5)));
+    }
+}

@@ -1,0 +1,13 @@
+//! FTPS servers the pipeline transfers from: the in-process libunftp server with the one fault
+//! model (`fault`), the relay in front of it, Debian's vsftpd run as a hardened foreground server,
+//! and servers the harness does not run (`external`, for replays against staging).
+
+pub mod external;
+pub mod fault;
+mod relay;
+pub mod server;
+pub mod vsftpd;
+
+pub use external::{ExternalFtps, ExternalFtpsError};
+pub use fault::{Fault, FaultSet, Faults, Times};
+pub use server::{FtpsServer, FtpsServerError};

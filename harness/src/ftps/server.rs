@@ -1,0 +1,397 @@
+//! An in-process FTPS server (libunftp over a temp directory) with fault injection.
+//!
+//! Explicit FTPS only (libunftp has no implicit mode), TLS required on control and data
+//! channels, TLS 1.2 and 1.3, passive data ports bound on loopback port 0, control port 0.
+//! Faults are switched at run time through `Faults`, shared with the storage backend.
+
+use std::fmt::Debug;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use libunftp::ServerBuilder;
+use libunftp::options::{Binder, FtpsRequired, TlsFlags};
+use pipeline::secret::{FtpsSettings, Password, TlsMode};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::net::{TcpListener, TcpSocket};
+use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, DefaultUser, Principal};
+use unftp_core::storage::{self, Fileinfo, Metadata, StorageBackend};
+use unftp_sbe_fs::{Filesystem, Meta};
+
+use super::fault::{Fault, Faults};
+use crate::world::pki::{Pki, PkiError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FtpsServerError {
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("FTPS server I/O: {0}")]
+    Io(#[from] io::Error),
+    #[error("FTPS server configuration: {0}")]
+    Config(String),
+}
+
+/// A running server; stops when dropped.
+pub struct FtpsServer {
+    addr: SocketAddr,
+    root: PathBuf,
+    pki: Pki,
+    faults: Arc<Faults>,
+    username: String,
+    password: String,
+    _dirs: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FtpsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FtpsServer {
+    /// Starts a server for `username`/`password` serving a fresh temp directory.
+    pub async fn start(username: &str, password: &str) -> Result<Self, FtpsServerError> {
+        Self::start_serving(username, password, None).await
+    }
+
+    /// Like `start`, serving `root` (an existing directory) instead of a fresh temp directory.
+    pub async fn start_serving(username: &str, password: &str, root: Option<&Path>) -> Result<Self, FtpsServerError> {
+        let dirs = tempfile::Builder::new().prefix("filechecks-ftps-").tempdir()?;
+        let root = match root {
+            Some(dir) => dir.canonicalize()?,
+            None => dirs.path().join("root"),
+        };
+        let tls_dir = dirs.path().join("tls");
+        std::fs::create_dir_all(&root)?;
+        std::fs::create_dir_all(&tls_dir)?;
+        let pki = Pki::generate("filechecks-ftps", &tls_dir)?;
+        let faults = Arc::new(Faults::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+
+        let make_server = {
+            let root = root.clone();
+            let faults = faults.clone();
+            let credentials = Arc::new(FixedCredentials {
+                username: username.into(),
+                password: password.into(),
+            });
+            let (cert, key) = (pki.cert_path.clone(), pki.key_path.clone());
+            move || {
+                let root = root.clone();
+                let faults = faults.clone();
+                ServerBuilder::with_authenticator(
+                    Box::new(move || FaultyFs {
+                        inner: Filesystem::new(&root).expect("the server root exists"),
+                        faults: faults.clone(),
+                    }),
+                    credentials.clone(),
+                )
+                .greeting("filechecks test FTPS server")
+                .ftps(cert.clone(), key.clone())
+                .ftps_required(FtpsRequired::All, FtpsRequired::All)
+                .ftps_tls_flags(TlsFlags::LATEST_VERSIONS | TlsFlags::RESUMPTION_SESS_ID | TlsFlags::RESUMPTION_TICKETS)
+                .binder(LoopbackPort0)
+                .build()
+            }
+        };
+        // Fail now, not on the first connection, if the configuration is wrong.
+        make_server().map_err(|e| FtpsServerError::Config(e.to_string()))?;
+        // libunftp's own listener needs a fixed port; accepting ourselves keeps port 0.
+        let accept_faults = faults.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if accept_faults.take_reject_connection() {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = stream
+                        .write_all(b"421 Too many connections, try again later.\r\n")
+                        .await;
+                    continue;
+                }
+                let Ok(server) = make_server() else { continue };
+                tokio::spawn(async move {
+                    // libunftp serves a TcpStream: give it the far end of a loopback pair and
+                    // relay, so the relay can hold the client's TLS ClientHello (see below).
+                    let Ok(inner) = TcpListener::bind("127.0.0.1:0").await else {
+                        return;
+                    };
+                    let Ok(addr) = inner.local_addr() else { return };
+                    let (Ok(near), Ok((far, _))) = tokio::join!(tokio::net::TcpStream::connect(addr), inner.accept())
+                    else {
+                        return;
+                    };
+                    tokio::spawn(async move {
+                        let _ = server.service(far).await;
+                    });
+                    super::relay::relay_control(stream, near).await;
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            root,
+            pki,
+            faults,
+            username: username.into(),
+            password: password.into(),
+            _dirs: dirs,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The directory served as `/`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Arms faults (see `Fault`); those not named keep their state.
+    pub fn inject(&self, faults: &[Fault]) {
+        self.faults.apply(faults);
+    }
+
+    /// Writes a file under the served root (`remote_path` is absolute, as in a job).
+    pub fn put_file(&self, remote_path: &str, content: &[u8]) -> io::Result<PathBuf> {
+        let path = self.local_path(remote_path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, content)?;
+        Ok(path)
+    }
+
+    /// Where a remote path lives on disk.
+    pub fn local_path(&self, remote_path: &str) -> PathBuf {
+        self.root.join(remote_path.trim_start_matches('/'))
+    }
+
+    /// The pipeline's FTPS secret for this server: its CA is the one trusted.
+    pub fn secret(&self) -> FtpsSettings {
+        FtpsSettings {
+            host: "127.0.0.1".into(),
+            port: Some(self.addr.port()),
+            username: self.username.clone(),
+            password: Password::new(self.password.clone()),
+            tls_mode: TlsMode::Explicit,
+            ca_bundle: Some(self.pki.ca_pem.clone()),
+            cert_sha256: None,
+            server_name: None,
+        }
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+#[derive(Debug)]
+struct FixedCredentials {
+    username: String,
+    password: String,
+}
+
+#[async_trait]
+impl Authenticator for FixedCredentials {
+    async fn authenticate(&self, username: &str, creds: &Credentials) -> Result<Principal, AuthenticationError> {
+        if username != self.username {
+            return Err(AuthenticationError::BadUser);
+        }
+        if creds.password.as_deref() != Some(self.password.as_str()) {
+            return Err(AuthenticationError::BadPassword);
+        }
+        Ok(Principal {
+            username: username.to_string(),
+        })
+    }
+}
+
+/// Binds passive data listeners on an ephemeral loopback port, never a fixed range.
+#[derive(Debug)]
+struct LoopbackPort0;
+
+#[async_trait]
+impl Binder for LoopbackPort0 {
+    async fn bind(&mut self, local_addr: IpAddr, _ports: RangeInclusive<u16>) -> io::Result<TcpSocket> {
+        let socket = if local_addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(local_addr, 0))?;
+        Ok(socket)
+    }
+}
+
+/// The filesystem backend with faults.
+#[derive(Debug)]
+struct FaultyFs {
+    inner: Filesystem,
+    faults: Arc<Faults>,
+}
+
+#[derive(Debug)]
+pub struct FaultyMeta {
+    inner: Meta,
+    delta: i64,
+}
+
+impl Metadata for FaultyMeta {
+    fn len(&self) -> u64 {
+        self.inner
+            .len()
+            .saturating_add_signed(if self.inner.is_file() { self.delta } else { 0 })
+    }
+    fn is_dir(&self) -> bool {
+        self.inner.is_dir()
+    }
+    fn is_file(&self) -> bool {
+        self.inner.is_file()
+    }
+    fn is_symlink(&self) -> bool {
+        self.inner.is_symlink()
+    }
+    fn modified(&self) -> storage::Result<SystemTime> {
+        self.inner.modified()
+    }
+    fn gid(&self) -> u32 {
+        self.inner.gid()
+    }
+    fn uid(&self) -> u32 {
+        self.inner.uid()
+    }
+}
+
+impl FaultyFs {
+    fn meta(&self, inner: Meta) -> FaultyMeta {
+        FaultyMeta {
+            inner,
+            delta: self.faults.size_delta(),
+        }
+    }
+}
+
+#[async_trait]
+impl StorageBackend<DefaultUser> for FaultyFs {
+    type Metadata = FaultyMeta;
+
+    fn supported_features(&self) -> u32 {
+        StorageBackend::<DefaultUser>::supported_features(&self.inner)
+    }
+
+    async fn metadata<P: AsRef<Path> + Send + Debug>(
+        &self,
+        user: &DefaultUser,
+        path: P,
+    ) -> storage::Result<FaultyMeta> {
+        Ok(self.meta(self.inner.metadata(user, path).await?))
+    }
+
+    async fn list<P: AsRef<Path> + Send + Debug>(
+        &self,
+        user: &DefaultUser,
+        path: P,
+    ) -> storage::Result<Vec<Fileinfo<PathBuf, FaultyMeta>>> {
+        let entries = self.inner.list(user, path).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| Fileinfo {
+                path: e.path,
+                metadata: self.meta(e.metadata),
+            })
+            .collect())
+    }
+
+    async fn get<P: AsRef<Path> + Send + Debug>(
+        &self,
+        user: &DefaultUser,
+        path: P,
+        start_pos: u64,
+    ) -> storage::Result<Box<dyn AsyncRead + Send + Sync + Unpin>> {
+        if self.faults.take_fail_retrieve() {
+            return Err(storage::Error::from(storage::ErrorKind::LocalError));
+        }
+        let delay = self.faults.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let reader = self.inner.get(user, path, start_pos).await?;
+        let stall = self.faults.stall_after_bytes();
+        Ok(match self.faults.take_drop() {
+            Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
+            None if stall > 0 => Box::new(reader.take(stall).chain(Stalled)),
+            None => reader,
+        })
+    }
+
+    async fn put<P: AsRef<Path> + Send + Debug, R: AsyncRead + Send + Sync + Unpin + 'static>(
+        &self,
+        user: &DefaultUser,
+        input: R,
+        path: P,
+        start_pos: u64,
+    ) -> storage::Result<u64> {
+        self.inner.put(user, input, path, start_pos).await
+    }
+
+    async fn del<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
+        if self.faults.refuse_delete() {
+            return Err(storage::Error::from(storage::ErrorKind::PermissionDenied));
+        }
+        self.inner.del(user, path).await
+    }
+
+    async fn mkd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
+        self.inner.mkd(user, path).await
+    }
+
+    async fn rename<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, from: P, to: P) -> storage::Result<()> {
+        self.inner.rename(user, from, to).await
+    }
+
+    async fn rmd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
+        self.inner.rmd(user, path).await
+    }
+
+    async fn cwd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
+        self.inner.cwd(user, path).await
+    }
+}
+
+/// Never yields a byte nor closes: a server that hangs mid-transfer.
+struct Stalled;
+
+impl AsyncRead for Stalled {
+    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+/// Fails every read the way a reset connection does; chained after a file's first bytes.
+struct ResetConnection;
+
+impl AsyncRead for ResetConnection {
+    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "injected fault: data connection dropped",
+        )))
+    }
+}

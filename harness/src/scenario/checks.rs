@@ -1,0 +1,258 @@
+//! What a scenario's world looks like once it settled (`Observed`, gathered once: every object is
+//! read and hashed one time), and the checks on it: the scenario's expectations and the invariants
+//! every scenario must keep.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use pipeline::job::{Job, JobStatus};
+use serde_json::Value;
+use sfn::Execution;
+use sha2::{Digest, Sha256};
+
+use super::content::Remote;
+use super::schema::{Expect, NO_ERROR, ObjectExpectation, Scenario};
+use crate::world::World;
+
+/// The settled world.
+pub struct Observed {
+    pub jobs: Vec<Job>,
+    /// Every object in the landing bucket, with its size and SHA-256 (sorted), or why not.
+    pub objects: Result<Vec<ObjectExpectation>, String>,
+    /// Files on the server (sorted).
+    pub remote: Vec<String>,
+    pub executions: Vec<Execution>,
+    /// Incomplete multipart uploads in the landing bucket, or why they could not be listed.
+    pub open_uploads: Result<usize, String>,
+}
+
+impl Observed {
+    pub async fn gather(world: &World, remote: &Remote<'_>, scenario: &Scenario, jobs: Vec<Job>) -> Observed {
+        let open_uploads = world
+            .s3()
+            .list_multipart_uploads()
+            .bucket(&world.names.bucket)
+            .send()
+            .await
+            .map(|out| out.uploads.unwrap_or_default().len())
+            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string());
+        Observed {
+            jobs,
+            objects: objects(world).await,
+            remote: remote_files(remote, scenario).await,
+            executions: world.executions(),
+            open_uploads,
+        }
+    }
+
+    /// Executions that entered TransferFile, per job.
+    fn transfers_by_job(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for execution in &self.executions {
+            let transferred = execution
+                .history
+                .iter()
+                .any(|e| e["type"] == "TaskStateEntered" && e["stateEnteredEventDetails"]["name"] == "TransferFile");
+            if !transferred {
+                continue;
+            }
+            let input: Value = execution.history[0]["executionStartedEventDetails"]["input"]
+                .as_str()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            let job = input[0]["dynamodb"]["Keys"]["jobId"]["S"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            *counts.entry(job).or_default() += 1;
+        }
+        counts
+    }
+}
+
+async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, String> {
+    let fail = |e: &dyn std::fmt::Display| e.to_string();
+    let s3 = world.s3();
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&world.names.bucket)
+        .send()
+        .await
+        .map_err(|e| fail(&aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let mut out = Vec::new();
+    for object in listed.contents.unwrap_or_default() {
+        let key = object.key.unwrap_or_default();
+        let body = s3
+            .get_object()
+            .bucket(&world.names.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| fail(&aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut stream = body.body;
+        while let Some(chunk) = stream.try_next().await.map_err(|e| fail(&e))? {
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        out.push(ObjectExpectation {
+            key,
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The files on the server: all of them for the in-process server; for an external one, those
+/// of the scenario's files that are still there.
+async fn remote_files(remote: &Remote<'_>, scenario: &Scenario) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(format!("/{}", rel.to_string_lossy()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match remote {
+        Remote::InProcess(server) => walk(server.root(), server.root(), &mut out),
+        Remote::External(server) => {
+            for file in &scenario.remote {
+                if server.exists(&file.path).await.unwrap_or(true) {
+                    out.push(file.path.clone());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Broken expectations of the scenario.
+pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (id, expected) in &expect.jobs {
+        let Some(job) = observed.jobs.iter().find(|j| &j.job_id == id) else {
+            failures.push(format!("job {id}: not in the table"));
+            continue;
+        };
+        let mut check = |what: &str, want: &str, got: Option<&str>| {
+            let got = got.unwrap_or(NO_ERROR);
+            if want != got {
+                failures.push(format!("job {id}: {what} expected {want}, got {got}"));
+            }
+        };
+        check("status", expected.status.as_str(), Some(job.status.as_str()));
+        if let Some(stage) = expected.transfer_stage {
+            check("transferStage", stage.as_str(), job.transfer_stage.map(|s| s.as_str()));
+        }
+        if let Some(error) = &expected.error {
+            check("error", error, job.error.as_ref().map(|e| e.name.as_str()));
+        }
+    }
+    match &observed.objects {
+        Ok(found) => {
+            let mut want = expect.objects.clone();
+            want.sort();
+            if *found != want {
+                let show = |objects: &[ObjectExpectation]| -> Vec<(String, u64, String)> {
+                    objects
+                        .iter()
+                        .map(|o| (o.key.clone(), o.size, o.sha256.clone()))
+                        .collect()
+                };
+                failures.push(format!("objects: expected {:?}, got {:?}", show(&want), show(found)));
+            }
+        }
+        Err(e) => failures.push(format!("listing objects: {e}")),
+    }
+    let mut want_remote = expect.remote.clone();
+    want_remote.sort();
+    if observed.remote != want_remote {
+        failures.push(format!(
+            "remote files: expected {want_remote:?}, got {:?}",
+            observed.remote
+        ));
+    }
+    if let Some(want) = expect.executions {
+        let got = observed.executions.len();
+        if got != want {
+            failures.push(format!("executions: expected {want}, got {got}"));
+        }
+    }
+    if let Some(want) = expect.transfers {
+        let got: usize = observed.transfers_by_job().values().sum();
+        if got != want {
+            failures.push(format!("transfers: expected {want}, got {got}"));
+        }
+    }
+    failures
+}
+
+/// Broken invariants: every job terminal; timestamps ordered; a file deleted from the server has
+/// its S3 object with the SHA-256 recorded on its job; no incomplete multipart upload; no job
+/// transferred by two executions (one more per re-drive).
+pub fn invariants(
+    observed: &Observed,
+    originals: &BTreeMap<String, String>,
+    redrives: &BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for job in &observed.jobs {
+        let id = &job.job_id;
+        if !matches!(job.status, JobStatus::Completed | JobStatus::Error) {
+            failures.push(format!("invariant: job {id} is not terminal ({})", job.status.as_str()));
+        }
+        let times = [
+            ("createdAt", &job.created_at),
+            ("startedAt", &job.started_at),
+            ("completedAt", &job.completed_at),
+            ("updatedAt", &job.updated_at),
+        ];
+        let present: Vec<_> = times
+            .iter()
+            .filter_map(|(field, at)| at.as_deref().and_then(pipeline::timestamp::parse).map(|t| (*field, t)))
+            .collect();
+        for pair in present.windows(2) {
+            if pair[0].1 > pair[1].1 {
+                failures.push(format!("invariant: job {id}: {} is after {}", pair[0].0, pair[1].0));
+            }
+        }
+    }
+    let landed = observed.objects.as_deref().unwrap_or_default();
+    for (path, sha) in originals {
+        if observed.remote.contains(path) {
+            continue;
+        }
+        let recorded = observed.jobs.iter().any(|job| {
+            job.file.remote_path == *path
+                && job.transfer.as_ref().is_some_and(|t| t.sha256 == *sha)
+                && landed
+                    .iter()
+                    .any(|o| job.s3.as_ref().is_some_and(|s3| s3.key == o.key) && o.sha256 == *sha)
+        });
+        if !recorded {
+            failures.push(format!("invariant: {path} was deleted from the server without an S3 object holding its SHA-256 {sha} on its job"));
+        }
+    }
+    match &observed.open_uploads {
+        Ok(0) => {}
+        Ok(n) => failures.push(format!("invariant: {n} incomplete multipart upload(s) left")),
+        Err(e) => failures.push(format!("listing multipart uploads: {e}")),
+    }
+    for (job, count) in observed.transfers_by_job() {
+        let allowed = 1 + redrives.get(&job).copied().unwrap_or(0);
+        if count > allowed {
+            failures.push(format!(
+                "invariant: job {job} was transferred by {count} executions (allowed {allowed})"
+            ));
+        }
+    }
+    failures
+}

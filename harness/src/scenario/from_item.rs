@@ -1,0 +1,212 @@
+//! `harness scenario from-item`: turns an ERROR item exported from DynamoDB (plain JSON, DynamoDB
+//! JSON, or a GetItem/export `{"Item": …}` wrapper) into a scenario that reproduces it — same
+//! project, pipeline and paths, with the fault that produces the recorded error.
+
+use std::collections::BTreeMap;
+
+use pipeline::job::{FileRef, JobStatus};
+use serde_json::{Map, Value};
+use sfn::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow};
+use sha2::{Digest, Sha256};
+
+use super::schema::{
+    DEFAULT_PIPELINE, Expect, JobExpectation, JobSpec, Mocks, ObjectExpectation, RemoteFile, Scenario, SecretOverrides,
+    UNTRUSTED_CA,
+};
+use crate::ftps::{Fault, FaultSet, Times};
+use crate::world::STATE_MACHINE_NAME;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FromItemError {
+    #[error("the item has no {0}")]
+    Missing(&'static str),
+    #[error("job {job_id} is {status}, not ERROR: nothing to reproduce")]
+    NotAnError { job_id: String, status: String },
+}
+
+/// DynamoDB JSON (`{"S": "x"}`, `{"M": {…}}` …) to plain JSON; plain JSON passes unchanged.
+pub fn plain(value: &Value) -> Value {
+    let Value::Object(map) = value else {
+        return value.clone();
+    };
+    if map.len() == 1 {
+        let (tag, inner) = map.iter().next().expect("one entry");
+        match (tag.as_str(), inner) {
+            ("S", Value::String(s)) => return Value::String(s.clone()),
+            ("N", Value::String(n)) => return serde_json::from_str(n).unwrap_or(Value::String(n.clone())),
+            ("BOOL", Value::Bool(b)) => return Value::Bool(*b),
+            ("NULL", Value::Bool(true)) => return Value::Null,
+            ("M", Value::Object(m)) => return Value::Object(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
+            ("L", Value::Array(items)) => return Value::Array(items.iter().map(plain).collect()),
+            ("SS" | "NS", Value::Array(items)) => return Value::Array(items.iter().map(plain).collect()),
+            _ => {}
+        }
+    }
+    Value::Object(map.iter().map(|(k, v)| (k.clone(), plain(v))).collect::<Map<_, _>>())
+}
+
+/// What produces a recorded error again in a fresh world.
+enum Cause {
+    /// The file is not on the server.
+    MissingFile,
+    Secret(SecretOverrides),
+    Faults(Vec<Fault>),
+    /// The item itself (an unsafe name, a malformed field): written again, it fails again.
+    Item,
+    /// Anything else is thrown by a mocked TransferFile.
+    Mocked,
+}
+
+fn cause_of(error: &str) -> Cause {
+    match error {
+        "RemoteFileNotFound" => Cause::MissingFile,
+        "FtpsAuthFailed" => Cause::Secret(SecretOverrides {
+            password: Some("not-the-recorded-password".into()),
+            ..Default::default()
+        }),
+        "TlsVerificationFailed" => Cause::Secret(SecretOverrides {
+            ca_bundle: Some(UNTRUSTED_CA.into()),
+            ..Default::default()
+        }),
+        "CertificatePinMismatch" => Cause::Secret(SecretOverrides {
+            cert_sha256: Some("00".repeat(32)),
+            ..Default::default()
+        }),
+        "TransientNetwork" => Cause::Faults(vec![Fault::DropAfterBytes(1), Fault::DropTimes(Times::ALWAYS)]),
+        "TooManyConnections" => Cause::Faults(vec![Fault::RejectConnections(1000)]),
+        "IntegrityMismatch" => Cause::Faults(vec![Fault::SizeDelta(1)]),
+        "RemoteDeleteFailed" => Cause::Faults(vec![Fault::RefuseDelete(true)]),
+        "UnsafeFileName" | "InvalidJob" => Cause::Item,
+        _ => Cause::Mocked,
+    }
+}
+
+/// A MockConfigFile whose TransferFile throws `error` on every invocation.
+fn throwing_transfer(error: &str, message: &str) -> Mocks {
+    let cause = serde_json::json!({"errorType": error, "errorMessage": message}).to_string();
+    let config = MockConfig {
+        state_machines: BTreeMap::from([(
+            STATE_MACHINE_NAME.to_string(),
+            MockedMachine {
+                test_cases: BTreeMap::from([(
+                    "Reproduce".to_string(),
+                    BTreeMap::from([("TransferFile".to_string(), "Recorded".to_string())]),
+                )]),
+            },
+        )]),
+        mocked_responses: BTreeMap::from([(
+            "Recorded".to_string(),
+            BTreeMap::from([(
+                "0-99".to_string(),
+                MockedResponse::Throw(MockedThrow {
+                    error: error.to_string(),
+                    cause,
+                }),
+            )]),
+        )]),
+    };
+    Mocks {
+        test_case: "Reproduce".into(),
+        config: serde_json::to_value(config).expect("a mock config serializes"),
+    }
+}
+
+/// The scenario reproducing an ERROR item.
+pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
+    let item = plain(exported.get("Item").unwrap_or(exported));
+    let text = |path: &str| item.pointer(path).and_then(Value::as_str).map(str::to_string);
+    let job_id = text("/jobId").ok_or(FromItemError::Missing("jobId"))?;
+    let project = text("/project").ok_or(FromItemError::Missing("project"))?;
+    let pipeline = text("/pipeline").unwrap_or_else(|| DEFAULT_PIPELINE.into());
+    let file_name = text("/file/fileName").ok_or(FromItemError::Missing("file.fileName"))?;
+    let remote_path = text("/file/remotePath").ok_or(FromItemError::Missing("file.remotePath"))?;
+    let status = text("/status").unwrap_or_default();
+    if status != JobStatus::Error.as_str() {
+        return Err(FromItemError::NotAnError { job_id, status });
+    }
+    let error = text("/error/name").ok_or(FromItemError::Missing("error.name (on an ERROR item)"))?;
+    let message = text("/error/message").unwrap_or_default();
+
+    let content = format!("reproduction of {file_name}\n");
+    let cause = cause_of(&error);
+    // A path the pipeline would refuse is not put on the server either: it could escape the root.
+    let remote_kept = pipeline::names::remote_path(&remote_path).is_ok() && !matches!(cause, Cause::MissingFile);
+    let mut scenario = Scenario {
+        description: format!("Reproduces job {job_id} ({project}), recorded ERROR {error}: {message}"),
+        remote: Vec::new(),
+        faults: FaultSet::default(),
+        secret: SecretOverrides::default(),
+        jobs: vec![JobSpec {
+            job_id: job_id.clone(),
+            project: project.clone(),
+            pipeline,
+            status: JobStatus::Triggered,
+            file: FileRef {
+                file_name: file_name.clone(),
+                remote_path: remote_path.clone(),
+            },
+            s3: None,
+        }],
+        steps: Vec::new(),
+        mocks: None,
+        ftps: None,
+        expect: Expect {
+            jobs: BTreeMap::from([(
+                job_id,
+                JobExpectation {
+                    status: JobStatus::Error,
+                    transfer_stage: None,
+                    error: Some(error.clone()),
+                },
+            )]),
+            ..Default::default()
+        },
+    };
+    match cause {
+        Cause::MissingFile | Cause::Item => {}
+        Cause::Secret(overrides) => scenario.secret = overrides,
+        Cause::Faults(faults) => scenario.faults = faults.into(),
+        Cause::Mocked => scenario.mocks = Some(throwing_transfer(&error, &message)),
+    }
+    if remote_kept {
+        scenario.remote.push(RemoteFile {
+            path: remote_path.clone(),
+            content: Some(content.clone()),
+            fixture: None,
+            size: None,
+            seed: None,
+        });
+        scenario.expect.remote.push(remote_path);
+    }
+    if error == "RemoteDeleteFailed" {
+        // The landing happened before the refused delete: the object is expected too.
+        scenario.expect.objects.push(ObjectExpectation {
+            key: format!("{project}/{file_name}"),
+            size: content.len() as u64,
+            sha256: hex::encode(Sha256::digest(content.as_bytes())),
+        });
+    }
+    Ok(scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_dynamodb_json() {
+        let item = json!({"Item": {"jobId": {"S": "j"}, "n": {"N": "5"}, "file": {"M": {"fileName": {"S": "f"}}}, "ok": {"BOOL": true}}});
+        assert_eq!(
+            plain(&item["Item"]),
+            json!({"jobId": "j", "n": 5, "file": {"fileName": "f"}, "ok": true})
+        );
+    }
+
+    #[test]
+    fn refuses_items_that_are_not_errors() {
+        let item =
+            json!({"jobId": "j", "project": "p", "status": "COMPLETED", "file": {"fileName": "f", "remotePath": "/f"}});
+        assert!(scenario_from_item(&item).unwrap_err().to_string().contains("not ERROR"));
+    }
+}

@@ -1,0 +1,197 @@
+//! Runs one scenario in a fresh world: stages the server and the table, plays the steps, waits
+//! for the world to settle, then checks expectations and invariants and renders the snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pipeline::job::{Job, S3Location};
+use sfn::MockConfig;
+
+use super::checks::{self, Observed};
+use super::content::{self, ContentError, Remote};
+use super::schema::{Action, JobSpec, Scenario, ScenarioError};
+use super::snapshot;
+use crate::emulate::pipe::insert_batch;
+use crate::ftps::{ExternalFtps, ExternalFtpsError};
+use crate::world::pki::{Pki, PkiError};
+use crate::world::{Project, STATE_MACHINE_NAME, World, WorldError, WorldOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    World(#[from] WorldError),
+    #[error(transparent)]
+    Content(#[from] ContentError),
+    #[error("{file}: ftps: {source}")]
+    ExternalServer { file: String, source: ExternalFtpsError },
+    #[error("{file}: mocks: {source}")]
+    Mocks { file: String, source: sfn::MockError },
+    #[error("{0}: faults need the in-process FTPS server")]
+    FaultsNeedInProcessServer(String),
+    #[error("a CA for caBundle: untrusted: {0}")]
+    UntrustedCa(#[from] PkiError),
+    #[error("duplicate: job {0} was no longer TRIGGERED")]
+    NotTriggered(String),
+}
+
+/// The outcome of one scenario.
+#[derive(Debug)]
+pub struct Report {
+    pub name: String,
+    /// Broken expectations and invariants; empty when the scenario passed.
+    pub failures: Vec<String>,
+    /// The table's jobs as they are.
+    pub jobs: Vec<Job>,
+    /// The jobs, redacted, keys sorted (pretty JSON): what the snapshot holds.
+    pub snapshot: String,
+    pub elapsed: Duration,
+}
+
+/// Runs scenarios of a project: its `fixtures/` and `infra/` are the ones used.
+#[derive(Debug, Clone, Default)]
+pub struct Runner {
+    pub project: Project,
+    /// Replaces the in-process FTPS server (the CLI's `--ftps-url`).
+    pub external: Option<ExternalFtps>,
+}
+
+/// Shorter than the Lambda defaults: a scenario's server is local, and a hung one should fail fast.
+fn timeouts() -> pipeline::ftps::Timeouts {
+    pipeline::ftps::Timeouts {
+        connect: Duration::from_secs(5),
+        command: Duration::from_secs(15),
+        read: Duration::from_secs(10),
+    }
+}
+
+/// The job's item in the seed's shape; an `s3` without a bucket gets the world's landing bucket.
+fn job_item(spec: &JobSpec, bucket: &str) -> Job {
+    let mut job = Job::triggered(spec.key(), spec.pipeline.clone(), spec.file.clone());
+    job.status = spec.status;
+    job.s3 = spec.s3.as_ref().map(|s3| S3Location {
+        bucket: s3.bucket.clone().unwrap_or_else(|| bucket.to_string()),
+        key: s3.key.clone(),
+    });
+    job
+}
+
+impl Runner {
+    pub fn new(project: Project) -> Self {
+        Self {
+            project,
+            external: None,
+        }
+    }
+
+    pub async fn run(&self, path: &Path) -> Result<Report, RunError> {
+        let started = Instant::now();
+        let file = path.display().to_string();
+        let scenario = Scenario::load(path)?;
+        let external = match (&self.external, &scenario.ftps) {
+            (Some(given), _) => Some(given.clone()),
+            (None, Some(server)) => Some(
+                ExternalFtps::from_url(
+                    &server.url,
+                    server.implicit,
+                    server.ca_file.as_deref(),
+                    server.server_name.as_deref(),
+                )
+                .map_err(|source| RunError::ExternalServer {
+                    file: file.clone(),
+                    source,
+                })?,
+            ),
+            (None, None) => None,
+        };
+        let has_faults = !scenario.faults.is_empty() || scenario.steps.iter().any(|s| matches!(s, Action::Faults(_)));
+        if external.is_some() && has_faults {
+            return Err(RunError::FaultsNeedInProcessServer(file));
+        }
+        let mocks = match &scenario.mocks {
+            Some(m) => Some(
+                MockConfig::from_value(m.config.clone())
+                    .and_then(|c| c.test_case(Some(STATE_MACHINE_NAME), &m.test_case))
+                    .map_err(|source| RunError::Mocks {
+                        file: file.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
+        let world = World::boot(WorldOptions {
+            project: self.project.clone(),
+            mocks,
+            timeouts: timeouts(),
+            ..Default::default()
+        })
+        .await?;
+        let remote = match external {
+            Some(server) => Remote::External(server),
+            None => Remote::InProcess(&world.ftps),
+        };
+        let base_secret = match &remote {
+            Remote::InProcess(server) => server.secret(),
+            Remote::External(server) => server.secret().clone(),
+        };
+        let secret = scenario.secret.apply(base_secret, || {
+            let dir = tempfile::tempdir().map_err(PkiError::TempDir)?;
+            Ok::<_, PkiError>(Pki::generate("untrusted", dir.path())?.ca_pem)
+        })?;
+        let pipelines: BTreeSet<&str> = scenario.jobs.iter().map(|j| j.pipeline.as_str()).collect();
+        for pipeline in pipelines {
+            world.put_secret(pipeline, &secret).await?;
+        }
+        let fixtures = self.project.fixtures_dir();
+        let mut originals = BTreeMap::new();
+        for file in &scenario.remote {
+            originals.insert(
+                file.path.clone(),
+                content::stage(&remote, file, fixtures.as_deref()).await?,
+            );
+        }
+        world.ftps.inject(&scenario.faults.0);
+        for job in &scenario.jobs {
+            world.put_job(&job_item(job, &world.names.bucket)).await?;
+        }
+        let mut redrives: BTreeMap<String, usize> = BTreeMap::new();
+        for action in &scenario.steps {
+            let job = |id: &str| scenario.job(id).expect("validated: steps name known jobs").key();
+            match action {
+                Action::Settle => world.settle().await,
+                Action::Duplicate(id) => {
+                    if !world.touch_triggered(&job(id)).await? {
+                        return Err(RunError::NotTriggered(id.clone()));
+                    }
+                }
+                Action::Deliver { job: id, times } => {
+                    let batch = insert_batch(&job(id));
+                    let deliveries = (0..*times).map(|_| world.deliver(batch.clone()));
+                    futures::future::join_all(deliveries).await;
+                }
+                Action::Redrive(id) => {
+                    world.settle().await;
+                    world.redrive(&job(id)).await?;
+                    *redrives.entry(id.clone()).or_default() += 1;
+                }
+                Action::Faults(faults) => world.ftps.inject(&faults.0),
+            }
+        }
+        world.settle().await;
+
+        let jobs = world.jobs().await?;
+        let observed = Observed::gather(&world, &remote, &scenario, jobs).await;
+        let mut failures = checks::expectations(&scenario.expect, &observed);
+        failures.extend(checks::invariants(&observed, &originals, &redrives));
+        let snapshot = snapshot::render(&observed.jobs);
+        Ok(Report {
+            name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
+            failures,
+            jobs: observed.jobs,
+            snapshot,
+            elapsed: started.elapsed(),
+        })
+    }
+}

@@ -1,0 +1,454 @@
+//! Scenario files (`scenarios/*.yaml`): what the world holds, what happens, what must come out.
+//! Parsing is strict: an unknown field or a wrong type fails with the file, line and field named.
+//! The same types serialize, so `from-item` writes a scenario by building one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pipeline::job::{FileRef, JobKey, JobStatus, TransferStage};
+use pipeline::secret::{FtpsSettings, Password, TlsMode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ftps::FaultSet;
+use crate::world::placeholders;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+fn invalid(file: &Path, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: file.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows, in a sentence.
+    pub description: String,
+    /// Files on the FTPS server before anything runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote: Vec<RemoteFile>,
+    /// Server faults in force from the start.
+    #[serde(default, skip_serializing_if = "FaultSet::is_empty")]
+    pub faults: FaultSet,
+    /// Fields of the FTPS secret to override (e.g. a wrong password, an untrusted CA).
+    #[serde(default, skip_serializing_if = "SecretOverrides::is_empty")]
+    pub secret: SecretOverrides,
+    /// Jobs written to the table, in the seed's item shape.
+    pub jobs: Vec<JobSpec>,
+    /// What happens after the jobs are written, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Action>,
+    /// Task mocks in AWS's MockConfigFile form (state machine `FileChecks`) and the test case to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mocks: Option<Mocks>,
+    /// Replay against an external FTPS server instead of the in-process one (`${ENV}` works here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ftps: Option<ExternalServer>,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalServer {
+    /// `ftps://USER:PASS@HOST:PORT`
+    pub url: String,
+    #[serde(default)]
+    pub implicit: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mocks {
+    pub test_case: String,
+    /// The MockConfigFile document, as AWS writes it.
+    pub config: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteFile {
+    /// Absolute path on the server.
+    pub path: String,
+    /// Inline text content…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// …or a file under the project's `fixtures/`…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// …or this many bytes of deterministic pseudo-random content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// Where a remote file's bytes come from (a validated `RemoteFile`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content<'a> {
+    Text(&'a str),
+    Fixture(&'a str),
+    Generated { size: u64, seed: u64 },
+}
+
+impl RemoteFile {
+    pub fn content(&self) -> Content<'_> {
+        match (&self.content, &self.fixture) {
+            (Some(text), _) => Content::Text(text),
+            (None, Some(name)) => Content::Fixture(name),
+            (None, None) => Content::Generated {
+                size: self.size.unwrap_or(0),
+                seed: self.seed.unwrap_or(42),
+            },
+        }
+    }
+}
+
+/// Overrides of the FTPS secret's fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_mode: Option<TlsMode>,
+    /// PEM text, or `untrusted`: a CA the server's certificate was not issued by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+/// `caBundle: untrusted` in a scenario.
+pub const UNTRUSTED_CA: &str = "untrusted";
+
+impl SecretOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `base` with the overrides; `untrusted_ca` supplies the PEM for `caBundle: untrusted`.
+    pub fn apply<E>(
+        &self,
+        mut base: FtpsSettings,
+        untrusted_ca: impl FnOnce() -> Result<String, E>,
+    ) -> Result<FtpsSettings, E> {
+        let o = self.clone();
+        base.host = o.host.unwrap_or(base.host);
+        base.port = o.port.or(base.port);
+        base.username = o.username.unwrap_or(base.username);
+        base.password = o.password.map(Password::new).unwrap_or(base.password);
+        base.tls_mode = o.tls_mode.unwrap_or(base.tls_mode);
+        base.ca_bundle = match o.ca_bundle {
+            Some(keyword) if keyword == UNTRUSTED_CA => Some(untrusted_ca()?),
+            Some(pem) => Some(pem),
+            None => base.ca_bundle,
+        };
+        base.cert_sha256 = o.cert_sha256.or(base.cert_sha256);
+        base.server_name = o.server_name.or(base.server_name);
+        Ok(base)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobSpec {
+    pub job_id: String,
+    pub project: String,
+    #[serde(default = "default_pipeline")]
+    pub pipeline: String,
+    #[serde(default = "default_status")]
+    pub status: JobStatus,
+    pub file: FileRef,
+    /// Where to land it; a missing bucket is the world's landing bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Spec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    pub key: String,
+}
+
+/// The pipeline the seed's example names; jobs without one get it.
+pub const DEFAULT_PIPELINE: &str = "FLPIDS_ODS";
+
+fn default_pipeline() -> String {
+    DEFAULT_PIPELINE.into()
+}
+
+fn default_status() -> JobStatus {
+    JobStatus::Triggered
+}
+
+impl JobSpec {
+    pub fn key(&self) -> JobKey {
+        JobKey {
+            job_id: self.job_id.clone(),
+            project: self.project.clone(),
+        }
+    }
+}
+
+/// One step of a scenario; written in YAML as a one-key map (`- redrive: job-1`, `- settle: true`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "ActionSpec", into = "ActionSpec")]
+pub enum Action {
+    /// Wait until every record so far is delivered and its execution finished.
+    Settle,
+    /// Touch the job while it is still TRIGGERED (a conditional update of `updatedAt`): the
+    /// stream carries a second matching record, so a second execution starts.
+    Duplicate(String),
+    /// Deliver the job's record straight to the state machine this many times at once, as
+    /// concurrent Pipe deliveries of one record would.
+    Deliver { job: String, times: u32 },
+    /// After settling, set an ERROR job back to TRIGGERED (an operator's re-drive).
+    Redrive(String),
+    /// Change the server's faults.
+    Faults(FaultSet),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliverSpec {
+    job: String,
+    times: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settle: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duplicate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deliver: Option<DeliverSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redrive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    faults: Option<FaultSet>,
+}
+
+impl TryFrom<ActionSpec> for Action {
+    type Error = &'static str;
+
+    fn try_from(spec: ActionSpec) -> Result<Self, Self::Error> {
+        let mut actions = Vec::new();
+        if spec.settle == Some(true) {
+            actions.push(Action::Settle);
+        }
+        if let Some(id) = spec.duplicate {
+            actions.push(Action::Duplicate(id));
+        }
+        if let Some(d) = spec.deliver {
+            actions.push(Action::Deliver {
+                job: d.job,
+                times: d.times,
+            });
+        }
+        if let Some(id) = spec.redrive {
+            actions.push(Action::Redrive(id));
+        }
+        if let Some(f) = spec.faults {
+            actions.push(Action::Faults(f));
+        }
+        match actions.len() {
+            1 => Ok(actions.remove(0)),
+            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults"),
+        }
+    }
+}
+
+impl From<Action> for ActionSpec {
+    fn from(action: Action) -> Self {
+        let mut spec = ActionSpec::default();
+        match action {
+            Action::Settle => spec.settle = Some(true),
+            Action::Duplicate(id) => spec.duplicate = Some(id),
+            Action::Deliver { job, times } => spec.deliver = Some(DeliverSpec { job, times }),
+            Action::Redrive(id) => spec.redrive = Some(id),
+            Action::Faults(f) => spec.faults = Some(f),
+        }
+        spec
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobExpectation>,
+    /// Objects in the landing bucket (all of them).
+    #[serde(default)]
+    pub objects: Vec<ObjectExpectation>,
+    /// Files left on the server (all of them).
+    #[serde(default)]
+    pub remote: Vec<String>,
+    /// How many executions transferred (entered TransferFile), over all jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfers: Option<usize>,
+    /// How many executions ran, over all jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executions: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobExpectation {
+    pub status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_stage: Option<TransferStage>,
+    /// The recorded error name (`none` for no error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `error: none` in a job expectation.
+pub const NO_ERROR: &str = "none";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectExpectation {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(path, e.to_string()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses a scenario; `path` names it in errors. `${NAME}` is replaced by the environment's
+    /// value (an unset variable is an error).
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = placeholders::from_env(text).map_err(|e| invalid(path, e.to_string()))?;
+        let scenario: Scenario = serde_yaml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
+        scenario.validate().map_err(|e| invalid(path, e))?;
+        Ok(scenario)
+    }
+
+    /// The scenario as a file holds it.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).expect("a scenario serializes")
+    }
+
+    pub fn job(&self, id: &str) -> Option<&JobSpec> {
+        self.jobs.iter().find(|j| j.job_id == id)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (i, file) in self.remote.iter().enumerate() {
+            let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if given != 1 {
+                return Err(format!(
+                    "remote[{i}] ({}): give exactly one of content, fixture, size",
+                    file.path
+                ));
+            }
+            if let Err(e) = pipeline::names::remote_path(&file.path) {
+                return Err(format!(
+                    "remote[{i}].path: {e} (the server's files stay inside its root)"
+                ));
+            }
+            if let Some(fixture) = &file.fixture
+                && (fixture.is_empty()
+                    || Path::new(fixture)
+                        .components()
+                        .any(|c| !matches!(c, std::path::Component::Normal(_))))
+            {
+                return Err(format!(
+                    "remote[{i}].fixture: {fixture:?} is not a path inside fixtures/"
+                ));
+            }
+        }
+        let known = |id: &str, at: &str| match self.job(id) {
+            Some(_) => Ok(()),
+            None => Err(format!("{at} names job {id:?}, which is not in jobs")),
+        };
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                Action::Duplicate(id) | Action::Redrive(id) | Action::Deliver { job: id, .. } => {
+                    known(id, &format!("steps[{i}]"))?
+                }
+                Action::Settle | Action::Faults(_) => {}
+            }
+        }
+        for id in self.expect.jobs.keys() {
+            known(id, "expect.jobs")?;
+        }
+        if let Some(mocks) = &self.mocks {
+            sfn::MockConfig::from_value(mocks.config.clone())
+                .and_then(|config| config.test_case(Some(crate::world::STATE_MACHINE_NAME), &mocks.test_case))
+                .map_err(|e| format!("mocks: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_name_the_file_line_and_field() {
+        let text = "description: x\njobs:\n  - jobId: a\n    project: P\n    file: {fileName: f, remotePath: /f}\n    colour: blue\nexpect: {}\n";
+        let err = Scenario::parse(text, Path::new("scenarios/bad.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("scenarios/bad.yaml: "), "{err}");
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        assert!(err.contains("jobs[0]") && err.contains("line 6"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_and_dangling_names_are_errors() {
+        let text = "description: x\njobs: []\nfaults: {drop_after_bytes: lots}\nexpect: {}\n";
+        let err = Scenario::parse(text, Path::new("s.yaml")).unwrap_err().to_string();
+        assert!(err.contains("drop_after_bytes") && err.contains("line 3"), "{err}");
+        let text = "description: x\njobs: []\nsteps: [{redrive: ghost}]\nexpect: {}\n";
+        let err = Scenario::parse(text, Path::new("s.yaml")).unwrap_err().to_string();
+        assert!(err.contains("steps[0] names job \"ghost\""), "{err}");
+        let text = "description: x\njobs: []\nfaults: {colour: 1}\nexpect: {}\n";
+        let err = Scenario::parse(text, Path::new("s.yaml")).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `colour`"), "{err}");
+    }
+
+    #[test]
+    fn every_project_scenario_survives_a_round_trip() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        for path in super::super::scenario_files(&[dir]) {
+            let scenario = Scenario::load(&path).unwrap();
+            let again =
+                Scenario::parse(&scenario.to_yaml(), &path).unwrap_or_else(|e| panic!("{e}\n{}", scenario.to_yaml()));
+            assert_eq!(again.to_yaml(), scenario.to_yaml(), "{}", path.display());
+        }
+    }
+}

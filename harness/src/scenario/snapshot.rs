@@ -1,0 +1,103 @@
+//! A scenario's snapshot: the table's jobs with what varies per run redacted, keys sorted, as
+//! pretty JSON, stored in insta's format at `<scenario dir>/snapshots/<name>.snap`. `cargo test`
+//! compares with insta itself; the CLI reads the stored file with insta and shows a unified diff.
+
+use std::path::{Path, PathBuf};
+
+use pipeline::job::Job;
+use serde_json::{Map, Value, json};
+
+/// `127.0.0.1:40971` → `127.0.0.1:[port]`: the world's servers listen on ephemeral ports.
+fn redact_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("127.0.0.1:") {
+        let after = &rest[i + "127.0.0.1:".len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..i + "127.0.0.1:".len()]);
+        out.push_str(if digits > 0 { "[port]" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Timestamps, execution ARNs, version ids, durations and ports vary per run: placeholders.
+pub fn redact(item: &Value) -> Value {
+    fn walk(key: &str, value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| walk(key, v)).collect()),
+            Value::String(_) if matches!(key, "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at") => {
+                json!("[timestamp]")
+            }
+            Value::String(_) if key == "executionArn" => json!("[execution-arn]"),
+            Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
+            Value::Number(_) if key == "durationMs" => json!("[duration]"),
+            Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
+            Value::String(s) if key == "message" => Value::String(redact_ports(s)),
+            other => other.clone(),
+        }
+    }
+    walk("", item)
+}
+
+/// The snapshot of a table's jobs.
+pub fn render(jobs: &[Job]) -> String {
+    let items = jobs
+        .iter()
+        .map(|job| redact(&serde_json::to_value(job).expect("a Job serializes")))
+        .collect();
+    serde_json::to_string_pretty(&Value::Array(items)).expect("JSON serializes")
+}
+
+/// The snapshot file of a scenario (insta's format, shared with `cargo test`).
+pub fn path(scenario: &Path) -> PathBuf {
+    let name = scenario.file_stem().unwrap_or_default().to_string_lossy().to_string();
+    scenario
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("snapshots")
+        .join(format!("{name}.snap"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(
+        "no snapshot at {0} (create it with `INSTA_UPDATE=always cargo test -p harness --test scenarios`, or `cargo insta review`)"
+    )]
+    Missing(PathBuf),
+    #[error("snapshot {path}: {message}")]
+    Unreadable { path: PathBuf, message: String },
+    #[error("snapshot {path} differs:\n{diff}")]
+    Differs { path: PathBuf, diff: String },
+}
+
+/// Compares `snapshot` with the one stored for `scenario`, as insta does.
+pub fn compare(scenario: &Path, snapshot: &str) -> Result<(), SnapshotError> {
+    let path = path(scenario);
+    if !path.is_file() {
+        return Err(SnapshotError::Missing(path));
+    }
+    let stored = insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Unreadable {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let stored = stored.contents().as_text().ok_or_else(|| SnapshotError::Unreadable {
+        path: path.clone(),
+        message: "a binary snapshot".into(),
+    })?;
+    let new = insta::internals::TextSnapshotContents::new(snapshot.to_string(), insta::TextSnapshotKind::File);
+    if stored.matches_latest(&new) {
+        return Ok(());
+    }
+    let (old, new) = (stored.to_string(), new.to_string());
+    let diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header("stored", "this run")
+        .to_string();
+    Err(SnapshotError::Differs { path, diff })
+}

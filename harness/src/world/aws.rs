@@ -1,0 +1,139 @@
+//! SDK configuration for an emulated AWS endpoint, and the per-world resources the pipeline
+//! needs: the job table (keys and stream as `infra/template.yaml` declares), a versioned
+//! landing bucket and the FTPS secret.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
+};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+
+use pipeline::secret::FtpsSettings;
+
+use super::template::TableSpec;
+
+/// The local world's region (every ARN the emulator mints is in it).
+pub use sfn::arn::REGION;
+
+/// Static test credentials (key id and secret): emulators accept anything, and nothing here may
+/// ever reach a real account.
+pub const TEST_CREDENTIALS: &str = "testing";
+
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            TEST_CREDENTIALS,
+            TEST_CREDENTIALS,
+            None,
+            None,
+            "harness",
+        ))
+        .load()
+        .await
+}
+
+/// S3 client for emulators: path-style addressing.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct ResourceError {
+    what: String,
+    message: String,
+}
+
+impl ResourceError {
+    pub fn new<E: std::error::Error>(what: &str, err: &E) -> Self {
+        Self {
+            what: what.to_string(),
+            message: aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
+        }
+    }
+}
+
+fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError + '_ {
+    move |e| ResourceError {
+        what: what.to_string(),
+        message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// Creates the job table with the keys and stream view `infra/template.yaml` declares.
+pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) -> Result<(), ResourceError> {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("complete")
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("complete")
+    };
+    let mut request = aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(table)
+        .key_schema(key(&spec.partition_key, KeyType::Hash))
+        .attribute_definitions(attr(&spec.partition_key))
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(spec.stream_view.as_str()))
+                .build()
+                .expect("complete"),
+        );
+    if let Some(sort) = &spec.sort_key {
+        request = request
+            .key_schema(key(sort, KeyType::Range))
+            .attribute_definitions(attr(sort));
+    }
+    request.send().await.map_err(failed("creating the job table"))?;
+    Ok(())
+}
+
+/// Creates the landing bucket, versioned if the template's is.
+pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str, versioned: bool) -> Result<(), ResourceError> {
+    let s3 = s3_client(sdk);
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(failed("creating the landing bucket"))?;
+    if !versioned {
+        return Ok(());
+    }
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(failed("versioning the landing bucket"))?;
+    Ok(())
+}
+
+/// Creates the FTPS secret `name`.
+pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &FtpsSettings) -> Result<(), ResourceError> {
+    let text = serde_json::to_string(value).expect("FtpsSettings serialize");
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(text)
+        .send()
+        .await
+        .map_err(failed("creating the FTPS secret"))?;
+    Ok(())
+}

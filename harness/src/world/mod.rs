@@ -1,0 +1,370 @@
+//! The local world: an emulated AWS (`backend`: embedded moto_server, any endpoint, LocalStack),
+//! the stack's resources read from the project's template (`template`, `aws`) under names unique
+//! to the world, an in-process FTPS server with a generated CA (`pki`), the real handlers, the Step
+//! Functions emulator running the project's ASL with them (`workflow`), and a Pipe from the table's
+//! stream to it. `project` finds the files; `moto` provisions and runs moto_server.
+
+pub mod aws;
+pub mod backend;
+pub mod moto;
+pub mod pki;
+pub mod placeholders;
+pub mod project;
+pub mod template;
+pub mod workflow;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline::ftps::Timeouts;
+use pipeline::job::{Job, JobKey};
+use pipeline::secret::FtpsSettings;
+use pipeline::upload::UploadSettings;
+use pipeline::{Handlers, Settings};
+use serde_json::Value;
+use sfn::mock::TestCase;
+use sfn::{Execution, Executor, RunOptions};
+use tokio::sync::broadcast;
+
+pub use backend::{Backend, BackendError, embedded_endpoint};
+pub use project::{Project, ProjectError};
+
+use crate::emulate::pipe::{Pipe, PipeError, Target};
+use crate::ftps::{FtpsServer, FtpsServerError};
+use template::StackSpec;
+
+/// The state machine's name in the world (the mock config's `StateMachines` key).
+pub const STATE_MACHINE_NAME: &str = "FileChecks";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    #[error(transparent)]
+    Resource(#[from] aws::ResourceError),
+    #[error(transparent)]
+    Ftps(#[from] FtpsServerError),
+    #[error(transparent)]
+    Pipe(#[from] PipeError),
+    #[error("{file}: {errors}")]
+    Definition {
+        file: String,
+        errors: sfn::ValidationErrors,
+    },
+    #[error("job {0:?}: not in the table")]
+    NoSuchJob(String),
+    #[error("job table item {index}: not a job item: {message}")]
+    NotAJob { index: usize, message: String },
+}
+
+/// Names of this world's resources.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub id: String,
+    pub table: String,
+    pub bucket: String,
+    /// The `FTPS_SECRET_ID` template; `{pipeline}` is the job's pipeline.
+    pub secret_id: String,
+}
+
+/// Whether the Pipe delivers the table's stream to the state machine, as a Pipe's desired state
+/// (`RUNNING`, or `STOPPED` to drive the handlers by hand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipeState {
+    Running,
+    Stopped,
+}
+
+pub struct WorldOptions {
+    pub backend: Backend,
+    /// Where the template and the state machine come from.
+    pub project: Project,
+    pub ftps_user: String,
+    pub ftps_password: String,
+    /// Task mocks (MockConfigFile test case) applied to every execution.
+    pub mocks: Option<TestCase>,
+    pub timeouts: Timeouts,
+    pub upload: UploadSettings,
+    /// Serve this directory through the FTPS server (default: a fresh temp directory).
+    pub ftps_root: Option<PathBuf>,
+    /// One FTPS secret for every pipeline (the `up` command), instead of one per pipeline.
+    pub shared_secret: bool,
+    pub pipe: PipeState,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        Self {
+            backend: Backend::from_env(),
+            project: Project::default(),
+            ftps_user: "filechecks".into(),
+            ftps_password: format!("pw-{}", uuid::Uuid::new_v4().simple()),
+            mocks: None,
+            timeouts: Timeouts::default(),
+            upload: UploadSettings::default(),
+            ftps_root: None,
+            shared_secret: false,
+            pipe: PipeState::Running,
+        }
+    }
+}
+
+pub struct World {
+    _backend: backend::Started,
+    pub sdk: SdkConfig,
+    pub names: Names,
+    pub stack: StackSpec,
+    pub ftps: FtpsServer,
+    pub handlers: Arc<Handlers>,
+    pub executor: Arc<Executor>,
+    executions: Arc<Mutex<Vec<Execution>>>,
+    finished: broadcast::Sender<Execution>,
+    pipe: Option<Pipe>,
+    ddb: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
+}
+
+impl World {
+    pub async fn boot(options: WorldOptions) -> Result<World, WorldError> {
+        let backend = options.backend.start().await?;
+        let sdk = aws::sdk_config(&backend.endpoint).await;
+        let stack = StackSpec::parse(&options.project.template()?)?;
+        let definition = options.project.state_machine()?;
+        let machine = workflow::load(&definition.text).map_err(|errors| WorldError::Definition {
+            file: definition.name.clone(),
+            errors,
+        })?;
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let names = Names {
+            table: format!("FSA-FileChecks-{id}"),
+            bucket: format!("landing-{id}"),
+            secret_id: if options.shared_secret {
+                format!("filechecks/{id}/ftps")
+            } else {
+                format!("filechecks/{id}/ftps/{{pipeline}}")
+            },
+            id,
+        };
+        aws::create_job_table(&sdk, &names.table, &stack.table).await?;
+        aws::create_landing_bucket(&sdk, &names.bucket, stack.bucket_versioned).await?;
+        let ftps =
+            FtpsServer::start_serving(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
+        let settings = Settings {
+            table: names.table.clone(),
+            landing_bucket: names.bucket.clone(),
+            secret_id: names.secret_id.clone(),
+            upload: options.upload,
+            timeouts: options.timeouts,
+        };
+        let handlers = Arc::new(Handlers::new(&sdk, settings));
+        let executor = Arc::new(Executor::new(machine, workflow::bindings(handlers.clone())));
+        let executions = Arc::new(Mutex::new(Vec::new()));
+        let (finished, _) = broadcast::channel(1024);
+        let pipe = match options.pipe {
+            PipeState::Stopped => None,
+            PipeState::Running => {
+                let target: Target = {
+                    let (executor, executions, finished, mocks) = (
+                        executor.clone(),
+                        executions.clone(),
+                        finished.clone(),
+                        options.mocks.clone(),
+                    );
+                    Arc::new(move |batch: Value| {
+                        let (executor, executions, finished) = (executor.clone(), executions.clone(), finished.clone());
+                        let options = run_options(mocks.clone());
+                        Box::pin(async move {
+                            let execution = executor.run(batch, options).await;
+                            record(&executions, &finished, execution);
+                        })
+                    })
+                };
+                Some(Pipe::start(&sdk, &names.table, stack.pipe.clone(), target).await?)
+            }
+        };
+        Ok(World {
+            _backend: backend,
+            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            s3: aws::s3_client(&sdk),
+            sdk,
+            names,
+            stack,
+            ftps,
+            handlers,
+            executor,
+            executions,
+            finished,
+            pipe,
+        })
+    }
+
+    /// Environment that points the AWS CLI, the SDKs and `harness submit`/`status` at this world.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let endpoint = self.sdk.endpoint_url().unwrap_or_default().to_string();
+        [
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", aws::TEST_CREDENTIALS.into()),
+            ("AWS_SECRET_ACCESS_KEY", aws::TEST_CREDENTIALS.into()),
+            ("AWS_REGION", aws::REGION.into()),
+            ("AWS_DEFAULT_REGION", aws::REGION.into()),
+            ("JOBS_TABLE", self.names.table.clone()),
+            ("LANDING_BUCKET", self.names.bucket.clone()),
+            ("FTPS_SECRET_ID", self.names.secret_id.clone()),
+            ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Stores the FTPS secret for `pipeline` (ignored when the world shares one secret).
+    pub async fn put_secret(&self, pipeline: &str, secret: &FtpsSettings) -> Result<(), WorldError> {
+        let name = self.names.secret_id.replace("{pipeline}", pipeline);
+        aws::put_secret(&self.sdk, &name, secret).await?;
+        Ok(())
+    }
+
+    /// Writes a job item as it is.
+    pub async fn put_job(&self, job: &Job) -> Result<(), WorldError> {
+        let attrs: HashMap<String, AttributeValue> = serde_dynamo::to_item(job).expect("a Job is a DynamoDB item");
+        self.ddb
+            .put_item()
+            .table_name(&self.names.table)
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("a job item", &e))?;
+        Ok(())
+    }
+
+    /// Every job of the table, sorted by `jobId`.
+    pub async fn jobs(&self) -> Result<Vec<Job>, WorldError> {
+        let out = self
+            .ddb
+            .scan()
+            .table_name(&self.names.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("scanning the job table", &e))?;
+        let mut jobs = Vec::new();
+        for (index, item) in out.items.unwrap_or_default().into_iter().enumerate() {
+            let job: Job = serde_dynamo::from_item(item).map_err(|e| WorldError::NotAJob {
+                index,
+                message: e.to_string(),
+            })?;
+            jobs.push(job);
+        }
+        jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        Ok(jobs)
+    }
+
+    /// One job, read consistently.
+    pub async fn job(&self, key: &JobKey) -> Result<Job, WorldError> {
+        self.handlers
+            .store()
+            .get(key)
+            .await
+            .map_err(|e| aws::ResourceError::new("reading a job", &e))?
+            .ok_or_else(|| WorldError::NoSuchJob(key.job_id.clone()))
+    }
+
+    /// Waits until every stream record so far has been delivered and its execution finished
+    /// (at once when the Pipe is stopped).
+    pub async fn settle(&self) {
+        if let Some(pipe) = &self.pipe {
+            pipe.settled().await;
+        }
+    }
+
+    /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
+    pub async fn deliver(&self, batch: Value) -> Execution {
+        let execution = self.executor.run(batch, run_options(None)).await;
+        record(&self.executions, &self.finished, execution.clone());
+        execution
+    }
+
+    /// Touches a job that is still TRIGGERED (its `updatedAt`); false if it had moved on.
+    pub async fn touch_triggered(&self, key: &JobKey) -> Result<bool, WorldError> {
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .update_expression("SET updatedAt = :now")
+            .condition_expression("#s = :t")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws::ResourceError::new("touching a job", &e).into()),
+        }
+    }
+
+    /// Sets a job back to TRIGGERED (an operator's re-drive of an ERROR job).
+    pub async fn redrive(&self, key: &JobKey) -> Result<(), WorldError> {
+        self.job(key).await?;
+        self.ddb
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .update_expression("SET #s = :t, updatedAt = :now")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("re-driving a job", &e))?;
+        Ok(())
+    }
+
+    /// Every execution finished so far.
+    pub fn executions(&self) -> Vec<Execution> {
+        self.executions.lock().expect("executions").clone()
+    }
+
+    /// Each execution as it finishes (the `up` command reports them).
+    pub fn subscribe(&self) -> broadcast::Receiver<Execution> {
+        self.finished.subscribe()
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.ddb
+    }
+}
+
+fn run_options(mocks: Option<TestCase>) -> RunOptions {
+    RunOptions {
+        state_machine_name: STATE_MACHINE_NAME.into(),
+        mocks,
+        ..Default::default()
+    }
+}
+
+fn record(executions: &Mutex<Vec<Execution>>, finished: &broadcast::Sender<Execution>, execution: Execution) {
+    executions.lock().expect("executions").push(execution.clone());
+    // Nobody listening is fine: the list above is the record.
+    let _ = finished.send(execution);
+}

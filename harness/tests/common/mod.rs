@@ -1,0 +1,203 @@
+//! A world for driving the handlers step by step: the harness's one world builder with the Pipe
+//! stopped (nothing runs unless a test calls it), small parts, and helpers named after what the
+//! state machine would do.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use harness::ftps::FtpsServer;
+use harness::world::{PipeState, World, WorldOptions};
+use pipeline::PipelineError;
+use pipeline::ftps::Timeouts;
+use pipeline::handlers::{CaughtError, FinalizeInput, SetRunningInput, TransferInput};
+use pipeline::job::{FileRef, Job, JobKey};
+use pipeline::secret::FtpsSettings;
+use pipeline::upload::UploadSettings;
+use sha2::{Digest, Sha256};
+
+/// The pipeline every test job belongs to (its secret is the world's).
+pub const PIPELINE: &str = "FLPIDS_ODS";
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Deterministic pseudo-random content (the scenarios' generator), so digests are reproducible.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    harness::scenario::content::generated(len, seed)
+}
+
+pub fn execution_arn(name: &str) -> String {
+    sfn::arn::execution("FSA-FileChecks", &format!("{name}-{}", uuid::Uuid::new_v4()))
+}
+
+fn test_timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(5),
+        command: Duration::from_secs(20),
+        read: Duration::from_secs(20),
+    }
+}
+
+pub struct TestWorld {
+    pub world: World,
+}
+
+impl Deref for TestWorld {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+/// A world whose secret is its own in-process FTPS server's.
+pub async fn world_with_ftps() -> TestWorld {
+    TestWorld::boot(test_timeouts(), FtpsServer::secret).await
+}
+
+/// A world whose secret is `secret(its FTPS server)`: a wrong password, another CA, another server.
+pub async fn world_with_secret(secret: impl FnOnce(&FtpsServer) -> FtpsSettings) -> TestWorld {
+    TestWorld::boot(test_timeouts(), secret).await
+}
+
+impl TestWorld {
+    pub async fn boot(timeouts: Timeouts, secret: impl FnOnce(&FtpsServer) -> FtpsSettings) -> TestWorld {
+        let world = World::boot(WorldOptions {
+            pipe: PipeState::Stopped,
+            timeouts,
+            // Small parts, so a few MiB exercise the multipart path.
+            upload: UploadSettings {
+                part_size: 5 * 1024 * 1024,
+                parts_in_flight: 2,
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        world.put_secret(PIPELINE, &secret(&world.ftps)).await.unwrap();
+        TestWorld { world }
+    }
+
+    /// Inserts a TRIGGERED job in the seed's shape.
+    pub async fn insert_job(&self, project: &str, file_name: &str, remote_path: &str) -> JobKey {
+        let key = JobKey {
+            job_id: uuid::Uuid::new_v4().to_string(),
+            project: project.to_string(),
+        };
+        let file = FileRef {
+            file_name: file_name.to_string(),
+            remote_path: remote_path.to_string(),
+        };
+        self.put_job(&Job::triggered(key.clone(), PIPELINE, file))
+            .await
+            .unwrap();
+        key
+    }
+
+    pub async fn job(&self, key: &JobKey) -> Job {
+        self.world.job(key).await.unwrap()
+    }
+
+    /// The raw item, for comparing "untouched".
+    pub async fn raw_item(&self, key: &JobKey) -> HashMap<String, AttributeValue> {
+        self.ddb()
+            .get_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    }
+
+    pub async fn set_running(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
+        let batch = harness::emulate::pipe::insert_batch(key);
+        self.handlers
+            .set_running(SetRunningInput {
+                record: batch[0].clone(),
+                execution_arn: execution_arn.to_string(),
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn transfer(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+    ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
+        self.handlers
+            .transfer_file(TransferInput {
+                job: key.clone(),
+                execution_arn: execution_arn.to_string(),
+            })
+            .await
+    }
+
+    /// What FinalizeJobOnCatch receives after the ASL's Catch.
+    pub async fn record_failure(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        err: &PipelineError,
+    ) -> pipeline::handlers::FinalizeOutput {
+        let caught = harness::world::workflow::lambda_error(err);
+        let input = FinalizeInput {
+            job: key.clone(),
+            execution_arn: execution_arn.to_string(),
+            error: Some(CaughtError {
+                error: caught.error,
+                cause: Some(caught.cause),
+            }),
+            failed_state: Some("TransferFile".into()),
+        };
+        self.handlers.finalize_job(input).await.unwrap()
+    }
+
+    pub async fn complete(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::FinalizeOutput {
+        let input = FinalizeInput {
+            job: key.clone(),
+            execution_arn: execution_arn.to_string(),
+            error: None,
+            failed_state: None,
+        };
+        self.handlers.finalize_job(input).await.unwrap()
+    }
+
+    pub async fn object(&self, key: &str) -> Option<Vec<u8>> {
+        match self.s3().get_object().bucket(&self.names.bucket).key(key).send().await {
+            Ok(out) => Some(out.body.collect().await.unwrap().into_bytes().to_vec()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+            Err(err) => panic!("GetObject {key}: {}", aws_sdk_s3::error::DisplayErrorContext(err)),
+        }
+    }
+
+    pub async fn open_multipart_uploads(&self) -> usize {
+        let out = self
+            .s3()
+            .list_multipart_uploads()
+            .bucket(&self.names.bucket)
+            .send()
+            .await
+            .unwrap();
+        out.uploads.unwrap_or_default().len()
+    }
+
+    pub async fn object_versions(&self) -> usize {
+        let out = self
+            .s3()
+            .list_object_versions()
+            .bucket(&self.names.bucket)
+            .send()
+            .await
+            .unwrap();
+        out.versions.unwrap_or_default().len()
+    }
+}

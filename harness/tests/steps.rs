@@ -1,0 +1,411 @@
+//! Each Lambda step against moto_server and a real FTPS server (libunftp, TLS, generated CA).
+
+mod common;
+
+use common::*;
+use harness::ftps::{Fault, FtpsServer, Times};
+use pipeline::job::{JobStatus, TransferStage};
+use pipeline::secret::{FtpsSettings, Password};
+
+const PROJECT: &str = "FLPIDS-NATS";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_lands_verifies_deletes_and_completes() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    // 12 MiB + 1 byte: three 5 MiB-or-less parts, so the multipart path and its composite
+    // checksum are exercised.
+    let data = content(12 * 1024 * 1024 + 1, 7);
+    let remote = "/s_dart_cert/plas/in/mo.moyr540.data";
+    server.put_file(remote, &data).unwrap();
+    let key = world.insert_job(PROJECT, "mo.moyr540.data", remote).await;
+    let arn = execution_arn("happy");
+
+    let taken = world.set_running(&key, &arn).await;
+    assert!(taken.acquired);
+    let job = world.job(&key).await;
+    assert_eq!(job.status, JobStatus::Running);
+    assert_eq!(job.execution_arn.as_deref(), Some(arn.as_str()));
+    assert_eq!(job.transfer_stage, Some(TransferStage::Pending));
+
+    let out = world.transfer(&key, &arn).await.unwrap();
+    assert_eq!(out.s3.key, "FLPIDS-NATS/mo.moyr540.data");
+    assert_eq!(out.s3.bucket, world.names.bucket);
+    assert_eq!(out.transfer.bytes, data.len() as u64);
+    assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert_eq!(out.transfer.parts, 3);
+    assert!(out.transfer.s3_version_id.is_some(), "the landing bucket is versioned");
+    assert_eq!(
+        world.object(&out.s3.key).await.as_deref(),
+        Some(&data[..]),
+        "S3 holds exactly the remote bytes"
+    );
+    assert!(
+        !server.local_path(remote).exists(),
+        "the source is deleted after verification"
+    );
+    assert_eq!(world.open_multipart_uploads().await, 0);
+
+    let job = world.job(&key).await;
+    assert_eq!(job.transfer_stage, Some(TransferStage::SourceDeleted));
+    assert_eq!(job.transfer.as_ref(), Some(&out.transfer));
+
+    let done = world.complete(&key, &arn).await;
+    assert_eq!(done.status, "COMPLETED");
+    let job = world.job(&key).await;
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.transfer_stage, Some(TransferStage::Done));
+    assert_eq!(
+        job.s3.as_ref().map(|s| s.key.as_str()),
+        Some("FLPIDS-NATS/mo.moyr540.data")
+    );
+    let (started, completed) = (job.started_at.unwrap(), job.completed_at.unwrap());
+    assert!(pipeline::timestamp::parse(&started) <= pipeline::timestamp::parse(&completed));
+    assert_eq!(job.updated_at.as_deref(), Some(completed.as_str()));
+    assert!(completed.ends_with("+00:00") && completed.len() == 32, "{completed}");
+
+    // FinalizeJob retried after its answer was lost: same outcome, no error.
+    assert_eq!(world.complete(&key, &arn).await.status, "COMPLETED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_empty_files_use_a_single_put() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    for (name, data) in [
+        ("empty.dat", Vec::new()),
+        ("small file é.csv", b"id,value\n1,2\n".to_vec()),
+    ] {
+        let remote = format!("/in/{name}");
+        server.put_file(&remote, &data).unwrap();
+        let key = world.insert_job(PROJECT, name, &remote).await;
+        let arn = execution_arn("small");
+        assert!(world.set_running(&key, &arn).await.acquired);
+        let out = world.transfer(&key, &arn).await.unwrap();
+        assert_eq!(out.transfer.parts, 1);
+        assert_eq!(out.transfer.sha256, sha256_hex(&data));
+        assert_eq!(world.object(&format!("{PROJECT}/{name}")).await, Some(data));
+        assert!(!server.local_path(&remote).exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_set_running_leaves_the_job_alone() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    server.put_file("/in/a.dat", b"abc").unwrap();
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let first = execution_arn("first");
+    assert!(world.set_running(&key, &first).await.acquired);
+    let before = world.raw_item(&key).await;
+
+    let duplicate = world.set_running(&key, &execution_arn("duplicate")).await;
+    assert!(!duplicate.acquired);
+    assert_eq!(duplicate.found_status.as_deref(), Some("RUNNING"));
+    assert_eq!(
+        world.raw_item(&key).await,
+        before,
+        "a duplicate delivery must not write"
+    );
+
+    // The duplicate cannot transfer, and its catch handler cannot mark the job ERROR.
+    let second = execution_arn("duplicate");
+    let err = world.transfer(&key, &second).await.unwrap_err();
+    assert_eq!(err.name(), "JobNotRunning");
+    let caught = world.record_failure(&key, &second, &err).await;
+    assert!(!caught.recorded);
+    assert_eq!(world.raw_item(&key).await, before);
+    assert!(
+        server.local_path("/in/a.dat").exists(),
+        "nothing was transferred by the duplicate"
+    );
+
+    // The owner finishes; a late duplicate after completion changes nothing either.
+    world.transfer(&key, &first).await.unwrap();
+    world.complete(&key, &first).await;
+    let done = world.raw_item(&key).await;
+    assert!(!world.set_running(&key, &execution_arn("late")).await.acquired);
+    assert_eq!(world.raw_item(&key).await, done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_remote_file_fails_and_records_error() {
+    let world = world_with_ftps().await;
+    let key = world.insert_job(PROJECT, "nope.dat", "/in/nope.dat").await;
+    let arn = execution_arn("missing");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "RemoteFileNotFound", "{err}");
+    assert!(!err.is_transient());
+
+    let caught = world.record_failure(&key, &arn, &err).await;
+    assert!(caught.recorded);
+    let job = world.job(&key).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert_eq!(job.transfer_stage, Some(TransferStage::Connecting));
+    let error = job.error.unwrap();
+    assert_eq!(error.name, "RemoteFileNotFound");
+    assert_eq!(error.state, "TransferFile");
+    assert!(error.message.contains("/in/nope.dat"), "{}", error.message);
+    assert_eq!(world.object_versions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_ftps_auth_failed_and_never_logged() {
+    let world = world_with_secret(|server| FtpsSettings {
+        password: Password::new("not-the-password"),
+        ..server.secret()
+    })
+    .await;
+    let server = &world.ftps;
+    server.put_file("/in/a.dat", b"abc").unwrap();
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("auth");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "FtpsAuthFailed", "{err}");
+    world.record_failure(&key, &arn, &err).await;
+    let item = format!("{:?}", world.raw_item(&key).await);
+    assert!(
+        !item.contains("not-the-password") && !item.contains(world.ftps.secret().password.expose()),
+        "no secret in the job item"
+    );
+    assert!(server.local_path("/in/a.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_certificate_is_rejected() {
+    let other_ca = tempfile::tempdir().unwrap();
+    let other = harness::world::pki::Pki::generate("someone-else", other_ca.path()).unwrap();
+    for ca_bundle in [Some(other.ca_pem.clone()), None] {
+        let world = world_with_secret(|server| FtpsSettings {
+            ca_bundle: ca_bundle.clone(),
+            ..server.secret()
+        })
+        .await;
+        let server = &world.ftps;
+        server.put_file("/in/a.dat", b"abc").unwrap();
+        let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+        let arn = execution_arn("tls");
+        world.set_running(&key, &arn).await;
+        let err = world.transfer(&key, &arn).await.unwrap_err();
+        assert_eq!(err.name(), "TlsVerificationFailed", "{err}");
+        assert!(server.local_path("/in/a.dat").exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_pin_is_enforced() {
+    let world = world_with_secret(|server| FtpsSettings {
+        cert_sha256: Some("00".repeat(32)),
+        ..server.secret()
+    })
+    .await;
+    let server = &world.ftps;
+    server.put_file("/in/a.dat", b"pinned").unwrap();
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("pin");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "CertificatePinMismatch", "{err}");
+    assert!(
+        err.to_string().contains(&server.pki().cert_sha256),
+        "names the presented pin: {err}"
+    );
+
+    let world = world_with_secret(|server| FtpsSettings {
+        cert_sha256: Some(server.pki().cert_sha256.clone()),
+        ..server.secret()
+    })
+    .await;
+    world.ftps.put_file("/in/a.dat", b"pinned").unwrap();
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("pin");
+    world.set_running(&key, &arn).await;
+    world.transfer(&key, &arn).await.expect("the right pin transfers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connection_leaves_no_object_no_upload_and_keeps_the_remote() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    let data = content(16 * 1024 * 1024, 3);
+    server.put_file("/in/big.dat", &data).unwrap();
+    // After 11 MiB: two parts are already uploaded when the connection drops.
+    server.inject(&[
+        Fault::DropAfterBytes(11 * 1024 * 1024),
+        Fault::DropTimes(Times::Count(1)),
+    ]);
+    let key = world.insert_job(PROJECT, "big.dat", "/in/big.dat").await;
+    let arn = execution_arn("drop");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert!(err.is_transient(), "a drop is retried: {err}");
+    assert!(matches!(err.name(), "TransientNetwork" | "IntegrityMismatch"), "{err}");
+    assert_eq!(
+        world.open_multipart_uploads().await,
+        0,
+        "the multipart upload was aborted"
+    );
+    assert_eq!(world.object_versions().await, 0, "no object, not even a partial one");
+    assert_eq!(
+        std::fs::read(server.local_path("/in/big.dat")).unwrap(),
+        data,
+        "the remote is kept"
+    );
+    assert_eq!(world.job(&key).await.transfer_stage, Some(TransferStage::Streaming));
+
+    // The state machine's retry: the fault is spent, the same execution now succeeds.
+    let out = world.transfer(&key, &arn).await.unwrap();
+    assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert_eq!(world.object_versions().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_mismatch_is_integrity_mismatch_and_keeps_the_remote() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    let data = content(6 * 1024 * 1024, 5);
+    server.put_file("/in/growing.dat", &data).unwrap();
+    server.inject(&[Fault::SizeDelta(1)]);
+    let key = world.insert_job(PROJECT, "growing.dat", "/in/growing.dat").await;
+    let arn = execution_arn("integrity");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "IntegrityMismatch", "{err}");
+    assert_eq!(world.open_multipart_uploads().await, 0);
+    assert_eq!(world.object_versions().await, 0);
+    assert!(server.local_path("/in/growing.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_names_are_rejected_before_any_io() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    server.put_file("/in/a.dat", b"abc").unwrap();
+    for (file_name, remote) in [
+        ("../../etc/passwd", "/in/a.dat"),
+        ("a.dat", "/in/../../etc/passwd"),
+        ("a.dat\r\nDELE /in/a.dat", "/in/a.dat"),
+        ("a.dat", "in/a.dat"),
+        ("nul\0.dat", "/in/a.dat"),
+    ] {
+        let key = world.insert_job(PROJECT, file_name, remote).await;
+        let arn = execution_arn("unsafe");
+        world.set_running(&key, &arn).await;
+        let err = world.transfer(&key, &arn).await.unwrap_err();
+        assert_eq!(err.name(), "UnsafeFileName", "{file_name:?} {remote:?}: {err}");
+        world.record_failure(&key, &arn, &err).await;
+        let job = world.job(&key).await;
+        assert_eq!(job.status, JobStatus::Error);
+        assert_eq!(
+            job.transfer_stage,
+            Some(TransferStage::Pending),
+            "failed before connecting"
+        );
+    }
+    assert!(server.local_path("/in/a.dat").exists());
+    assert_eq!(world.object_versions().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_delete_fails_after_a_verified_landing() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    server.put_file("/in/keep.dat", b"keep me").unwrap();
+    server.inject(&[Fault::RefuseDelete(true)]);
+    let key = world.insert_job(PROJECT, "keep.dat", "/in/keep.dat").await;
+    let arn = execution_arn("dele");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "RemoteDeleteFailed", "{err}");
+    let job = world.job(&key).await;
+    assert_eq!(
+        job.transfer_stage,
+        Some(TransferStage::Verified),
+        "landed and verified, source kept"
+    );
+    assert_eq!(job.transfer.unwrap().sha256, sha256_hex(b"keep me"));
+    assert_eq!(
+        world.object(&format!("{PROJECT}/keep.dat")).await.as_deref(),
+        Some(&b"keep me"[..])
+    );
+    assert!(server.local_path("/in/keep.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_items_and_inputs_are_invalid_job() {
+    let world = world_with_ftps().await;
+    // A stream record without keys: SetRunning refuses it by name.
+    let err = world
+        .handlers
+        .handle(
+            pipeline::Step::SetRunning,
+            serde_json::json!({"record": {"dynamodb": {}}, "executionArn": "arn"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidJob");
+    assert!(err.to_string().contains("dynamodb.Keys"), "{err}");
+    let err = world
+        .handlers
+        .handle(pipeline::Step::TransferFile, serde_json::json!({"job": 5}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidJob");
+    assert!(err.to_string().contains("TransferFile input"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
+    let timeouts = pipeline::ftps::Timeouts {
+        connect: std::time::Duration::from_secs(5),
+        command: std::time::Duration::from_secs(5),
+        read: std::time::Duration::from_secs(1),
+    };
+    let world = TestWorld::boot(timeouts, FtpsServer::secret).await;
+    let server = &world.ftps;
+    let data = content(7 * 1024 * 1024, 9);
+    server.put_file("/in/hang.dat", &data).unwrap();
+    server.inject(&[Fault::StallAfterBytes(6 * 1024 * 1024)]);
+    let key = world.insert_job(PROJECT, "hang.dat", "/in/hang.dat").await;
+    let arn = execution_arn("hang");
+    world.set_running(&key, &arn).await;
+    let started = std::time::Instant::now();
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "TransientNetwork", "{err}");
+    assert!(err.to_string().contains("silent for 1 s"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        world.open_multipart_uploads().await,
+        0,
+        "the part already uploaded was aborted"
+    );
+    assert_eq!(world.object_versions().await, 0);
+    assert!(server.local_path("/in/hang.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_transient() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let world = world_with_secret(|server| FtpsSettings {
+        port: Some(port),
+        ..server.secret()
+    })
+    .await;
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("refused");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "TransientNetwork", "{err}");
+    assert!(err.is_transient());
+}
