@@ -1,0 +1,103 @@
+//! `harness run` as CI runs it, in a project of its own (scenarios/ only: the embedded infra is
+//! used): a changed item fails with insta's stored snapshot and a unified diff, in the output and
+//! in the JUnit report; a missing fixture is named with where fixtures are looked for.
+
+use std::path::Path;
+use std::process::Command;
+
+const SCENARIO: &str = r#"description: One small file lands.
+remote:
+  - {path: /in/a.data, content: "abc"}
+jobs:
+  - {jobId: job-1, project: P, file: {fileName: a.data, remotePath: /in/a.data}}
+expect:
+  jobs: {job-1: {status: COMPLETED, transferStage: DONE}}
+  objects: [{key: P/a.data, size: 3, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}]
+  remote: []
+"#;
+
+fn harness(project: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--project"])
+        .arg(project)
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_changed_item_fails_with_a_unified_diff_of_the_snapshot() {
+    let project = tempfile::tempdir().unwrap();
+    let scenarios = project.path().join("scenarios");
+    std::fs::create_dir_all(scenarios.join("snapshots")).unwrap();
+    std::fs::write(scenarios.join("lands.yaml"), SCENARIO).unwrap();
+
+    // No snapshot yet: the run says how to make one.
+    let (code, stdout, _) = harness(project.path(), &["lands"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("no snapshot at") && stdout.contains("INSTA_UPDATE=always"),
+        "{stdout}"
+    );
+
+    // A snapshot that holds another size: the diff names the line.
+    let snapshot = include_str!("../../scenarios/snapshots/seed_example.snap")
+        .split("\n---\n")
+        .next()
+        .unwrap()
+        .to_string();
+    let body = r#"[
+  {
+    "jobId": "job-1",
+    "transfer": {
+      "bytes": 4
+    }
+  }
+]"#;
+    std::fs::write(
+        scenarios.join("snapshots/lands.snap"),
+        format!("{snapshot}\n---\n{body}\n"),
+    )
+    .unwrap();
+    let junit = project.path().join("junit.xml");
+    let (code, stdout, stderr) = harness(project.path(), &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("FAILED lands"), "{stdout}");
+    assert!(stdout.contains("snapshot ") && stdout.contains("differs"), "{stdout}");
+    assert!(
+        stdout.contains("--- stored") && stdout.contains("+++ this run"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("-      \"bytes\": 4"), "{stdout}");
+    assert!(stdout.contains("+      \"bytes\": 3,"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
+    let report = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        report.contains("tests=\"1\" failures=\"1\"") && report.contains("differs"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_missing_fixture_is_named() {
+    let project = tempfile::tempdir().unwrap();
+    let scenarios = project.path().join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    std::fs::write(
+        scenarios.join("fixture.yaml"),
+        SCENARIO.replace(r#"content: "abc""#, "fixture: nope.data"),
+    )
+    .unwrap();
+    let (code, stdout, _) = harness(project.path(), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("remote file /in/a.data: fixture \"nope.data\"") && stdout.contains("fixtures live in"),
+        "{stdout}"
+    );
+}
