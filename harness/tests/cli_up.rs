@@ -5,6 +5,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use pipeline::job::{Job, JobStatus, TransferStage};
+
 struct Up(Child);
 
 impl Drop for Up {
@@ -82,10 +84,10 @@ fn up_submit_status() {
 
     let (code, item, err) = harness(&env, &["status", &job_id, "--json"]);
     assert_eq!(code, 0, "{err}");
-    let item: serde_json::Value = serde_json::from_str(&item).unwrap();
-    assert_eq!(item["status"], "COMPLETED");
-    assert_eq!(item["transferStage"], "DONE");
-    assert_eq!(item["file"]["fileName"], "live.data");
+    let job: Job = serde_json::from_str(&item).unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.transfer_stage, Some(TransferStage::Done));
+    assert_eq!(job.file.file_name, "live.data");
     assert!(
         !root.path().join("in/live.data").exists(),
         "the served file was transferred and deleted"

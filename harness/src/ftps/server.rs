@@ -56,13 +56,9 @@ impl Drop for FtpsServer {
 }
 
 impl FtpsServer {
-    /// Starts a server for `username`/`password` serving a fresh temp directory.
-    pub async fn start(username: &str, password: &str) -> Result<Self, FtpsServerError> {
-        Self::start_serving(username, password, None).await
-    }
-
-    /// Like `start`, serving `root` (an existing directory) instead of a fresh temp directory.
-    pub async fn start_serving(username: &str, password: &str, root: Option<&Path>) -> Result<Self, FtpsServerError> {
+    /// Starts a server for `username`/`password` serving `root` (an existing directory), or a fresh
+    /// temp directory.
+    pub async fn start(username: &str, password: &str, root: Option<&Path>) -> Result<Self, FtpsServerError> {
         let dirs = tempfile::Builder::new().prefix("filechecks-ftps-").tempdir()?;
         let root = match root {
             Some(dir) => dir.canonicalize()?,

@@ -154,8 +154,7 @@ impl World {
         };
         aws::create_job_table(&sdk, &names.table, &stack.table).await?;
         aws::create_landing_bucket(&sdk, &names.bucket, stack.bucket_versioned).await?;
-        let ftps =
-            FtpsServer::start_serving(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
+        let ftps = FtpsServer::start(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
             landing_bucket: names.bucket.clone(),
