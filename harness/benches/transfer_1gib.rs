@@ -10,11 +10,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use harness::emulate::pipe::insert_batch;
-use harness::ftps::vsftpd::{FtpsMode, TlsVersion, Vsftpd};
+use harness::ftps::vsftpd::{TlsVersion, Vsftpd};
 use harness::world::{PipeState, World, WorldOptions};
 use pipeline::handlers::{SetRunningInput, TransferInput};
 use pipeline::job::{FileRef, Job, JobKey};
-use pipeline::secret::{FtpsSettings, Password, TlsMode};
+use pipeline::secret::TlsMode;
 
 const MIB: u64 = 1024 * 1024;
 const PASSWORD: &str = "bench-pa55";
@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let size = size_mib * MIB;
-    let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-bench", PASSWORD)?;
+    let server = Vsftpd::start(TlsVersion::Tls13, TlsMode::Explicit, "filechecks-bench", PASSWORD)?;
     let remote = "/bench/large.bin";
     let local = server.put_file(remote, b"")?;
     {
@@ -73,16 +73,7 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
-    let secret = FtpsSettings {
-        host: "127.0.0.1".into(),
-        port: Some(server.port()),
-        username: "filechecks-bench".into(),
-        password: Password::new(PASSWORD),
-        tls_mode: TlsMode::Explicit,
-        ca_bundle: Some(server.pki().ca_pem.clone()),
-        cert_sha256: None,
-        server_name: Some("localhost".into()),
-    };
+    let secret = server.secret();
     world.put_secret("BENCH", &secret).await?;
     let key = JobKey {
         job_id: "bench-1".into(),

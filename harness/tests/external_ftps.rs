@@ -5,9 +5,10 @@
 use std::process::Command;
 
 use harness::ftps::ExternalFtps;
-use harness::ftps::vsftpd::{self, FtpsMode, TlsVersion, Vsftpd};
+use harness::ftps::vsftpd::{self, TlsVersion, Vsftpd};
 use harness::scenario::Runner;
 use harness::world::Project;
+use pipeline::secret::TlsMode;
 
 const PASSWORD: &str = "replay-pa55";
 
@@ -16,7 +17,7 @@ async fn the_seed_scenario_replays_against_vsftpd() {
     if vsftpd::skip_unless_available() {
         return;
     }
-    let server = Vsftpd::start(TlsVersion::Tls13, FtpsMode::Explicit, "filechecks-ftp", PASSWORD)
+    let server = Vsftpd::start(TlsVersion::Tls13, TlsMode::Explicit, "filechecks-ftp", PASSWORD)
         .unwrap_or_else(|e| panic!("{e}"));
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), &server.pki().ca_pem).unwrap();

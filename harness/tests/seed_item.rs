@@ -39,8 +39,8 @@ async fn the_seed_example_item_comes_out() {
     let path = project.scenarios_dir().unwrap().join("seed_example.yaml");
     let report = Runner::new(project).run(&path).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(report.jobs.len(), 1);
-    let item = &serde_json::to_value(&report.jobs[0]).unwrap();
+    assert_eq!(report.items.len(), 1);
+    let item = &report.items[0].item;
     let seed = seed_item();
     for (field, expected) in seed.as_object().unwrap() {
         let got = &item[field];

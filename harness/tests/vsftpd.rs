@@ -6,30 +6,17 @@ mod common;
 
 use common::*;
 use harness::ftps::FtpsServer;
-use harness::ftps::vsftpd::{self, FtpsMode, TlsVersion, Vsftpd};
-use pipeline::secret::{FtpsSettings, Password, TlsMode};
+use harness::ftps::vsftpd::{self, TlsVersion, Vsftpd};
+use pipeline::secret::TlsMode;
 
 const PASSWORD: &str = "s3cr3t-pa55";
 
-async fn transfer_through(tls: TlsVersion, mode: FtpsMode) {
+async fn transfer_through(tls: TlsVersion, mode: TlsMode) {
     if vsftpd::skip_unless_available() {
         return;
     }
     let server = Vsftpd::start(tls, mode, "filechecks-ftp", PASSWORD).unwrap_or_else(|e| panic!("{e}"));
-    let secret = FtpsSettings {
-        host: "127.0.0.1".into(),
-        port: Some(server.port()),
-        username: "filechecks-ftp".into(),
-        password: Password::new(PASSWORD),
-        tls_mode: if mode == FtpsMode::Implicit {
-            TlsMode::Implicit
-        } else {
-            TlsMode::Explicit
-        },
-        ca_bundle: Some(server.pki().ca_pem.clone()),
-        cert_sha256: None,
-        server_name: Some("localhost".into()),
-    };
+    let secret = server.secret();
     let world = world_with_secret(|_: &FtpsServer| secret).await;
     let data = content(7 * 1024 * 1024 + 123, 11);
     let remote = "/outbound/mo.moyr540.data";
@@ -69,15 +56,15 @@ async fn transfer_through(tls: TlsVersion, mode: FtpsMode) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_with_session_reuse_over_tls_1_2() {
-    transfer_through(TlsVersion::Tls12, FtpsMode::Explicit).await;
+    transfer_through(TlsVersion::Tls12, TlsMode::Explicit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_with_session_reuse_over_tls_1_3() {
-    transfer_through(TlsVersion::Tls13, FtpsMode::Explicit).await;
+    transfer_through(TlsVersion::Tls13, TlsMode::Explicit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vsftpd_implicit_ftps_with_session_reuse() {
-    transfer_through(TlsVersion::Tls13, FtpsMode::Implicit).await;
+    transfer_through(TlsVersion::Tls13, TlsMode::Implicit).await;
 }

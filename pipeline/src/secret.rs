@@ -120,6 +120,23 @@ pub struct SecretSource {
     cache: Mutex<HashMap<String, (Instant, Arc<FtpsEndpoint>)>>,
 }
 
+/// `FTPS_SECRET_ID` with `{pipeline}` replaced by a pipeline that can name a secret.
+pub fn secret_id(template: &str, pipeline: &str) -> Result<String, PipelineError> {
+    if !template.contains("{pipeline}") {
+        return Ok(template.to_string());
+    }
+    let safe = !pipeline.is_empty()
+        && pipeline
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.+=@".contains(c));
+    if !safe {
+        return Err(PipelineError::InvalidJob(format!(
+            "pipeline {pipeline:?} cannot name a secret (letters, digits and _-.+=@ only)"
+        )));
+    }
+    Ok(template.replace("{pipeline}", pipeline))
+}
+
 impl SecretSource {
     pub fn new(client: aws_sdk_secretsmanager::Client, id_template: impl Into<String>) -> Self {
         Self {
@@ -132,19 +149,7 @@ impl SecretSource {
 
     /// The secret id for a pipeline.
     pub fn secret_id(&self, pipeline: &str) -> Result<String, PipelineError> {
-        if !self.id_template.contains("{pipeline}") {
-            return Ok(self.id_template.clone());
-        }
-        let safe = !pipeline.is_empty()
-            && pipeline
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.+=@".contains(c));
-        if !safe {
-            return Err(PipelineError::InvalidJob(format!(
-                "pipeline {pipeline:?} cannot name a secret (letters, digits and _-.+=@ only)"
-            )));
-        }
-        Ok(self.id_template.replace("{pipeline}", pipeline))
+        secret_id(&self.id_template, pipeline)
     }
 
     pub async fn endpoint(&self, pipeline: &str) -> Result<Arc<FtpsEndpoint>, PipelineError> {

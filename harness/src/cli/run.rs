@@ -123,8 +123,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             problems,
         });
     }
-    if let Some(path) = &args.junit {
-        std::fs::write(path, junit::render(&cases)).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, junit::render(&cases))
+    {
+        // The scenarios' results stand; the missing report is said, not turned into a failure.
+        eprintln!("harness: writing {}: {e}", path.display());
     }
     let failed = cases.iter().filter(|c| !c.problems.is_empty()).count();
     println!("{} passed, {failed} failed", cases.len() - failed);

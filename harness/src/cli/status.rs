@@ -29,10 +29,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(item) = out.items.unwrap_or_default().into_iter().next() else {
         bail!("no job {} in {table}", args.job_id);
     };
-    let job: Job = serde_dynamo::from_item(item).with_context(|| format!("job {}", args.job_id))?;
     if args.json {
-        println!("{}", serde_json::to_string(&job)?);
+        // The item as stored, every attribute: what `aws dynamodb get-item` would show, in plain JSON.
+        let stored: serde_json::Value = serde_dynamo::from_item(item)?;
+        println!("{stored}");
     } else {
+        let job: Job = serde_dynamo::from_item(item).with_context(|| format!("job {}", args.job_id))?;
         println!("{}", render(&job));
     }
     Ok(ExitCode::SUCCESS)

@@ -33,13 +33,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             remote_path: args.remote_path,
         },
     );
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(serde_dynamo::to_item(&job)?))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("PutItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    harness::world::aws::put_job(&aws_sdk_dynamodb::Client::new(&sdk), &table, &job).await?;
     println!("{}", key.job_id);
     Ok(ExitCode::SUCCESS)
 }

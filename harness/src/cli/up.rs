@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use harness::world::{Project, World, WorldOptions};
+use harness::world::{Project, World, WorldOptions, execution_job};
+use tokio::sync::broadcast::error::RecvError;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,16 +31,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     world.put_secret("", &world.ftps.secret()).await?;
     let mut finished = world.subscribe();
     tokio::spawn(async move {
-        while let Ok(execution) = finished.recv().await {
-            let input = execution.history.first().and_then(|e| {
-                e["executionStartedEventDetails"]["input"]
-                    .as_str()
-                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-            });
-            let job = input
-                .as_ref()
-                .and_then(|i| i[0]["dynamodb"]["Keys"]["jobId"]["S"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "?".into());
+        loop {
+            let execution = match finished.recv().await {
+                Ok(execution) => execution,
+                Err(RecvError::Lagged(missed)) => {
+                    eprintln!("harness: {missed} finished executions not reported (too many at once)");
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
+            };
+            let job = execution_job(&execution).map_or_else(|| "?".into(), |k| k.job_id);
             let status = serde_json::to_value(execution.status).unwrap_or_default();
             eprintln!(
                 "harness: execution for job {job} {} {}",

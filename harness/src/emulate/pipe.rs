@@ -45,7 +45,6 @@ pub struct Progress {
 
 pub struct Pipe {
     progress: watch::Receiver<Progress>,
-    delivered: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -140,27 +139,9 @@ impl Pipe {
             .and_then(|t| t.latest_stream_arn)
             .ok_or_else(|| PipeError::NoStream(table.to_string()))?;
         let (progress_tx, progress) = watch::channel(Progress::default());
-        let delivered = Arc::new(AtomicUsize::new(0));
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(
-            streams,
-            stream_arn,
-            spec,
-            target,
-            progress_tx,
-            delivered.clone(),
-            in_flight,
-        ));
-        Ok(Self {
-            progress,
-            delivered,
-            task,
-        })
-    }
-
-    /// Batches delivered to the target so far.
-    pub fn delivered(&self) -> usize {
-        self.delivered.load(Ordering::SeqCst)
+        let task = tokio::spawn(run(streams, stream_arn, spec, target, progress_tx, in_flight));
+        Ok(Self { progress, task })
     }
 
     /// Resolves once every record written before this call has been read, filtered, delivered,
@@ -182,7 +163,6 @@ async fn run(
     spec: PipeSpec,
     target: Target,
     progress: watch::Sender<Progress>,
-    delivered: Arc<AtomicUsize>,
     in_flight: Arc<AtomicUsize>,
 ) {
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
@@ -225,7 +205,7 @@ async fn run(
                             batch.push(record);
                         }
                         if batch.len() >= spec.batch_size.max(1) {
-                            deliver(std::mem::take(&mut batch), &target, &delivered, &in_flight, &finished);
+                            deliver(std::mem::take(&mut batch), &target, &in_flight, &finished);
                         }
                     }
                 }
@@ -236,7 +216,7 @@ async fn run(
         }
         // A partial batch is sent when a read brings no more (a Pipe's batching window of 0).
         if !batch.is_empty() {
-            deliver(std::mem::take(&mut batch), &target, &delivered, &in_flight, &finished);
+            deliver(std::mem::take(&mut batch), &target, &in_flight, &finished);
         }
         polls += 1;
         progress.send_replace(Progress {
@@ -253,14 +233,7 @@ async fn run(
     }
 }
 
-fn deliver(
-    batch: Vec<Value>,
-    target: &Target,
-    delivered: &Arc<AtomicUsize>,
-    in_flight: &Arc<AtomicUsize>,
-    finished: &Arc<tokio::sync::Notify>,
-) {
-    delivered.fetch_add(1, Ordering::SeqCst);
+fn deliver(batch: Vec<Value>, target: &Target, in_flight: &Arc<AtomicUsize>, finished: &Arc<tokio::sync::Notify>) {
     in_flight.fetch_add(1, Ordering::SeqCst);
     let execution = target(Value::Array(batch));
     let (in_flight, finished) = (in_flight.clone(), finished.clone());

@@ -155,10 +155,6 @@ impl FtpsServer {
         &self.pki
     }
 
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
     /// Arms faults (see `Fault`); those not named keep their state.
     pub fn inject(&self, faults: &[Fault]) {
         self.faults.apply(faults);

@@ -6,21 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pipeline::secret::{FtpsSettings, Password, TlsMode};
+
 use crate::world::pki::Pki;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsVersion {
     Tls12,
     Tls13,
-}
-
-/// How the control connection becomes TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtpsMode {
-    /// `AUTH TLS` after a plain greeting.
-    Explicit,
-    /// TLS from the first byte (`implicit_ssl=YES`).
-    Implicit,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +74,8 @@ pub struct Vsftpd {
     dir: tempfile::TempDir,
     pki: Pki,
     user: String,
-    mode: FtpsMode,
+    password: String,
+    mode: TlsMode,
 }
 
 impl Drop for Vsftpd {
@@ -94,7 +88,9 @@ impl Drop for Vsftpd {
 impl Vsftpd {
     /// Starts vsftpd serving a temp directory to the system user `user` (created if missing,
     /// its password set to `password`).
-    pub fn start(tls: TlsVersion, mode: FtpsMode, user: &str, password: &str) -> Result<Self, VsftpdError> {
+    /// `mode` says how the control connection becomes TLS: `AUTH TLS` after a plain greeting, or
+    /// TLS from the first byte (`implicit_ssl=YES`).
+    pub fn start(tls: TlsVersion, mode: TlsMode, user: &str, password: &str) -> Result<Self, VsftpdError> {
         let binary = locate().ok_or(VsftpdError::NotInstalled)?;
         let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
@@ -142,7 +138,7 @@ impl Vsftpd {
             cert = pki.combined_path.display(),
             log = log.display(),
             pasv_max = pasv_min + 20,
-            implicit = if mode == FtpsMode::Implicit { "YES" } else { "NO" },
+            implicit = if mode == TlsMode::Implicit { "YES" } else { "NO" },
         );
         let conf_path = dir.path().join("vsftpd.conf");
         std::fs::write(&conf_path, config).map_err(setup)?;
@@ -161,6 +157,7 @@ impl Vsftpd {
             dir,
             pki,
             user: user.into(),
+            password: password.into(),
             mode,
         };
         server.wait_ready()?;
@@ -188,7 +185,7 @@ impl Vsftpd {
             if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 // Explicit servers greet in clear; implicit ones accept the connection and wait
                 // for a TLS ClientHello, so an accepted connection is the signal there.
-                if self.mode == FtpsMode::Implicit {
+                if self.mode == TlsMode::Implicit {
                     return Ok(());
                 }
                 let mut greeting = [0u8; 3];
@@ -216,6 +213,20 @@ impl Vsftpd {
 
     pub fn pki(&self) -> &Pki {
         &self.pki
+    }
+
+    /// The pipeline's FTPS secret for this server: its CA trusted, its certificate's name.
+    pub fn secret(&self) -> FtpsSettings {
+        FtpsSettings {
+            host: "127.0.0.1".into(),
+            port: Some(self.port),
+            username: self.user.clone(),
+            password: Password::new(self.password.clone()),
+            tls_mode: self.mode,
+            ca_bundle: Some(self.pki.ca_pem.clone()),
+            cert_sha256: None,
+            server_name: Some("localhost".into()),
+        }
     }
 
     pub fn log(&self) -> String {

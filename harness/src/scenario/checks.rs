@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use pipeline::job::{Job, JobStatus};
-use serde_json::Value;
 use sfn::Execution;
 use sha2::{Digest, Sha256};
 
 use super::content::Remote;
-use super::schema::{Expect, NO_ERROR, ObjectExpectation, Scenario};
-use crate::world::World;
+use super::schema::{Expect, ObjectExpectation, Scenario};
+use crate::world::{StoredJob, World, execution_job};
 
 /// The settled world.
 pub struct Observed {
-    pub jobs: Vec<Job>,
+    pub items: Vec<StoredJob>,
     /// Every object in the landing bucket, with its size and SHA-256 (sorted), or why not.
     pub objects: Result<Vec<ObjectExpectation>, String>,
     /// Files on the server (sorted).
@@ -27,7 +26,7 @@ pub struct Observed {
 }
 
 impl Observed {
-    pub async fn gather(world: &World, remote: &Remote<'_>, scenario: &Scenario, jobs: Vec<Job>) -> Observed {
+    pub async fn gather(world: &World, remote: &Remote<'_>, scenario: &Scenario, items: Vec<StoredJob>) -> Observed {
         let open_uploads = world
             .s3()
             .list_multipart_uploads()
@@ -37,12 +36,16 @@ impl Observed {
             .map(|out| out.uploads.unwrap_or_default().len())
             .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string());
         Observed {
-            jobs,
+            items,
             objects: objects(world).await,
             remote: remote_files(remote, scenario).await,
             executions: world.executions(),
             open_uploads,
         }
+    }
+
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.items.iter().map(|stored| &stored.job)
     }
 
     /// Executions that entered TransferFile, per job.
@@ -56,14 +59,7 @@ impl Observed {
             if !transferred {
                 continue;
             }
-            let input: Value = execution.history[0]["executionStartedEventDetails"]["input"]
-                .as_str()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default();
-            let job = input[0]["dynamodb"]["Keys"]["jobId"]["S"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let job = execution_job(execution).map(|k| k.job_id).unwrap_or_default();
             *counts.entry(job).or_default() += 1;
         }
         counts
@@ -138,22 +134,29 @@ async fn remote_files(remote: &Remote<'_>, scenario: &Scenario) -> Vec<String> {
 pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
     let mut failures = Vec::new();
     for (id, expected) in &expect.jobs {
-        let Some(job) = observed.jobs.iter().find(|j| &j.job_id == id) else {
+        let Some(job) = observed.jobs().find(|j| &j.job_id == id) else {
             failures.push(format!("job {id}: not in the table"));
             continue;
         };
-        let mut check = |what: &str, want: &str, got: Option<&str>| {
-            let got = got.unwrap_or(NO_ERROR);
-            if want != got {
+        let mut check = |what: &str, matches: bool, want: &str, got: Option<&str>| {
+            if !matches {
+                let got = got.unwrap_or("none");
                 failures.push(format!("job {id}: {what} expected {want}, got {got}"));
             }
         };
-        check("status", expected.status.as_str(), Some(job.status.as_str()));
+        check(
+            "status",
+            expected.status == job.status,
+            expected.status.as_str(),
+            Some(job.status.as_str()),
+        );
         if let Some(stage) = expected.transfer_stage {
-            check("transferStage", stage.as_str(), job.transfer_stage.map(|s| s.as_str()));
+            let got = job.transfer_stage.map(|s| s.as_str());
+            check("transferStage", job.transfer_stage == Some(stage), stage.as_str(), got);
         }
         if let Some(error) = &expected.error {
-            check("error", error, job.error.as_ref().map(|e| e.name.as_str()));
+            let got = job.error.as_ref().map(|e| e.name.as_str());
+            check("error", error.matches(got), error.as_str(), got);
         }
     }
     match &observed.objects {
@@ -204,7 +207,7 @@ pub fn invariants(
     redrives: &BTreeMap<String, usize>,
 ) -> Vec<String> {
     let mut failures = Vec::new();
-    for job in &observed.jobs {
+    for job in observed.jobs() {
         let id = &job.job_id;
         if !matches!(job.status, JobStatus::Completed | JobStatus::Error) {
             failures.push(format!("invariant: job {id} is not terminal ({})", job.status.as_str()));
@@ -230,7 +233,7 @@ pub fn invariants(
         if observed.remote.contains(path) {
             continue;
         }
-        let recorded = observed.jobs.iter().any(|job| {
+        let recorded = observed.jobs().any(|job| {
             job.file.remote_path == *path
                 && job.transfer.as_ref().is_some_and(|t| t.sha256 == *sha)
                 && landed

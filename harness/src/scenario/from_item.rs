@@ -10,8 +10,8 @@ use sfn::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow};
 use sha2::{Digest, Sha256};
 
 use super::schema::{
-    DEFAULT_PIPELINE, Expect, JobExpectation, JobSpec, Mocks, ObjectExpectation, RemoteFile, Scenario, SecretOverrides,
-    UNTRUSTED_CA,
+    DEFAULT_PIPELINE, ErrorExpectation, Expect, JobExpectation, JobSpec, Mocks, ObjectExpectation, RemoteFile,
+    Scenario, SecretOverrides, UNTRUSTED_CA,
 };
 use crate::ftps::{Fault, FaultSet, Times};
 use crate::world::STATE_MACHINE_NAME;
@@ -156,7 +156,7 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
                 JobExpectation {
                     status: JobStatus::Error,
                     transfer_stage: None,
-                    error: Some(error.clone()),
+                    error: Some(ErrorExpectation::Named(error.clone())),
                 },
             )]),
             ..Default::default()
@@ -201,6 +201,25 @@ mod tests {
             plain(&item["Item"]),
             json!({"jobId": "j", "n": 5, "file": {"fileName": "f"}, "ok": true})
         );
+    }
+
+    #[test]
+    fn every_error_name_it_reproduces_is_one_the_pipeline_raises() {
+        for name in [
+            "RemoteFileNotFound",
+            "FtpsAuthFailed",
+            "TlsVerificationFailed",
+            "CertificatePinMismatch",
+            "TransientNetwork",
+            "TooManyConnections",
+            "IntegrityMismatch",
+            "RemoteDeleteFailed",
+            "UnsafeFileName",
+            "InvalidJob",
+        ] {
+            assert!(pipeline::PipelineError::NAMES.contains(&name), "{name}");
+            assert!(!matches!(cause_of(name), Cause::Mocked), "{name}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::snapshot;
 use crate::emulate::pipe::insert_batch;
 use crate::ftps::{ExternalFtps, ExternalFtpsError};
 use crate::world::pki::{Pki, PkiError};
-use crate::world::{Project, STATE_MACHINE_NAME, World, WorldError, WorldOptions};
+use crate::world::{Project, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -43,9 +43,9 @@ pub struct Report {
     pub name: String,
     /// Broken expectations and invariants; empty when the scenario passed.
     pub failures: Vec<String>,
-    /// The table's jobs as they are.
-    pub jobs: Vec<Job>,
-    /// The jobs, redacted, keys sorted (pretty JSON): what the snapshot holds.
+    /// The table's items as they are.
+    pub items: Vec<StoredJob>,
+    /// The items, redacted, keys sorted (pretty JSON): what the snapshot holds.
     pub snapshot: String,
     pub elapsed: Duration,
 }
@@ -181,15 +181,15 @@ impl Runner {
         }
         world.settle().await;
 
-        let jobs = world.jobs().await?;
-        let observed = Observed::gather(&world, &remote, &scenario, jobs).await;
+        let items = world.items().await?;
+        let observed = Observed::gather(&world, &remote, &scenario, items).await;
         let mut failures = checks::expectations(&scenario.expect, &observed);
         failures.extend(checks::invariants(&observed, &originals, &redrives));
-        let snapshot = snapshot::render(&observed.jobs);
+        let snapshot = snapshot::render(&observed.items);
         Ok(Report {
             name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
             failures,
-            jobs: observed.jobs,
+            items: observed.items,
             snapshot,
             elapsed: started.elapsed(),
         })

@@ -321,13 +321,53 @@ pub struct JobExpectation {
     pub status: JobStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_stage: Option<TransferStage>,
-    /// The recorded error name (`none` for no error).
+    /// The recorded error: `none`, or its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ErrorExpectation>,
 }
 
-/// `error: none` in a job expectation.
-pub const NO_ERROR: &str = "none";
+/// `error:` of a job expectation, as files write it: `none` or the error's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ErrorExpectation {
+    None,
+    Named(String),
+}
+
+impl ErrorExpectation {
+    const NONE: &'static str = "none";
+
+    /// The expectation in the words of a failure message.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::None => Self::NONE,
+            Self::Named(name) => name,
+        }
+    }
+
+    pub fn matches(&self, recorded: Option<&str>) -> bool {
+        match self {
+            Self::None => recorded.is_none(),
+            Self::Named(name) => recorded == Some(name.as_str()),
+        }
+    }
+}
+
+impl From<String> for ErrorExpectation {
+    fn from(text: String) -> Self {
+        if text == Self::NONE {
+            Self::None
+        } else {
+            Self::Named(text)
+        }
+    }
+}
+
+impl From<ErrorExpectation> for String {
+    fn from(expectation: ErrorExpectation) -> String {
+        expectation.as_str().to_string()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pipeline::job::Job;
+use crate::world::StoredJob;
 use serde_json::{Map, Value, json};
 
 /// `127.0.0.1:40971` → `127.0.0.1:[port]`: the world's servers listen on ephemeral ports.
@@ -44,12 +44,9 @@ pub fn redact(item: &Value) -> Value {
     walk("", item)
 }
 
-/// The snapshot of a table's jobs.
-pub fn render(jobs: &[Job]) -> String {
-    let items = jobs
-        .iter()
-        .map(|job| redact(&serde_json::to_value(job).expect("a Job serializes")))
-        .collect();
+/// The snapshot of a table's items, as stored (an attribute no type models shows too).
+pub fn render(items: &[StoredJob]) -> String {
+    let items = items.iter().map(|stored| redact(&stored.item)).collect();
     serde_json::to_string_pretty(&Value::Array(items)).expect("JSON serializes")
 }
 

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
+use pipeline::job::Job;
 use pipeline::secret::FtpsSettings;
 
 use super::template::TableSpec;
@@ -122,6 +123,18 @@ pub async fn create_landing_bucket(sdk: &SdkConfig, bucket: &str, versioned: boo
         .send()
         .await
         .map_err(failed("versioning the landing bucket"))?;
+    Ok(())
+}
+
+/// Writes a job item as it is (the one place a `Job` becomes a DynamoDB item).
+pub async fn put_job(ddb: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<(), ResourceError> {
+    let item = serde_dynamo::to_item(job).expect("a Job is a DynamoDB item");
+    ddb.put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(failed("writing a job item"))?;
     Ok(())
 }
 

@@ -13,14 +13,13 @@ pub mod project;
 pub mod template;
 pub mod workflow;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::ftps::Timeouts;
-use pipeline::job::{Job, JobKey};
+use pipeline::job::{Job, JobKey, JobStatus};
 use pipeline::secret::FtpsSettings;
 use pipeline::upload::UploadSettings;
 use pipeline::{Handlers, Settings};
@@ -29,7 +28,7 @@ use sfn::mock::TestCase;
 use sfn::{Execution, Executor, RunOptions};
 use tokio::sync::broadcast;
 
-pub use backend::{Backend, BackendError, embedded_endpoint};
+pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError};
 
 use crate::emulate::pipe::{Pipe, PipeError, Target};
@@ -62,6 +61,23 @@ pub enum WorldError {
     NoSuchJob(String),
     #[error("job table item {index}: not a job item: {message}")]
     NotAJob { index: usize, message: String },
+    #[error("the FTPS secret's id: {0}")]
+    SecretId(pipeline::PipelineError),
+}
+
+/// A job item as the table holds it: typed for checks, and as stored (every attribute, those the
+/// type does not model included) for snapshots and `status --json`.
+#[derive(Debug, Clone)]
+pub struct StoredJob {
+    pub job: Job,
+    pub item: Value,
+}
+
+/// The job an execution was started for (its input is a Pipe batch), if it names one.
+pub fn execution_job(execution: &Execution) -> Option<JobKey> {
+    let input = execution.history.first()?["executionStartedEventDetails"]["input"].as_str()?;
+    let batch: Value = serde_json::from_str(input).ok()?;
+    pipeline::job::key_from_stream_record(batch.get(0)?).ok()
 }
 
 /// Names of this world's resources.
@@ -223,28 +239,21 @@ impl World {
         .collect()
     }
 
-    /// Stores the FTPS secret for `pipeline` (ignored when the world shares one secret).
+    /// Stores the FTPS secret for `pipeline` (any pipeline when the world shares one secret).
     pub async fn put_secret(&self, pipeline: &str, secret: &FtpsSettings) -> Result<(), WorldError> {
-        let name = self.names.secret_id.replace("{pipeline}", pipeline);
+        let name = pipeline::secret::secret_id(&self.names.secret_id, pipeline).map_err(WorldError::SecretId)?;
         aws::put_secret(&self.sdk, &name, secret).await?;
         Ok(())
     }
 
     /// Writes a job item as it is.
     pub async fn put_job(&self, job: &Job) -> Result<(), WorldError> {
-        let attrs: HashMap<String, AttributeValue> = serde_dynamo::to_item(job).expect("a Job is a DynamoDB item");
-        self.ddb
-            .put_item()
-            .table_name(&self.names.table)
-            .set_item(Some(attrs))
-            .send()
-            .await
-            .map_err(|e| aws::ResourceError::new("a job item", &e))?;
+        aws::put_job(&self.ddb, &self.names.table, job).await?;
         Ok(())
     }
 
-    /// Every job of the table, sorted by `jobId`.
-    pub async fn jobs(&self) -> Result<Vec<Job>, WorldError> {
+    /// Every item of the table, sorted by `jobId`: typed, and as stored.
+    pub async fn items(&self) -> Result<Vec<StoredJob>, WorldError> {
         let out = self
             .ddb
             .scan()
@@ -253,16 +262,23 @@ impl World {
             .send()
             .await
             .map_err(|e| aws::ResourceError::new("scanning the job table", &e))?;
-        let mut jobs = Vec::new();
+        let mut items = Vec::new();
         for (index, item) in out.items.unwrap_or_default().into_iter().enumerate() {
-            let job: Job = serde_dynamo::from_item(item).map_err(|e| WorldError::NotAJob {
+            let not_a_job = |e: serde_dynamo::Error| WorldError::NotAJob {
                 index,
                 message: e.to_string(),
-            })?;
-            jobs.push(job);
+            };
+            let stored: Value = serde_dynamo::from_item(item.clone()).map_err(not_a_job)?;
+            let job: Job = serde_dynamo::from_item(item).map_err(not_a_job)?;
+            items.push(StoredJob { job, item: stored });
         }
-        jobs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-        Ok(jobs)
+        items.sort_by(|a, b| a.job.job_id.cmp(&b.job.job_id));
+        Ok(items)
+    }
+
+    /// Every job of the table, sorted by `jobId`.
+    pub async fn jobs(&self) -> Result<Vec<Job>, WorldError> {
+        Ok(self.items().await?.into_iter().map(|s| s.job).collect())
     }
 
     /// One job, read consistently.
@@ -301,7 +317,7 @@ impl World {
             .update_expression("SET updatedAt = :now")
             .condition_expression("#s = :t")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":t", AttributeValue::S(JobStatus::Triggered.as_str().into()))
             .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
             .send()
             .await;
@@ -327,7 +343,7 @@ impl World {
             .key("project", AttributeValue::S(key.project.clone()))
             .update_expression("SET #s = :t, updatedAt = :now")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .expression_attribute_values(":t", AttributeValue::S(JobStatus::Triggered.as_str().into()))
             .expression_attribute_values(":now", AttributeValue::S(pipeline::timestamp::now()))
             .send()
             .await
