@@ -90,9 +90,66 @@ impl Default for RunOptions {
     }
 }
 
+#[derive(Clone)]
 pub struct Executor {
     machine: Arc<StateMachine>,
     bindings: Bindings,
+}
+
+/// A started execution: its identity, its history as it grows, its outcome once it ends, and a
+/// way to stop it. Clones share the one execution.
+#[derive(Clone)]
+pub struct Handle {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub input: Value,
+    pub start_date: OffsetDateTime,
+    history: Arc<History>,
+    outcome: tokio::sync::watch::Receiver<Option<(Execution, OffsetDateTime)>>,
+    stop: Arc<tokio::sync::watch::Sender<Option<StatesError>>>,
+}
+
+impl Handle {
+    /// The events so far.
+    pub fn history(&self) -> Vec<Value> {
+        self.history.events()
+    }
+
+    /// The outcome and the stop date, once the execution ended.
+    pub fn outcome(&self) -> Option<(Execution, OffsetDateTime)> {
+        self.outcome.borrow().clone()
+    }
+
+    pub async fn wait(&self) -> Execution {
+        let mut outcome = self.outcome.clone();
+        let ended = outcome.wait_for(Option::is_some).await;
+        match ended {
+            Ok(ended) => ended.as_ref().expect("waited for it").0.clone(),
+            // The driver is gone only if its runtime shut down.
+            Err(_) => Execution {
+                status: Status::Aborted,
+                output: None,
+                error: Some("States.Runtime".into()),
+                cause: Some("the emulator stopped".into()),
+                history: self.history(),
+            },
+        }
+    }
+
+    /// Stops a running execution (`StopExecution`): it ends ABORTED with this error and cause.
+    /// A task already running is not interrupted (as on AWS, a Lambda runs on; its result is
+    /// dropped). False if the execution had already ended.
+    pub fn stop(&self, error: Option<String>, cause: Option<String>) -> bool {
+        if self.outcome.borrow().is_some() {
+            return false;
+        }
+        self.stop.send_replace(Some(StatesError::new(
+            error.unwrap_or_default(),
+            cause.unwrap_or_default(),
+        )));
+        true
+    }
 }
 
 /// How a state hands control on.
@@ -102,7 +159,7 @@ enum Flow {
 }
 
 struct Run {
-    history: History,
+    history: Arc<History>,
     clock: Mutex<OffsetDateTime>,
     time: TimeMode,
     mocks: Option<TestCase>,
@@ -119,7 +176,13 @@ impl Executor {
         }
     }
 
+    /// Runs an execution to its end.
     pub async fn run(&self, input: Value, options: RunOptions) -> Execution {
+        self.start(input, options).wait().await
+    }
+
+    /// Starts an execution on the runtime and returns at once.
+    pub fn start(&self, input: Value, options: RunOptions) -> Handle {
         let start = OffsetDateTime::now_utc();
         let machine_arn = arn::state_machine(&options.state_machine_name);
         let execution_arn = arn::execution(&options.state_machine_name, &options.execution_name);
@@ -129,8 +192,9 @@ impl Executor {
                           "StartTime": start.format(&Rfc3339).unwrap_or_default(), "RedriveCount": 0},
             "StateMachine": {"Id": machine_arn, "Name": options.state_machine_name},
         });
+        let history = Arc::new(History::default());
         let run = Run {
-            history: History::default(),
+            history: history.clone(),
             clock: Mutex::new(start),
             time: options.time,
             mocks: options.mocks,
@@ -144,12 +208,53 @@ impl Executor {
             json!({"executionStartedEventDetails": {"input": input.to_string(), "inputDetails": {"truncated": false},
                    "roleArn": run.context["Execution"]["RoleArn"]}}),
         );
-        let result = run.machine(&self.machine, input).await;
-        let timed_out = self
-            .machine
+        let (outcome_tx, outcome) = tokio::sync::watch::channel(None);
+        let (stop, mut stopped) = tokio::sync::watch::channel(None::<StatesError>);
+        let handle = Handle {
+            arn: execution_arn,
+            name: options.execution_name.clone(),
+            state_machine_arn: machine_arn,
+            input: input.clone(),
+            start_date: start,
+            history,
+            outcome,
+            stop: Arc::new(stop),
+        };
+        let machine = self.machine.clone();
+        tokio::spawn(async move {
+            let result = tokio::select! {
+                result = run.machine(&machine, input) => Ok(result),
+                Ok(stop) = stopped.wait_for(Option::is_some) => Err(stop.clone().expect("waited for it")),
+            };
+            let execution = run.finish(&machine, start, result);
+            let _ = outcome_tx.send(Some((execution, run.now())));
+        });
+        handle
+    }
+}
+
+impl Run {
+    /// Records how the execution ended: `result` is the machine's, or the stop that cut it short.
+    fn finish(
+        &self,
+        machine: &StateMachine,
+        start: OffsetDateTime,
+        result: Result<Result<Value, StatesError>, StatesError>,
+    ) -> Execution {
+        let run = self;
+        let timed_out = machine
             .timeout_seconds
             .is_some_and(|limit| (run.now() - start).as_seconds_f64() > limit);
         let (status, output, error, cause) = match result {
+            Err(stop) => {
+                run.history.push(
+                    run.now(),
+                    "ExecutionAborted",
+                    json!({"executionAbortedEventDetails": {"error": stop.error, "cause": stop.cause}}),
+                );
+                let some = |s: String| (!s.is_empty()).then_some(s);
+                (Status::Aborted, None, some(stop.error), some(stop.cause))
+            }
             _ if timed_out => {
                 let cause = "The execution exceeded its TimeoutSeconds".to_string();
                 run.history.push(
@@ -159,11 +264,11 @@ impl Executor {
                 );
                 (Status::TimedOut, None, Some("States.Timeout".to_string()), Some(cause))
             }
-            Ok(output) => {
+            Ok(Ok(output)) => {
                 run.history.push(run.now(), "ExecutionSucceeded", json!({"executionSucceededEventDetails": {"output": output.to_string(), "outputDetails": {"truncated": false}}}));
                 (Status::Succeeded, Some(output), None, None)
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 run.history.push(
                     run.now(),
                     "ExecutionFailed",
@@ -177,7 +282,7 @@ impl Executor {
             output,
             error,
             cause,
-            history: run.history.into_events(),
+            history: run.history.events(),
         }
     }
 }
@@ -586,7 +691,17 @@ impl Run {
                     ),
                 )),
                 Some(f) => {
-                    let call = f(payload);
+                    // A task runs on its own, as a Lambda does: a Task timeout or a stopped
+                    // execution stops waiting for it, not the function.
+                    let task = tokio::spawn(f(payload));
+                    let call = async move {
+                        task.await.unwrap_or_else(|e| {
+                            Err(StatesError::new(
+                                "States.TaskFailed",
+                                format!("the task's function panicked: {e}"),
+                            ))
+                        })
+                    };
                     match timeout {
                         Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), call).await {
                             Ok(r) => r,

@@ -24,7 +24,8 @@ impl History {
         id
     }
 
-    pub fn into_events(self) -> Vec<Value> {
-        self.events.into_inner().expect("history")
+    /// The events so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().expect("history").clone()
     }
 }

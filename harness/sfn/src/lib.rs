@@ -13,6 +13,6 @@ pub mod model;
 pub mod paths;
 
 pub use error::StatesError;
-pub use exec::{Bindings, Execution, Executor, RunOptions, Status, TaskFn, TimeMode};
+pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, Status, TaskFn, TimeMode};
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, ValidationErrors};

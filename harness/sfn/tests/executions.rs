@@ -1,0 +1,61 @@
+//! Executions while they run: a started execution is visible (its history grows), StopExecution
+//! ends it ABORTED with an `ExecutionAborted` event, and the task it was waiting for runs on, as
+//! a Lambda does on AWS.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sfn::{Bindings, Executor, RunOptions, StateMachine, Status};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_execution_is_aborted_and_its_task_runs_on() {
+    let (started_tx, mut started) = mpsc::unbounded_channel::<()>();
+    let (release_tx, release) = oneshot::channel::<()>();
+    let (finished_tx, finished) = oneshot::channel::<Value>();
+    let release = Arc::new(Mutex::new(Some(release)));
+    let finished_tx = Arc::new(Mutex::new(Some(finished_tx)));
+    let mut bindings = Bindings::default();
+    bindings.bind(
+        "Slow",
+        Arc::new(move |input: Value| {
+            let (started_tx, release, finished_tx) = (started_tx.clone(), release.clone(), finished_tx.clone());
+            Box::pin(async move {
+                let _ = started_tx.send(());
+                if let Some(release) = release.lock().await.take() {
+                    let _ = release.await;
+                }
+                if let Some(done) = finished_tx.lock().await.take() {
+                    let _ = done.send(input.clone());
+                }
+                Ok(input)
+            })
+        }),
+    );
+    let machine = StateMachine::from_value(&json!({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Slow", "End": true}}}))
+    .unwrap();
+    let handle = Executor::new(machine, bindings).start(json!({"n": 1}), RunOptions::default());
+    started.recv().await.expect("the task started");
+    assert!(handle.outcome().is_none(), "still running");
+    let types: Vec<Value> = handle.history().iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(types.last(), Some(&json!("LambdaFunctionStarted")), "{types:?}");
+
+    assert!(handle.stop(Some("Operator".into()), Some("stopped by hand".into())));
+    let execution = handle.wait().await;
+    assert_eq!(execution.status, Status::Aborted);
+    assert_eq!(execution.error.as_deref(), Some("Operator"));
+    let last = execution.history.last().unwrap();
+    assert_eq!(last["type"], "ExecutionAborted");
+    assert_eq!(last["executionAbortedEventDetails"]["cause"], "stopped by hand");
+    assert!(!handle.stop(None, None), "an ended execution cannot be stopped again");
+
+    // The function was not cancelled: released, it finishes.
+    release_tx.send(()).unwrap();
+    assert_eq!(finished.await.unwrap(), json!({"n": 1}));
+    assert_eq!(
+        handle.wait().await.history.len(),
+        execution.history.len(),
+        "nothing recorded after the stop"
+    );
+}
