@@ -11,8 +11,10 @@ pub mod intrinsics;
 pub mod mock;
 pub mod model;
 pub mod paths;
+pub mod service;
 
 pub use error::StatesError;
 pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, Status, TaskFn, TimeMode};
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, ValidationErrors};
+pub use service::{ApiError, Service, ServiceOptions};

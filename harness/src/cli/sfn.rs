@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use harness::world::workflow;
 use serde_json::{Value, json};
-use sfn::{Executor, MockConfig, RunOptions, TimeMode};
+use std::io::Write;
+use std::sync::Arc;
+
+use harness::emulate::edge::Edge;
+use sfn::{Executor, MockConfig, RunOptions, Service, ServiceOptions, TimeMode};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -36,6 +40,23 @@ pub enum Command {
         #[arg(long)]
         real_time: bool,
     },
+    /// Serves the Step Functions API (AWS JSON 1.0) until interrupted, as Step Functions Local did.
+    ///
+    /// Point the AWS CLI or an SDK at the printed endpoint. Lambda tasks named SetRunning,
+    /// TransferFile or FinalizeJob run the pipeline's handlers configured from the environment;
+    /// other Lambda tasks fail naming the function. With a mock config, start an execution of
+    /// `stateMachineArn#TestCaseName` to apply that test case.
+    Serve {
+        /// The port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 8083)]
+        port: u16,
+        /// An AWS MockConfigFile.json (default: $SFN_MOCK_CONFIG, if set).
+        #[arg(long, env = "SFN_MOCK_CONFIG")]
+        mock_config: Option<PathBuf>,
+        /// Let Wait states and retry intervals jump a virtual clock instead of sleeping.
+        #[arg(long)]
+        virtual_time: bool,
+    },
 }
 
 fn read_input(text: &str) -> anyhow::Result<Value> {
@@ -47,14 +68,56 @@ fn read_input(text: &str) -> anyhow::Result<Value> {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let Command::Run {
-        definition,
-        input,
-        mock_config,
-        test_case,
-        name,
-        real_time,
-    } = command;
+    match command {
+        Command::Run {
+            definition,
+            input,
+            mock_config,
+            test_case,
+            name,
+            real_time,
+        } => run_once(definition, input, mock_config, test_case, name, real_time).await,
+        Command::Serve {
+            port,
+            mock_config,
+            virtual_time,
+        } => serve(port, mock_config, virtual_time).await,
+    }
+}
+
+async fn serve(port: u16, mock_config: Option<PathBuf>, virtual_time: bool) -> anyhow::Result<ExitCode> {
+    let mocks = match &mock_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(MockConfig::from_json(&text).with_context(|| path.display().to_string())?)
+        }
+        None => None,
+    };
+    let service = Arc::new(Service::new(ServiceOptions {
+        bindings: workflow::bindings_from_env(),
+        mocks,
+        time: if virtual_time {
+            TimeMode::Virtual
+        } else {
+            TimeMode::Real
+        },
+    }));
+    let edge = Edge::start(service, None, port).await?;
+    println!("export AWS_ENDPOINT_URL='{}'", edge.endpoint());
+    println!("# ready: the Step Functions API; interrupt to stop");
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_once(
+    definition: PathBuf,
+    input: String,
+    mock_config: Option<PathBuf>,
+    test_case: Option<String>,
+    name: String,
+    real_time: bool,
+) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&definition).with_context(|| format!("reading {}", definition.display()))?;
     let machine = match workflow::load(&text) {
         Ok(machine) => machine,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use harness::world::{Project, World, WorldOptions, execution_job};
+use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
 
 #[derive(clap::Args)]
@@ -25,6 +26,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         project: Project::discover(args.project.as_deref())?,
         ftps_root: args.ftps_root,
         shared_secret: true,
+        // A live world keeps AWS's clock: retry intervals and Wait states take their time.
+        time: TimeMode::Real,
         ..Default::default()
     })
     .await?;
@@ -56,6 +59,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "# FTPS server: ftps://127.0.0.1:{} (user {}; files under $FILECHECKS_FTPS_ROOT)",
         world.ftps.addr().port(),
         world.ftps.username()
+    );
+    println!(
+        "# Step Functions on the same endpoint: aws stepfunctions list-executions --state-machine-arn \"$STATE_MACHINE_ARN\""
     );
     println!("# ready: harness submit --project P --remote-path /PATH; interrupt to stop");
     std::io::stdout().flush()?;

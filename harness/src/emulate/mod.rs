@@ -2,5 +2,6 @@
 //! table's stream to the state machine (`pipe`), and EventBridge event patterns (`pattern`), which
 //! the Pipe's FilterCriteria use.
 
+pub mod edge;
 pub mod pattern;
 pub mod pipe;

@@ -169,7 +169,9 @@ impl Runner {
                 Action::Deliver { job: id, times } => {
                     let batch = insert_batch(&job(id));
                     let deliveries = (0..*times).map(|_| world.deliver(batch.clone()));
-                    futures::future::join_all(deliveries).await;
+                    for delivered in futures::future::join_all(deliveries).await {
+                        delivered?;
+                    }
                 }
                 Action::Redrive(id) => {
                     world.settle().await;

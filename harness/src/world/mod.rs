@@ -25,17 +25,19 @@ use pipeline::upload::UploadSettings;
 use pipeline::{Handlers, Settings};
 use serde_json::Value;
 use sfn::mock::TestCase;
-use sfn::{Execution, Executor, RunOptions};
+use sfn::{Execution, Executor, Service, ServiceOptions, TimeMode};
 use tokio::sync::broadcast;
 
 pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError};
 
+use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::pipe::{Pipe, PipeError, Target};
 use crate::ftps::{FtpsServer, FtpsServerError};
 use template::StackSpec;
 
-/// The state machine's name in the world (the mock config's `StateMachines` key).
+/// The name scenario mocks use for the project's state machine (their MockConfigFile's
+/// `StateMachines` key), whatever its deployed name.
 pub const STATE_MACHINE_NAME: &str = "FileChecks";
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,10 @@ pub enum WorldError {
     Ftps(#[from] FtpsServerError),
     #[error(transparent)]
     Pipe(#[from] PipeError),
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
+    #[error("the Step Functions service: {0}")]
+    Service(sfn::ApiError),
     #[error("{file}: {errors}")]
     Definition {
         file: String,
@@ -113,6 +119,8 @@ pub struct WorldOptions {
     /// One FTPS secret for every pipeline (the `up` command), instead of one per pipeline.
     pub shared_secret: bool,
     pub pipe: PipeState,
+    /// Waits and retry intervals: virtual (scenarios: the clock jumps) or real (`up`, as on AWS).
+    pub time: TimeMode,
 }
 
 impl Default for WorldOptions {
@@ -128,6 +136,7 @@ impl Default for WorldOptions {
             ftps_root: None,
             shared_secret: false,
             pipe: PipeState::Running,
+            time: TimeMode::Virtual,
         }
     }
 }
@@ -139,7 +148,13 @@ pub struct World {
     pub stack: StackSpec,
     pub ftps: FtpsServer,
     pub handlers: Arc<Handlers>,
+    /// The project's state machine bound to the handlers, for running it outside the service.
     pub executor: Arc<Executor>,
+    /// The Step Functions service: the project's state machine under its deployed name, every
+    /// execution the Pipe starts, and whatever API users create.
+    pub service: Arc<Service>,
+    pub state_machine_arn: String,
+    edge: Edge,
     executions: Arc<Mutex<Vec<Execution>>>,
     finished: broadcast::Sender<Execution>,
     pipe: Option<Pipe>,
@@ -153,7 +168,8 @@ impl World {
         let sdk = aws::sdk_config(&backend.endpoint).await;
         let stack = StackSpec::parse(&options.project.template()?)?;
         let definition = options.project.state_machine()?;
-        let machine = workflow::load(&definition.text).map_err(|errors| WorldError::Definition {
+        let deployed = workflow::substitute_function_arns(&definition.text);
+        let machine = sfn::StateMachine::from_json(&deployed).map_err(|errors| WorldError::Definition {
             file: definition.name.clone(),
             errors,
         })?;
@@ -179,25 +195,41 @@ impl World {
             timeouts: options.timeouts,
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
-        let executor = Arc::new(Executor::new(machine, workflow::bindings(handlers.clone())));
+        let bindings = workflow::bindings(handlers.clone());
+        let executor = Arc::new(Executor::new(machine, bindings.clone()));
+        let service = Arc::new(Service::new(ServiceOptions {
+            bindings,
+            mocks: None,
+            time: options.time,
+        }));
+        let role = sfn::arn::role(&format!("{}-role", stack.state_machine_name));
+        let state_machine_arn = service
+            .register(&stack.state_machine_name, &deployed, &role)
+            .map_err(WorldError::Service)?;
+        let edge = Edge::start(service.clone(), Some(&backend.endpoint), 0).await?;
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
         let pipe = match options.pipe {
             PipeState::Stopped => None,
             PipeState::Running => {
                 let target: Target = {
-                    let (executor, executions, finished, mocks) = (
-                        executor.clone(),
+                    let (service, machine_arn, executions, finished, mocks) = (
+                        service.clone(),
+                        state_machine_arn.clone(),
                         executions.clone(),
                         finished.clone(),
                         options.mocks.clone(),
                     );
                     Arc::new(move |batch: Value| {
-                        let (executor, executions, finished) = (executor.clone(), executions.clone(), finished.clone());
-                        let options = run_options(mocks.clone());
+                        let (executions, finished) = (executions.clone(), finished.clone());
+                        // Started at once, as the Pipe's StartExecution is; the target resolves
+                        // when the execution ends (the settle signal counts on that).
+                        let started = service.start(&machine_arn, batch, mocks.clone());
                         Box::pin(async move {
-                            let execution = executor.run(batch, options).await;
-                            record(&executions, &finished, execution);
+                            match started {
+                                Ok(handle) => record(&executions, &finished, handle.wait().await),
+                                Err(e) => tracing::error!(error = %e, "the Pipe could not start an execution"),
+                            }
                         })
                     })
                 };
@@ -214,17 +246,24 @@ impl World {
             ftps,
             handlers,
             executor,
+            service,
+            state_machine_arn,
+            edge,
             executions,
             finished,
             pipe,
         })
     }
 
+    /// The world's one endpoint: Step Functions here, every other service proxied to the backend.
+    pub fn endpoint(&self) -> String {
+        self.edge.endpoint()
+    }
+
     /// Environment that points the AWS CLI, the SDKs and `harness submit`/`status` at this world.
     pub fn environment(&self) -> Vec<(String, String)> {
-        let endpoint = self.sdk.endpoint_url().unwrap_or_default().to_string();
         [
-            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_ACCESS_KEY_ID", aws::TEST_CREDENTIALS.into()),
             ("AWS_SECRET_ACCESS_KEY", aws::TEST_CREDENTIALS.into()),
             ("AWS_REGION", aws::REGION.into()),
@@ -232,6 +271,7 @@ impl World {
             ("JOBS_TABLE", self.names.table.clone()),
             ("LANDING_BUCKET", self.names.bucket.clone()),
             ("FTPS_SECRET_ID", self.names.secret_id.clone()),
+            ("STATE_MACHINE_ARN", self.state_machine_arn.clone()),
             ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
         ]
         .into_iter()
@@ -300,10 +340,14 @@ impl World {
     }
 
     /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
-    pub async fn deliver(&self, batch: Value) -> Execution {
-        let execution = self.executor.run(batch, run_options(None)).await;
+    pub async fn deliver(&self, batch: Value) -> Result<Execution, WorldError> {
+        let handle = self
+            .service
+            .start(&self.state_machine_arn, batch, None)
+            .map_err(WorldError::Service)?;
+        let execution = handle.wait().await;
         record(&self.executions, &self.finished, execution.clone());
-        execution
+        Ok(execution)
     }
 
     /// Touches a job that is still TRIGGERED (its `updatedAt`); false if it had moved on.
@@ -367,14 +411,6 @@ impl World {
 
     pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
         &self.ddb
-    }
-}
-
-fn run_options(mocks: Option<TestCase>) -> RunOptions {
-    RunOptions {
-        state_machine_name: STATE_MACHINE_NAME.into(),
-        mocks,
-        ..Default::default()
     }
 }
 

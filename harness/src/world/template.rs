@@ -4,6 +4,7 @@
 
 use serde_yaml::Value;
 
+use super::placeholders::{Resolution, substitute};
 use super::project::ProjectFile;
 use crate::emulate::pattern::Pattern;
 
@@ -29,6 +30,8 @@ pub struct PipeSpec {
 
 #[derive(Debug, Clone)]
 pub struct StackSpec {
+    /// The state machine's deployed name (its `Name`, `!Sub` resolved with the parameters' defaults).
+    pub state_machine_name: String,
     pub table: TableSpec,
     pub pipe: PipeSpec,
     pub bucket_versioned: bool,
@@ -86,7 +89,29 @@ impl StackSpec {
         let bucket_versioned = resource_of_type(resources, "AWS::S3::Bucket")
             .and_then(|b| b["Properties"]["VersioningConfiguration"]["Status"].as_str())
             == Some("Enabled");
+        let machine = resource_of_type(resources, "AWS::Serverless::StateMachine")
+            .or_else(|| resource_of_type(resources, "AWS::StepFunctions::StateMachine"))
+            .ok_or_else(|| fail("no state machine resource".into()))?;
+        let name = &machine["Properties"]["Name"];
+        let state_machine_name = match name {
+            Value::String(name) => name.clone(),
+            Value::Tagged(tagged) if tagged.tag == "Sub" => {
+                let text = tagged
+                    .value
+                    .as_str()
+                    .ok_or_else(|| fail("the state machine's !Sub Name is not a string".into()))?;
+                substitute(text, |param| match doc["Parameters"][param]["Default"].as_str() {
+                    Some(default) => Resolution::Value(default.to_string()),
+                    None => Resolution::Fail(format!(
+                        "the state machine's Name uses ${{{param}}}, a parameter without a Default"
+                    )),
+                })
+                .map_err(|e| fail(e.to_string()))?
+            }
+            _ => return Err(fail("the state machine has no Name (a string or !Sub)".into())),
+        };
         Ok(Self {
+            state_machine_name,
             table,
             pipe: PipeSpec { filters, batch_size },
             bucket_versioned,
@@ -115,5 +140,9 @@ mod tests {
             &serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "TRIGGERED"}}}})
         ));
         assert!(spec.bucket_versioned);
+        assert_eq!(
+            spec.state_machine_name, "FSA-steam-dev-FpacFLPIDS-FileChecks",
+            "the seed's name"
+        );
     }
 }

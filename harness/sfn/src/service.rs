@@ -1,0 +1,575 @@
+//! The Step Functions API (AWS JSON 1.0 operations, by their `X-Amz-Target` names) over a registry
+//! of state machines and their executions. Transport-free: a caller hands in the operation name
+//! and the JSON body and gets the JSON answer or an AWS-shaped error (`__type`, `message`); the
+//! harness serves it over HTTP on the world's endpoint. Task bindings and mocks are the embedder's.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::arn;
+use crate::exec::{Bindings, Executor, Handle, RunOptions, Status, TimeMode};
+use crate::mock::{MockConfig, TestCase};
+use crate::model::StateMachine;
+
+/// An error as the Step Functions API returns it: HTTP 400, `{"__type": kind, "message": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ApiError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+fn api_error(kind: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        kind,
+        message: message.into(),
+    }
+}
+
+fn validation(message: impl Into<String>) -> ApiError {
+    api_error("ValidationException", message)
+}
+
+/// AWS JSON dates are epoch seconds.
+fn epoch(at: OffsetDateTime) -> Value {
+    json!(at.unix_timestamp_nanos() as f64 / 1e9)
+}
+
+struct Machine {
+    name: String,
+    arn: String,
+    definition: String,
+    role_arn: String,
+    kind: String,
+    created: OffsetDateTime,
+    executor: Executor,
+}
+
+struct ExecutionEntry {
+    machine_arn: String,
+    handle: Handle,
+}
+
+#[derive(Default)]
+struct Registry {
+    machines: BTreeMap<String, Machine>,
+    /// In start order.
+    executions: Vec<ExecutionEntry>,
+    tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What the service runs executions with.
+pub struct ServiceOptions {
+    pub bindings: Bindings,
+    /// `SFN_MOCK_CONFIG`: test cases chosen with `stateMachineArn#TestCaseName` on StartExecution.
+    pub mocks: Option<MockConfig>,
+    pub time: TimeMode,
+}
+
+pub struct Service {
+    registry: Mutex<Registry>,
+    options: ServiceOptions,
+}
+
+fn string<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    body.get(field).and_then(Value::as_str).ok_or_else(|| {
+        validation(format!(
+            "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+fn optional<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
+    body.get(field).and_then(Value::as_str)
+}
+
+/// Names of state machines and executions: 1–80 characters, none of AWS's forbidden ones.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(forbidden) {
+        return Err(api_error("InvalidName", format!("Invalid Name: '{name}'")));
+    }
+    Ok(())
+}
+
+/// `maxResults` / `nextToken` paging over a list.
+fn page(items: Vec<Value>, body: &Value, field: &str) -> Result<Value, ApiError> {
+    let start = match optional(body, "nextToken") {
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| api_error("InvalidToken", format!("Invalid Token: '{token}'")))?,
+        None => 0,
+    };
+    let max = body
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .filter(|m| *m > 0)
+        .unwrap_or(100) as usize;
+    let end = (start + max).min(items.len());
+    let mut out = Map::new();
+    out.insert(
+        field.into(),
+        Value::Array(items.get(start..end).unwrap_or_default().to_vec()),
+    );
+    if end < items.len() {
+        out.insert("nextToken".into(), json!(end.to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
+impl Service {
+    pub fn new(options: ServiceOptions) -> Self {
+        Self {
+            registry: Mutex::new(Registry::default()),
+            options,
+        }
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().expect("registry")
+    }
+
+    /// Calls an operation (`ListStateMachines`, …) with its JSON body.
+    pub async fn call(&self, operation: &str, body: &Value) -> Result<Value, ApiError> {
+        match operation {
+            "CreateStateMachine" => self.create_state_machine(body),
+            "DescribeStateMachine" => self.describe_state_machine(body),
+            "ListStateMachines" => self.list_state_machines(body),
+            "UpdateStateMachine" => self.update_state_machine(body),
+            "DeleteStateMachine" => self.delete_state_machine(body),
+            "ValidateStateMachineDefinition" => Ok(validate_definition(body)),
+            "StartExecution" => self.start_execution(body),
+            "StartSyncExecution" => self.start_sync_execution(body).await,
+            "DescribeExecution" => self.describe_execution(body),
+            "ListExecutions" => self.list_executions(body),
+            "GetExecutionHistory" => self.get_execution_history(body),
+            "StopExecution" => self.stop_execution(body),
+            "TagResource" => self.tag_resource(body),
+            "UntagResource" => self.untag_resource(body),
+            "ListTagsForResource" => self.list_tags(body),
+            other => Err(api_error(
+                "UnknownOperationException",
+                format!("{other} is not an operation this Step Functions emulator serves"),
+            )),
+        }
+    }
+
+    /// Registers a state machine (as CreateStateMachine does); an existing one of the same name
+    /// and definition is returned as it is.
+    pub fn register(&self, name: &str, definition: &str, role_arn: &str) -> Result<String, ApiError> {
+        let body = json!({"name": name, "definition": definition, "roleArn": role_arn});
+        let created = self.create_state_machine(&body)?;
+        Ok(created["stateMachineArn"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Starts an execution of a registered machine with the given mocks (the world's Pipe does).
+    pub fn start(&self, machine_arn: &str, input: Value, mocks: Option<TestCase>) -> Result<Handle, ApiError> {
+        self.start_named(machine_arn, uuid::Uuid::new_v4().to_string(), input, mocks)
+    }
+
+    fn start_named(
+        &self,
+        machine_arn: &str,
+        name: String,
+        input: Value,
+        mocks: Option<TestCase>,
+    ) -> Result<Handle, ApiError> {
+        check_name(&name)?;
+        let mut registry = self.registry();
+        let machine = registry.machines.get(machine_arn).ok_or_else(|| {
+            api_error(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        let execution_arn = arn::execution(&machine.name, &name);
+        if registry.executions.iter().any(|e| e.handle.arn == execution_arn) {
+            return Err(api_error(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{execution_arn}'"),
+            ));
+        }
+        let options = RunOptions {
+            execution_name: name,
+            state_machine_name: machine.name.clone(),
+            mocks,
+            time: self.options.time,
+        };
+        let handle = machine.executor.start(input, options);
+        registry.executions.push(ExecutionEntry {
+            machine_arn: machine_arn.to_string(),
+            handle: handle.clone(),
+        });
+        Ok(handle)
+    }
+
+    fn machine_arn<'a>(&self, body: &'a Value) -> Result<&'a str, ApiError> {
+        string(body, "stateMachineArn")
+    }
+
+    fn create_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let name = string(body, "name")?;
+        check_name(name)?;
+        let definition = string(body, "definition")?;
+        let role_arn = optional(body, "roleArn").unwrap_or_default().to_string();
+        let kind = optional(body, "type").unwrap_or("STANDARD").to_string();
+        if kind != "STANDARD" && kind != "EXPRESS" {
+            return Err(validation(format!("type {kind:?} is not STANDARD or EXPRESS")));
+        }
+        let machine = StateMachine::from_json(definition).map_err(|errors| {
+            api_error(
+                "InvalidDefinition",
+                format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+            )
+        })?;
+        let machine_arn = arn::state_machine(name);
+        let mut registry = self.registry();
+        if let Some(existing) = registry.machines.get(&machine_arn) {
+            if existing.definition == definition && existing.role_arn == role_arn && existing.kind == kind {
+                return Ok(json!({"stateMachineArn": machine_arn, "creationDate": epoch(existing.created)}));
+            }
+            return Err(api_error(
+                "StateMachineAlreadyExists",
+                format!("State Machine Already Exists: '{machine_arn}'"),
+            ));
+        }
+        let created = OffsetDateTime::now_utc();
+        registry.machines.insert(
+            machine_arn.clone(),
+            Machine {
+                name: name.to_string(),
+                arn: machine_arn.clone(),
+                definition: definition.to_string(),
+                role_arn,
+                kind,
+                created,
+                executor: Executor::new(machine, self.options.bindings.clone()),
+            },
+        );
+        if let Some(tags) = body.get("tags").and_then(Value::as_array) {
+            let entry = registry.tags.entry(machine_arn.clone()).or_default();
+            for tag in tags {
+                if let (Some(k), Some(v)) = (tag["key"].as_str(), tag["value"].as_str()) {
+                    entry.insert(k.into(), v.into());
+                }
+            }
+        }
+        Ok(json!({"stateMachineArn": machine_arn, "creationDate": epoch(created)}))
+    }
+
+    fn with_machine<T>(&self, arn: &str, f: impl FnOnce(&Machine) -> T) -> Result<T, ApiError> {
+        let registry = self.registry();
+        registry.machines.get(arn).map(f).ok_or_else(|| {
+            api_error(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{arn}'"),
+            )
+        })
+    }
+
+    fn describe_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        self.with_machine(self.machine_arn(body)?, |m| {
+            json!({"stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.definition,
+                   "roleArn": m.role_arn, "type": m.kind, "creationDate": epoch(m.created),
+                   "loggingConfiguration": {"level": "OFF", "includeExecutionData": false}})
+        })
+    }
+
+    fn list_state_machines(&self, body: &Value) -> Result<Value, ApiError> {
+        let items = self
+            .registry()
+            .machines
+            .values()
+            .map(
+                |m| json!({"stateMachineArn": m.arn, "name": m.name, "type": m.kind, "creationDate": epoch(m.created)}),
+            )
+            .collect();
+        page(items, body, "stateMachines")
+    }
+
+    fn update_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let arn = self.machine_arn(body)?;
+        let parsed = match optional(body, "definition") {
+            Some(text) => Some((
+                text.to_string(),
+                StateMachine::from_json(text).map_err(|errors| {
+                    api_error(
+                        "InvalidDefinition",
+                        format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+                    )
+                })?,
+            )),
+            None => None,
+        };
+        let mut registry = self.registry();
+        let machine = registry.machines.get_mut(arn).ok_or_else(|| {
+            api_error(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{arn}'"),
+            )
+        })?;
+        if let Some((text, parsed)) = parsed {
+            machine.definition = text;
+            machine.executor = Executor::new(parsed, self.options.bindings.clone());
+        }
+        if let Some(role) = optional(body, "roleArn") {
+            machine.role_arn = role.to_string();
+        }
+        Ok(json!({"updateDate": epoch(OffsetDateTime::now_utc())}))
+    }
+
+    fn delete_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let arn = self.machine_arn(body)?;
+        // AWS answers a delete of an unknown machine with success too.
+        self.registry().machines.remove(arn);
+        Ok(json!({}))
+    }
+
+    fn start_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let handle = self.start_from_request(body)?;
+        Ok(json!({"executionArn": handle.arn, "startDate": epoch(handle.start_date)}))
+    }
+
+    /// StartExecution's request: `stateMachineArn[#TestCase]`, `name`, `input`.
+    fn start_from_request(&self, body: &Value) -> Result<Handle, ApiError> {
+        let target = self.machine_arn(body)?;
+        let (machine_arn, test_case) = match target.split_once('#') {
+            Some((arn, case)) => (arn, Some(case)),
+            None => (target, None),
+        };
+        let input = match optional(body, "input") {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                api_error(
+                    "InvalidExecutionInput",
+                    format!("Invalid State Machine Execution Input: '{e}'"),
+                )
+            })?,
+            None => json!({}),
+        };
+        let mocks = match test_case {
+            None => None,
+            Some(case) => {
+                let config = self.options.mocks.as_ref().ok_or_else(|| {
+                    validation(format!(
+                        "test case {case:?} asked for, but the service has no mock config (SFN_MOCK_CONFIG)"
+                    ))
+                })?;
+                let name = self.with_machine(machine_arn, |m| m.name.clone())?;
+                Some(
+                    config
+                        .test_case(Some(&name), case)
+                        .map_err(|e| validation(e.to_string()))?,
+                )
+            }
+        };
+        let name = optional(body, "name").map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+        self.start_named(machine_arn, name, input, mocks)
+    }
+
+    async fn start_sync_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let kind = self.with_machine(self.machine_arn(body)?.split('#').next().unwrap_or_default(), |m| {
+            m.kind.clone()
+        })?;
+        if kind != "EXPRESS" {
+            return Err(api_error(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        let handle = self.start_from_request(body)?;
+        handle.wait().await;
+        let mut described = self.describe(&handle, None);
+        if let Value::Object(map) = &mut described {
+            map.insert(
+                "billingDetails".into(),
+                json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100}),
+            );
+        }
+        Ok(described)
+    }
+
+    fn execution(&self, body: &Value) -> Result<(Handle, String), ApiError> {
+        let arn = string(body, "executionArn")?;
+        self.registry()
+            .executions
+            .iter()
+            .find(|e| e.handle.arn == arn)
+            .map(|e| (e.handle.clone(), e.machine_arn.clone()))
+            .ok_or_else(|| api_error("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
+    }
+
+    fn describe(&self, handle: &Handle, _machine_arn: Option<&str>) -> Value {
+        let mut out = json!({"executionArn": handle.arn, "stateMachineArn": handle.state_machine_arn, "name": handle.name,
+            "status": "RUNNING", "startDate": epoch(handle.start_date), "input": handle.input.to_string(),
+            "inputDetails": {"included": true}, "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE"});
+        if let Some((execution, stopped)) = handle.outcome() {
+            out["status"] = serde_json::to_value(execution.status).unwrap_or_default();
+            out["stopDate"] = epoch(stopped);
+            if let Some(output) = &execution.output {
+                out["output"] = json!(output.to_string());
+                out["outputDetails"] = json!({"included": true});
+            }
+            if let Some(error) = &execution.error {
+                out["error"] = json!(error);
+            }
+            if let Some(cause) = &execution.cause {
+                out["cause"] = json!(cause);
+            }
+            if execution.status != Status::Succeeded {
+                out["redriveStatus"] = json!("REDRIVABLE");
+            }
+        }
+        out
+    }
+
+    fn describe_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let (handle, machine_arn) = self.execution(body)?;
+        Ok(self.describe(&handle, Some(&machine_arn)))
+    }
+
+    fn list_executions(&self, body: &Value) -> Result<Value, ApiError> {
+        let machine_arn = self.machine_arn(body)?;
+        self.with_machine(machine_arn, |_| ())?;
+        let filter = optional(body, "statusFilter");
+        let items = self
+            .registry()
+            .executions
+            .iter()
+            .rev()
+            .filter(|e| e.machine_arn == machine_arn)
+            .map(|e| self.describe(&e.handle, None))
+            .filter(|d| filter.is_none_or(|f| d["status"] == f))
+            .map(|d| {
+                let keep = [
+                    "executionArn",
+                    "stateMachineArn",
+                    "name",
+                    "status",
+                    "startDate",
+                    "stopDate",
+                ];
+                Value::Object(
+                    d.as_object()
+                        .map(|m| {
+                            m.iter()
+                                .filter(|(k, _)| keep.contains(&k.as_str()))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        page(items, body, "executions")
+    }
+
+    fn get_execution_history(&self, body: &Value) -> Result<Value, ApiError> {
+        let (handle, _) = self.execution(body)?;
+        let mut events: Vec<Value> = handle
+            .history()
+            .into_iter()
+            .map(|mut event| {
+                // AWS JSON dates are epoch seconds; the recorded history has RFC 3339 text.
+                if let Some(at) = event["timestamp"]
+                    .as_str()
+                    .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                {
+                    event["timestamp"] = epoch(at);
+                }
+                event
+            })
+            .collect();
+        if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+            events.reverse();
+        }
+        page(events, body, "events")
+    }
+
+    fn stop_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let (handle, _) = self.execution(body)?;
+        handle.stop(
+            optional(body, "error").map(str::to_string),
+            optional(body, "cause").map(str::to_string),
+        );
+        let stopped = handle.outcome().map_or_else(OffsetDateTime::now_utc, |(_, at)| at);
+        Ok(json!({"stopDate": epoch(stopped)}))
+    }
+
+    fn resource_arn<'a>(&self, body: &'a Value) -> Result<&'a str, ApiError> {
+        let arn = string(body, "resourceArn")?;
+        let known = {
+            let registry = self.registry();
+            registry.machines.contains_key(arn) || registry.executions.iter().any(|e| e.handle.arn == arn)
+        };
+        if !known {
+            return Err(api_error("ResourceNotFound", format!("Resource not found: '{arn}'")));
+        }
+        Ok(arn)
+    }
+
+    fn tag_resource(&self, body: &Value) -> Result<Value, ApiError> {
+        let arn = self.resource_arn(body)?;
+        let mut registry = self.registry();
+        let entry = registry.tags.entry(arn.to_string()).or_default();
+        for tag in body.get("tags").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(key), Some(value)) = (tag["key"].as_str(), tag["value"].as_str()) else {
+                return Err(validation("each tag needs a key and a value"));
+            };
+            entry.insert(key.into(), value.into());
+        }
+        Ok(json!({}))
+    }
+
+    fn untag_resource(&self, body: &Value) -> Result<Value, ApiError> {
+        let arn = self.resource_arn(body)?;
+        let mut registry = self.registry();
+        if let Some(entry) = registry.tags.get_mut(arn) {
+            for key in body.get("tagKeys").and_then(Value::as_array).into_iter().flatten() {
+                entry.remove(key.as_str().unwrap_or_default());
+            }
+        }
+        Ok(json!({}))
+    }
+
+    fn list_tags(&self, body: &Value) -> Result<Value, ApiError> {
+        let arn = self.resource_arn(body)?;
+        let registry = self.registry();
+        let tags: Vec<Value> = registry
+            .tags
+            .get(arn)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        Ok(json!({"tags": tags}))
+    }
+}
+
+/// ValidateStateMachineDefinition: `OK`, or `FAIL` with one diagnostic per problem.
+fn validate_definition(body: &Value) -> Value {
+    let Some(definition) = optional(body, "definition") else {
+        return json!({"result": "FAIL", "diagnostics": [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "definition is required"}]});
+    };
+    match StateMachine::from_json(definition) {
+        Ok(_) => json!({"result": "OK", "diagnostics": []}),
+        Err(errors) => {
+            let diagnostics: Vec<Value> = errors
+                .0
+                .iter()
+                .map(|message| {
+                    let location = message
+                        .split([' ', ':'])
+                        .next()
+                        .filter(|l| l.starts_with('$'))
+                        .unwrap_or("$");
+                    json!({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": message,
+                           "location": location.trim_start_matches('$').replace('.', "/")})
+                })
+                .collect();
+            json!({"result": "FAIL", "diagnostics": diagnostics})
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! One endpoint for every service, as LocalStack's edge port: requests whose `X-Amz-Target` is
+//! `AWSStepFunctions.*` go to the Step Functions emulator (`sfn::Service`), everything else is
+//! proxied, streaming, to the AWS backend (moto). With no backend (`harness sfn serve`) it serves
+//! Step Functions alone.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use sfn::Service;
+use tokio::net::TcpListener;
+
+const TARGET_PREFIX: &str = "AWSStepFunctions.";
+const JSON_1_0: &str = "application/x-amz-json-1.0";
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    #[error("the edge endpoint: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("the AWS backend endpoint {0:?} is not a URL")]
+    Backend(String),
+}
+
+/// A running edge endpoint; stops when dropped.
+pub struct Edge {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Routes {
+    service: Arc<Service>,
+    backend: Option<(Uri, Client<HttpConnector, Incoming>)>,
+}
+
+impl Edge {
+    /// Serves on `127.0.0.1:port` (0: any free port).
+    pub async fn start(service: Arc<Service>, backend: Option<&str>, port: u16) -> Result<Edge, EdgeError> {
+        let backend = match backend {
+            Some(url) => {
+                let uri: Uri = url.parse().map_err(|_| EdgeError::Backend(url.to_string()))?;
+                if uri.authority().is_none() {
+                    return Err(EdgeError::Backend(url.to_string()));
+                }
+                Some((uri, Client::builder(TokioExecutor::new()).build_http()))
+            }
+            None => None,
+        };
+        let routes = Arc::new(Routes { service, backend });
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let serve = hyper::service::service_fn(move |request| {
+                        let routes = routes.clone();
+                        async move { Ok::<_, Infallible>(routes.handle(request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), serve)
+                        .await;
+                });
+            }
+        });
+        Ok(Edge { addr, task })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn full(status: StatusCode, body: Value, error_type: Option<&str>) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(status)
+        .header("content-type", JSON_1_0)
+        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string());
+    if let Some(kind) = error_type {
+        response = response.header("x-amzn-errortype", kind);
+    }
+    response
+        .body(
+            Full::new(Bytes::from(body.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("a valid response")
+}
+
+fn error(kind: &str, message: &str) -> Response<Body> {
+    full(
+        StatusCode::BAD_REQUEST,
+        json!({"__type": kind, "message": message}),
+        Some(kind),
+    )
+}
+
+impl Routes {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+            .map(str::to_string);
+        match target {
+            Some(operation) => self.step_functions(&operation, request).await,
+            None => self.proxy(request).await,
+        }
+    }
+
+    async fn step_functions(&self, operation: &str, request: Request<Incoming>) -> Response<Body> {
+        let bytes = match request.into_body().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => return error("SerializationException", &format!("reading the request: {e}")),
+        };
+        let body: Value = if bytes.is_empty() {
+            json!({})
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(body) => body,
+                Err(e) => return error("SerializationException", &format!("the request is not JSON: {e}")),
+            }
+        };
+        match self.service.call(operation, &body).await {
+            Ok(answer) => full(StatusCode::OK, answer, None),
+            Err(e) => error(e.kind, &e.message),
+        }
+    }
+
+    async fn proxy(&self, request: Request<Incoming>) -> Response<Body> {
+        let Some((backend, client)) = &self.backend else {
+            return error(
+                "UnknownOperationException",
+                "this endpoint serves the Step Functions API only (X-Amz-Target: AWSStepFunctions.*)",
+            );
+        };
+        let (mut parts, body) = request.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let mut uri = Uri::builder().path_and_query(path);
+        if let Some(scheme) = backend.scheme() {
+            uri = uri.scheme(scheme.clone());
+        }
+        if let Some(authority) = backend.authority() {
+            uri = uri.authority(authority.clone());
+        }
+        parts.uri = match uri.build() {
+            Ok(uri) => uri,
+            Err(e) => return error("InternalFailure", &format!("proxying: {e}")),
+        };
+        match client.request(Request::from_parts(parts, body)).await {
+            Ok(response) => response.map(|body| body.boxed()),
+            Err(e) => {
+                let mut response = error("ServiceUnavailable", &format!("the AWS backend: {e}"));
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                response
+            }
+        }
+    }
+}
