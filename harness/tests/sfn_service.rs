@@ -1,0 +1,204 @@
+//! The Step Functions API on `harness up`'s one endpoint, driven by the AWS SDK for Rust as a user
+//! would: the project's state machine is listed under its deployed name, a submitted job's
+//! execution is found with its history, a slow execution is stopped (ABORTED), and errors come
+//! back as the SDK's typed errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn env_of<'a>(env: &'a [(String, String)], name: &str) -> &'a str {
+    env.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("{name} in {env:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("in")).unwrap();
+    std::fs::write(root.path().join("in/seen.data"), b"seen by the SDK\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["up", "--ftps-root"])
+        .arg(root.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let _up = Up(child);
+    let mut env = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(export) = line.strip_prefix("export ") {
+            let (name, value) = export.split_once('=').unwrap();
+            env.push((name.to_string(), value.trim_matches('\'').to_string()));
+        }
+        if line.starts_with("# ready") {
+            break;
+        }
+    }
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(env_of(&env, "AWS_ENDPOINT_URL"))
+        .region(aws_config::Region::new(env_of(&env, "AWS_REGION").to_string()))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    let sfn = aws_sdk_sfn::Client::new(&config);
+
+    // The project's state machine, under the name the template deploys it with.
+    let listed = sfn.list_state_machines().send().await.unwrap();
+    let machine = listed
+        .state_machines()
+        .iter()
+        .find(|m| m.name() == "FSA-steam-dev-FpacFLPIDS-FileChecks")
+        .expect("the deployed name");
+    assert_eq!(machine.state_machine_arn(), env_of(&env, "STATE_MACHINE_ARN"));
+    let machine_arn = machine.state_machine_arn().to_string();
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(described.definition().contains("UnwrapRecord"));
+    assert!(
+        described.definition().contains(":function:SetRunning"),
+        "DefinitionSubstitutions applied"
+    );
+
+    // A job submitted through the table runs as an execution the SDK can find and read.
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/seen.data"])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let job_id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let finished = stderr
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains(&job_id))
+        .unwrap();
+    assert!(finished.contains("SUCCEEDED"), "{finished}");
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut found = None;
+    for listed in executions.executions() {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(listed.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        if described.input().unwrap_or_default().contains(&job_id) {
+            found = Some(described);
+        }
+    }
+    let execution = found.expect("the job's execution is listed");
+    assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+    assert!(execution.stop_date().is_some());
+    assert!(
+        execution
+            .execution_arn()
+            .starts_with("arn:aws:states:us-east-1:123456789012:execution:FSA-steam-dev-FpacFLPIDS-FileChecks:")
+    );
+    let history = sfn
+        .get_execution_history()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
+    assert_eq!(types.first(), Some(&&HistoryEventType::ExecutionStarted));
+    assert_eq!(types.last(), Some(&&HistoryEventType::ExecutionSucceeded));
+    assert!(types.contains(&&HistoryEventType::LambdaFunctionSucceeded), "{types:?}");
+
+    // A slow execution of a machine created through the API, stopped.
+    let slow = sfn
+        .create_state_machine()
+        .name("Slow")
+        .role_arn("arn:aws:iam::123456789012:role/slow")
+        .definition(r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#)
+        .send()
+        .await
+        .unwrap();
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(slow.state_machine_arn())
+        .name("to-stop")
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    let running = sfn
+        .describe_execution()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(running.status(), &ExecutionStatus::Running);
+    sfn.stop_execution()
+        .execution_arn(started.execution_arn())
+        .cause("not needed")
+        .send()
+        .await
+        .unwrap();
+    let stopped = sfn
+        .describe_execution()
+        .execution_arn(started.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), &ExecutionStatus::Aborted);
+    let history = sfn
+        .get_execution_history()
+        .execution_arn(started.execution_arn())
+        .reverse_order(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.events()[0].r#type(), &HistoryEventType::ExecutionAborted);
+
+    // Errors the SDK matches by type.
+    let missing = sfn
+        .describe_state_machine()
+        .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:Nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        missing.as_service_error().unwrap().is_state_machine_does_not_exist(),
+        "{missing:?}"
+    );
+    let invalid = sfn
+        .create_state_machine()
+        .name("Broken")
+        .role_arn("arn:aws:iam::123456789012:role/broken")
+        .definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}"#)
+        .send()
+        .await
+        .unwrap_err();
+    let invalid = invalid.into_service_error();
+    assert!(invalid.is_invalid_definition(), "{invalid:?}");
+    assert!(invalid.to_string().contains("Missing"), "{invalid}");
+}
