@@ -125,3 +125,43 @@ fn the_project_state_machine_runs_with_mocks_and_fails_clearly_without_configura
         "{report}"
     );
 }
+
+#[test]
+fn test_state_prints_the_apis_answer_and_run_inspect_shows_every_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = write(
+        &dir,
+        "state.json",
+        r#"{"Type": "Pass", "InputPath": "$.a", "Parameters": {"b.$": "$.b"}, "Next": "After"}"#,
+    );
+    let (code, answer, stderr) = harness(&[
+        "sfn",
+        "test-state",
+        "--definition",
+        &state,
+        "--input",
+        r#"{"a": {"b": 1}}"#,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(answer["nextState"], "After");
+    assert_eq!(answer["inspectionData"]["afterInputPath"], r#"{"b":1}"#);
+    assert_eq!(answer["output"], r#"{"b":1}"#);
+
+    let def = write(
+        &dir,
+        "def.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "ResultPath": "$.one", "Next": "B"},
+            "B": {"Type": "Pass", "InputPath": "$.one", "End": true}}}"#,
+    );
+    let (code, report, stderr) = harness(&["sfn", "run", "--definition", &def, "--inspect"]);
+    assert_eq!(code, 0, "{stderr}");
+    let inspections = report["inspections"].as_array().unwrap();
+    assert_eq!(inspections.len(), 2);
+    assert_eq!(inspections[0]["state"], "A");
+    assert_eq!(
+        inspections[0]["inspectionData"]["afterResultPath"],
+        serde_json::json!({"one": 1})
+    );
+    assert_eq!(inspections[1]["inspectionData"]["afterInputPath"], serde_json::json!(1));
+}

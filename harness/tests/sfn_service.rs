@@ -6,7 +6,32 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use aws_sdk_sfn::config::interceptors::BeforeSerializationInterceptorContextMut;
+use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+
+/// The SDK puts `sync-` before the host for TestState and StartSyncExecution (AWS serves them on
+/// `sync-states.<region>.amazonaws.com`); a local endpoint is an IP, so the prefix is dropped.
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        _context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().unset::<EndpointPrefix>();
+        Ok(())
+    }
+}
 
 struct Up(Child);
 
@@ -59,7 +84,11 @@ async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
         ))
         .load()
         .await;
-    let sfn = aws_sdk_sfn::Client::new(&config);
+    let sfn = aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::config::Builder::from(&config)
+            .interceptor(NoHostPrefix)
+            .build(),
+    );
 
     // The project's state machine, under the name the template deploys it with.
     let listed = sfn.list_state_machines().send().await.unwrap();
@@ -178,6 +207,34 @@ async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
         .await
         .unwrap();
     assert_eq!(history.events()[0].r#type(), &HistoryEventType::ExecutionAborted);
+
+    // TestState: one state of the project's machine, its Task mocked to fail.
+    let tested = sfn
+        .test_state()
+        .definition(described.definition())
+        .state_name("TransferFile")
+        .role_arn("arn:aws:iam::123456789012:role/test")
+        .input(r#"{"job": {"jobId": "j", "project": "p"}, "executionArn": "arn"}"#)
+        .inspection_level(aws_sdk_sfn::types::InspectionLevel::Debug)
+        .mock(
+            aws_sdk_sfn::types::MockInput::builder()
+                .error_output(
+                    aws_sdk_sfn::types::MockErrorOutput::builder()
+                        .error("RemoteFileNotFound")
+                        .cause("550 no such file")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tested.status(),
+        Some(&aws_sdk_sfn::types::TestExecutionStatus::CaughtError)
+    );
+    assert_eq!(tested.next_state(), Some("FinalizeJobOnCatch"));
+    assert!(tested.inspection_data().and_then(|d| d.after_parameters()).is_some());
 
     // Errors the SDK matches by type.
     let missing = sfn

@@ -69,6 +69,9 @@ pub struct Execution {
     pub error: Option<String>,
     pub cause: Option<String>,
     pub history: Vec<Value>,
+    /// `{"state", "inspectionData"}` per state entered, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspections: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +80,8 @@ pub struct RunOptions {
     pub state_machine_name: String,
     pub mocks: Option<TestCase>,
     pub time: TimeMode,
+    /// Record every state's `Inspection` (`Execution::inspections`).
+    pub inspect: bool,
 }
 
 impl Default for RunOptions {
@@ -86,6 +91,7 @@ impl Default for RunOptions {
             state_machine_name: "StateMachine".into(),
             mocks: None,
             time: TimeMode::Virtual,
+            inspect: false,
         }
     }
 }
@@ -133,6 +139,7 @@ impl Handle {
                 error: Some("States.Runtime".into()),
                 cause: Some("the emulator stopped".into()),
                 history: self.history(),
+                inspections: None,
             },
         }
     }
@@ -152,6 +159,58 @@ impl Handle {
     }
 }
 
+/// What one state did with its data, step by step (TestState's `inspectionData`; `sfn run
+/// --inspect` records one per state entered).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_input_path: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_parameters: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_result_selector: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_result_path: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_interval_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_index: Option<usize>,
+}
+
+/// Where a state's intermediate values go: nowhere, or an `Inspection`.
+#[derive(Default)]
+struct Inspector(Option<Mutex<Inspection>>);
+
+impl Inspector {
+    fn on() -> Self {
+        Self(Some(Mutex::new(Inspection::default())))
+    }
+
+    fn record(&self, field: impl FnOnce(&mut Inspection) -> &mut Option<Value>, value: &Value) {
+        if let Some(inspection) = &self.0 {
+            *field(&mut inspection.lock().expect("inspection")) = Some(value.clone());
+        }
+    }
+
+    fn take(self) -> Option<Inspection> {
+        self.0.map(|m| m.into_inner().expect("inspection"))
+    }
+}
+
 /// How a state hands control on.
 enum Flow {
     Next(String, Value),
@@ -166,6 +225,8 @@ struct Run {
     invocations: Mutex<HashMap<String, u32>>,
     bindings: Bindings,
     context: Value,
+    /// `Some` when every state's inspection is recorded (`sfn run --inspect`).
+    inspections: Option<Mutex<Vec<Value>>>,
 }
 
 impl Executor {
@@ -201,6 +262,7 @@ impl Executor {
             invocations: Mutex::new(HashMap::new()),
             bindings: self.bindings.clone(),
             context,
+            inspections: options.inspect.then(|| Mutex::new(Vec::new())),
         };
         run.history.push(
             run.now(),
@@ -230,6 +292,130 @@ impl Executor {
             let _ = outcome_tx.send(Some((execution, run.now())));
         });
         handle
+    }
+}
+
+/// TestState's outcome for one state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateTest {
+    /// `SUCCEEDED`, `FAILED`, `RETRIABLE` or `CAUGHT_ERROR`.
+    pub status: &'static str,
+    pub next_state: Option<String>,
+    pub output: Option<Value>,
+    pub error: Option<StatesError>,
+    pub inspection: Inspection,
+}
+
+impl Executor {
+    /// Runs one state once, as the TestState API does: no retry waits (a matching retrier makes
+    /// it RETRIABLE), a matching catcher makes it CAUGHT_ERROR with the catcher's next state.
+    /// `retrier_retry_count` is how many retries the state has already had.
+    pub async fn test_state(
+        &self,
+        state_name: &str,
+        input: Value,
+        mocks: Option<TestCase>,
+        retrier_retry_count: u32,
+    ) -> Result<StateTest, StatesError> {
+        let state =
+            self.machine.states.get(state_name).ok_or_else(|| {
+                StatesError::new("States.Runtime", format!("no state {state_name:?} in the definition"))
+            })?;
+        let options = RunOptions {
+            execution_name: "TestState".into(),
+            state_machine_name: "TestState".into(),
+            mocks,
+            time: TimeMode::Virtual,
+            inspect: false,
+        };
+        let start = OffsetDateTime::now_utc();
+        let run = Run {
+            history: Arc::new(History::default()),
+            clock: Mutex::new(start),
+            time: options.time,
+            mocks: options.mocks,
+            invocations: Mutex::new(HashMap::new()),
+            bindings: self.bindings.clone(),
+            context: json!({
+                "Execution": {"Id": arn::execution("TestState", "TestState"), "Input": input, "Name": "TestState",
+                              "RoleArn": arn::role("StatesExecutionRole"), "StartTime": start.format(&Rfc3339).unwrap_or_default()},
+                "StateMachine": {"Id": arn::state_machine("TestState"), "Name": "TestState"},
+            }),
+            inspections: None,
+        };
+        let mut context = run.context.clone();
+        context["State"] = json!({"Name": state.name, "EnteredTime": start.format(&Rfc3339).unwrap_or_default(), "RetryCount": retrier_retry_count});
+        let ins = Inspector::on();
+        let outcome = match &state.kind {
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
+                ins.record(|i| &mut i.input, &input);
+                match run.attempt(state, &input, &context, &ins).await {
+                    Ok(result) => Ok(run.finish_work(state, input.clone(), result, &context, &ins)?),
+                    Err(error) => {
+                        if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
+                            && retrier_retry_count < state.retry[i].max_attempts
+                        {
+                            let mut inspection = ins.take().unwrap_or_default();
+                            inspection.error_details = Some(ErrorDetails {
+                                retry_index: Some(i),
+                                retry_backoff_interval_seconds: Some(retry_delay(&state.retry[i], retrier_retry_count)),
+                                catch_index: None,
+                            });
+                            return Ok(StateTest {
+                                status: "RETRIABLE",
+                                next_state: None,
+                                output: None,
+                                error: Some(error),
+                                inspection,
+                            });
+                        }
+                        if let Some(i) = state.catch.iter().position(|c| matches(&c.error_equals, &error)) {
+                            let catcher = &state.catch[i];
+                            let output = catcher.result_path.merge(input, error.to_catch_output())?;
+                            let mut inspection = ins.take().unwrap_or_default();
+                            inspection.error_details = Some(ErrorDetails {
+                                retry_index: None,
+                                retry_backoff_interval_seconds: None,
+                                catch_index: Some(i),
+                            });
+                            return Ok(StateTest {
+                                status: "CAUGHT_ERROR",
+                                next_state: Some(catcher.next.clone()),
+                                output: Some(output),
+                                error: Some(error),
+                                inspection,
+                            });
+                        }
+                        Err(error)
+                    }
+                }
+            }
+            _ => run.state(state, input, &context, &ins).await,
+        };
+        let inspection = ins.take().unwrap_or_default();
+        Ok(match outcome {
+            Ok(Flow::Next(next, output)) => StateTest {
+                status: "SUCCEEDED",
+                next_state: Some(next),
+                output: Some(output),
+                error: None,
+                inspection,
+            },
+            Ok(Flow::End(output)) => StateTest {
+                status: "SUCCEEDED",
+                next_state: None,
+                output: Some(output),
+                error: None,
+                inspection,
+            },
+            Err(error) => StateTest {
+                status: "FAILED",
+                next_state: None,
+                output: None,
+                error: Some(error),
+                inspection,
+            },
+        })
     }
 }
 
@@ -283,6 +469,7 @@ impl Run {
             error,
             cause,
             history: run.history.events(),
+            inspections: run.inspections.as_ref().map(|i| i.lock().expect("inspections").clone()),
         }
     }
 }
@@ -352,7 +539,18 @@ impl Run {
                     &format!("{type_name}StateEntered"),
                     json!({"stateEnteredEventDetails": {"name": state.name, "input": input.to_string()}}),
                 );
-                let flow = self.state(state, input, &context).await.map_err(|mut e| {
+                let inspector = if self.inspections.is_some() {
+                    Inspector::on()
+                } else {
+                    Inspector::default()
+                };
+                let flow = self.state(state, input, &context, &inspector).await;
+                if let (Some(all), Some(inspection)) = (&self.inspections, inspector.take()) {
+                    all.lock()
+                        .expect("inspections")
+                        .push(json!({"state": state.name, "inspectionData": inspection}));
+                }
+                let flow = flow.map_err(|mut e| {
                     // AWS names the state and its entry event in the cause of a runtime error.
                     if e.error == "States.Runtime"
                         && !e.cause.starts_with("An error occurred while executing the state")
@@ -396,7 +594,8 @@ impl Run {
         }
     }
 
-    async fn state(&self, state: &State, raw: Value, context: &Value) -> Result<Flow, StatesError> {
+    async fn state(&self, state: &State, raw: Value, context: &Value, ins: &Inspector) -> Result<Flow, StatesError> {
+        ins.record(|i| &mut i.input, &raw);
         match &state.kind {
             Kind::Succeed => Ok(Flow::End(
                 state
@@ -429,6 +628,7 @@ impl Run {
             }
             Kind::Choice { choices, default } => {
                 let effective = state.input_path.apply(&raw, context)?;
+                ins.record(|i| &mut i.after_input_path, &effective);
                 for branch in choices {
                     if branch.rule.eval(&effective, context)? {
                         return Ok(Flow::Next(
@@ -475,15 +675,21 @@ impl Run {
             }
             Kind::Pass { result } => {
                 let effective = state.input_path.apply(&raw, context)?;
+                ins.record(|i| &mut i.after_input_path, &effective);
                 let params = match &state.parameters {
                     Some(t) => t.eval(&effective, context)?,
                     None => effective,
                 };
+                ins.record(|i| &mut i.after_parameters, &params);
                 let result = result.clone().unwrap_or(params);
+                ins.record(|i| &mut i.result, &result);
                 let output = state.result_path.merge(raw, result)?;
+                ins.record(|i| &mut i.after_result_path, &output);
                 Ok(Self::flow(state, state.output_path.apply(&output, context)?))
             }
-            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => self.work_state(state, raw, context).await,
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
+                self.work_state(state, raw, context, ins).await
+            }
         }
     }
 
@@ -495,29 +701,60 @@ impl Run {
     }
 
     /// Task, Parallel, Map: the full I/O pipeline with Retry and Catch around the work.
-    async fn work_state(&self, state: &State, raw: Value, context: &Value) -> Result<Flow, StatesError> {
+    /// One pass through a work state's input pipeline and its work: the result after
+    /// ResultSelector, or the error.
+    async fn attempt(
+        &self,
+        state: &State,
+        raw: &Value,
+        context: &Value,
+        ins: &Inspector,
+    ) -> Result<Value, StatesError> {
+        let effective = state.input_path.apply(raw, context)?;
+        ins.record(|i| &mut i.after_input_path, &effective);
+        let params = match &state.parameters {
+            Some(t) => t.eval(&effective, context)?,
+            None => effective,
+        };
+        ins.record(|i| &mut i.after_parameters, &params);
+        let result = self.work(state, params, context).await?;
+        ins.record(|i| &mut i.result, &result);
+        let selected = match &state.result_selector {
+            Some(t) => t.eval(&result, context)?,
+            None => result,
+        };
+        ins.record(|i| &mut i.after_result_selector, &selected);
+        Ok(selected)
+    }
+
+    /// The state's output once its result is in: ResultPath, then OutputPath.
+    fn finish_work(
+        &self,
+        state: &State,
+        raw: Value,
+        result: Value,
+        context: &Value,
+        ins: &Inspector,
+    ) -> Result<Flow, StatesError> {
+        let output = state.result_path.merge(raw, result)?;
+        ins.record(|i| &mut i.after_result_path, &output);
+        Ok(Self::flow(state, state.output_path.apply(&output, context)?))
+    }
+
+    async fn work_state(
+        &self,
+        state: &State,
+        raw: Value,
+        context: &Value,
+        ins: &Inspector,
+    ) -> Result<Flow, StatesError> {
         let mut attempts = vec![0u32; state.retry.len()];
         loop {
             let mut context = context.clone();
             context["State"]["RetryCount"] = json!(attempts.iter().sum::<u32>());
             let context = &context;
-            let attempt = async {
-                let effective = state.input_path.apply(&raw, context)?;
-                let params = match &state.parameters {
-                    Some(t) => t.eval(&effective, context)?,
-                    None => effective,
-                };
-                let result = self.work(state, params, context).await?;
-                match &state.result_selector {
-                    Some(t) => t.eval(&result, context),
-                    None => Ok(result),
-                }
-            };
-            match attempt.await {
-                Ok(result) => {
-                    let output = state.result_path.merge(raw, result)?;
-                    return Ok(Self::flow(state, state.output_path.apply(&output, context)?));
-                }
+            match self.attempt(state, &raw, context, ins).await {
+                Ok(result) => return self.finish_work(state, raw, result, context, ins),
                 Err(error) => {
                     if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
                         && attempts[i] < state.retry[i].max_attempts

@@ -112,6 +112,13 @@ impl MockConfig {
 }
 
 impl TestCase {
+    /// Every invocation of `state` answers `response` (TestState's `mock`).
+    pub fn always(state: &str, response: MockedResponse) -> TestCase {
+        TestCase {
+            states: BTreeMap::from([(state.to_string(), vec![(0, u32::MAX, response)])]),
+        }
+    }
+
     pub fn mocks(&self, state: &str) -> bool {
         self.states.contains_key(state)
     }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::arn;
 use crate::exec::{Bindings, Executor, Handle, RunOptions, Status, TimeMode};
-use crate::mock::{MockConfig, TestCase};
+use crate::mock::{MockConfig, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
 
 /// An error as the Step Functions API returns it: HTTP 400, `{"__type": kind, "message": …}`.
@@ -141,6 +141,7 @@ impl Service {
             "UpdateStateMachine" => self.update_state_machine(body),
             "DeleteStateMachine" => self.delete_state_machine(body),
             "ValidateStateMachineDefinition" => Ok(validate_definition(body)),
+            "TestState" => test_state(body, &self.options.bindings).await,
             "StartExecution" => self.start_execution(body),
             "StartSyncExecution" => self.start_sync_execution(body).await,
             "DescribeExecution" => self.describe_execution(body),
@@ -197,6 +198,7 @@ impl Service {
             state_machine_name: machine.name.clone(),
             mocks,
             time: self.options.time,
+            inspect: false,
         };
         let handle = machine.executor.start(input, options);
         registry.executions.push(ExecutionEntry {
@@ -546,6 +548,126 @@ impl Service {
             .collect();
         Ok(json!({"tags": tags}))
     }
+}
+
+/// The states a lone state hands over to (`Next`, `Default`, `Choices[].Next`, `Catch[].Next`).
+fn targets(state: &Value) -> Vec<String> {
+    let mut out: Vec<String> = [state.get("Next"), state.get("Default")]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    for list in ["Choices", "Catch"] {
+        for item in state.get(list).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(next) = item.get("Next").and_then(Value::as_str) {
+                out.push(next.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// TestState: one state run once, with AWS's request and response shapes. The definition is a
+/// lone state, or a whole state machine with `stateName` choosing the state (default: StartAt).
+pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiError> {
+    let text = string(body, "definition")?;
+    let definition: Value = serde_json::from_str(text).map_err(|e| {
+        api_error(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: 'the definition is not JSON: {e}'"),
+        )
+    })?;
+    if body.get("variables").is_some() {
+        return Err(validation("variables are not supported by this emulator yet"));
+    }
+    let (machine, state_name) = if definition.get("States").is_some() {
+        let name = optional(body, "stateName")
+            .or_else(|| definition.get("StartAt").and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_string();
+        (definition, name)
+    } else {
+        // A lone state may name states that are not there: stand-ins make it a valid machine.
+        let name = optional(body, "stateName").unwrap_or("TestState").to_string();
+        let mut states = Map::new();
+        for target in targets(&definition) {
+            states.insert(target, json!({"Type": "Succeed"}));
+        }
+        states.insert(name.clone(), definition);
+        (json!({"StartAt": name, "States": states}), name)
+    };
+    let parsed = StateMachine::from_value(&machine).map_err(|errors| {
+        api_error(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+        )
+    })?;
+    if !parsed.states.contains_key(&state_name) {
+        return Err(validation(format!(
+            "stateName {state_name:?} is not a state of the definition"
+        )));
+    }
+    let input: Value = match optional(body, "input") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            api_error(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        })?,
+        None => json!({}),
+    };
+    let mocks = match body.get("mock") {
+        None => None,
+        Some(mock) => {
+            let response = if let Some(result) = mock.get("result").and_then(Value::as_str) {
+                MockedResponse::Return(
+                    serde_json::from_str(result).map_err(|e| validation(format!("mock.result is not JSON: {e}")))?,
+                )
+            } else if let Some(error) = mock.get("errorOutput") {
+                MockedResponse::Throw(MockedThrow {
+                    error: error["error"].as_str().unwrap_or_default().to_string(),
+                    cause: error["cause"].as_str().unwrap_or_default().to_string(),
+                })
+            } else {
+                return Err(validation("mock needs result or errorOutput"));
+            };
+            Some(TestCase::always(&state_name, response))
+        }
+    };
+    let retries = body["stateConfiguration"]["retrierRetryCount"].as_u64().unwrap_or(0) as u32;
+    let executor = Executor::new(parsed, bindings.clone());
+    let test = executor
+        .test_state(&state_name, input, mocks, retries)
+        .await
+        .map_err(|e| validation(e.to_string()))?;
+    let mut out = json!({"status": test.status});
+    if let Some(next) = &test.next_state {
+        out["nextState"] = json!(next);
+    }
+    if let Some(output) = &test.output {
+        out["output"] = json!(output.to_string());
+    }
+    if let Some(error) = &test.error {
+        out["error"] = json!(error.error);
+        out["cause"] = json!(error.cause);
+    }
+    let level = optional(body, "inspectionLevel").unwrap_or("INFO");
+    if level == "DEBUG" || level == "TRACE" {
+        let mut data = Map::new();
+        if let Value::Object(fields) = serde_json::to_value(&test.inspection).unwrap_or_default() {
+            for (field, value) in fields {
+                // AWS gives the data as JSON text; errorDetails stays an object.
+                let value = if field == "errorDetails" {
+                    value
+                } else {
+                    json!(value.to_string())
+                };
+                data.insert(field, value);
+            }
+        }
+        out["inspectionData"] = Value::Object(data);
+    }
+    Ok(out)
 }
 
 /// ValidateStateMachineDefinition: `OK`, or `FAIL` with one diagnostic per problem.

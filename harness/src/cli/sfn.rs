@@ -39,6 +39,33 @@ pub enum Command {
         /// Sleep for real in Wait states and retry intervals (default: virtual time).
         #[arg(long)]
         real_time: bool,
+        /// Also print, per state entered, its inspection data (TestState's `inspectionData`).
+        #[arg(long)]
+        inspect: bool,
+    },
+    /// Runs one state once, as the TestState API does, and prints its answer.
+    ///
+    /// status SUCCEEDED, FAILED, RETRIABLE (a retrier matches) or CAUGHT_ERROR (a catcher
+    /// does), nextState, output, error, cause, and at DEBUG/TRACE inspectionData.
+    TestState {
+        /// A state definition (JSON), or a whole state machine with --state naming the state.
+        #[arg(long)]
+        definition: PathBuf,
+        /// The state to test in a whole state machine (default: its StartAt).
+        #[arg(long)]
+        state: Option<String>,
+        /// The state's input: JSON text, or @FILE.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        #[arg(long, default_value = "DEBUG", value_parser = ["INFO", "DEBUG", "TRACE"])]
+        inspection_level: String,
+        /// The Task's answer instead of calling it: {"result": "<JSON text>"} or
+        /// {"errorOutput": {"error": "…", "cause": "…"}}.
+        #[arg(long)]
+        mock: Option<String>,
+        /// {"retrierRetryCount": N}: how many retries the state has had.
+        #[arg(long)]
+        state_configuration: Option<String>,
     },
     /// Serves the Step Functions API (AWS JSON 1.0) until interrupted, as Step Functions Local did.
     ///
@@ -76,7 +103,36 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             test_case,
             name,
             real_time,
-        } => run_once(definition, input, mock_config, test_case, name, real_time).await,
+            inspect,
+        } => run_once(definition, input, mock_config, test_case, name, real_time, inspect).await,
+        Command::TestState {
+            definition,
+            state,
+            input,
+            inspection_level,
+            mock,
+            state_configuration,
+        } => {
+            let text =
+                std::fs::read_to_string(&definition).with_context(|| format!("reading {}", definition.display()))?;
+            let mut request = json!({"definition": workflow::substitute_function_arns(&text),
+                "input": read_input(&input)?.to_string(), "inspectionLevel": inspection_level});
+            if let Some(state) = state {
+                request["stateName"] = json!(state);
+            }
+            if let Some(mock) = mock {
+                request["mock"] = serde_json::from_str(&mock).context("--mock is not JSON")?;
+            }
+            if let Some(configuration) = state_configuration {
+                request["stateConfiguration"] =
+                    serde_json::from_str(&configuration).context("--state-configuration is not JSON")?;
+            }
+            let answer = sfn::service::test_state(&request, &workflow::bindings_from_env())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", definition.display()))?;
+            println!("{answer}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             port,
             mock_config,
@@ -117,6 +173,7 @@ async fn run_once(
     test_case: Option<String>,
     name: String,
     real_time: bool,
+    inspect: bool,
 ) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&definition).with_context(|| format!("reading {}", definition.display()))?;
     let machine = match workflow::load(&text) {
@@ -141,18 +198,22 @@ async fn run_once(
         state_machine_name: name,
         mocks,
         time: if real_time { TimeMode::Real } else { TimeMode::Virtual },
+        inspect,
         ..Default::default()
     };
     let execution = Executor::new(machine, workflow::bindings_from_env())
         .run(input, options)
         .await;
-    let report = json!({
+    let mut report = json!({
         "status": execution.status,
         "output": execution.output,
         "error": execution.error,
         "cause": execution.cause,
         "history": execution.history,
     });
+    if let Some(inspections) = execution.inspections {
+        report["inspections"] = json!(inspections);
+    }
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }

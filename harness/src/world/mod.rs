@@ -268,6 +268,9 @@ impl World {
             ("AWS_SECRET_ACCESS_KEY", aws::TEST_CREDENTIALS.into()),
             ("AWS_REGION", aws::REGION.into()),
             ("AWS_DEFAULT_REGION", aws::REGION.into()),
+            // TestState and StartSyncExecution go to `sync-<host>` on AWS; the local endpoint is an
+            // IP. The AWS CLI and the SDKs that read this setting then call the endpoint as it is.
+            ("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".into()),
             ("JOBS_TABLE", self.names.table.clone()),
             ("LANDING_BUCKET", self.names.bucket.clone()),
             ("FTPS_SECRET_ID", self.names.secret_id.clone()),
