@@ -15,6 +15,10 @@ use crate::arn;
 use crate::error::StatesError;
 use crate::history::History;
 use crate::mock::TestCase;
+use crate::tokens::{TaskTokens, Waiter};
+
+/// The suffix of a callback task's resource.
+const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 use crate::model::{Catcher, Kind, Retrier, State, StateMachine, WaitFor};
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
@@ -82,6 +86,8 @@ pub struct RunOptions {
     pub time: TimeMode,
     /// Record every state's `Inspection` (`Execution::inspections`).
     pub inspect: bool,
+    /// Where callback tasks (`.waitForTaskToken`) wait for SendTask* (a service's, or the run's own).
+    pub tokens: Arc<TaskTokens>,
 }
 
 impl Default for RunOptions {
@@ -92,6 +98,7 @@ impl Default for RunOptions {
             mocks: None,
             time: TimeMode::Virtual,
             inspect: false,
+            tokens: Arc::new(TaskTokens::default()),
         }
     }
 }
@@ -227,6 +234,7 @@ struct Run {
     context: Value,
     /// `Some` when every state's inspection is recorded (`sfn run --inspect`).
     inspections: Option<Mutex<Vec<Value>>>,
+    tokens: Arc<TaskTokens>,
 }
 
 impl Executor {
@@ -263,6 +271,7 @@ impl Executor {
             bindings: self.bindings.clone(),
             context,
             inspections: options.inspect.then(|| Mutex::new(Vec::new())),
+            tokens: options.tokens,
         };
         run.history.push(
             run.now(),
@@ -327,6 +336,7 @@ impl Executor {
             mocks,
             time: TimeMode::Virtual,
             inspect: false,
+            tokens: Arc::new(TaskTokens::default()),
         };
         let start = OffsetDateTime::now_utc();
         let run = Run {
@@ -342,6 +352,7 @@ impl Executor {
                 "StateMachine": {"Id": arn::state_machine("TestState"), "Name": "TestState"},
             }),
             inspections: None,
+            tokens: options.tokens,
         };
         let mut context = run.context.clone();
         context["State"] = json!({"Name": state.name, "EnteredTime": start.format(&Rfc3339).unwrap_or_default(), "RetryCount": retrier_retry_count});
@@ -710,6 +721,38 @@ impl Run {
         context: &Value,
         ins: &Inspector,
     ) -> Result<Value, StatesError> {
+        // A callback task's token is in `$$.Task.Token` for its Parameters to pass on.
+        let waiter = match &state.kind {
+            Kind::Task { resource, .. } if resource.ends_with(WAIT_FOR_TASK_TOKEN) => Some(self.tokens.issue()),
+            _ => None,
+        };
+        let with_token;
+        let context = match &waiter {
+            Some((token, _)) => {
+                let mut context = context.clone();
+                context["Task"] = json!({"Token": token});
+                with_token = context;
+                &with_token
+            }
+            None => context,
+        };
+        let result = self
+            .attempt_with(state, raw, context, ins, waiter.map(|(_, w)| w))
+            .await;
+        if let Some(token) = context["Task"]["Token"].as_str() {
+            self.tokens.withdraw(token);
+        }
+        result
+    }
+
+    async fn attempt_with(
+        &self,
+        state: &State,
+        raw: &Value,
+        context: &Value,
+        ins: &Inspector,
+        waiter: Option<Waiter>,
+    ) -> Result<Value, StatesError> {
         let effective = state.input_path.apply(raw, context)?;
         ins.record(|i| &mut i.after_input_path, &effective);
         let params = match &state.parameters {
@@ -717,7 +760,7 @@ impl Run {
             None => effective,
         };
         ins.record(|i| &mut i.after_parameters, &params);
-        let result = self.work(state, params, context).await?;
+        let result = self.work(state, params, context, waiter).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
             Some(t) => t.eval(&result, context)?,
@@ -774,12 +817,22 @@ impl Run {
         }
     }
 
-    async fn work(&self, state: &State, params: Value, context: &Value) -> Result<Value, StatesError> {
+    async fn work(
+        &self,
+        state: &State,
+        params: Value,
+        context: &Value,
+        waiter: Option<Waiter>,
+    ) -> Result<Value, StatesError> {
         match &state.kind {
             Kind::Task {
                 resource,
                 timeout_seconds,
-            } => self.task(state, resource, *timeout_seconds, params).await,
+                heartbeat_seconds,
+            } => {
+                self.task(state, resource, *timeout_seconds, *heartbeat_seconds, waiter, params)
+                    .await
+            }
             Kind::Parallel { branches } => {
                 self.history.push(self.now(), "ParallelStateStarted", json!({}));
                 let runs = branches
@@ -843,16 +896,13 @@ impl Run {
                             json!({"mapIterationStartedEventDetails": {"name": state.name, "index": index}}),
                         );
                         let result = self.machine_with(processor, input, item_context).await;
-                        let kind = if result.is_ok() {
-                            "MapIterationSucceeded"
+                        let (kind, details) = if result.is_ok() {
+                            ("MapIterationSucceeded", "mapIterationSucceededEventDetails")
                         } else {
-                            "MapIterationFailed"
+                            ("MapIterationFailed", "mapIterationFailedEventDetails")
                         };
-                        self.history.push(
-                            self.now(),
-                            kind,
-                            json!({"mapIterationSucceededEventDetails": {"name": state.name, "index": index}}),
-                        );
+                        self.history
+                            .push(self.now(), kind, json!({details: {"name": state.name, "index": index}}));
                         result
                     }
                 });
@@ -875,8 +925,65 @@ impl Run {
         state: &State,
         resource: &str,
         timeout: Option<f64>,
+        heartbeat: Option<f64>,
+        waiter: Option<Waiter>,
         params: Value,
     ) -> Result<Value, StatesError> {
+        let call = self.call(state, resource, timeout, waiter.is_some(), params);
+        let Some(waiter) = waiter else { return call.await };
+        // A callback task: the call only hands the token over; the answer comes by SendTask*.
+        let wait = async move {
+            call.await?;
+            self.history.push(
+                self.now(),
+                "TaskSubmitted",
+                json!({"taskSubmittedEventDetails": {"resourceType": "lambda", "resource": "invoke.waitForTaskToken"}}),
+            );
+            waiter.wait(heartbeat.map(Duration::from_secs_f64)).await
+        };
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(Duration::from_secs_f64(limit), wait).await {
+                Ok(result) => result,
+                Err(_) => Err(StatesError::new(
+                    "States.Timeout",
+                    format!("Task timed out after {limit} seconds"),
+                )),
+            },
+            None => wait.await,
+        };
+        let (kind, details) = match &result {
+            Ok(out) => (
+                "Succeeded",
+                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "output": out.to_string()}),
+            ),
+            Err(e) if e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout" => (
+                "TimedOut",
+                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": e.error, "cause": e.cause}),
+            ),
+            Err(e) => (
+                "Failed",
+                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": e.error, "cause": e.cause}),
+            ),
+        };
+        self.history.push(
+            self.now(),
+            &format!("Task{kind}"),
+            json!({format!("task{kind}EventDetails"): details}),
+        );
+        result
+    }
+
+    /// Calls a Task's function and records its events; a callback task's call records only its
+    /// scheduling (its end is the answer to its token).
+    async fn call(
+        &self,
+        state: &State,
+        resource: &str,
+        timeout: Option<f64>,
+        callback: bool,
+        params: Value,
+    ) -> Result<Value, StatesError> {
+        let resource = resource.strip_suffix(WAIT_FOR_TASK_TOKEN).unwrap_or(resource);
         let invoke = resource.starts_with("arn:aws:states:::lambda:invoke");
         let (name, payload) = if invoke {
             let function = params.get("FunctionName").and_then(Value::as_str).ok_or_else(|| {
@@ -957,6 +1064,9 @@ impl Run {
                 }
             },
         };
+        if callback && result.is_ok() {
+            return result;
+        }
         let (kind, details) = match &result {
             Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
             Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),

@@ -12,6 +12,7 @@ pub mod mock;
 pub mod model;
 pub mod paths;
 pub mod service;
+pub mod tokens;
 
 pub use error::StatesError;
 pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, Status, TaskFn, TimeMode};

@@ -149,6 +149,8 @@ pub enum Kind {
     Task {
         resource: String,
         timeout_seconds: Option<f64>,
+        /// For callback tasks: the longest time between heartbeats (`States.HeartbeatTimeout`).
+        heartbeat_seconds: Option<f64>,
     },
     Choice {
         choices: Vec<ChoiceBranch>,
@@ -235,7 +237,6 @@ const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", 
 /// would run a definition differently from AWS without a word, so validation refuses them.
 const NOT_IMPLEMENTED: &[&str] = &[
     "TimeoutSecondsPath",
-    "HeartbeatSeconds",
     "HeartbeatSecondsPath",
     "Credentials",
     "MaxConcurrencyPath",
@@ -588,6 +589,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             Kind::Task {
                 resource,
                 timeout_seconds: ctx.number(obj, "TimeoutSeconds", at),
+                heartbeat_seconds: ctx.number(obj, "HeartbeatSeconds", at),
             }
         }
         "Choice" => {
@@ -709,8 +711,8 @@ mod tests {
     fn fields_the_interpreter_would_ignore_are_refused_by_name() {
         for (state, field) in [
             (
-                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "HeartbeatSeconds": 5, "End": true}"#,
-                "HeartbeatSeconds",
+                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "HeartbeatSecondsPath": "$.h", "End": true}"#,
+                "HeartbeatSecondsPath",
             ),
             (
                 r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "TimeoutSecondsPath": "$.t", "End": true}"#,

@@ -4,7 +4,7 @@
 //! harness serves it over HTTP on the world's endpoint. Task bindings and mocks are the embedder's.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -13,6 +13,7 @@ use crate::arn;
 use crate::exec::{Bindings, Executor, Handle, RunOptions, Status, TimeMode};
 use crate::mock::{MockConfig, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
+use crate::tokens::{TaskTokens, TokenError};
 
 /// An error as the Step Functions API returns it: HTTP 400, `{"__type": kind, "message": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +73,7 @@ pub struct ServiceOptions {
 pub struct Service {
     registry: Mutex<Registry>,
     options: ServiceOptions,
+    tokens: Arc<TaskTokens>,
 }
 
 fn string<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
@@ -125,6 +127,7 @@ impl Service {
         Self {
             registry: Mutex::new(Registry::default()),
             options,
+            tokens: Arc::new(TaskTokens::default()),
         }
     }
 
@@ -148,6 +151,17 @@ impl Service {
             "ListExecutions" => self.list_executions(body),
             "GetExecutionHistory" => self.get_execution_history(body),
             "StopExecution" => self.stop_execution(body),
+            "SendTaskSuccess" => self.send_task(body, |tokens, token| {
+                let output = string(body, "output")?;
+                let output = serde_json::from_str(output)
+                    .map_err(|e| api_error("InvalidOutput", format!("Invalid Output: '{e}'")))?;
+                Ok(tokens.succeed(token, output))
+            }),
+            "SendTaskFailure" => self.send_task(body, |tokens, token| {
+                let error = optional(body, "error").unwrap_or_default();
+                Ok(tokens.fail(token, error, optional(body, "cause").unwrap_or_default()))
+            }),
+            "SendTaskHeartbeat" => self.send_task(body, |tokens, token| Ok(tokens.heartbeat(token))),
             "TagResource" => self.tag_resource(body),
             "UntagResource" => self.untag_resource(body),
             "ListTagsForResource" => self.list_tags(body),
@@ -199,6 +213,7 @@ impl Service {
             mocks,
             time: self.options.time,
             inspect: false,
+            tokens: self.tokens.clone(),
         };
         let handle = machine.executor.start(input, options);
         registry.executions.push(ExecutionEntry {
@@ -498,6 +513,22 @@ impl Service {
         );
         let stopped = handle.outcome().map_or_else(OffsetDateTime::now_utc, |(_, at)| at);
         Ok(json!({"stopDate": epoch(stopped)}))
+    }
+
+    /// SendTask*: the token must be one a callback task is waiting on.
+    fn send_task(
+        &self,
+        body: &Value,
+        answer: impl FnOnce(&TaskTokens, &str) -> Result<Result<(), TokenError>, ApiError>,
+    ) -> Result<Value, ApiError> {
+        let token = string(body, "taskToken")?;
+        if token.is_empty() || token.len() > 2048 {
+            return Err(api_error("InvalidToken", "Invalid Token"));
+        }
+        match answer(&self.tokens, token)? {
+            Ok(()) => Ok(json!({})),
+            Err(TokenError::TaskDoesNotExist) => Err(api_error("TaskDoesNotExist", "Task Does Not Exist")),
+        }
     }
 
     fn resource_arn<'a>(&self, body: &'a Value) -> Result<&'a str, ApiError> {
