@@ -19,7 +19,7 @@ use crate::tokens::{TaskTokens, Waiter};
 
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
-use crate::model::{Catcher, Kind, Retrier, State, StateMachine, WaitFor};
+use crate::model::{Catcher, Kind, Limit, Retrier, State, StateMachine, WaitFor};
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
 pub type TaskFn = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, StatesError>> + Send + Sync>;
@@ -485,6 +485,25 @@ impl Run {
     }
 }
 
+/// A `TimeoutSeconds`/`HeartbeatSeconds` value; a `…Path` reads the state input and must find a
+/// positive integer.
+fn limit_seconds(limit: Option<&Limit>, input: &Value, context: &Value) -> Result<Option<f64>, StatesError> {
+    match limit {
+        None => Ok(None),
+        Some(Limit::Seconds(seconds)) => Ok(Some(*seconds)),
+        Some(Limit::Path(path)) => {
+            let value = path.select(input, context)?;
+            match value.as_u64().filter(|n| *n > 0) {
+                Some(n) => Ok(Some(n as f64)),
+                None => Err(StatesError::runtime(format!(
+                    "The value at {} must be a positive integer, got {value}",
+                    path.as_str()
+                ))),
+            }
+        }
+    }
+}
+
 /// Whether `names` (an ErrorEquals) matches `error`.
 fn matches(names: &[String], error: &StatesError) -> bool {
     if error.error == "States.Runtime" {
@@ -760,7 +779,14 @@ impl Run {
             None => effective,
         };
         ins.record(|i| &mut i.after_parameters, &params);
-        let result = self.work(state, params, context, waiter).await?;
+        let limits = match &state.kind {
+            Kind::Task { timeout, heartbeat, .. } => (
+                limit_seconds(timeout.as_ref(), raw, context)?,
+                limit_seconds(heartbeat.as_ref(), raw, context)?,
+            ),
+            _ => (None, None),
+        };
+        let result = self.work(state, params, context, waiter, limits).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
             Some(t) => t.eval(&result, context)?,
@@ -823,15 +849,12 @@ impl Run {
         params: Value,
         context: &Value,
         waiter: Option<Waiter>,
+        limits: (Option<f64>, Option<f64>),
     ) -> Result<Value, StatesError> {
         match &state.kind {
-            Kind::Task {
-                resource,
-                timeout_seconds,
-                heartbeat_seconds,
-            } => {
-                self.task(state, resource, *timeout_seconds, *heartbeat_seconds, waiter, params)
-                    .await
+            Kind::Task { resource, .. } => {
+                let (timeout, heartbeat) = limits;
+                self.task(state, resource, timeout, heartbeat, waiter, params).await
             }
             Kind::Parallel { branches } => {
                 self.history.push(self.now(), "ParallelStateStarted", json!({}));

@@ -141,6 +141,13 @@ pub struct ChoiceBranch {
     pub next: String,
 }
 
+/// A Task's `TimeoutSeconds` / `HeartbeatSeconds`, or their `…Path` read from the state input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Limit {
+    Seconds(f64),
+    Path(Path),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     Pass {
@@ -148,9 +155,9 @@ pub enum Kind {
     },
     Task {
         resource: String,
-        timeout_seconds: Option<f64>,
+        timeout: Option<Limit>,
         /// For callback tasks: the longest time between heartbeats (`States.HeartbeatTimeout`).
-        heartbeat_seconds: Option<f64>,
+        heartbeat: Option<Limit>,
     },
     Choice {
         choices: Vec<ChoiceBranch>,
@@ -236,8 +243,6 @@ const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", 
 /// Fields the States Language allows that the interpreter does not act on yet. Accepting them
 /// would run a definition differently from AWS without a word, so validation refuses them.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "TimeoutSecondsPath",
-    "HeartbeatSecondsPath",
     "Credentials",
     "MaxConcurrencyPath",
     "ToleratedFailurePercentage",
@@ -321,6 +326,26 @@ impl Ctx<'_> {
                 self.err(format!("{at}.{field} must be a number, got {other}"));
                 None
             }
+        }
+    }
+
+    /// `Field` (a positive number) or `FieldPath` (a path), not both.
+    fn limit(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Limit> {
+        let path_field = format!("{field}Path");
+        match (obj.contains_key(field), obj.contains_key(&path_field)) {
+            (true, true) => {
+                self.err(format!("{at}: {field} and {path_field} cannot both be given"));
+                None
+            }
+            (true, false) => {
+                let seconds = self.number(obj, field, at)?;
+                if seconds <= 0.0 {
+                    self.err(format!("{at}.{field} must be a positive integer"));
+                }
+                Some(Limit::Seconds(seconds))
+            }
+            (false, true) => self.path(obj, &path_field, at).map(Limit::Path),
+            (false, false) => None,
         }
     }
 
@@ -588,8 +613,8 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             });
             Kind::Task {
                 resource,
-                timeout_seconds: ctx.number(obj, "TimeoutSeconds", at),
-                heartbeat_seconds: ctx.number(obj, "HeartbeatSeconds", at),
+                timeout: ctx.limit(obj, "TimeoutSeconds", at),
+                heartbeat: ctx.limit(obj, "HeartbeatSeconds", at),
             }
         }
         "Choice" => {
@@ -708,21 +733,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_limit_and_its_path_together_are_refused() {
+        let definition = r#"{"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F",
+            "TimeoutSeconds": 5, "TimeoutSecondsPath": "$.t", "End": true}}}"#;
+        let errors = StateMachine::from_json(definition).unwrap_err().to_string();
+        assert!(
+            errors.contains("TimeoutSeconds and TimeoutSecondsPath cannot both be given"),
+            "{errors}"
+        );
+    }
+
+    #[test]
     fn fields_the_interpreter_would_ignore_are_refused_by_name() {
-        for (state, field) in [
-            (
-                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "HeartbeatSecondsPath": "$.h", "End": true}"#,
-                "HeartbeatSecondsPath",
-            ),
-            (
-                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "TimeoutSecondsPath": "$.t", "End": true}"#,
-                "TimeoutSecondsPath",
-            ),
-            (
-                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
-                "ToleratedFailureCount",
-            ),
-        ] {
+        for (state, field) in [(
+            r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
+            "ToleratedFailureCount",
+        )] {
             let definition = format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#);
             let errors = StateMachine::from_json(&definition).unwrap_err().to_string();
             assert!(
