@@ -745,10 +745,16 @@ mod tests {
 
     #[test]
     fn fields_the_interpreter_would_ignore_are_refused_by_name() {
-        for (state, field) in [(
-            r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
-            "ToleratedFailureCount",
-        )] {
+        for (state, field) in [
+            (
+                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
+                "ToleratedFailureCount",
+            ),
+            (
+                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "Credentials": {"RoleArn": "r"}, "End": true}"#,
+                "Credentials",
+            ),
+        ] {
             let definition = format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#);
             let errors = StateMachine::from_json(&definition).unwrap_err().to_string();
             assert!(
