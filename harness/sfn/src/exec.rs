@@ -17,9 +17,12 @@ use crate::history::History;
 use crate::mock::TestCase;
 use crate::tokens::{TaskTokens, Waiter};
 
+/// Step Functions' limit on a state's data: 256 KiB as UTF-8.
+const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
-use crate::model::{Catcher, Kind, Limit, Retrier, State, StateMachine, WaitFor};
+use crate::model::{Catcher, Concurrency, Kind, Limit, Retrier, State, StateMachine, Template, WaitFor};
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
 pub type TaskFn = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, StatesError>> + Send + Sync>;
@@ -504,6 +507,24 @@ fn limit_seconds(limit: Option<&Limit>, input: &Value, context: &Value) -> Resul
     }
 }
 
+impl Concurrency {
+    /// The limit (0: none); a `MaxConcurrencyPath` must find a non-negative integer.
+    fn resolve(&self, input: &Value, context: &Value) -> Result<usize, StatesError> {
+        match self {
+            Concurrency::Fixed(n) => Ok(*n),
+            Concurrency::Path(path) => {
+                let value = path.select(input, context)?;
+                value.as_u64().map(|n| n as usize).ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The MaxConcurrencyPath field refers to value {value} which is not a valid integer: {}",
+                        path.as_str()
+                    ))
+                })
+            }
+        }
+    }
+}
+
 /// Whether `names` (an ErrorEquals) matches `error`.
 fn matches(names: &[String], error: &StatesError) -> bool {
     if error.error == "States.Runtime" {
@@ -638,20 +659,18 @@ impl Run {
                 error_path,
                 cause_path,
             } => {
-                let pick = |fixed: &Option<String>,
-                            path: &Option<crate::paths::Path>|
-                 -> Result<Option<String>, StatesError> {
-                    match path {
-                        Some(p) => match p.select(&raw, context)? {
-                            Value::String(s) => Ok(Some(s)),
-                            other => Err(StatesError::runtime(format!(
-                                "The value at {} must be a string, got {other}",
-                                p.as_str()
-                            ))),
-                        },
-                        None => Ok(fixed.clone()),
-                    }
-                };
+                let pick =
+                    |fixed: &Option<String>, selector: &Option<Template>| -> Result<Option<String>, StatesError> {
+                        match selector {
+                            Some(t) => match t.eval(&raw, context)? {
+                                Value::String(s) => Ok(Some(s)),
+                                other => Err(StatesError::runtime(format!(
+                                    "The ErrorPath or CausePath must give a string, got {other}"
+                                ))),
+                            },
+                            None => Ok(fixed.clone()),
+                        }
+                    };
                 let error = pick(error, error_path)?.unwrap_or_default();
                 let cause = pick(cause, cause_path)?.unwrap_or_default();
                 Err(StatesError::new(error, cause))
@@ -679,25 +698,43 @@ impl Run {
                 let effective = state.input_path.apply(&raw, context)?;
                 let seconds = match wait {
                     WaitFor::Seconds(s) => *s,
-                    WaitFor::SecondsPath(p) => p
-                        .select(&effective, context)?
-                        .as_f64()
-                        .filter(|s| *s >= 0.0)
-                        .ok_or_else(|| {
-                            StatesError::runtime(format!(
-                                "The SecondsPath parameter does not reference a valid non-negative integer: {}",
-                                p.as_str()
-                            ))
-                        })?,
-                    WaitFor::Timestamp(t) => self.seconds_until(t)?,
+                    WaitFor::SecondsPath(p) => {
+                        // AWS reads a long: a fraction is refused, not rounded.
+                        let value = p.select(&effective, context)?;
+                        let shown = match &value {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        match (value.as_i64(), value.as_f64()) {
+                            (Some(n), _) if n >= 0 => n as f64,
+                            (_, Some(n)) if n < 0.0 => {
+                                return Err(StatesError::runtime(format!(
+                                    "The SecondsPath parameter references a negative value: {} == {shown}",
+                                    p.as_str()
+                                )));
+                            }
+                            _ => {
+                                return Err(StatesError::runtime(format!(
+                                    "The SecondsPath parameter cannot be parsed as a long value: {} == {shown}",
+                                    p.as_str()
+                                )));
+                            }
+                        }
+                    }
+                    WaitFor::Timestamp(t) => self.seconds_until(t).map_err(|_| {
+                        StatesError::runtime(format!("The Timestamp {t:?} is not a valid RFC 3339 timestamp"))
+                    })?,
                     WaitFor::TimestampPath(p) => {
                         let value = p.select(&effective, context)?;
-                        let text = value.as_str().ok_or_else(|| {
+                        let refused = || {
+                            let shown = value.as_str().map_or_else(|| value.to_string(), str::to_string);
                             StatesError::runtime(format!(
-                                "The TimestampPath parameter does not reference a valid ISO-8601 timestamp: {value}"
+                                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {shown}",
+                                p.as_str()
                             ))
-                        })?;
-                        self.seconds_until(text)?
+                        };
+                        let text = value.as_str().ok_or_else(refused)?;
+                        self.seconds_until(text).map_err(|_| refused())?
                     }
                 };
                 self.sleep(seconds).await;
@@ -723,10 +760,8 @@ impl Run {
         }
     }
 
-    fn seconds_until(&self, timestamp: &str) -> Result<f64, StatesError> {
-        let at = OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|_| {
-            StatesError::runtime(format!("The Timestamp {timestamp:?} is not a valid ISO-8601 timestamp"))
-        })?;
+    fn seconds_until(&self, timestamp: &str) -> Result<f64, ()> {
+        let at = crate::model::parse_timestamp(timestamp).ok_or(())?;
         Ok((at - self.now()).as_seconds_f64().max(0.0))
     }
 
@@ -881,6 +916,7 @@ impl Run {
                 item_selector,
                 max_concurrency,
             } => {
+                let limit = max_concurrency.resolve(&params, context)?;
                 let items = match items_path {
                     Some(p) => p.select(&params, context)?,
                     None => params.clone(),
@@ -896,10 +932,9 @@ impl Run {
                     "MapStateStarted",
                     json!({"mapStateStartedEventDetails": {"length": items.len()}}),
                 );
-                let limit = if *max_concurrency == 0 {
-                    items.len().max(1)
-                } else {
-                    *max_concurrency
+                let limit = match limit {
+                    0 => items.len().max(1),
+                    n => n,
                 };
                 let semaphore = tokio::sync::Semaphore::new(limit);
                 let iterations = items.into_iter().enumerate().map(|(index, item)| {
@@ -1087,6 +1122,18 @@ impl Run {
                 }
             },
         };
+        // The service quota: a result over 256 KiB of UTF-8 is refused (and, as recorded on AWS,
+        // can be caught).
+        let result = result.and_then(|out| {
+            if out.to_string().len() > MAX_PAYLOAD_BYTES {
+                let task = if invoke { "lambda" } else { resource };
+                return Err(StatesError::new(
+                    "States.DataLimitExceeded",
+                    format!("The state/task '{task}' returned a result with a size exceeding the maximum number of bytes service limit."),
+                ));
+            }
+            Ok(out)
+        });
         if callback && result.is_ok() {
             return result;
         }

@@ -245,6 +245,37 @@ fn integer(name: &str, v: &Value) -> Result<i64, StatesError> {
         .ok_or_else(|| fail(name, format!("{v} is not an integer")))
 }
 
+/// A value as States.Format writes it: strings as they are, objects and arrays as Java's
+/// `toString` would (`{Arg1=1, Arg2=[]}`), everything else as JSON.
+fn render_java_style(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_java_style(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                render_java_style(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
     match name {
         "States.Format" => {
@@ -263,10 +294,7 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
                         let value = values
                             .next()
                             .ok_or_else(|| fail(name, "more placeholders than arguments"))?;
-                        match value {
-                            Value::String(s) => out.push_str(s),
-                            other => out.push_str(&other.to_string()),
-                        }
+                        render_java_style(value, &mut out);
                     }
                     c => out.push(c),
                 }
@@ -278,7 +306,16 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.StringToJson" => {
             arity(name, &args, 1, 1)?;
-            serde_json::from_str(string(name, &args[0])?).map_err(|e| fail(name, e))
+            let text = string(name, &args[0])?.trim();
+            // AWS gives null for an empty or blank string, and 0 for "-0".
+            if text.is_empty() {
+                return Ok(Value::Null);
+            }
+            let value: Value = serde_json::from_str(text).map_err(|e| fail(name, e))?;
+            Ok(match value.as_f64() {
+                Some(n) if n == 0.0 && !value.is_i64() && !value.is_u64() => Value::from(0),
+                _ => value,
+            })
         }
         "States.JsonToString" => {
             arity(name, &args, 1, 1)?;
@@ -400,7 +437,12 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.MathAdd" => {
             arity(name, &args, 2, 2)?;
-            Ok(Value::from(integer(name, &args[0])? + integer(name, &args[1])?))
+            // AWS rounds each argument to the nearest integer, halves up (Java's Math.round).
+            let round = |v: &Value| -> Result<i64, StatesError> {
+                let n = v.as_f64().ok_or_else(|| fail(name, format!("{v} is not a number")))?;
+                Ok((n + 0.5).floor() as i64)
+            };
+            Ok(Value::from(round(&args[0])? + round(&args[1])?))
         }
         "States.StringSplit" => {
             arity(name, &args, 2, 2)?;

@@ -141,6 +141,21 @@ pub struct ChoiceBranch {
     pub next: String,
 }
 
+/// An RFC 3339 timestamp as AWS takes it: a `T` between date and time, an offset or `Z`.
+pub fn parse_timestamp(text: &str) -> Option<time::OffsetDateTime> {
+    if !matches!(text.as_bytes().get(10), Some(b'T')) {
+        return None;
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// A Map's `MaxConcurrency` (0: no limit), or `MaxConcurrencyPath` read from its input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Concurrency {
+    Fixed(usize),
+    Path(Path),
+}
+
 /// A Task's `TimeoutSeconds` / `HeartbeatSeconds`, or their `…Path` read from the state input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
@@ -170,8 +185,9 @@ pub enum Kind {
     Fail {
         error: Option<String>,
         cause: Option<String>,
-        error_path: Option<Path>,
-        cause_path: Option<Path>,
+        /// A path or an intrinsic function giving a string.
+        error_path: Option<Template>,
+        cause_path: Option<Template>,
     },
     Parallel {
         branches: Vec<StateMachine>,
@@ -180,7 +196,7 @@ pub enum Kind {
         processor: Box<StateMachine>,
         items_path: Option<Path>,
         item_selector: Option<Template>,
-        max_concurrency: usize,
+        max_concurrency: Concurrency,
     },
 }
 
@@ -244,7 +260,6 @@ const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", 
 /// would run a definition differently from AWS without a word, so validation refuses them.
 const NOT_IMPLEMENTED: &[&str] = &[
     "Credentials",
-    "MaxConcurrencyPath",
     "ToleratedFailurePercentage",
     "ToleratedFailureCount",
     "Label",
@@ -347,6 +362,21 @@ impl Ctx<'_> {
             (false, true) => self.path(obj, &path_field, at).map(Limit::Path),
             (false, false) => None,
         }
+    }
+
+    /// A reference path, or an intrinsic function (Fail's ErrorPath and CausePath take either).
+    fn path_or_intrinsic(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Template> {
+        let text = self.string(obj, field, at)?;
+        if Intrinsic::is_intrinsic(&text) {
+            return Intrinsic::parse(&text)
+                .map(Template::Intrinsic)
+                .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+                .ok();
+        }
+        Path::parse(&text)
+            .map(Template::Path)
+            .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+            .ok()
     }
 
     fn path(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Path> {
@@ -645,6 +675,9 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             let wait = if let Some(s) = ctx.number(obj, "Seconds", at) {
                 Some(WaitFor::Seconds(s))
             } else if let Some(t) = ctx.string(obj, "Timestamp", at) {
+                if parse_timestamp(&t).is_none() {
+                    ctx.err(format!("{at}.Timestamp: String does not match RFC3339 timestamp"));
+                }
                 Some(WaitFor::Timestamp(t))
             } else if let Some(p) = ctx.path(obj, "SecondsPath", at) {
                 Some(WaitFor::SecondsPath(p))
@@ -668,8 +701,8 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
         "Fail" => Kind::Fail {
             error: ctx.string(obj, "Error", at),
             cause: ctx.string(obj, "Cause", at),
-            error_path: ctx.path(obj, "ErrorPath", at),
-            cause_path: ctx.path(obj, "CausePath", at),
+            error_path: ctx.path_or_intrinsic(obj, "ErrorPath", at),
+            cause_path: ctx.path_or_intrinsic(obj, "CausePath", at),
         },
         "Parallel" => {
             let branches = match obj.get("Branches").and_then(Value::as_array) {
@@ -698,7 +731,18 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     None
                 }
             };
-            let max_concurrency = ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize;
+            let max_concurrency = if obj.contains_key("MaxConcurrencyPath") {
+                if obj.contains_key("MaxConcurrency") {
+                    ctx.err(format!(
+                        "{at}: MaxConcurrency and MaxConcurrencyPath cannot both be given"
+                    ));
+                }
+                ctx.path(obj, "MaxConcurrencyPath", at)
+                    .map(Concurrency::Path)
+                    .unwrap_or(Concurrency::Fixed(0))
+            } else {
+                Concurrency::Fixed(ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
+            };
             Kind::Map {
                 processor: Box::new(processor.unwrap_or(StateMachine {
                     start_at: String::new(),

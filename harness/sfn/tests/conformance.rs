@@ -18,7 +18,7 @@ fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'sta
     })
 }
 
-/// `Echo` returns its input; `AddNumbers` adds `val1` and `val2`; `Fail` throws `{error, cause}`;
+/// `Echo` returns its input; `Repeat` returns `char` repeated `times` times; `AddNumbers` adds `val1` and `val2`; `Fail` throws `{error, cause}`;
 /// `FailUntilRetry` throws `NotYet` while `retries < until`; `Sleep` waits `ms` milliseconds of
 /// real time (for TimeoutSeconds).
 fn bindings() -> Bindings {
@@ -52,6 +52,13 @@ fn bindings() -> Bindings {
         }),
     );
     b.bind(
+        "Repeat",
+        function(|v| {
+            let unit = v["char"].as_str().unwrap_or("a");
+            Ok(json!(unit.repeat(v["times"].as_u64().unwrap_or(0) as usize)))
+        }),
+    );
+    b.bind(
         "Sleep",
         Arc::new(|v: Value| {
             Box::pin(async move {
@@ -61,6 +68,15 @@ fn bindings() -> Bindings {
         }),
     );
     b
+}
+
+/// A value for a failure message, cut short: rows may carry results of hundreds of KiB.
+fn shown(value: &impl std::fmt::Display) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(300) {
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+        None => text,
+    }
 }
 
 fn run_case(case: &Value) -> Result<(), Failed> {
@@ -101,8 +117,9 @@ fn run_case(case: &Value) -> Result<(), Failed> {
         && execution.output.as_ref() != Some(output)
     {
         problems.push(format!(
-            "output: expected {output}, got {}",
-            execution.output.as_ref().map_or("none".into(), |o| o.to_string())
+            "output: expected {}, got {}",
+            shown(output),
+            execution.output.as_ref().map_or("none".into(), shown)
         ));
     }
     if let Some(error) = expected.get("error")
