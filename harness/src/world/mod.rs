@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod backend;
+pub mod integrations;
 pub mod moto;
 pub mod pki;
 pub mod placeholders;
@@ -195,7 +196,8 @@ impl World {
             timeouts: options.timeouts,
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
-        let bindings = workflow::bindings(handlers.clone());
+        let mut bindings = workflow::bindings(handlers.clone());
+        bindings.extend(integrations::bindings(&backend.endpoint));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
         let service = Arc::new(Service::new(ServiceOptions {
             bindings,
