@@ -104,3 +104,116 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
         "TRIGGERED"
     );
 }
+
+/// A Distributed Map reads its items from the world's S3 (CSV with its header row, a JSON array,
+/// a listing) and writes its results there (manifest.json and SUCCEEDED_0.json under the prefix).
+/// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html, …/input-output-resultwriter.html)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
+    let world = World::boot(WorldOptions {
+        pipe: PipeState::Stopped,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bucket = world.names.bucket.clone();
+    let put = |key: &'static str, body: &'static str| {
+        world
+            .s3()
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+    };
+    put(
+        "in/farms.csv",
+        "county,farm,acres\n019,\"0012, north\",12.5\n053,0034,7\n",
+    )
+    .await
+    .unwrap();
+    put("in/items.json", r#"[{"n": 1}, {"n": 2}, {"n": 3}]"#).await.unwrap();
+    let processor = json!({"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                           "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let run = |reader: serde_json::Value, writer: Option<serde_json::Value>| {
+        let mut map = json!({"Type": "Map", "ItemReader": reader, "ItemProcessor": processor, "End": true});
+        if let Some(writer) = writer {
+            map["ResultWriter"] = writer;
+        }
+        let definition = json!({"StartAt": "M", "States": {"M": map}}).to_string();
+        let name = format!("Dist-{}", uuid::Uuid::new_v4().simple());
+        let arn = world
+            .service
+            .register(&name, &definition, "arn:aws:iam::123456789012:role/r")
+            .unwrap();
+        let handle = world.service.start(&arn, json!({"bucket": bucket}), None).unwrap();
+        async move { handle.wait().await }
+    };
+
+    let csv = run(
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+               "Parameters": {"Bucket.$": "$.bucket", "Key": "in/farms.csv"}}),
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, Status::Succeeded, "{:?}", csv.cause);
+    assert_eq!(
+        csv.output,
+        Some(
+            json!([{"county": "019", "farm": "0012, north", "acres": "12.5"}, {"county": "053", "farm": "0034", "acres": "7"}])
+        )
+    );
+
+    let listing = run(
+        json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}}),
+        None,
+    )
+    .await;
+    let keys: Vec<&str> = listing
+        .output
+        .as_ref()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["in/farms.csv", "in/items.json"]);
+
+    let written = run(
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON", "MaxItems": 2},
+               "Parameters": {"Bucket.$": "$.bucket", "Key": "in/items.json"}}),
+        Some(json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket.$": "$.bucket", "Prefix": "results"}})),
+    )
+    .await;
+    assert_eq!(written.status, Status::Succeeded, "{:?}", written.cause);
+    let details = &written.output.as_ref().unwrap()["ResultWriterDetails"];
+    assert_eq!(details["Bucket"], bucket.as_str());
+    let manifest_key = details["Key"].as_str().unwrap();
+    assert!(
+        manifest_key.starts_with("results/") && manifest_key.ends_with("/manifest.json"),
+        "{manifest_key}"
+    );
+    let read = |key: String| {
+        let s3 = world.s3().clone();
+        let bucket = bucket.clone();
+        async move {
+            let out = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+        }
+    };
+    let manifest = read(manifest_key.to_string()).await;
+    let succeeded_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let succeeded = read(succeeded_key).await;
+    let outputs: Vec<&str> = succeeded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, [r#"{"n":1}"#, r#"{"n":2}"#], "MaxItems 2 of 3");
+    assert_eq!(manifest["MapRunArn"], written.output.as_ref().unwrap()["MapRunArn"]);
+}

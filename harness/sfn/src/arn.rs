@@ -20,3 +20,7 @@ pub fn lambda_function(name: &str) -> String {
 pub fn role(name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/{name}")
 }
+
+pub fn map_run(state_machine: &str, map_state: &str, id: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:mapRun:{state_machine}/{map_state}:{id}")
+}

@@ -22,7 +22,10 @@ const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
-use crate::model::{Catcher, Concurrency, Kind, Limit, Retrier, State, StateMachine, Template, WaitFor};
+use crate::model::{
+    Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, ResultWriter, Retrier, State, StateMachine,
+    Template, Tolerance, WaitFor,
+};
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
 pub type TaskFn = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, StatesError>> + Send + Sync>;
@@ -523,6 +526,168 @@ fn limit_seconds(limit: Option<&Limit>, input: &Value, context: &Value) -> Resul
     }
 }
 
+/// A Map's tolerated failures, resolved.
+struct Tolerated {
+    count: Option<u64>,
+    percentage: Option<f64>,
+}
+
+impl Tolerated {
+    fn resolve(
+        count: Option<&Tolerance>,
+        percentage: Option<&Tolerance>,
+        input: &Value,
+        context: &Value,
+    ) -> Result<Option<Tolerated>, StatesError> {
+        if count.is_none() && percentage.is_none() {
+            return Ok(None);
+        }
+        let count = match count {
+            None => None,
+            Some(t) => {
+                let n = tolerance_number(t, "ToleratedFailureCount", input, context)?;
+                if n < 0.0 {
+                    return Err(StatesError::runtime("ToleratedFailureCount cannot be negative."));
+                }
+                Some(n as u64)
+            }
+        };
+        let percentage = match percentage {
+            None => None,
+            Some(t) => {
+                let p = tolerance_number(t, "ToleratedFailurePercentage", input, context)?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(StatesError::runtime(
+                        "ToleratedFailurePercentage must be between 0 and 100.",
+                    ));
+                }
+                Some(p)
+            }
+        };
+        Ok(Some(Tolerated { count, percentage }))
+    }
+
+    fn exceeded(&self, failed: usize, total: usize) -> bool {
+        let over_count = self.count.is_some_and(|c| failed as u64 > c);
+        let over_percentage = self
+            .percentage
+            .is_some_and(|p| total > 0 && (failed as f64) * 100.0 / (total as f64) > p);
+        over_count || over_percentage
+    }
+}
+
+/// A tolerance's number; a `…Path` must find one (an integer for counts, a float for percentages).
+fn tolerance_number(tolerance: &Tolerance, field: &str, input: &Value, context: &Value) -> Result<f64, StatesError> {
+    match tolerance {
+        Tolerance::Fixed(n) => Ok(*n),
+        Tolerance::Path(path) => {
+            let value = path.select(input, context)?;
+            let integer = field != "ToleratedFailurePercentage";
+            let number = if integer {
+                value.as_i64().map(|n| n as f64)
+            } else {
+                value.as_f64()
+            };
+            number.ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The {field}Path field refers to value {value} which is not a valid {}: {}",
+                    if integer { "integer" } else { "float" },
+                    path.as_str()
+                ))
+            })
+        }
+    }
+}
+
+/// Groups a Map's inputs as its ItemBatcher says: `{"Items": […], "BatchInput": …}` per batch.
+fn batch(
+    batcher: &ItemBatcher,
+    inputs: Vec<(Value, Value)>,
+    params: &Value,
+    context: &Value,
+) -> Result<Vec<(Value, Value)>, StatesError> {
+    let batch_input = match &batcher.batch_input {
+        Some(t) => Some(t.eval(params, context)?),
+        None => None,
+    };
+    let max_items = batcher.max_items.unwrap_or(u64::MAX).max(1) as usize;
+    let max_bytes = batcher.max_bytes.unwrap_or(u64::MAX) as usize;
+    let mut batches: Vec<(Value, Value)> = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    let mut bytes = 0usize;
+    let flush = |current: &mut Vec<Value>, batches: &mut Vec<(Value, Value)>| {
+        if current.is_empty() {
+            return;
+        }
+        let mut input = json!({"Items": std::mem::take(current)});
+        if let Some(b) = &batch_input {
+            input["BatchInput"] = b.clone();
+        }
+        batches.push((input, context.clone()));
+    };
+    for (item, _) in inputs {
+        let size = item.to_string().len();
+        if !current.is_empty() && (current.len() >= max_items || bytes + size > max_bytes) {
+            flush(&mut current, &mut batches);
+            bytes = 0;
+        }
+        bytes += size;
+        current.push(item);
+    }
+    flush(&mut current, &mut batches);
+    Ok(batches)
+}
+
+/// CSV rows as objects keyed by the header (the first row, or `headers`); values are strings.
+fn csv_items(text: &str, headers: Option<&[String]>) -> Result<Vec<Value>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted CSV field is not closed".into());
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    let mut rows = rows.into_iter();
+    let header: Vec<String> = match headers {
+        Some(given) => given.to_vec(),
+        None => rows.next().ok_or("the CSV object is empty")?,
+    };
+    Ok(rows
+        .map(|row| {
+            Value::Object(
+                header
+                    .iter()
+                    .zip(row.into_iter().chain(std::iter::repeat(String::new())))
+                    .map(|(k, v)| (k.clone(), Value::String(v)))
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
 impl Concurrency {
     /// The limit (0: none); a `MaxConcurrencyPath` must find a non-negative integer.
     fn resolve(&self, input: &Value, context: &Value) -> Result<usize, StatesError> {
@@ -931,45 +1096,66 @@ impl Run {
                 items_path,
                 item_selector,
                 max_concurrency,
+                reader,
+                batcher,
+                writer,
+                tolerated_count,
+                tolerated_percentage,
             } => {
                 let limit = max_concurrency.resolve(&params, context)?;
-                let items = match items_path {
-                    Some(p) => p.select(&params, context)?,
-                    None => params.clone(),
-                };
-                let Value::Array(items) = items else {
-                    return Err(StatesError::runtime(format!(
-                        "Map state {:?}: ItemsPath did not select an array",
-                        state.name
-                    )));
+                let items = match reader {
+                    Some(reader) => self.read_items(reader, &params, context).await?,
+                    None => {
+                        let items = match items_path {
+                            Some(p) => p.select(&params, context)?,
+                            None => params.clone(),
+                        };
+                        let Value::Array(items) = items else {
+                            return Err(StatesError::runtime(format!(
+                                "Map state {:?}: ItemsPath did not select an array",
+                                state.name
+                            )));
+                        };
+                        items
+                    }
                 };
                 self.history.push(
                     self.now(),
                     "MapStateStarted",
                     json!({"mapStateStartedEventDetails": {"length": items.len()}}),
                 );
-                let limit = match limit {
-                    0 => items.len().max(1),
-                    n => n,
-                };
-                let semaphore = tokio::sync::Semaphore::new(limit);
-                let iterations = items.into_iter().enumerate().map(|(index, item)| {
-                    let semaphore = &semaphore;
+                let tolerated = Tolerated::resolve(
+                    tolerated_count.as_ref(),
+                    tolerated_percentage.as_ref(),
+                    &params,
+                    context,
+                )?;
+                // ItemSelector shapes each item (with $$.Map.Item); a batcher then groups them.
+                let mut inputs = Vec::with_capacity(items.len());
+                for (index, item) in items.into_iter().enumerate() {
                     let mut item_context = context.clone();
                     item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                    let params = &params;
+                    let input = match item_selector {
+                        Some(t) => t.eval(&params, &item_context)?,
+                        None => item,
+                    };
+                    inputs.push((input, item_context));
+                }
+                if let Some(batcher) = batcher {
+                    inputs = batch(batcher, inputs, &params, context)?;
+                }
+                let limit = if limit == 0 { inputs.len().max(1) } else { limit };
+                let semaphore = tokio::sync::Semaphore::new(limit);
+                let iterations = inputs.into_iter().enumerate().map(|(index, (input, item_context))| {
+                    let semaphore = &semaphore;
                     async move {
                         let _permit = semaphore.acquire().await.expect("never closed");
-                        let input = match item_selector {
-                            Some(t) => t.eval(params, &item_context)?,
-                            None => item,
-                        };
                         self.history.push(
                             self.now(),
                             "MapIterationStarted",
                             json!({"mapIterationStartedEventDetails": {"name": state.name, "index": index}}),
                         );
-                        let result = self.machine_with(processor, input, item_context).await;
+                        let result = self.machine_with(processor, input.clone(), item_context).await;
                         let (kind, details) = if result.is_ok() {
                             ("MapIterationSucceeded", "mapIterationSucceededEventDetails")
                         } else {
@@ -977,18 +1163,38 @@ impl Run {
                         };
                         self.history
                             .push(self.now(), kind, json!({details: {"name": state.name, "index": index}}));
-                        result
+                        (input, result)
                     }
                 });
                 let results = futures::future::join_all(iterations).await;
-                let outputs: Result<Vec<Value>, StatesError> = results.into_iter().collect();
-                let kind = if outputs.is_ok() {
-                    "MapStateSucceeded"
-                } else {
-                    "MapStateFailed"
+                let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+                let outcome = match tolerated {
+                    // Without a tolerance, the first failure is the Map's.
+                    None => results
+                        .iter()
+                        .find_map(|(_, r)| r.as_ref().err().cloned())
+                        .map_or(Ok(()), Err),
+                    Some(tolerated) if tolerated.exceeded(failed, results.len()) => Err(StatesError::new(
+                        "States.ExceedToleratedFailureThreshold",
+                        "The specified tolerated failure threshold was exceeded",
+                    )),
+                    Some(_) => Ok(()),
                 };
-                self.history.push(self.now(), kind, json!({}));
-                outputs.map(Value::Array)
+                if let Err(e) = outcome {
+                    self.history.push(self.now(), "MapStateFailed", json!({}));
+                    return Err(e);
+                }
+                let output = match writer {
+                    Some(writer) => self.write_results(state, writer, &results, &params, context).await?,
+                    None => Value::Array(
+                        results
+                            .into_iter()
+                            .map(|(_, r)| r.unwrap_or_else(|e| e.to_catch_output()))
+                            .collect(),
+                    ),
+                };
+                self.history.push(self.now(), "MapStateSucceeded", json!({}));
+                Ok(output)
             }
             _ => unreachable!("only work states get here"),
         }
@@ -1045,6 +1251,126 @@ impl Run {
             json!({format!("task{kind}EventDetails"): details}),
         );
         result
+    }
+
+    /// Calls a bound integration that a Map's reader or writer needs.
+    async fn call_integration(&self, integration: &str, params: Value) -> Result<Value, StatesError> {
+        let f = self.bindings.integrations.get(integration).ok_or_else(|| {
+            StatesError::new(
+                "States.TaskFailed",
+                format!("the service integration {integration:?} is not available here"),
+            )
+        })?;
+        f(params).await
+    }
+
+    /// A Distributed Map's items, read from S3 as its ItemReader says.
+    async fn read_items(&self, reader: &ItemReader, input: &Value, context: &Value) -> Result<Vec<Value>, StatesError> {
+        let failed = |cause: String| StatesError::new("States.ItemReaderFailed", cause);
+        let params = match &reader.parameters {
+            Some(t) => t.eval(input, context)?,
+            None => json!({}),
+        };
+        let answer = self
+            .call_integration(&reader.integration, params)
+            .await
+            .map_err(|e| failed(format!("{}: {}", e.error, e.cause)))?;
+        let mut items = match &reader.input_type {
+            InputType::Listing => answer["Contents"].as_array().cloned().unwrap_or_default(),
+            other => {
+                let body = answer["Body"].as_str().unwrap_or_default();
+                match other {
+                    InputType::Json => match serde_json::from_str(body) {
+                        Ok(Value::Array(items)) => items,
+                        Ok(_) => return Err(failed("the object is not a JSON array".into())),
+                        Err(e) => return Err(failed(format!("the object is not JSON: {e}"))),
+                    },
+                    InputType::Jsonl => body
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| serde_json::from_str(l).map_err(|e| failed(format!("a JSON line: {e}"))))
+                        .collect::<Result<_, _>>()?,
+                    InputType::Csv { headers } => csv_items(body, headers.as_deref()).map_err(failed)?,
+                    InputType::Listing => unreachable!("handled above"),
+                }
+            }
+        };
+        if let Some(max) = &reader.max_items {
+            let max = tolerance_number(max, "MaxItems", input, context)?;
+            items.truncate(max as usize);
+        }
+        Ok(items)
+    }
+
+    /// A Distributed Map's ResultWriter: `manifest.json` and the results by status, under
+    /// `Prefix/<map run id>/`; the state's output says where.
+    async fn write_results(
+        &self,
+        state: &State,
+        writer: &ResultWriter,
+        results: &[(Value, Result<Value, StatesError>)],
+        input: &Value,
+        context: &Value,
+    ) -> Result<Value, StatesError> {
+        let failed =
+            |e: StatesError| StatesError::new("States.ResultWriterFailed", format!("{}: {}", e.error, e.cause));
+        let params = match &writer.parameters {
+            Some(t) => t.eval(input, context)?,
+            None => json!({}),
+        };
+        let bucket = params["Bucket"].as_str().unwrap_or_default().to_string();
+        let prefix = params["Prefix"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        let run = uuid::Uuid::new_v4().to_string();
+        let machine = context["StateMachine"]["Name"].as_str().unwrap_or_default();
+        let map_run_arn = arn::map_run(machine, &state.name, &run);
+        let folder = if prefix.is_empty() {
+            run.clone()
+        } else {
+            format!("{prefix}/{run}")
+        };
+        let mut files = serde_json::Map::new();
+        for (status, wanted) in [("SUCCEEDED", true), ("FAILED", false)] {
+            let entries: Vec<Value> = results
+                .iter()
+                .filter(|(_, r)| r.is_ok() == wanted)
+                .map(|(child_input, r)| {
+                    let mut entry =
+                        json!({"Input": child_input.to_string(), "Status": status, "MapRunArn": map_run_arn});
+                    match r {
+                        Ok(out) => entry["Output"] = json!(out.to_string()),
+                        Err(e) => {
+                            entry["Error"] = json!(e.error);
+                            entry["Cause"] = json!(e.cause);
+                        }
+                    }
+                    entry
+                })
+                .collect();
+            let mut listed = Vec::new();
+            if !entries.is_empty() {
+                let key = format!("{folder}/{status}_0.json");
+                let body = Value::Array(entries).to_string();
+                listed.push(json!({"Key": key, "Size": body.len()}));
+                self.call_integration(&writer.integration, json!({"Bucket": bucket, "Key": key, "Body": body}))
+                    .await
+                    .map_err(failed)?;
+            }
+            files.insert(status.to_string(), Value::Array(listed));
+        }
+        files.insert("PENDING".into(), json!([]));
+        let manifest_key = format!("{folder}/manifest.json");
+        let manifest = json!({"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files});
+        self.call_integration(
+            &writer.integration,
+            json!({"Bucket": bucket, "Key": manifest_key, "Body": manifest.to_string()}),
+        )
+        .await
+        .map_err(failed)?;
+        Ok(json!({"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}))
     }
 
     /// A service integration (`dynamodb:getItem`, `aws-sdk:dynamodb:query` …): its binding gets

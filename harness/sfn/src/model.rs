@@ -149,6 +149,50 @@ pub fn parse_timestamp(text: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
+/// `ItemReader`: the items of a Distributed Map from S3 (an object, or a listing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemReader {
+    /// After `arn:aws:states:::`: `s3:getObject` or `s3:listObjectsV2`.
+    pub integration: String,
+    pub parameters: Option<Template>,
+    pub input_type: InputType,
+    pub max_items: Option<Tolerance>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputType {
+    /// A JSON array (the default for s3:getObject).
+    Json,
+    /// One JSON value per line.
+    Jsonl,
+    /// Rows as objects keyed by the header (the first row, or `CSVHeaders`).
+    Csv { headers: Option<Vec<String>> },
+    /// s3:listObjectsV2: one item per object.
+    Listing,
+}
+
+/// `ItemBatcher`: items handed to each child run in batches (`{"Items": […], "BatchInput": …}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemBatcher {
+    pub max_items: Option<u64>,
+    pub max_bytes: Option<u64>,
+    pub batch_input: Option<Template>,
+}
+
+/// `ResultWriter`: child results written to S3 instead of the state's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultWriter {
+    pub integration: String,
+    pub parameters: Option<Template>,
+}
+
+/// A Map's tolerated failures (a count or a percentage) or `MaxItems`: fixed, or read with a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tolerance {
+    Fixed(f64),
+    Path(Path),
+}
+
 /// A Map's `MaxConcurrency` (0: no limit), or `MaxConcurrencyPath` read from its input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Concurrency {
@@ -197,6 +241,12 @@ pub enum Kind {
         items_path: Option<Path>,
         item_selector: Option<Template>,
         max_concurrency: Concurrency,
+        /// Distributed mode: where the items come from, how they are batched, where results go.
+        reader: Option<Box<ItemReader>>,
+        batcher: Option<Box<ItemBatcher>>,
+        writer: Option<Box<ResultWriter>>,
+        tolerated_count: Option<Tolerance>,
+        tolerated_percentage: Option<Tolerance>,
     },
 }
 
@@ -258,12 +308,7 @@ const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", 
 
 /// Fields the States Language allows that the interpreter does not act on yet. Accepting them
 /// would run a definition differently from AWS without a word, so validation refuses them.
-const NOT_IMPLEMENTED: &[&str] = &[
-    "Credentials",
-    "ToleratedFailurePercentage",
-    "ToleratedFailureCount",
-    "Label",
-];
+const NOT_IMPLEMENTED: &[&str] = &["Credentials", "Label"];
 
 fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
@@ -307,6 +352,11 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "Catch",
             "ToleratedFailurePercentage",
             "ToleratedFailureCount",
+            "ToleratedFailurePercentagePath",
+            "ToleratedFailureCountPath",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
             "Label",
         ],
         _ => return None,
@@ -362,6 +412,127 @@ impl Ctx<'_> {
             (false, true) => self.path(obj, &path_field, at).map(Limit::Path),
             (false, false) => None,
         }
+    }
+
+    /// `Field` (a number) or `FieldPath`, not both.
+    fn tolerance(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Tolerance> {
+        let path_field = format!("{field}Path");
+        match (obj.contains_key(field), obj.contains_key(&path_field)) {
+            (true, true) => {
+                self.err(format!("{at}: {field} and {path_field} cannot both be given"));
+                None
+            }
+            (true, false) => self.number(obj, field, at).map(Tolerance::Fixed),
+            (false, true) => self.path(obj, &path_field, at).map(Tolerance::Path),
+            (false, false) => None,
+        }
+    }
+
+    fn integration(&mut self, obj: &Map<String, Value>, at: &str, allowed: &[&str]) -> Option<String> {
+        let resource = self.string(obj, "Resource", at)?;
+        match resource.strip_prefix("arn:aws:states:::") {
+            Some(integration) if allowed.contains(&integration) => Some(integration.to_string()),
+            _ => {
+                self.err(format!(
+                    "{at}.Resource {resource:?} is not one of arn:aws:states:::{}",
+                    allowed.join(", arn:aws:states:::")
+                ));
+                None
+            }
+        }
+    }
+
+    fn item_reader(&mut self, value: &Value, at: &str) -> Option<ItemReader> {
+        let Some(obj) = value.as_object() else {
+            self.err(format!("{at} must be an object"));
+            return None;
+        };
+        let integration = self.integration(obj, at, &["s3:getObject", "s3:listObjectsV2"])?;
+        let config = obj
+            .get("ReaderConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let at_config = format!("{at}.ReaderConfig");
+        let input_type = match (
+            integration.as_str(),
+            self.string(&config, "InputType", &at_config).as_deref(),
+        ) {
+            ("s3:listObjectsV2", _) => InputType::Listing,
+            (_, None | Some("JSON")) => InputType::Json,
+            (_, Some("JSONL")) => InputType::Jsonl,
+            (_, Some("CSV")) => {
+                let location = self.string(&config, "CSVHeaderLocation", &at_config);
+                let headers = match location.as_deref() {
+                    None | Some("FIRST_ROW") => None,
+                    Some("GIVEN") => {
+                        let given = config.get("CSVHeaders").and_then(Value::as_array).map(|h| {
+                            h.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect::<Vec<_>>()
+                        });
+                        if given.is_none() {
+                            self.err(format!("{at_config}: CSVHeaderLocation GIVEN needs CSVHeaders"));
+                        }
+                        given
+                    }
+                    Some(other) => {
+                        self.err(format!(
+                            "{at_config}.CSVHeaderLocation {other:?} is not FIRST_ROW or GIVEN"
+                        ));
+                        None
+                    }
+                };
+                InputType::Csv { headers }
+            }
+            (_, Some(other)) => {
+                self.err(format!(
+                    "{at_config}.InputType {other:?}: this emulator reads JSON, JSONL and CSV objects (not MANIFEST)"
+                ));
+                InputType::Json
+            }
+        };
+        Some(ItemReader {
+            integration,
+            parameters: obj
+                .get("Parameters")
+                .map(|p| Template::parse(p, &format!("{at}.Parameters"), self.errors)),
+            input_type,
+            max_items: self.tolerance(&config, "MaxItems", &at_config),
+        })
+    }
+
+    fn item_batcher(&mut self, value: &Value, at: &str) -> ItemBatcher {
+        let obj = value.as_object().cloned().unwrap_or_default();
+        let batcher = ItemBatcher {
+            max_items: self.number(&obj, "MaxItemsPerBatch", at).map(|n| n as u64),
+            max_bytes: self.number(&obj, "MaxInputBytesPerBatch", at).map(|n| n as u64),
+            batch_input: obj
+                .get("BatchInput")
+                .map(|b| Template::parse(b, &format!("{at}.BatchInput"), self.errors)),
+        };
+        if batcher.max_items.is_none() && batcher.max_bytes.is_none() {
+            self.err(format!("{at} needs MaxItemsPerBatch or MaxInputBytesPerBatch"));
+        }
+        batcher
+    }
+
+    fn result_writer(&mut self, value: &Value, at: &str) -> Option<ResultWriter> {
+        let Some(obj) = value.as_object() else {
+            self.err(format!("{at} must be an object"));
+            return None;
+        };
+        if obj.contains_key("WriterConfig") {
+            self.err(format!(
+                "{at}.WriterConfig is valid ASL, but this emulator does not implement it yet"
+            ));
+        }
+        Some(ResultWriter {
+            integration: self.integration(obj, at, &["s3:putObject"])?,
+            parameters: obj
+                .get("Parameters")
+                .map(|p| Template::parse(p, &format!("{at}.Parameters"), self.errors)),
+        })
     }
 
     /// A reference path, or an intrinsic function (Fail's ErrorPath and CausePath take either).
@@ -752,6 +923,19 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                 items_path: ctx.path(obj, "ItemsPath", at),
                 item_selector: template(parameters_field, &mut ctx),
                 max_concurrency,
+                reader: obj
+                    .get("ItemReader")
+                    .and_then(|r| ctx.item_reader(r, &format!("{at}.ItemReader")))
+                    .map(Box::new),
+                batcher: obj
+                    .get("ItemBatcher")
+                    .map(|b| Box::new(ctx.item_batcher(b, &format!("{at}.ItemBatcher")))),
+                writer: obj
+                    .get("ResultWriter")
+                    .and_then(|w| ctx.result_writer(w, &format!("{at}.ResultWriter")))
+                    .map(Box::new),
+                tolerated_count: ctx.tolerance(obj, "ToleratedFailureCount", at),
+                tolerated_percentage: ctx.tolerance(obj, "ToleratedFailurePercentage", at),
             }
         }
         _ => unreachable!("allowed_fields checked the type"),
@@ -791,8 +975,8 @@ mod tests {
     fn fields_the_interpreter_would_ignore_are_refused_by_name() {
         for (state, field) in [
             (
-                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#,
-                "ToleratedFailureCount",
+                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "Label": "l", "End": true}"#,
+                "Label",
             ),
             (
                 r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "Credentials": {"RoleArn": "r"}, "End": true}"#,

@@ -87,7 +87,7 @@ fn operation(action: &str) -> String {
 }
 
 /// The integrations, calling the AWS endpoint `endpoint` (the world's backend).
-pub fn bindings(endpoint: &str) -> Bindings {
+pub fn bindings(sdk: &aws_config::SdkConfig, endpoint: &str) -> Bindings {
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut bindings = Bindings::default();
     for (integration, api, prefix) in INTEGRATIONS {
@@ -101,7 +101,94 @@ pub fn bindings(endpoint: &str) -> Bindings {
         });
         bindings.bind_integration(*integration, f);
     }
+    s3_bindings(&super::aws::s3_client(sdk), &mut bindings);
     bindings
+}
+
+fn s3_failed(what: &str, e: impl std::error::Error) -> StatesError {
+    StatesError::new(
+        "S3.S3Exception",
+        format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
+    )
+}
+
+/// `s3:getObject`, `s3:listObjectsV2` and `s3:putObject`, as a Distributed Map's ItemReader and
+/// ResultWriter use them (bodies as text).
+fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
+    let client = s3.clone();
+    let get: TaskFn = Arc::new(move |params: Value| {
+        let client = client.clone();
+        Box::pin(async move {
+            let (bucket, key) = (
+                params["Bucket"].as_str().unwrap_or_default(),
+                params["Key"].as_str().unwrap_or_default(),
+            );
+            let out = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| s3_failed("GetObject", e))?;
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| s3_failed("GetObject body", e))?
+                .into_bytes();
+            Ok(serde_json::json!({"Body": String::from_utf8_lossy(&bytes), "ContentLength": bytes.len()}))
+        })
+    });
+    bindings.bind_integration("s3:getObject", get);
+    let client = s3.clone();
+    let list: TaskFn = Arc::new(move |params: Value| {
+        let client = client.clone();
+        Box::pin(async move {
+            let mut contents = Vec::new();
+            let mut token = None;
+            loop {
+                let out = client
+                    .list_objects_v2()
+                    .bucket(params["Bucket"].as_str().unwrap_or_default())
+                    .set_prefix(params["Prefix"].as_str().map(str::to_string))
+                    .set_continuation_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| s3_failed("ListObjectsV2", e))?;
+                for object in out.contents() {
+                    contents.push(serde_json::json!({
+                        "Key": object.key(), "Size": object.size(), "Etag": object.e_tag(),
+                        "LastModified": object.last_modified().map(|t| t.to_string()),
+                        "StorageClass": object.storage_class().map(|c| c.as_str())}));
+                }
+                match out.next_continuation_token() {
+                    Some(next) => token = Some(next.to_string()),
+                    None => break,
+                }
+            }
+            Ok(serde_json::json!({"Contents": contents}))
+        })
+    });
+    bindings.bind_integration("s3:listObjectsV2", list);
+    let client = s3.clone();
+    let put: TaskFn = Arc::new(move |params: Value| {
+        let client = client.clone();
+        Box::pin(async move {
+            let body = params["Body"]
+                .as_str()
+                .map_or_else(|| params["Body"].to_string(), str::to_string);
+            let out = client
+                .put_object()
+                .bucket(params["Bucket"].as_str().unwrap_or_default())
+                .key(params["Key"].as_str().unwrap_or_default())
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| s3_failed("PutObject", e))?;
+            Ok(serde_json::json!({"ETag": out.e_tag()}))
+        })
+    });
+    bindings.bind_integration("s3:putObject", put);
 }
 
 async fn call(

@@ -197,7 +197,7 @@ impl World {
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
         let mut bindings = workflow::bindings(handlers.clone());
-        bindings.extend(integrations::bindings(&backend.endpoint));
+        bindings.extend(integrations::bindings(&sdk, &backend.endpoint));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
         let service = Arc::new(Service::new(ServiceOptions {
             bindings,
