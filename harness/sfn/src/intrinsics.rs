@@ -20,6 +20,36 @@ pub struct Intrinsic {
     pub args: Vec<Arg>,
 }
 
+/// "You can nest up to 10 intrinsic functions within a field" (the intrinsic functions page).
+const MAX_NESTING: usize = 10;
+/// The longest input States.Base64Encode, Base64Decode and Hash take, in characters.
+const MAX_INPUT_CHARS: usize = 10_000;
+
+impl Intrinsic {
+    fn depth(&self) -> usize {
+        1 + self
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Call(inner) => inner.depth(),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// `text`, refused when longer than States.Base64*/Hash take.
+fn limited<'a>(name: &str, text: &'a str) -> Result<&'a str, StatesError> {
+    if text.chars().count() > MAX_INPUT_CHARS {
+        return Err(fail(
+            name,
+            format!("the input is longer than {MAX_INPUT_CHARS} characters"),
+        ));
+    }
+    Ok(text)
+}
+
 const FUNCTIONS: [&str; 18] = [
     "States.Format",
     "States.StringToJson",
@@ -198,6 +228,11 @@ impl Intrinsic {
         parser.skip_space();
         if parser.at != parser.chars.len() {
             return Err(parser.error("unexpected text after the call"));
+        }
+        if call.depth() > MAX_NESTING {
+            return Err(format!(
+                "{text}: at most {MAX_NESTING} intrinsic functions can be nested"
+            ));
         }
         Ok(call)
     }
@@ -384,11 +419,13 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.Base64Encode" => {
             arity(name, &args, 1, 1)?;
-            Ok(Value::String(BASE64.encode(string(name, &args[0])?)))
+            Ok(Value::String(BASE64.encode(limited(name, string(name, &args[0])?)?)))
         }
         "States.Base64Decode" => {
             arity(name, &args, 1, 1)?;
-            let bytes = BASE64.decode(string(name, &args[0])?).map_err(|e| fail(name, e))?;
+            let bytes = BASE64
+                .decode(limited(name, string(name, &args[0])?)?)
+                .map_err(|e| fail(name, e))?;
             String::from_utf8(bytes).map(Value::String).map_err(|e| fail(name, e))
         }
         "States.Hash" => {
@@ -397,6 +434,7 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            limited(name, &data)?;
             use sha2::Digest;
             let digest = match string(name, &args[1])? {
                 "MD5" => hex::encode(md5::Md5::digest(data.as_bytes())),
@@ -440,7 +478,11 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
             // AWS rounds each argument to the nearest integer, halves up (Java's Math.round).
             let round = |v: &Value| -> Result<i64, StatesError> {
                 let n = v.as_f64().ok_or_else(|| fail(name, format!("{v} is not a number")))?;
-                Ok((n + 0.5).floor() as i64)
+                let rounded = (n + 0.5).floor();
+                if rounded < i32::MIN as f64 || rounded > i32::MAX as f64 {
+                    return Err(fail(name, format!("{v} is outside -2147483648..2147483647")));
+                }
+                Ok(rounded as i64)
             };
             Ok(Value::from(round(&args[0])? + round(&args[1])?))
         }
