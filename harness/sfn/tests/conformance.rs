@@ -79,7 +79,58 @@ fn shown(value: &impl std::fmt::Display) -> String {
     }
 }
 
+/// A TestState row: `testState` is the API request (its `definition` a JSON value here), and
+/// `expected` the fields of the answer (`output` and `inspectionData` values parsed from their text).
+fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
+    let mut request = request.clone();
+    for field in ["definition", "input"] {
+        if let Some(value) = request.get(field).filter(|v| !v.is_string()) {
+            request[field] = json!(value.to_string());
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = runtime
+        .block_on(sfn::service::test_state(&request, &bindings()))
+        .map_err(|e| e.to_string())?;
+    let parsed = |v: &Value| {
+        v.as_str()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let mut problems = Vec::new();
+    for (field, want) in case["expected"].as_object().ok_or("expected is an object")? {
+        let got = match field.as_str() {
+            "output" => parsed(&answer["output"]),
+            "inspectionData" if want.is_null() => answer.get("inspectionData").cloned().unwrap_or(Value::Null),
+            "inspectionData" => {
+                let mut data = serde_json::Map::new();
+                for (k, v) in answer["inspectionData"].as_object().into_iter().flatten() {
+                    data.insert(k.clone(), if k == "errorDetails" { v.clone() } else { parsed(v) });
+                }
+                // Only the fields the row names are compared.
+                let wanted = want.as_object().cloned().unwrap_or_default();
+                Value::Object(data.into_iter().filter(|(k, _)| wanted.contains_key(k)).collect())
+            }
+            other => answer.get(other).cloned().unwrap_or(Value::Null),
+        };
+        if &got != want {
+            problems.push(format!("{field}: expected {}, got {}", shown(want), shown(&got)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n(answer {})", problems.join("\n"), shown(&answer)).into())
+    }
+}
+
 fn run_case(case: &Value) -> Result<(), Failed> {
+    if let Some(request) = case.get("testState") {
+        return run_test_state(case, request);
+    }
     let definition = case.get("definition").ok_or("the case has no definition")?;
     if let Some(expected) = case.get("invalid").and_then(Value::as_str) {
         return match StateMachine::from_value(definition) {
