@@ -217,3 +217,40 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
     assert_eq!(outputs, [r#"{"n":1}"#, r#"{"n":2}"#], "MaxItems 2 of 3");
     assert_eq!(manifest["MapRunArn"], written.output.as_ref().unwrap()["MapRunArn"]);
 }
+
+/// `aws-sdk:s3:*` tasks against the world's bucket; a missing key is `S3.NoSuchKey` for Catch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_sdk_s3_tasks_use_the_worlds_bucket() {
+    let world = World::boot(WorldOptions {
+        pipe: PipeState::Stopped,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bucket = &world.names.bucket;
+    let task = |action: &str, next: serde_json::Value| {
+        let mut state = json!({"Type": "Task", "Resource": format!("arn:aws:states:::aws-sdk:s3:{action}"),
+            "Parameters": {"Bucket": bucket, "Key": "notes/a.txt"}, "ResultPath": format!("$.{action}")});
+        state.as_object_mut().unwrap().extend(next.as_object().unwrap().clone());
+        state
+    };
+    let mut put = task("putObject", json!({"Next": "Head"}));
+    put["Parameters"]["Body"] = json!("hello");
+    let definition = json!({"StartAt": "Put", "States": {
+        "Put": put,
+        "Head": task("headObject", json!({"Next": "Get"})),
+        "Get": task("getObject", json!({"Next": "Delete"})),
+        "Delete": task("deleteObject", json!({"Next": "GetAgain"})),
+        "GetAgain": task("getObject", json!({"Catch": [{"ErrorEquals": ["S3.NoSuchKey"], "ResultPath": "$.missing", "Next": "Done"}], "Next": "Done"})),
+        "Done": {"Type": "Succeed"}}});
+    let arn = world
+        .service
+        .register("S3Tasks", &definition.to_string(), "arn:aws:iam::123456789012:role/r")
+        .unwrap();
+    let execution = world.service.start(&arn, json!({}), None).unwrap().wait().await;
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
+    let output = execution.output.unwrap();
+    assert_eq!(output["headObject"]["ContentLength"], 5);
+    assert_eq!(output["getObject"]["Body"], "hello");
+    assert_eq!(output["missing"]["Error"], "S3.NoSuchKey");
+}

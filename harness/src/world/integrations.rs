@@ -105,15 +105,18 @@ pub fn bindings(sdk: &aws_config::SdkConfig, endpoint: &str) -> Bindings {
     bindings
 }
 
-fn s3_failed(what: &str, e: impl std::error::Error) -> StatesError {
+/// An S3 error as the AWS SDK integration names it (`S3.NoSuchKey`, `S3.S3Exception` …).
+fn s3_failed<E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error>(what: &str, e: E) -> StatesError {
+    let code = e.code().unwrap_or("S3Exception").to_string();
     StatesError::new(
-        "S3.S3Exception",
+        format!("S3.{code}"),
         format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
     )
 }
 
 /// `s3:getObject`, `s3:listObjectsV2` and `s3:putObject`, as a Distributed Map's ItemReader and
-/// ResultWriter use them (bodies as text).
+/// ResultWriter use them (bodies as text), and as `aws-sdk:s3:*` tasks with headObject and
+/// deleteObject; errors are `S3.<Code>` (`S3.NoSuchKey` …).
 fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
     let client = s3.clone();
     let get: TaskFn = Arc::new(move |params: Value| {
@@ -134,12 +137,13 @@ fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
                 .body
                 .collect()
                 .await
-                .map_err(|e| s3_failed("GetObject body", e))?
+                .map_err(|e| StatesError::new("S3.S3Exception", format!("GetObject body: {e}")))?
                 .into_bytes();
             Ok(serde_json::json!({"Body": String::from_utf8_lossy(&bytes), "ContentLength": bytes.len()}))
         })
     });
-    bindings.bind_integration("s3:getObject", get);
+    bindings.bind_integration("s3:getObject", get.clone());
+    bindings.bind_integration("aws-sdk:s3:getObject", get);
     let client = s3.clone();
     let list: TaskFn = Arc::new(move |params: Value| {
         let client = client.clone();
@@ -169,7 +173,8 @@ fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
             Ok(serde_json::json!({"Contents": contents}))
         })
     });
-    bindings.bind_integration("s3:listObjectsV2", list);
+    bindings.bind_integration("s3:listObjectsV2", list.clone());
+    bindings.bind_integration("aws-sdk:s3:listObjectsV2", list);
     let client = s3.clone();
     let put: TaskFn = Arc::new(move |params: Value| {
         let client = client.clone();
@@ -188,7 +193,41 @@ fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
             Ok(serde_json::json!({"ETag": out.e_tag()}))
         })
     });
-    bindings.bind_integration("s3:putObject", put);
+    bindings.bind_integration("s3:putObject", put.clone());
+    bindings.bind_integration("aws-sdk:s3:putObject", put);
+    let client = s3.clone();
+    let head: TaskFn = Arc::new(move |params: Value| {
+        let client = client.clone();
+        Box::pin(async move {
+            let out = client
+                .head_object()
+                .bucket(params["Bucket"].as_str().unwrap_or_default())
+                .key(params["Key"].as_str().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| s3_failed("HeadObject", e))?;
+            Ok(
+                serde_json::json!({"ContentLength": out.content_length(), "ETag": out.e_tag(),
+                "VersionId": out.version_id(), "LastModified": out.last_modified().map(|t| t.to_string())}),
+            )
+        })
+    });
+    bindings.bind_integration("aws-sdk:s3:headObject", head);
+    let client = s3.clone();
+    let delete: TaskFn = Arc::new(move |params: Value| {
+        let client = client.clone();
+        Box::pin(async move {
+            let out = client
+                .delete_object()
+                .bucket(params["Bucket"].as_str().unwrap_or_default())
+                .key(params["Key"].as_str().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| s3_failed("DeleteObject", e))?;
+            Ok(serde_json::json!({"DeleteMarker": out.delete_marker(), "VersionId": out.version_id()}))
+        })
+    });
+    bindings.bind_integration("aws-sdk:s3:deleteObject", delete);
 }
 
 async fn call(
