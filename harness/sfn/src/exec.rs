@@ -207,6 +207,18 @@ pub struct Inspection {
     pub after_result_path: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_details: Option<ErrorDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_items_path: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_item_selector: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_item_batcher: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -257,6 +269,8 @@ struct Run {
     /// `Some` when every state's inspection is recorded (`sfn run --inspect`).
     inspections: Option<Mutex<Vec<Value>>>,
     tokens: Arc<TaskTokens>,
+    /// TestState's `mapItemReaderData`: what a Distributed Map's reader reads instead of S3.
+    item_reader_data: Option<String>,
 }
 
 impl Executor {
@@ -294,6 +308,7 @@ impl Executor {
             context,
             inspections: options.inspect.then(|| Mutex::new(Vec::new())),
             tokens: options.tokens,
+            item_reader_data: None,
         };
         run.history.push(
             run.now(),
@@ -347,6 +362,7 @@ impl Executor {
         input: Value,
         mocks: Option<TestCase>,
         retrier_retry_count: u32,
+        item_reader_data: Option<String>,
     ) -> Result<StateTest, StatesError> {
         let state =
             self.machine.states.get(state_name).ok_or_else(|| {
@@ -375,6 +391,7 @@ impl Executor {
             }),
             inspections: None,
             tokens: options.tokens,
+            item_reader_data,
         };
         let mut context = run.context.clone();
         context["State"] = json!({"Name": state.name, "EnteredTime": start.format(&Rfc3339).unwrap_or_default(), "RetryCount": retrier_retry_count});
@@ -1002,7 +1019,7 @@ impl Run {
             ),
             _ => (None, None),
         };
-        let result = self.work(state, params, context, waiter, limits).await?;
+        let result = self.work(state, params, context, waiter, limits, ins).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
             Some(t) => t.eval(&result, context)?,
@@ -1066,6 +1083,7 @@ impl Run {
         context: &Value,
         waiter: Option<Waiter>,
         limits: (Option<f64>, Option<f64>),
+        ins: &Inspector,
     ) -> Result<Value, StatesError> {
         match &state.kind {
             Kind::Task { resource, .. } => {
@@ -1124,12 +1142,22 @@ impl Run {
                     "MapStateStarted",
                     json!({"mapStateStartedEventDetails": {"length": items.len()}}),
                 );
+                ins.record(|i| &mut i.after_items_path, &Value::Array(items.clone()));
+                ins.record(|i| &mut i.max_concurrency, &json!(limit));
                 let tolerated = Tolerated::resolve(
                     tolerated_count.as_ref(),
                     tolerated_percentage.as_ref(),
                     &params,
                     context,
                 )?;
+                if let Some(t) = &tolerated {
+                    if let Some(count) = t.count {
+                        ins.record(|i| &mut i.tolerated_failure_count, &json!(count));
+                    }
+                    if let Some(percentage) = t.percentage {
+                        ins.record(|i| &mut i.tolerated_failure_percentage, &json!(percentage));
+                    }
+                }
                 // ItemSelector shapes each item (with $$.Map.Item); a batcher then groups them.
                 let mut inputs = Vec::with_capacity(items.len());
                 for (index, item) in items.into_iter().enumerate() {
@@ -1141,8 +1169,14 @@ impl Run {
                     };
                     inputs.push((input, item_context));
                 }
+                if item_selector.is_some() {
+                    let selected = inputs.iter().map(|(input, _)| input.clone()).collect();
+                    ins.record(|i| &mut i.after_item_selector, &Value::Array(selected));
+                }
                 if let Some(batcher) = batcher {
                     inputs = batch(batcher, inputs, &params, context)?;
+                    let batched = inputs.iter().map(|(input, _)| input.clone()).collect();
+                    ins.record(|i| &mut i.after_item_batcher, &Value::Array(batched));
                 }
                 let limit = if limit == 0 { inputs.len().max(1) } else { limit };
                 let semaphore = tokio::sync::Semaphore::new(limit);
@@ -1271,10 +1305,16 @@ impl Run {
             Some(t) => t.eval(input, context)?,
             None => json!({}),
         };
-        let answer = self
-            .call_integration(&reader.integration, params)
-            .await
-            .map_err(|e| failed(format!("{}: {}", e.error, e.cause)))?;
+        // TestState's mapItemReaderData stands in for what S3 holds.
+        let answer = match (&self.item_reader_data, &reader.input_type) {
+            (Some(data), InputType::Listing) => json!({"Contents": serde_json::from_str::<Value>(data)
+                .map_err(|e| failed(format!("mapItemReaderData is not JSON: {e}")))?}),
+            (Some(data), _) => json!({"Body": data}),
+            (None, _) => self
+                .call_integration(&reader.integration, params)
+                .await
+                .map_err(|e| failed(format!("{}: {}", e.error, e.cause)))?,
+        };
         let mut items = match &reader.input_type {
             InputType::Listing => answer["Contents"].as_array().cloned().unwrap_or_default(),
             other => {

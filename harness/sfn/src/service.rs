@@ -665,10 +665,19 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
             Some(TestCase::always(&state_name, response))
         }
     };
-    let retries = body["stateConfiguration"]["retrierRetryCount"].as_u64().unwrap_or(0) as u32;
+    let configuration = &body["stateConfiguration"];
+    for unsupported in ["errorCausedByState", "mapIterationFailureCount"] {
+        if configuration.get(unsupported).is_some() {
+            return Err(validation(format!(
+                "stateConfiguration.{unsupported} is not supported by this emulator yet"
+            )));
+        }
+    }
+    let retries = configuration["retrierRetryCount"].as_u64().unwrap_or(0) as u32;
+    let reader_data = configuration["mapItemReaderData"].as_str().map(str::to_string);
     let executor = Executor::new(parsed, bindings.clone());
     let test = executor
-        .test_state(&state_name, input, mocks, retries)
+        .test_state(&state_name, input, mocks, retries, reader_data)
         .await
         .map_err(|e| validation(e.to_string()))?;
     let mut out = json!({"status": test.status});
@@ -687,12 +696,12 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
         let mut data = Map::new();
         if let Value::Object(fields) = serde_json::to_value(&test.inspection).unwrap_or_default() {
             for (field, value) in fields {
-                // AWS gives the data as JSON text; errorDetails stays an object.
-                let value = if field == "errorDetails" {
-                    value
-                } else {
-                    json!(value.to_string())
-                };
+                // AWS gives the data as JSON text; errorDetails and the Map's numbers stay as they are.
+                let as_is = matches!(
+                    field.as_str(),
+                    "errorDetails" | "toleratedFailureCount" | "toleratedFailurePercentage" | "maxConcurrency"
+                );
+                let value = if as_is { value } else { json!(value.to_string()) };
                 data.insert(field, value);
             }
         }
