@@ -30,6 +30,14 @@ fn inline_map() -> Value {
         "End": true}}})
 }
 
+/// `MAP_ITEMS` overrides the Map's 1,000 items (to see how the time scales).
+fn map_items() -> usize {
+    std::env::var("MAP_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -39,9 +47,9 @@ fn main() {
     let cases = [
         ("10,000 Pass transitions", pass_chain(10_000), json!({"carried": "x"})),
         (
-            "inline Map over 1,000 items",
+            "inline Map over MAP_ITEMS (1,000) items",
             inline_map(),
-            json!({"items": (0..1000).map(|n| json!({"n": n})).collect::<Vec<_>>()}),
+            json!({"items": (0..map_items()).map(|n| json!({"n": n})).collect::<Vec<_>>()}),
         ),
     ];
     for (name, definition, input) in cases {

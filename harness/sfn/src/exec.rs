@@ -619,20 +619,20 @@ fn tolerance_number(tolerance: &Tolerance, field: &str, input: &Value, context: 
 /// Groups a Map's inputs as its ItemBatcher says: `{"Items": […], "BatchInput": …}` per batch.
 fn batch(
     batcher: &ItemBatcher,
-    inputs: Vec<(Value, Value)>,
+    inputs: Vec<(Value, Option<Value>)>,
     params: &Value,
     context: &Value,
-) -> Result<Vec<(Value, Value)>, StatesError> {
+) -> Result<Vec<(Value, Option<Value>)>, StatesError> {
     let batch_input = match &batcher.batch_input {
         Some(t) => Some(t.eval(params, context)?),
         None => None,
     };
     let max_items = batcher.max_items.unwrap_or(u64::MAX).max(1) as usize;
     let max_bytes = batcher.max_bytes.unwrap_or(u64::MAX) as usize;
-    let mut batches: Vec<(Value, Value)> = Vec::new();
+    let mut batches: Vec<(Value, Option<Value>)> = Vec::new();
     let mut current: Vec<Value> = Vec::new();
     let mut bytes = 0usize;
-    let flush = |current: &mut Vec<Value>, batches: &mut Vec<(Value, Value)>| {
+    let flush = |current: &mut Vec<Value>, batches: &mut Vec<(Value, Option<Value>)>| {
         if current.is_empty() {
             return;
         }
@@ -640,7 +640,7 @@ fn batch(
         if let Some(b) = &batch_input {
             input["BatchInput"] = b.clone();
         }
-        batches.push((input, context.clone()));
+        batches.push((input, None));
     };
     for (item, _) in inputs {
         let size = item.to_string().len();
@@ -775,12 +775,14 @@ impl Run {
         Box::pin(async move {
             let mut current = machine.start_at.clone();
             let mut input = input;
+            // One context for the whole run of states, its `State` replaced at each one: cloning it
+            // per state would copy `Execution.Input` every time.
+            let mut context = base;
             loop {
                 let state = machine
                     .states
                     .get(&current)
                     .ok_or_else(|| StatesError::runtime(format!("no state {current:?}")))?;
-                let mut context = base.clone();
                 context["State"] = json!({"Name": state.name, "EnteredTime": self.now().format(&Rfc3339).unwrap_or_default(), "RetryCount": 0});
                 let type_name = state.kind.type_name();
                 let entered = self.history.push(
@@ -1052,9 +1054,16 @@ impl Run {
     ) -> Result<Flow, StatesError> {
         let mut attempts = vec![0u32; state.retry.len()];
         loop {
-            let mut context = context.clone();
-            context["State"]["RetryCount"] = json!(attempts.iter().sum::<u32>());
-            let context = &context;
+            let retries: u32 = attempts.iter().sum();
+            let retried;
+            let context = if retries == 0 {
+                context
+            } else {
+                let mut with_count = context.clone();
+                with_count["State"]["RetryCount"] = json!(retries);
+                retried = with_count;
+                &retried
+            };
             match self.attempt(state, &raw, context, ins).await {
                 Ok(result) => return self.finish_work(state, raw, result, context, ins),
                 Err(error) => {
@@ -1159,15 +1168,20 @@ impl Run {
                     }
                 }
                 // ItemSelector shapes each item (with $$.Map.Item); a batcher then groups them.
-                let mut inputs = Vec::with_capacity(items.len());
+                // Each iteration gets its own context (with $$.Map.Item) only when it runs: a copy
+                // per item made up front would hold n copies of the execution's input at once.
+                let mut inputs: Vec<(Value, Option<Value>)> = Vec::with_capacity(items.len());
+                let mut scratch = item_selector.as_ref().map(|_| context.clone());
                 for (index, item) in items.into_iter().enumerate() {
-                    let mut item_context = context.clone();
-                    item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                    let input = match item_selector {
-                        Some(t) => t.eval(&params, &item_context)?,
-                        None => item,
+                    let map_item = json!({"Item": {"Index": index, "Value": item}});
+                    let input = match (item_selector, scratch.as_mut()) {
+                        (Some(t), Some(scratch)) => {
+                            scratch["Map"] = map_item.clone();
+                            t.eval(&params, scratch)?
+                        }
+                        _ => map_item["Item"]["Value"].clone(),
                     };
-                    inputs.push((input, item_context));
+                    inputs.push((input, Some(map_item)));
                 }
                 if item_selector.is_some() {
                     let selected = inputs.iter().map(|(input, _)| input.clone()).collect();
@@ -1180,10 +1194,14 @@ impl Run {
                 }
                 let limit = if limit == 0 { inputs.len().max(1) } else { limit };
                 let semaphore = tokio::sync::Semaphore::new(limit);
-                let iterations = inputs.into_iter().enumerate().map(|(index, (input, item_context))| {
+                let iterations = inputs.into_iter().enumerate().map(|(index, (input, map_item))| {
                     let semaphore = &semaphore;
                     async move {
                         let _permit = semaphore.acquire().await.expect("never closed");
+                        let mut item_context = context.clone();
+                        if let Some(map_item) = map_item {
+                            item_context["Map"] = map_item;
+                        }
                         self.history.push(
                             self.now(),
                             "MapIterationStarted",
