@@ -59,6 +59,9 @@ pub enum Command {
         input: String,
         #[arg(long, default_value = "DEBUG", value_parser = ["INFO", "DEBUG", "TRACE"])]
         inspection_level: String,
+        /// Workflow variables (JSON object) as TestState takes them.
+        #[arg(long)]
+        variables: Option<String>,
         /// The Task's answer instead of calling it: {"result": "<JSON text>"} or
         /// {"errorOutput": {"error": "…", "cause": "…"}}.
         #[arg(long)]
@@ -110,6 +113,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             state,
             input,
             inspection_level,
+            variables,
             mock,
             state_configuration,
         } => {
@@ -119,6 +123,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 "input": read_input(&input)?.to_string(), "inspectionLevel": inspection_level});
             if let Some(state) = state {
                 request["stateName"] = json!(state);
+            }
+            if let Some(variables) = variables {
+                request["variables"] = json!(variables);
             }
             if let Some(mock) = mock {
                 request["mock"] = serde_json::from_str(&mock).context("--mock is not JSON")?;
