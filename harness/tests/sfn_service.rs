@@ -3,14 +3,14 @@
 //! execution is found with its history, a slow execution is stopped (ABORTED), and errors come
 //! back as the SDK's typed errors.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
 use aws_sdk_sfn::config::interceptors::BeforeSerializationInterceptorContextMut;
 use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+use common::up::Up;
 
 /// The SDK puts `sync-` before the host for TestState and StartSyncExecution (AWS serves them on
 /// `sync-states.<region>.amazonaws.com`); a local endpoint is an IP, so the prefix is dropped.
@@ -33,52 +33,15 @@ impl Intercept for NoHostPrefix {
     }
 }
 
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env_of<'a>(env: &'a [(String, String)], name: &str) -> &'a str {
-    env.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("{name} in {env:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("in")).unwrap();
     std::fs::write(root.path().join("in/seen.data"), b"seen by the SDK\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["up", "--ftps-root"])
-        .arg(root.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let _up = Up(child);
-    let mut env = Vec::new();
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(export) = line.strip_prefix("export ") {
-            let (name, value) = export.split_once('=').unwrap();
-            env.push((name.to_string(), value.trim_matches('\'').to_string()));
-        }
-        if line.starts_with("# ready") {
-            break;
-        }
-    }
+    let mut up = Up::start(root.path());
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(env_of(&env, "AWS_ENDPOINT_URL"))
-        .region(aws_config::Region::new(env_of(&env, "AWS_REGION").to_string()))
+        .endpoint_url(up.var("AWS_ENDPOINT_URL"))
+        .region(aws_config::Region::new(up.var("AWS_REGION").to_string()))
         .credentials_provider(aws_sdk_sfn::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
@@ -97,7 +60,7 @@ async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
         .iter()
         .find(|m| m.name() == "FSA-steam-dev-FpacFLPIDS-FileChecks")
         .expect("the deployed name");
-    assert_eq!(machine.state_machine_arn(), env_of(&env, "STATE_MACHINE_ARN"));
+    assert_eq!(machine.state_machine_arn(), up.var("STATE_MACHINE_ARN"));
     let machine_arn = machine.state_machine_arn().to_string();
     let described = sfn
         .describe_state_machine()
@@ -112,14 +75,10 @@ async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
     );
 
     // A job submitted through the table runs as an execution the SDK can find and read.
-    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/seen.data"])
-        .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let job_id = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let finished = stderr
+    let (code, job_id, err) = up.harness(&["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/seen.data"]);
+    assert_eq!(code, 0, "{err}");
+    let finished = up
+        .stderr
         .by_ref()
         .map(|l| l.unwrap())
         .find(|l| l.contains(&job_id))

@@ -723,6 +723,16 @@ impl Concurrency {
     }
 }
 
+/// How a task ended, as its last event says it: the kind (`Succeeded`, `TimedOut`, `Failed`)
+/// and the details.
+fn outcome_event(result: &Result<Value, StatesError>) -> (&'static str, Value) {
+    match result {
+        Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
+        Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
+        Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
+    }
+}
+
 /// Whether `names` (an ErrorEquals) matches `error`.
 fn matches(names: &[String], error: &StatesError) -> bool {
     if error.error == "States.Runtime" {
@@ -1490,11 +1500,7 @@ impl Run {
                 }
             },
         };
-        let (kind, extra) = match &result {
-            Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
-            Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
-            Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
-        };
+        let (kind, extra) = outcome_event(&result);
         self.history.push(
             self.now(),
             &format!("Task{kind}"),
@@ -1612,11 +1618,7 @@ impl Run {
         if callback && result.is_ok() {
             return result;
         }
-        let (kind, details) = match &result {
-            Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
-            Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
-            Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
-        };
+        let (kind, details) = outcome_event(&result);
         self.history.push(
             self.now(),
             &format!("{prefix}{kind}"),

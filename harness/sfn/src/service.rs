@@ -30,6 +30,13 @@ fn api_error(kind: &'static str, message: impl Into<String>) -> ApiError {
     }
 }
 
+fn no_machine(arn: &str) -> ApiError {
+    api_error(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
+}
+
 fn validation(message: impl Into<String>) -> ApiError {
     api_error("ValidationException", message)
 }
@@ -194,12 +201,10 @@ impl Service {
     ) -> Result<Handle, ApiError> {
         check_name(&name)?;
         let mut registry = self.registry();
-        let machine = registry.machines.get(machine_arn).ok_or_else(|| {
-            api_error(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        let machine = registry
+            .machines
+            .get(machine_arn)
+            .ok_or_else(|| no_machine(machine_arn))?;
         let execution_arn = arn::execution(&machine.name, &name);
         if registry.executions.iter().any(|e| e.handle.arn == execution_arn) {
             return Err(api_error(
@@ -279,12 +284,7 @@ impl Service {
 
     fn with_machine<T>(&self, arn: &str, f: impl FnOnce(&Machine) -> T) -> Result<T, ApiError> {
         let registry = self.registry();
-        registry.machines.get(arn).map(f).ok_or_else(|| {
-            api_error(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            )
-        })
+        registry.machines.get(arn).map(f).ok_or_else(|| no_machine(arn))
     }
 
     fn describe_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
@@ -322,12 +322,7 @@ impl Service {
             None => None,
         };
         let mut registry = self.registry();
-        let machine = registry.machines.get_mut(arn).ok_or_else(|| {
-            api_error(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            )
-        })?;
+        let machine = registry.machines.get_mut(arn).ok_or_else(|| no_machine(arn))?;
         if let Some((text, parsed)) = parsed {
             machine.definition = text;
             machine.executor = Executor::new(parsed, self.options.bindings.clone());

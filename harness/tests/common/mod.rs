@@ -3,6 +3,8 @@
 //! state machine would do.
 #![allow(dead_code)]
 
+pub mod up;
+
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::time::Duration;

@@ -1,0 +1,70 @@
+//! `harness up` as a child process: started, its exports read up to `# ready`, killed on drop.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
+
+pub struct Up {
+    child: Child,
+    /// The `export NAME='value'` lines it printed.
+    pub env: Vec<(String, String)>,
+    /// Its stderr, where each finished execution is reported.
+    pub stderr: Lines<BufReader<ChildStderr>>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Up {
+    /// Starts `harness up --ftps-root root` and waits for its `# ready` line.
+    pub fn start(root: &Path) -> Up {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["up", "--ftps-root"])
+            .arg(root)
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut env = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            if let Some(export) = line.strip_prefix("export ") {
+                let (name, value) = export.split_once('=').unwrap();
+                env.push((name.to_string(), value.trim_matches('\'').to_string()));
+            }
+            if line.starts_with("# ready") {
+                break;
+            }
+        }
+        Up { child, env, stderr }
+    }
+
+    pub fn var(&self, name: &str) -> &str {
+        self.env
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("{name} in {:?}", self.env))
+    }
+
+    /// Runs `harness ARGS` with this world's environment: (exit code, stdout trimmed, stderr).
+    pub fn harness(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+}
