@@ -30,6 +30,19 @@ fn api_error(kind: &'static str, message: impl Into<String>) -> ApiError {
     }
 }
 
+/// A request's `input` (JSON text; `{}` when absent).
+fn execution_input(body: &Value) -> Result<Value, ApiError> {
+    match optional(body, "input") {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            api_error(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        }),
+        None => Ok(json!({})),
+    }
+}
+
 fn no_machine(arn: &str) -> ApiError {
     api_error(
         "StateMachineDoesNotExist",
@@ -352,15 +365,7 @@ impl Service {
             Some((arn, case)) => (arn, Some(case)),
             None => (target, None),
         };
-        let input = match optional(body, "input") {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                api_error(
-                    "InvalidExecutionInput",
-                    format!("Invalid State Machine Execution Input: '{e}'"),
-                )
-            })?,
-            None => json!({}),
-        };
+        let input = execution_input(body)?;
         let mocks = match test_case {
             None => None,
             Some(case) => {
@@ -633,15 +638,7 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
             "stateName {state_name:?} is not a state of the definition"
         )));
     }
-    let input: Value = match optional(body, "input") {
-        Some(text) => serde_json::from_str(text).map_err(|e| {
-            api_error(
-                "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
-            )
-        })?,
-        None => json!({}),
-    };
+    let input = execution_input(body)?;
     let mocks = match body.get("mock") {
         None => None,
         Some(mock) => {
