@@ -254,3 +254,56 @@ async fn aws_sdk_s3_tasks_use_the_worlds_bucket() {
     assert_eq!(output["getObject"]["Body"], "hello");
     assert_eq!(output["missing"]["Error"], "S3.NoSuchKey");
 }
+
+/// A Distributed Map over an S3 Inventory: the manifest names gzipped CSV files (no header) whose
+/// columns are its `fileSchema`; each row is an item keyed by those names.
+/// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html, "S3 inventory";
+/// docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html, the manifest)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributed_map_reads_an_s3_inventory() {
+    use std::io::Write;
+    let world = World::boot(WorldOptions {
+        pipe: PipeState::Stopped,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bucket = world.names.bucket.clone();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"\"src\",\"in/a.data\",\"3\"\n\"src\",\"in/b.data\",\"5\"\n")
+        .unwrap();
+    let data = gz.finish().unwrap();
+    let manifest = json!({"sourceBucket": "src", "destinationBucket": format!("arn:aws:s3:::{bucket}"),
+        "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "inventory/data/part-0.csv.gz", "size": data.len(), "MD5checksum": "x"}]});
+    for (key, body) in [
+        ("inventory/data/part-0.csv.gz", data),
+        ("inventory/manifest.json", manifest.to_string().into_bytes()),
+    ] {
+        world
+            .s3()
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"},
+                       "Parameters": {"Bucket": bucket, "Key": "inventory/manifest.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"key.$": "$.Key"}, "End": true}}},
+        "End": true}}});
+    let arn = world
+        .service
+        .register("Inventory", &definition.to_string(), "arn:aws:iam::123456789012:role/r")
+        .unwrap();
+    let execution = world.service.start(&arn, json!({}), None).unwrap().wait().await;
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.output,
+        Some(json!([{"key": "in/a.data"}, {"key": "in/b.data"}]))
+    );
+}

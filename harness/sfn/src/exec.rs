@@ -1359,6 +1359,7 @@ impl Run {
                         .map(|l| serde_json::from_str(l).map_err(|e| failed(format!("a JSON line: {e}"))))
                         .collect::<Result<_, _>>()?,
                     InputType::Csv { headers } => csv_items(body, headers.as_deref()).map_err(failed)?,
+                    InputType::Manifest => self.inventory_items(body).await.map_err(failed)?,
                     InputType::Listing => unreachable!("handled above"),
                 }
             }
@@ -1366,6 +1367,52 @@ impl Run {
         if let Some(max) = &reader.max_items {
             let max = tolerance_number(max, "MaxItems", input, context)?;
             items.truncate(max as usize);
+        }
+        Ok(items)
+    }
+
+    /// The rows of an S3 Inventory: the manifest names CSV files (gzipped, no header) in its
+    /// destination bucket, and `fileSchema` names their columns.
+    async fn inventory_items(&self, manifest: &str) -> Result<Vec<Value>, String> {
+        let manifest: Value = serde_json::from_str(manifest).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+        if manifest["fileFormat"].as_str().is_some_and(|f| f != "CSV") {
+            return Err(format!(
+                "inventory files in {} are not read here (CSV only)",
+                manifest["fileFormat"]
+            ));
+        }
+        let headers: Vec<String> = manifest["fileSchema"]
+            .as_str()
+            .ok_or("the manifest has no fileSchema")?
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .collect();
+        let bucket = manifest["destinationBucket"]
+            .as_str()
+            .ok_or("the manifest has no destinationBucket")?;
+        let bucket = bucket.rsplit(':').next().unwrap_or(bucket);
+        let mut items = Vec::new();
+        for file in manifest["files"].as_array().ok_or("the manifest has no files")? {
+            let key = file["key"].as_str().ok_or("a manifest file has no key")?;
+            let object = self
+                .call_integration("s3:getObject", json!({"Bucket": bucket, "Key": key}))
+                .await
+                .map_err(|e| format!("{key}: {}: {}", e.error, e.cause))?;
+            let bytes = match (object["Body"].as_str(), object["BodyBase64"].as_str()) {
+                (Some(text), _) => text.as_bytes().to_vec(),
+                (None, Some(encoded)) => base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+                    .map_err(|e| format!("{key}: {e}"))?,
+                _ => return Err(format!("{key}: no body")),
+            };
+            let text = if key.ends_with(".gz") {
+                let mut out = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+                    .map_err(|e| format!("{key}: not gzip CSV: {e}"))?;
+                out
+            } else {
+                String::from_utf8(bytes).map_err(|e| format!("{key}: {e}"))?
+            };
+            items.extend(csv_items(&text, Some(&headers))?);
         }
         Ok(items)
     }

@@ -169,6 +169,8 @@ pub enum InputType {
     Csv { headers: Option<Vec<String>> },
     /// s3:listObjectsV2: one item per object.
     Listing,
+    /// An S3 Inventory `manifest.json`: its (gzipped) CSV files, rows keyed by its `fileSchema`.
+    Manifest,
 }
 
 /// `ItemBatcher`: items handed to each child run in batches (`{"Items": […], "BatchInput": …}`).
@@ -485,9 +487,10 @@ impl Ctx<'_> {
                 };
                 InputType::Csv { headers }
             }
+            (_, Some("MANIFEST")) => InputType::Manifest,
             (_, Some(other)) => {
                 self.err(format!(
-                    "{at_config}.InputType {other:?}: this emulator reads JSON, JSONL and CSV objects (not MANIFEST)"
+                    "{at_config}.InputType {other:?} is not one of JSON, JSONL, CSV, MANIFEST"
                 ));
                 InputType::Json
             }

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -139,7 +141,11 @@ fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
                 .await
                 .map_err(|e| StatesError::new("S3.S3Exception", format!("GetObject body: {e}")))?
                 .into_bytes();
-            Ok(serde_json::json!({"Body": String::from_utf8_lossy(&bytes), "ContentLength": bytes.len()}))
+            // Text comes back as `Body`; anything else (a gzipped inventory file) base64-encoded.
+            Ok(match std::str::from_utf8(&bytes) {
+                Ok(text) => serde_json::json!({"Body": text, "ContentLength": bytes.len()}),
+                Err(_) => serde_json::json!({"BodyBase64": BASE64.encode(&bytes), "ContentLength": bytes.len()}),
+            })
         })
     });
     bindings.bind_integration("s3:getObject", get.clone());
