@@ -271,6 +271,10 @@ struct Run {
     tokens: Arc<TaskTokens>,
     /// TestState's `mapItemReaderData`: what a Distributed Map's reader reads instead of S3.
     item_reader_data: Option<String>,
+    /// TestState mocks a Map or Parallel state's whole result, not only Tasks'.
+    composite_mocks: bool,
+    /// TestState's `mapIterationFailureCount`: failed iterations behind a mocked Map result.
+    map_iteration_failure_count: Option<u64>,
 }
 
 impl Executor {
@@ -309,6 +313,8 @@ impl Executor {
             inspections: options.inspect.then(|| Mutex::new(Vec::new())),
             tokens: options.tokens,
             item_reader_data: None,
+            composite_mocks: false,
+            map_iteration_failure_count: None,
         };
         run.history.push(
             run.now(),
@@ -341,6 +347,28 @@ impl Executor {
     }
 }
 
+/// What TestState sets for the one state it runs (its `mock` and `stateConfiguration`).
+#[derive(Debug, Clone, Default)]
+pub struct StateTestOptions {
+    pub mocks: Option<TestCase>,
+    pub retrier_retry_count: u32,
+    pub item_reader_data: Option<String>,
+    pub map_iteration_failure_count: Option<u64>,
+    pub error_caused_by_state: Option<String>,
+}
+
+/// Whether `name` is a state of `machine` or of a machine nested in it.
+fn contains_state(machine: &StateMachine, name: &str) -> bool {
+    machine.states.values().any(|state| {
+        state.name == name
+            || match &state.kind {
+                Kind::Map { processor, .. } => contains_state(processor, name),
+                Kind::Parallel { branches } => branches.iter().any(|b| contains_state(b, name)),
+                _ => false,
+            }
+    })
+}
+
 /// TestState's outcome for one state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateTest {
@@ -360,14 +388,34 @@ impl Executor {
         &self,
         state_name: &str,
         input: Value,
-        mocks: Option<TestCase>,
-        retrier_retry_count: u32,
-        item_reader_data: Option<String>,
+        test: StateTestOptions,
     ) -> Result<StateTest, StatesError> {
+        let StateTestOptions {
+            mocks,
+            retrier_retry_count,
+            item_reader_data,
+            map_iteration_failure_count,
+            error_caused_by_state,
+        } = test;
         let state =
             self.machine.states.get(state_name).ok_or_else(|| {
                 StatesError::new("States.Runtime", format!("no state {state_name:?} in the definition"))
             })?;
+        if let Some(inner) = &error_caused_by_state {
+            let inside = match &state.kind {
+                Kind::Map { processor, .. } => contains_state(processor, inner),
+                Kind::Parallel { branches } => branches.iter().any(|b| contains_state(b, inner)),
+                _ => false,
+            };
+            if !inside {
+                return Err(StatesError::new(
+                    "States.Runtime",
+                    format!(
+                        "errorCausedByState {inner:?} is not a state inside the Map or Parallel state {state_name:?}"
+                    ),
+                ));
+            }
+        }
         let options = RunOptions {
             execution_name: "TestState".into(),
             state_machine_name: "TestState".into(),
@@ -392,6 +440,8 @@ impl Executor {
             inspections: None,
             tokens: options.tokens,
             item_reader_data,
+            composite_mocks: true,
+            map_iteration_failure_count,
         };
         let mut context = run.context.clone();
         context["State"] = json!({"Name": state.name, "EnteredTime": start.format(&Rfc3339).unwrap_or_default(), "RetryCount": retrier_retry_count});
@@ -1104,6 +1154,37 @@ impl Run {
         limits: (Option<f64>, Option<f64>),
         ins: &Inspector,
     ) -> Result<Value, StatesError> {
+        if self.composite_mocks
+            && matches!(state.kind, Kind::Map { .. } | Kind::Parallel { .. })
+            && let Some(response) = self.mocks.as_ref().and_then(|m| m.respond(&state.name, 0))
+        {
+            let result = response?;
+            if let (
+                Kind::Map {
+                    tolerated_count,
+                    tolerated_percentage,
+                    ..
+                },
+                Some(failed),
+            ) = (&state.kind, self.map_iteration_failure_count)
+            {
+                let tolerated = Tolerated::resolve(
+                    tolerated_count.as_ref(),
+                    tolerated_percentage.as_ref(),
+                    &params,
+                    context,
+                )?;
+                // The mocked result holds the iterations that succeeded; the failed ones add to them.
+                let total = result.as_array().map_or(0, Vec::len) + failed as usize;
+                if tolerated.is_some_and(|t| t.exceeded(failed as usize, total)) {
+                    return Err(StatesError::new(
+                        "States.ExceedToleratedFailureThreshold",
+                        "The specified tolerated failure threshold was exceeded",
+                    ));
+                }
+            }
+            return Ok(result);
+        }
         match &state.kind {
             Kind::Task { resource, .. } => {
                 let (timeout, heartbeat) = limits;

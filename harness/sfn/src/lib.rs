@@ -15,7 +15,7 @@ pub mod service;
 pub mod tokens;
 
 pub use error::StatesError;
-pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, Status, TaskFn, TimeMode};
+pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, StateTestOptions, Status, TaskFn, TimeMode};
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, ValidationErrors};
 pub use service::{ApiError, Service, ServiceOptions};

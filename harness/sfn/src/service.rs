@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::arn;
-use crate::exec::{Bindings, Executor, Handle, RunOptions, Status, TimeMode};
+use crate::exec::{Bindings, Executor, Handle, RunOptions, StateTestOptions, Status, TimeMode};
 use crate::mock::{MockConfig, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
 use crate::tokens::{TaskTokens, TokenError};
@@ -658,18 +658,16 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
         }
     };
     let configuration = &body["stateConfiguration"];
-    for unsupported in ["errorCausedByState", "mapIterationFailureCount"] {
-        if configuration.get(unsupported).is_some() {
-            return Err(validation(format!(
-                "stateConfiguration.{unsupported} is not supported by this emulator yet"
-            )));
-        }
-    }
-    let retries = configuration["retrierRetryCount"].as_u64().unwrap_or(0) as u32;
-    let reader_data = configuration["mapItemReaderData"].as_str().map(str::to_string);
+    let options = StateTestOptions {
+        mocks,
+        retrier_retry_count: configuration["retrierRetryCount"].as_u64().unwrap_or(0) as u32,
+        item_reader_data: configuration["mapItemReaderData"].as_str().map(str::to_string),
+        map_iteration_failure_count: configuration["mapIterationFailureCount"].as_u64(),
+        error_caused_by_state: configuration["errorCausedByState"].as_str().map(str::to_string),
+    };
     let executor = Executor::new(parsed, bindings.clone());
     let test = executor
-        .test_state(&state_name, input, mocks, retries, reader_data)
+        .test_state(&state_name, input, options)
         .await
         .map_err(|e| validation(e.to_string()))?;
     let mut out = json!({"status": test.status});
