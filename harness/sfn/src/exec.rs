@@ -24,7 +24,7 @@ const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 use crate::model::{
     Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, ResultWriter, Retrier, State, StateMachine,
-    Template, Tolerance, WaitFor,
+    Template, Tolerance, Transformation, WaitFor,
 };
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
@@ -773,6 +773,23 @@ impl Concurrency {
     }
 }
 
+/// The work a Task state's fields resolve to before it runs.
+#[derive(Debug, Default)]
+struct TaskSetup {
+    timeout: Option<f64>,
+    heartbeat: Option<f64>,
+    /// The evaluated `Credentials` (`{"RoleArn": …}`).
+    credentials: Option<Value>,
+}
+
+/// Scheduled-event details with `taskCredentials` when the Task names a role.
+fn with_credentials(mut details: Value, credentials: &Option<Value>) -> Value {
+    if let Some(role) = credentials.as_ref().and_then(|c| c.get("RoleArn")) {
+        details["taskCredentials"] = json!({"roleArn": role});
+    }
+    details
+}
+
 /// How a task ended, as its last event says it: the kind (`Succeeded`, `TimedOut`, `Failed`)
 /// and the details.
 fn outcome_event(result: &Result<Value, StatesError>) -> (&'static str, Value) {
@@ -1069,19 +1086,28 @@ impl Run {
     ) -> Result<Value, StatesError> {
         let effective = state.input_path.apply(raw, context)?;
         ins.record(|i| &mut i.after_input_path, &effective);
+        let setup = match &state.kind {
+            Kind::Task {
+                timeout,
+                heartbeat,
+                credentials,
+                ..
+            } => TaskSetup {
+                timeout: limit_seconds(timeout.as_ref(), raw, context)?,
+                heartbeat: limit_seconds(heartbeat.as_ref(), raw, context)?,
+                credentials: match credentials {
+                    Some(t) => Some(t.eval(&effective, context)?),
+                    None => None,
+                },
+            },
+            _ => TaskSetup::default(),
+        };
         let params = match &state.parameters {
             Some(t) => t.eval(&effective, context)?,
             None => effective,
         };
         ins.record(|i| &mut i.after_parameters, &params);
-        let limits = match &state.kind {
-            Kind::Task { timeout, heartbeat, .. } => (
-                limit_seconds(timeout.as_ref(), raw, context)?,
-                limit_seconds(heartbeat.as_ref(), raw, context)?,
-            ),
-            _ => (None, None),
-        };
-        let result = self.work(state, params, context, waiter, limits, ins).await?;
+        let result = self.work(state, params, context, waiter, setup, ins).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
             Some(t) => t.eval(&result, context)?,
@@ -1151,7 +1177,7 @@ impl Run {
         params: Value,
         context: &Value,
         waiter: Option<Waiter>,
-        limits: (Option<f64>, Option<f64>),
+        setup: TaskSetup,
         ins: &Inspector,
     ) -> Result<Value, StatesError> {
         if self.composite_mocks
@@ -1186,10 +1212,7 @@ impl Run {
             return Ok(result);
         }
         match &state.kind {
-            Kind::Task { resource, .. } => {
-                let (timeout, heartbeat) = limits;
-                self.task(state, resource, timeout, heartbeat, waiter, params).await
-            }
+            Kind::Task { resource, .. } => self.task(state, resource, setup, waiter, params).await,
             Kind::Parallel { branches } => {
                 self.history.push(self.now(), "ParallelStateStarted", json!({}));
                 let runs = branches
@@ -1219,6 +1242,7 @@ impl Run {
                 writer,
                 tolerated_count,
                 tolerated_percentage,
+                label,
             } => {
                 let limit = max_concurrency.resolve(&params, context)?;
                 let items = match reader {
@@ -1328,7 +1352,10 @@ impl Run {
                     return Err(e);
                 }
                 let output = match writer {
-                    Some(writer) => self.write_results(state, writer, &results, &params, context).await?,
+                    Some(writer) => {
+                        let run_name = label.as_deref().unwrap_or(&state.name);
+                        self.write_results(run_name, writer, &results, &params, context).await?
+                    }
                     None => Value::Array(
                         results
                             .into_iter()
@@ -1347,12 +1374,16 @@ impl Run {
         &self,
         state: &State,
         resource: &str,
-        timeout: Option<f64>,
-        heartbeat: Option<f64>,
+        setup: TaskSetup,
         waiter: Option<Waiter>,
         params: Value,
     ) -> Result<Value, StatesError> {
-        let call = self.call(state, resource, timeout, waiter.is_some(), params);
+        let TaskSetup {
+            timeout,
+            heartbeat,
+            credentials,
+        } = setup;
+        let call = self.call(state, resource, timeout, waiter.is_some(), credentials, params);
         let Some(waiter) = waiter else { return call.await };
         // A callback task: the call only hands the token over; the answer comes by SendTask*.
         let wait = async move {
@@ -1498,16 +1529,51 @@ impl Run {
         Ok(items)
     }
 
-    /// A Distributed Map's ResultWriter: `manifest.json` and the results by status, under
-    /// `Prefix/<map run id>/`; the state's output says where.
+    /// A Distributed Map's ResultWriter: each child's entry as `WriterConfig.Transformation` says;
+    /// without a Resource they are the state's output, else `manifest.json` and the entries by
+    /// status go under `Prefix/<map run id>/` and the output says where.
     async fn write_results(
         &self,
-        state: &State,
+        run_name: &str,
         writer: &ResultWriter,
         results: &[(Value, Result<Value, StatesError>)],
         input: &Value,
         context: &Value,
     ) -> Result<Value, StatesError> {
+        let run = uuid::Uuid::new_v4().to_string();
+        let machine = context["StateMachine"]["Name"].as_str().unwrap_or_default();
+        let map_run_arn = arn::map_run(machine, run_name, &run);
+        // A failed child's entry is always the full one, whatever the transformation.
+        let full = |child_input: &Value, r: &Result<Value, StatesError>| {
+            let mut entry = json!({"Input": child_input.to_string(), "MapRunArn": map_run_arn});
+            match r {
+                Ok(out) => {
+                    entry["Status"] = json!("SUCCEEDED");
+                    entry["Output"] = json!(out.to_string());
+                }
+                Err(e) => {
+                    entry["Status"] = json!("FAILED");
+                    entry["Error"] = json!(e.error);
+                    entry["Cause"] = json!(e.cause);
+                }
+            }
+            entry
+        };
+        let entries = |wanted: Option<bool>| -> Vec<Value> {
+            let mut out = Vec::new();
+            for (child_input, r) in results.iter().filter(|(_, r)| wanted.is_none_or(|w| r.is_ok() == w)) {
+                match (writer.transformation, r) {
+                    (Transformation::None, _) | (_, Err(_)) => out.push(full(child_input, r)),
+                    (Transformation::Compact, Ok(v)) => out.push(v.clone()),
+                    (Transformation::Flatten, Ok(Value::Array(items))) => out.extend(items.iter().cloned()),
+                    (Transformation::Flatten, Ok(v)) => out.push(v.clone()),
+                }
+            }
+            out
+        };
+        let Some(integration) = &writer.integration else {
+            return Ok(Value::Array(entries(None)));
+        };
         let failed =
             |e: StatesError| StatesError::new("States.ResultWriterFailed", format!("{}: {}", e.error, e.cause));
         let params = match &writer.parameters {
@@ -1520,38 +1586,25 @@ impl Run {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
-        let run = uuid::Uuid::new_v4().to_string();
-        let machine = context["StateMachine"]["Name"].as_str().unwrap_or_default();
-        let map_run_arn = arn::map_run(machine, &state.name, &run);
         let folder = if prefix.is_empty() {
             run.clone()
         } else {
             format!("{prefix}/{run}")
         };
+        let extension = if writer.jsonl { "jsonl" } else { "json" };
         let mut files = serde_json::Map::new();
         for (status, wanted) in [("SUCCEEDED", true), ("FAILED", false)] {
-            let entries: Vec<Value> = results
-                .iter()
-                .filter(|(_, r)| r.is_ok() == wanted)
-                .map(|(child_input, r)| {
-                    let mut entry =
-                        json!({"Input": child_input.to_string(), "Status": status, "MapRunArn": map_run_arn});
-                    match r {
-                        Ok(out) => entry["Output"] = json!(out.to_string()),
-                        Err(e) => {
-                            entry["Error"] = json!(e.error);
-                            entry["Cause"] = json!(e.cause);
-                        }
-                    }
-                    entry
-                })
-                .collect();
+            let entries = entries(Some(wanted));
             let mut listed = Vec::new();
             if !entries.is_empty() {
-                let key = format!("{folder}/{status}_0.json");
-                let body = Value::Array(entries).to_string();
+                let key = format!("{folder}/{status}_0.{extension}");
+                let body = if writer.jsonl {
+                    entries.iter().map(|e| e.to_string() + "\n").collect::<String>()
+                } else {
+                    Value::Array(entries).to_string()
+                };
                 listed.push(json!({"Key": key, "Size": body.len()}));
-                self.call_integration(&writer.integration, json!({"Bucket": bucket, "Key": key, "Body": body}))
+                self.call_integration(integration, json!({"Bucket": bucket, "Key": key, "Body": body}))
                     .await
                     .map_err(failed)?;
             }
@@ -1561,7 +1614,7 @@ impl Run {
         let manifest_key = format!("{folder}/manifest.json");
         let manifest = json!({"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files});
         self.call_integration(
-            &writer.integration,
+            integration,
             json!({"Bucket": bucket, "Key": manifest_key, "Body": manifest.to_string()}),
         )
         .await
@@ -1576,6 +1629,7 @@ impl Run {
         state: &State,
         integration: &str,
         timeout: Option<f64>,
+        credentials: Option<Value>,
         params: Value,
     ) -> Result<Value, StatesError> {
         let (resource_type, action) = integration.rsplit_once(':').unwrap_or(("", integration));
@@ -1589,7 +1643,10 @@ impl Run {
         self.history.push(
             self.now(),
             "TaskScheduled",
-            json!({"taskScheduledEventDetails": details(json!({"region": arn::REGION, "parameters": params.to_string()}))}),
+            json!({"taskScheduledEventDetails": details(with_credentials(
+                json!({"region": arn::REGION, "parameters": params.to_string()}),
+                &credentials,
+            ))}),
         );
         self.history.push(
             self.now(),
@@ -1645,12 +1702,13 @@ impl Run {
         resource: &str,
         timeout: Option<f64>,
         callback: bool,
+        credentials: Option<Value>,
         params: Value,
     ) -> Result<Value, StatesError> {
         let resource = resource.strip_suffix(WAIT_FOR_TASK_TOKEN).unwrap_or(resource);
         let invoke = resource.starts_with("arn:aws:states:::lambda:invoke");
         if !invoke && let Some(integration) = resource.strip_prefix("arn:aws:states:::") {
-            return self.integration(state, integration, timeout, params).await;
+            return self.integration(state, integration, timeout, credentials, params).await;
         }
         let (name, payload) = if invoke {
             let function = params.get("FunctionName").and_then(Value::as_str).ok_or_else(|| {
@@ -1674,12 +1732,23 @@ impl Run {
             ("LambdaFunction", "lambdaFunction")
         };
         if invoke {
-            self.history.push(self.now(), "TaskScheduled", json!({"taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke", "region": arn::REGION, "parameters": params.to_string()}}));
+            let details = with_credentials(
+                json!({"resourceType": "lambda", "resource": "invoke", "region": arn::REGION, "parameters": params.to_string()}),
+                &credentials,
+            );
+            self.history.push(
+                self.now(),
+                "TaskScheduled",
+                json!({"taskScheduledEventDetails": details}),
+            );
         } else {
             self.history.push(
                 self.now(),
                 "LambdaFunctionScheduled",
-                json!({"lambdaFunctionScheduledEventDetails": {"resource": resource, "input": params.to_string()}}),
+                json!({"lambdaFunctionScheduledEventDetails": with_credentials(
+                    json!({"resource": resource, "input": params.to_string()}),
+                    &credentials,
+                )}),
             );
         }
         self.history.push(self.now(), &format!("{prefix}Started"), json!({}));

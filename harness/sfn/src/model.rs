@@ -184,8 +184,23 @@ pub struct ItemBatcher {
 /// `ResultWriter`: child results written to S3 instead of the state's output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultWriter {
-    pub integration: String,
+    /// `s3:putObject`; without it (`WriterConfig` alone) the results are the state's output.
+    pub integration: Option<String>,
     pub parameters: Option<Template>,
+    pub transformation: Transformation,
+    /// JSONL instead of a JSON array, in the files written.
+    pub jsonl: bool,
+}
+
+/// `WriterConfig.Transformation`: what each child's entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transformation {
+    /// The child's output and its run's metadata (the default when writing to S3).
+    None,
+    /// The child's output (the default without a ResultWriter).
+    Compact,
+    /// Like COMPACT, an array output flattened into the results.
+    Flatten,
 }
 
 /// A Map's tolerated failures (a count or a percentage) or `MaxItems`: fixed, or read with a path.
@@ -219,6 +234,9 @@ pub enum Kind {
         timeout: Option<Limit>,
         /// For callback tasks: the longest time between heartbeats (`States.HeartbeatTimeout`).
         heartbeat: Option<Limit>,
+        /// `Credentials` (`RoleArn` or `RoleArn.$`): the role the task runs as. The local world has no
+        /// IAM, so it is recorded (`taskCredentials` in the scheduled event), not enforced.
+        credentials: Option<Template>,
     },
     Choice {
         choices: Vec<ChoiceBranch>,
@@ -249,6 +267,8 @@ pub enum Kind {
         writer: Option<Box<ResultWriter>>,
         tolerated_count: Option<Tolerance>,
         tolerated_percentage: Option<Tolerance>,
+        /// `Label`: names the Map run (its ARN) in place of the state's name.
+        label: Option<String>,
     },
 }
 
@@ -307,10 +327,6 @@ impl std::fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", "End"];
-
-/// Fields the States Language allows that the interpreter does not act on yet. Accepting them
-/// would run a definition differently from AWS without a word, so validation refuses them.
-const NOT_IMPLEMENTED: &[&str] = &["Credentials", "Label"];
 
 fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
@@ -525,16 +541,47 @@ impl Ctx<'_> {
             self.err(format!("{at} must be an object"));
             return None;
         };
-        if obj.contains_key("WriterConfig") {
-            self.err(format!(
-                "{at}.WriterConfig is valid ASL, but this emulator does not implement it yet"
-            ));
-        }
+        let config = obj
+            .get("WriterConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let at_config = format!("{at}.WriterConfig");
+        let integration = if obj.contains_key("Resource") {
+            Some(self.integration(obj, at, &["s3:putObject"])?)
+        } else {
+            if config.is_empty() {
+                self.err(format!("{at} needs a Resource and Parameters, or a WriterConfig"));
+            }
+            None
+        };
+        let transformation = match self.string(&config, "Transformation", &at_config).as_deref() {
+            None if integration.is_some() => Transformation::None,
+            None | Some("COMPACT") => Transformation::Compact,
+            Some("NONE") => Transformation::None,
+            Some("FLATTEN") => Transformation::Flatten,
+            Some(other) => {
+                self.err(format!(
+                    "{at_config}.Transformation {other:?} is not NONE, COMPACT or FLATTEN"
+                ));
+                Transformation::Compact
+            }
+        };
+        let jsonl = match self.string(&config, "OutputType", &at_config).as_deref() {
+            None | Some("JSON") => false,
+            Some("JSONL") => true,
+            Some(other) => {
+                self.err(format!("{at_config}.OutputType {other:?} is not JSON or JSONL"));
+                false
+            }
+        };
         Some(ResultWriter {
-            integration: self.integration(obj, at, &["s3:putObject"])?,
+            integration,
             parameters: obj
                 .get("Parameters")
                 .map(|p| Template::parse(p, &format!("{at}.Parameters"), self.errors)),
+            transformation,
+            jsonl,
         })
     }
 
@@ -775,11 +822,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
         return None;
     };
     for field in obj.keys() {
-        if NOT_IMPLEMENTED.contains(&field.as_str()) && allowed.contains(&field.as_str()) {
-            ctx.err(format!(
-                "{at}.{field} is valid ASL, but this emulator does not implement it yet (it would be ignored, so the definition is refused)"
-            ));
-        } else if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
+        if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
             ctx.err(format!("{at}: field {field:?} is not allowed in a {type_name} state"));
         }
     }
@@ -819,6 +862,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                 resource,
                 timeout: ctx.limit(obj, "TimeoutSeconds", at),
                 heartbeat: ctx.limit(obj, "HeartbeatSeconds", at),
+                credentials: template("Credentials", &mut ctx),
             }
         }
         "Choice" => {
@@ -917,6 +961,15 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             } else {
                 Concurrency::Fixed(ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
             };
+            let label = ctx.string(obj, "Label", at);
+            if let Some(label) = &label {
+                let bad = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+                if label.is_empty() || label.chars().count() > 40 || label.chars().any(bad) {
+                    ctx.err(format!(
+                        "{at}.Label {label:?}: at most 40 characters, none of whitespace or <>{{}}[]?*\"#%\\^|~`$&,;:/"
+                    ));
+                }
+            }
             Kind::Map {
                 processor: Box::new(processor.unwrap_or(StateMachine {
                     start_at: String::new(),
@@ -937,6 +990,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     .get("ResultWriter")
                     .and_then(|w| ctx.result_writer(w, &format!("{at}.ResultWriter")))
                     .map(Box::new),
+                label,
                 tolerated_count: ctx.tolerance(obj, "ToleratedFailureCount", at),
                 tolerated_percentage: ctx.tolerance(obj, "ToleratedFailurePercentage", at),
             }
@@ -972,28 +1026,5 @@ mod tests {
             errors.contains("TimeoutSeconds and TimeoutSecondsPath cannot both be given"),
             "{errors}"
         );
-    }
-
-    #[test]
-    fn fields_the_interpreter_would_ignore_are_refused_by_name() {
-        for (state, field) in [
-            (
-                r#"{"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "Label": "l", "End": true}"#,
-                "Label",
-            ),
-            (
-                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "Credentials": {"RoleArn": "r"}, "End": true}"#,
-                "Credentials",
-            ),
-        ] {
-            let definition = format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#);
-            let errors = StateMachine::from_json(&definition).unwrap_err().to_string();
-            assert!(
-                errors.contains(&format!(
-                    "$.States.S.{field} is valid ASL, but this emulator does not implement it yet"
-                )),
-                "{errors}"
-            );
-        }
     }
 }

@@ -59,3 +59,40 @@ async fn a_stopped_execution_is_aborted_and_its_task_runs_on() {
         "nothing recorded after the stop"
     );
 }
+
+/// A Task's `Credentials` is recorded where AWS records it (`taskCredentials` of the scheduled
+/// event); the local world has no IAM to enforce it with. A Distributed Map's `Label` names its run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_recorded_and_a_label_names_the_map_run() {
+    let mut bindings = Bindings::default();
+    bindings.bind("Echo", Arc::new(|v: Value| Box::pin(async move { Ok(v) })));
+    let machine = StateMachine::from_value(&json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Echo",
+              "Credentials": {"RoleArn.$": "$.role"}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "Label": "Files",
+              "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+              "ResultWriter": {"WriterConfig": {"Transformation": "NONE"}}, "End": true}}}))
+    .unwrap();
+    let input = json!({"role": "arn:aws:iam::111122223333:role/Other", "items": [1]});
+    let execution = Executor::new(machine, bindings).run(input, RunOptions::default()).await;
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
+    let scheduled = execution
+        .history
+        .iter()
+        .find(|e| e["type"] == "LambdaFunctionScheduled")
+        .unwrap();
+    assert_eq!(
+        scheduled["lambdaFunctionScheduledEventDetails"]["taskCredentials"]["roleArn"],
+        "arn:aws:iam::111122223333:role/Other"
+    );
+    let entry = &execution.output.unwrap()[0];
+    assert_eq!(entry["Status"], "SUCCEEDED");
+    assert!(
+        entry["MapRunArn"]
+            .as_str()
+            .unwrap()
+            .contains(":mapRun:StateMachine/Files:"),
+        "{entry}"
+    );
+}
