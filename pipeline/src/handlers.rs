@@ -12,7 +12,7 @@ use crate::error::PipelineError;
 use crate::ftps::Timeouts;
 use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
 use crate::secret::SecretSource;
-use crate::store::{JobStore, Outcome};
+use crate::store::{Found, JobStore, Outcome};
 use crate::timestamp;
 use crate::transfer::Transfer;
 use crate::upload::UploadSettings;
@@ -202,6 +202,23 @@ impl Handlers {
     /// SetRunning: `TRIGGERED → RUNNING` under this execution, or `acquired: false` untouched.
     pub async fn set_running(&self, input: SetRunningInput) -> Result<SetRunningOutput, PipelineError> {
         let key = job::key_from_stream_record(&input.record)?;
+        // Validated before it is taken: a malformed TRIGGERED item ends ERROR InvalidJob naming
+        // what is wrong, instead of being taken and abandoned RUNNING.
+        match self.store.find(&key).await? {
+            Found::Malformed { status, problem } if status.as_deref() == Some(JobStatus::Triggered.as_str()) => {
+                self.store.reject(&key, &problem).await?;
+                tracing::warn!(job_id = %key.job_id, %problem, "malformed TRIGGERED item: ERROR InvalidJob");
+                return Err(PipelineError::InvalidJob(problem));
+            }
+            Found::Malformed { status, .. } => {
+                return Ok(SetRunningOutput {
+                    acquired: false,
+                    job: key,
+                    found_status: Some(status.unwrap_or_else(|| "NO STATUS".into())),
+                });
+            }
+            Found::Missing | Found::Job(_) => {}
+        }
         match self.store.take(&key, &input.execution_arn).await? {
             Outcome::Written(_) => {
                 tracing::info!(job_id = %key.job_id, project = %key.project, "job RUNNING");

@@ -39,8 +39,31 @@ fn map(entries: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Att
     AttributeValue::M(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
+/// The item as a `Job`; a malformed one names the field (`createdAt: invalid type …`).
 fn job_from_item(item: HashMap<String, AttributeValue>) -> Result<Job, PipelineError> {
-    serde_dynamo::from_item(item).map_err(|e| PipelineError::InvalidJob(format!("the job item is malformed: {e}")))
+    let item: serde_dynamo::Item = item.into();
+    let deserializer = serde_dynamo::Deserializer::from_attribute_value(serde_dynamo::AttributeValue::M(item.into()));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
+        PipelineError::InvalidJob(format!("the job item is malformed: {at}{}", e.into_inner()))
+    })
+}
+
+/// What a read of a job item found.
+#[derive(Debug)]
+pub enum Found {
+    Missing,
+    Job(Box<Job>),
+    /// An item that is not a job item: its status (if it has one) and what is wrong with it.
+    Malformed {
+        status: Option<String>,
+        problem: String,
+    },
 }
 
 impl JobStore {
@@ -53,6 +76,69 @@ impl JobStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// A strongly consistent read of the item, typed when it is a job item.
+    pub async fn find(&self, key: &JobKey) -> Result<Found, PipelineError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("jobId", s(&key.job_id))
+            .key("project", s(&key.project))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| PipelineError::from_sdk("GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(Found::Missing);
+        };
+        let status = item.get("status").and_then(|v| v.as_s().ok()).cloned();
+        Ok(match job_from_item(item) {
+            Ok(job) => Found::Job(Box::new(job)),
+            Err(e) => Found::Malformed {
+                status,
+                problem: e.to_string(),
+            },
+        })
+    }
+
+    /// Ends a malformed TRIGGERED item `ERROR InvalidJob` without taking it (the item stays as
+    /// its producer wrote it but for `status`, `updatedAt` and `error`). False if it had moved on.
+    pub async fn reject(&self, key: &JobKey, problem: &str) -> Result<bool, PipelineError> {
+        let now = timestamp::now();
+        let error = map([
+            ("name", s("InvalidJob")),
+            ("message", s(problem)),
+            ("state", s("SetRunning")),
+            ("at", s(&now)),
+        ]);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("jobId", s(&key.job_id))
+            .key("project", s(&key.project))
+            .update_expression("SET #status = :error_status, updatedAt = :now, #error = :error")
+            .condition_expression("#status = :triggered")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":error_status", s(JobStatus::Error.as_str()))
+            .expression_attribute_values(":triggered", s(JobStatus::Triggered.as_str()))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":error", error)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(PipelineError::from_sdk("UpdateItem", e)),
+        }
     }
 
     /// A strongly consistent read of the job.

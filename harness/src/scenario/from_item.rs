@@ -147,6 +147,7 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
             },
             s3: None,
         }],
+        items: Vec::new(),
         steps: Vec::new(),
         mocks: None,
         ftps: None,

@@ -156,9 +156,12 @@ impl Runner {
         for job in &scenario.jobs {
             world.put_job(&job_item(job, &world.names.bucket)).await?;
         }
+        for item in &scenario.items {
+            world.put_raw_item(item).await?;
+        }
         let mut redrives: BTreeMap<String, usize> = BTreeMap::new();
         for action in &scenario.steps {
-            let job = |id: &str| scenario.job(id).expect("validated: steps name known jobs").key();
+            let job = |id: &str| scenario.key(id).expect("validated: steps name known jobs");
             match action {
                 Action::Settle => world.settle().await,
                 Action::Duplicate(id) => {

@@ -42,7 +42,11 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "SecretOverrides::is_empty")]
     pub secret: SecretOverrides,
     /// Jobs written to the table, in the seed's item shape.
+    #[serde(default)]
     pub jobs: Vec<JobSpec>,
+    /// Items written as they are, malformed ones included (a producer's bug); plain JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Value>,
     /// What happens after the jobs are written, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Action>,
@@ -401,6 +405,24 @@ impl Scenario {
         self.jobs.iter().find(|j| j.job_id == id)
     }
 
+    /// The key of a job the scenario writes (typed, or a raw item).
+    pub fn key(&self, id: &str) -> Option<JobKey> {
+        self.job(id).map(JobSpec::key).or_else(|| {
+            self.items.iter().find(|i| i["jobId"] == id).map(|i| JobKey {
+                job_id: id.to_string(),
+                project: i["project"].as_str().unwrap_or_default().to_string(),
+            })
+        })
+    }
+
+    /// Every jobId the scenario writes, typed jobs and raw items.
+    fn job_ids(&self) -> impl Iterator<Item = &str> {
+        self.jobs
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .chain(self.items.iter().filter_map(|i| i["jobId"].as_str()))
+    }
+
     fn validate(&self) -> Result<(), String> {
         for (i, file) in self.remote.iter().enumerate() {
             let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()]
@@ -429,10 +451,15 @@ impl Scenario {
                 ));
             }
         }
-        let known = |id: &str, at: &str| match self.job(id) {
-            Some(_) => Ok(()),
-            None => Err(format!("{at} names job {id:?}, which is not in jobs")),
+        let known = |id: &str, at: &str| match self.job_ids().any(|j| j == id) {
+            true => Ok(()),
+            false => Err(format!("{at} names job {id:?}, which is not in jobs or items")),
         };
+        for (i, item) in self.items.iter().enumerate() {
+            if item["jobId"].as_str().is_none() || item["project"].as_str().is_none() {
+                return Err(format!("items[{i}] needs string jobId and project (the table's keys)"));
+            }
+        }
         for (i, step) in self.steps.iter().enumerate() {
             match step {
                 Action::Duplicate(id) | Action::Redrive(id) | Action::Deliver { job: id, .. } => {

@@ -72,12 +72,23 @@ pub enum WorldError {
     SecretId(pipeline::PipelineError),
 }
 
-/// A job item as the table holds it: typed for checks, and as stored (every attribute, those the
-/// type does not model included) for snapshots and `status --json`.
+/// A job item as the table holds it: typed for checks when it is a job item (a malformed one is
+/// not), and as stored (every attribute) for snapshots and `status --json`.
 #[derive(Debug, Clone)]
 pub struct StoredJob {
-    pub job: Job,
+    pub job: Option<Job>,
     pub item: Value,
+}
+
+impl StoredJob {
+    pub fn job_id(&self) -> &str {
+        self.item["jobId"].as_str().unwrap_or_default()
+    }
+
+    /// A string attribute, read from the item itself (a malformed item has them too).
+    pub fn text(&self, pointer: &str) -> Option<&str> {
+        self.item.pointer(pointer).and_then(Value::as_str)
+    }
 }
 
 /// The job an execution was started for (its input is a Pipe batch), if it names one.
@@ -309,21 +320,36 @@ impl World {
             .map_err(|e| aws::ResourceError::new("scanning the job table", &e))?;
         let mut items = Vec::new();
         for (index, item) in out.items.unwrap_or_default().into_iter().enumerate() {
-            let not_a_job = |e: serde_dynamo::Error| WorldError::NotAJob {
+            let stored: Value = serde_dynamo::from_item(item.clone()).map_err(|e| WorldError::NotAJob {
                 index,
                 message: e.to_string(),
-            };
-            let stored: Value = serde_dynamo::from_item(item.clone()).map_err(not_a_job)?;
-            let job: Job = serde_dynamo::from_item(item).map_err(not_a_job)?;
+            })?;
+            let job: Option<Job> = serde_dynamo::from_item(item).ok();
             items.push(StoredJob { job, item: stored });
         }
-        items.sort_by(|a, b| a.job.job_id.cmp(&b.job.job_id));
+        items.sort_by(|a, b| a.job_id().cmp(b.job_id()));
         Ok(items)
     }
 
-    /// Every job of the table, sorted by `jobId`.
+    /// Every job item of the table that is one (malformed items left out), sorted by `jobId`.
     pub async fn jobs(&self) -> Result<Vec<Job>, WorldError> {
-        Ok(self.items().await?.into_iter().map(|s| s.job).collect())
+        Ok(self.items().await?.into_iter().filter_map(|s| s.job).collect())
+    }
+
+    /// Writes an item as it is, whatever it holds (a malformed job, as a producer's bug writes it).
+    pub async fn put_raw_item(&self, item: &Value) -> Result<(), WorldError> {
+        let attrs = serde_dynamo::to_item(item).map_err(|e| WorldError::NotAJob {
+            index: 0,
+            message: e.to_string(),
+        })?;
+        self.ddb
+            .put_item()
+            .table_name(&self.names.table)
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("writing an item", &e))?;
+        Ok(())
     }
 
     /// One job, read consistently.
