@@ -409,3 +409,21 @@ async fn unreachable_server_is_transient() {
     assert_eq!(err.name(), "TransientNetwork", "{err}");
     assert!(err.is_transient());
 }
+
+/// Issue 9, defect 2: SetRunning invoked again after its first attempt committed (a Lambda retry
+/// after a lost response) must still answer that this execution holds the job; answering
+/// "duplicate" ended the execution SUCCEEDED with the job RUNNING forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_running_retried_by_its_own_execution_still_holds_the_job() {
+    let world = world_with_ftps().await;
+    world.ftps.put_file("/in/a.dat", b"abc").unwrap();
+    let key = world.insert_job(PROJECT, "a.dat", "/in/a.dat").await;
+    let arn = execution_arn("retried");
+    assert!(world.set_running(&key, &arn).await.acquired);
+    let again = world.set_running(&key, &arn).await;
+    assert!(again.acquired, "the same execution's retry holds the job: {again:?}");
+    // Another execution still cannot.
+    assert!(!world.set_running(&key, &execution_arn("other")).await.acquired);
+    world.transfer(&key, &arn).await.unwrap();
+    assert_eq!(world.complete(&key, &arn).await.status, "COMPLETED");
+}

@@ -228,6 +228,19 @@ impl Handlers {
                     found_status: None,
                 })
             }
+            // A retry of this execution's own SetRunning (its first answer was lost): it holds the
+            // job already. Answering "duplicate" would end the execution with the job RUNNING.
+            Outcome::Refused(Some(job))
+                if job.status == JobStatus::Running
+                    && job.execution_arn.as_deref() == Some(input.execution_arn.as_str()) =>
+            {
+                tracing::info!(job_id = %key.job_id, "SetRunning retried by the execution that holds the job");
+                Ok(SetRunningOutput {
+                    acquired: true,
+                    job: key,
+                    found_status: None,
+                })
+            }
             Outcome::Refused(found) => {
                 let found_status = found
                     .map(|job| job.status.as_str().to_string())
