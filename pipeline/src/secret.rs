@@ -71,9 +71,23 @@ fn default_tls_mode() -> TlsMode {
 
 impl FtpsSettings {
     pub fn from_json(text: &str) -> Result<Self, PipelineError> {
-        let settings: Self = serde_json::from_str(text).map_err(|e| {
-            // serde_json's message names the field but never echoes the value.
-            PipelineError::SecretInvalid(format!("the secret is not the expected JSON: {e}"))
+        // serde's messages echo the offending value ("invalid type: integer `…`"), which may be the
+        // password: only the field's path and the kind of problem are kept.
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let settings: Self = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let problem = match inner.classify() {
+                serde_json::error::Category::Data if inner.to_string().starts_with("missing field") => inner
+                    .to_string()
+                    .split(" at line")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                serde_json::error::Category::Data => format!("field {path} has the wrong type or value"),
+                _ => format!("not JSON (line {}, column {})", inner.line(), inner.column()),
+            };
+            PipelineError::SecretInvalid(format!("the secret is not the expected JSON: {problem}"))
         })?;
         if settings.host.trim().is_empty() {
             return Err(PipelineError::SecretInvalid("field host is empty".into()));
@@ -224,5 +238,28 @@ mod tests {
         let err =
             FtpsSettings::from_json(r#"{"host":"h","username":"u","password":"p","certSha256":"xyz"}"#).unwrap_err();
         assert!(err.to_string().contains("certSha256"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod leak_tests {
+    use super::*;
+
+    /// Issue 9, defect 8: a secret whose password has the wrong type must not put the password
+    /// in the error (serde echoes the value: "invalid type: integer `…`").
+    #[test]
+    fn a_malformed_secret_names_the_field_not_the_value() {
+        for text in [
+            r#"{"host": "h", "username": "u", "password": 918273645}"#,
+            r#"{"host": "h", "username": "u", "password": ["918273645"]}"#,
+            r#"{"host": "h", "username": "u", "password": "918273645", "port": "918273645"}"#,
+        ] {
+            let err = FtpsSettings::from_json(text).unwrap_err().to_string();
+            assert!(!err.contains("918273645"), "the value leaked: {err}");
+            assert!(
+                err.contains("password") || err.contains("port"),
+                "names the field: {err}"
+            );
+        }
     }
 }
