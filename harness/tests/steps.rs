@@ -427,3 +427,35 @@ async fn set_running_retried_by_its_own_execution_still_holds_the_job() {
     world.transfer(&key, &arn).await.unwrap();
     assert_eq!(world.complete(&key, &arn).await.status, "COMPLETED");
 }
+
+/// Issue 9, defect 7 (keys): a job's own `s3.key` must stay under its project's prefix; a key under
+/// another project's is refused before any I/O, and nothing lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_under_another_projects_prefix_is_refused() {
+    let world = world_with_ftps().await;
+    world.ftps.put_file("/in/a.dat", b"abc").unwrap();
+    let key = pipeline::job::JobKey {
+        job_id: "job-foreign-key".into(),
+        project: PROJECT.into(),
+    };
+    let file = pipeline::job::FileRef {
+        file_name: "a.dat".into(),
+        remote_path: "/in/a.dat".into(),
+    };
+    let mut job = pipeline::job::Job::triggered(key.clone(), PIPELINE, file);
+    job.s3 = Some(pipeline::job::S3Location {
+        bucket: world.names.bucket.clone(),
+        key: "OTHER-PROJECT/a.dat".into(),
+    });
+    world.put_job(&job).await.unwrap();
+    let arn = execution_arn("foreign");
+    assert!(world.set_running(&key, &arn).await.acquired);
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "UnsafeFileName", "{err}");
+    assert!(
+        err.to_string().contains("FLPIDS-NATS/"),
+        "says where keys may go: {err}"
+    );
+    assert_eq!(world.object_versions().await, 0);
+    assert!(world.ftps.local_path("/in/a.dat").exists());
+}

@@ -83,6 +83,21 @@ pub fn object_key(key: &str) -> Result<&str, PipelineError> {
     Ok(key)
 }
 
+/// A job's own key: safe, and under its project's prefix (a job may not land in another
+/// project's place).
+pub fn project_key<'a>(project_name: &str, key: &'a str) -> Result<&'a str, PipelineError> {
+    let key = object_key(key)?;
+    let prefix = format!("{}/", project(project_name)?);
+    if !key.starts_with(&prefix) {
+        return Err(reject(
+            "object key",
+            key,
+            &format!("is not under the job's project prefix {prefix}"),
+        ));
+    }
+    Ok(key)
+}
+
 /// The default landing key, `<project>/<fileName>`, from names already checked.
 pub fn default_key(project_name: &str, name: &str) -> Result<String, PipelineError> {
     let key = format!("{}/{}", project(project_name)?, file_name(name)?);

@@ -41,7 +41,7 @@ pub fn landing_location(job: &Job, landing_bucket: &str) -> Result<S3Location, P
                     s3.bucket
                 )));
             }
-            names::object_key(&s3.key)?.to_string()
+            names::project_key(&job.project, &s3.key)?.to_string()
         }
         None => names::default_key(&job.project, &job.file.file_name)?,
     };
