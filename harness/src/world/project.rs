@@ -135,13 +135,4 @@ mod tests {
         assert!(detached.state_machine().unwrap().text.contains("UnwrapRecord"));
         assert!(detached.scenarios_dir().is_none());
     }
-
-    #[test]
-    fn the_checkout_is_found_from_a_folder_inside_it() {
-        let inside = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let project = Project::above(&inside).expect("the checkout is a project");
-        assert!(project.root().unwrap().join("infra").is_dir());
-        assert!(project.template().unwrap().name.ends_with("infra/template.yaml"));
-        assert!(project.scenarios_dir().is_some());
-    }
 }
