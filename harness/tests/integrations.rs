@@ -8,14 +8,29 @@ use pipeline::job::{FileRef, Job, JobKey};
 use serde_json::json;
 use sfn::Status;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
-    let world = World::boot(WorldOptions {
+/// A world whose Pipe is stopped: these tests start their own executions.
+async fn quiet_world() -> World {
+    World::boot(WorldOptions {
         pipe: PipeState::Stopped,
         ..Default::default()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Registers `definition` under a fresh name in the world's service and runs it to its end.
+async fn run(world: &World, definition: &serde_json::Value, input: serde_json::Value) -> sfn::Execution {
+    let name = format!("Test-{}", uuid::Uuid::new_v4().simple());
+    let arn = world
+        .service
+        .register(&name, &definition.to_string(), "arn:aws:iam::123456789012:role/r")
+        .unwrap();
+    world.service.start(&arn, input, None).unwrap().wait().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
+    let world = quiet_world().await;
     world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
     let key = JobKey {
         job_id: "job-int".into(),
@@ -48,20 +63,7 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": {":done": {"S": "COMPLETED"}, ":running": {"S": "RUNNING"}}},
             "End": true}}});
-    let arn = world
-        .service
-        .register(
-            "Integrations",
-            &definition.to_string(),
-            "arn:aws:iam::123456789012:role/r",
-        )
-        .unwrap();
-    let execution = world
-        .service
-        .start(&arn, json!({"id": "job-int"}), None)
-        .unwrap()
-        .wait()
-        .await;
+    let execution = run(&world, &definition, json!({"id": "job-int"})).await;
 
     // The optimized integration's error name is DynamoDB.…, the SDK integration's DynamoDb.…
     assert_eq!(execution.status, Status::Failed);
@@ -110,12 +112,7 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
 /// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html, …/input-output-resultwriter.html)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
-    let world = World::boot(WorldOptions {
-        pipe: PipeState::Stopped,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let world = quiet_world().await;
     let bucket = world.names.bucket.clone();
     let put = |key: &'static str, body: &'static str| {
         world
@@ -140,14 +137,10 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
         if let Some(writer) = writer {
             map["ResultWriter"] = writer;
         }
-        let definition = json!({"StartAt": "M", "States": {"M": map}}).to_string();
-        let name = format!("Dist-{}", uuid::Uuid::new_v4().simple());
-        let arn = world
-            .service
-            .register(&name, &definition, "arn:aws:iam::123456789012:role/r")
-            .unwrap();
-        let handle = world.service.start(&arn, json!({"bucket": bucket}), None).unwrap();
-        async move { handle.wait().await }
+        let definition = json!({"StartAt": "M", "States": {"M": map}});
+        let input = json!({"bucket": bucket});
+        let world = &world;
+        async move { run(world, &definition, input).await }
     };
 
     let csv = run(
@@ -221,12 +214,7 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
 /// `aws-sdk:s3:*` tasks against the world's bucket; a missing key is `S3.NoSuchKey` for Catch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_sdk_s3_tasks_use_the_worlds_bucket() {
-    let world = World::boot(WorldOptions {
-        pipe: PipeState::Stopped,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let world = quiet_world().await;
     let bucket = &world.names.bucket;
     let task = |action: &str, next: serde_json::Value| {
         let mut state = json!({"Type": "Task", "Resource": format!("arn:aws:states:::aws-sdk:s3:{action}"),
@@ -243,11 +231,7 @@ async fn aws_sdk_s3_tasks_use_the_worlds_bucket() {
         "Delete": task("deleteObject", json!({"Next": "GetAgain"})),
         "GetAgain": task("getObject", json!({"Catch": [{"ErrorEquals": ["S3.NoSuchKey"], "ResultPath": "$.missing", "Next": "Done"}], "Next": "Done"})),
         "Done": {"Type": "Succeed"}}});
-    let arn = world
-        .service
-        .register("S3Tasks", &definition.to_string(), "arn:aws:iam::123456789012:role/r")
-        .unwrap();
-    let execution = world.service.start(&arn, json!({}), None).unwrap().wait().await;
+    let execution = run(&world, &definition, json!({})).await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
     let output = execution.output.unwrap();
     assert_eq!(output["headObject"]["ContentLength"], 5);
@@ -262,12 +246,7 @@ async fn aws_sdk_s3_tasks_use_the_worlds_bucket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_distributed_map_reads_an_s3_inventory() {
     use std::io::Write;
-    let world = World::boot(WorldOptions {
-        pipe: PipeState::Stopped,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let world = quiet_world().await;
     let bucket = world.names.bucket.clone();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(b"\"src\",\"in/a.data\",\"3\"\n\"src\",\"in/b.data\",\"5\"\n")
@@ -296,11 +275,7 @@ async fn a_distributed_map_reads_an_s3_inventory() {
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                           "StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"key.$": "$.Key"}, "End": true}}},
         "End": true}}});
-    let arn = world
-        .service
-        .register("Inventory", &definition.to_string(), "arn:aws:iam::123456789012:role/r")
-        .unwrap();
-    let execution = world.service.start(&arn, json!({}), None).unwrap().wait().await;
+    let execution = run(&world, &definition, json!({})).await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
     assert_eq!(
         execution.output,

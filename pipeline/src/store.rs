@@ -80,17 +80,7 @@ impl JobStore {
 
     /// A strongly consistent read of the item, typed when it is a job item.
     pub async fn find(&self, key: &JobKey) -> Result<Found, PipelineError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("jobId", s(&key.job_id))
-            .key("project", s(&key.project))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| PipelineError::from_sdk("GetItem", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.read(key).await? else {
             return Ok(Found::Missing);
         };
         let status = item.get("status").and_then(|v| v.as_s().ok()).cloned();
@@ -143,6 +133,11 @@ impl JobStore {
 
     /// A strongly consistent read of the job.
     pub async fn get(&self, key: &JobKey) -> Result<Option<Job>, PipelineError> {
+        self.read(key).await?.map(job_from_item).transpose()
+    }
+
+    /// A strongly consistent GetItem of the job's item, as stored.
+    async fn read(&self, key: &JobKey) -> Result<Option<HashMap<String, AttributeValue>>, PipelineError> {
         let out = self
             .client
             .get_item()
@@ -153,7 +148,7 @@ impl JobStore {
             .send()
             .await
             .map_err(|e| PipelineError::from_sdk("GetItem on the job table", e))?;
-        out.item.map(job_from_item).transpose()
+        Ok(out.item)
     }
 
     /// `TRIGGERED → RUNNING`, recording the owning execution. Clears what an earlier run of a
