@@ -41,6 +41,10 @@ pub enum PipelineError {
     /// Bytes read differ from the remote SIZE, or S3 holds something other than what was streamed.
     #[error("integrity check failed: {0}")]
     IntegrityMismatch(String),
+    /// The source's SIZE or MDTM changed after it was read: it is left in place, and the retry
+    /// transfers it again.
+    #[error("the source changed after it was read: {0}")]
+    SourceChanged(String),
     /// The file landed and verified, but the server refused to delete the source.
     #[error("remote delete failed after a verified landing: {0}")]
     RemoteDeleteFailed(String),
@@ -70,6 +74,7 @@ impl PipelineError {
             Self::TooManyConnections(_) => "TooManyConnections",
             Self::TransientNetwork(_) => "TransientNetwork",
             Self::IntegrityMismatch(_) => "IntegrityMismatch",
+            Self::SourceChanged(_) => "SourceChanged",
             Self::RemoteDeleteFailed(_) => "RemoteDeleteFailed",
             Self::JobNotRunning(_) => "JobNotRunning",
             Self::AwsServiceUnavailable(_) => "AwsServiceUnavailable",
@@ -84,12 +89,13 @@ impl PipelineError {
             Self::TooManyConnections(_)
                 | Self::TransientNetwork(_)
                 | Self::IntegrityMismatch(_)
+                | Self::SourceChanged(_)
                 | Self::AwsServiceUnavailable(_)
         )
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -101,6 +107,7 @@ impl PipelineError {
         "TooManyConnections",
         "TransientNetwork",
         "IntegrityMismatch",
+        "SourceChanged",
         "RemoteDeleteFailed",
         "JobNotRunning",
         "AwsServiceUnavailable",

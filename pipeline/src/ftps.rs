@@ -50,6 +50,14 @@ enum Op {
     Other,
 }
 
+/// What identifies a source file between two looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    pub size: u64,
+    /// MDTM as `YYYY-MM-DDTHH:MM:SSZ`; `None` where the server does not implement MDTM.
+    pub modified: Option<String>,
+}
+
 pub struct FtpsSession {
     ftp: AsyncRustlsFtpStream,
     timeouts: Timeouts,
@@ -188,6 +196,26 @@ impl FtpsSession {
     pub async fn size(&mut self, path: &str) -> Result<u64, PipelineError> {
         let size = within(self.timeouts.command, Op::Size, path, self.ftp.size(path)).await?;
         Ok(size as u64)
+    }
+
+    /// The source as the server describes it now: SIZE and, where the server has it, MDTM.
+    /// `RemoteFileNotFound` (the server's 550) when it does not exist.
+    pub async fn source(&mut self, path: &str) -> Result<SourceState, PipelineError> {
+        let size = self.size(path).await?;
+        let modified = match tokio::time::timeout(self.timeouts.command, self.ftp.mdtm(path)).await {
+            // RFC 3659: MDTM is UTC.
+            Ok(Ok(at)) => Some(format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S"))),
+            // 500-504: the server has no MDTM; SIZE is all there is to compare.
+            Ok(Err(FtpError::UnexpectedResponse(reply))) if matches!(reply.status.code(), 500..=504) => None,
+            Ok(Err(e)) => return Err(classify(e, Op::Size, path)),
+            Err(_) => {
+                return Err(PipelineError::TransientNetwork(format!(
+                    "MDTM {path}: no answer within {} s",
+                    self.timeouts.command.as_secs()
+                )));
+            }
+        };
+        Ok(SourceState { size, modified })
     }
 
     /// Opens the download of `path`. Falls back from EPSV to PASV once if the server rejects EPSV.

@@ -92,6 +92,10 @@ pub struct TransferRecord {
     pub s3_version_id: Option<String>,
     pub parts: u32,
     pub duration_ms: u64,
+    /// The source's MDTM when it was read (absent where the server has no MDTM): with `bytes`,
+    /// what a resumed attempt compares before it deletes the source without reading it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_modified_at: Option<String>,
 }
 
 /// Error details recorded on an ERROR job.

@@ -200,6 +200,9 @@ impl JobStore {
         if let Some(version) = &record.s3_version_id {
             transfer.push(("s3VersionId", s(version)));
         }
+        if let Some(modified) = &record.source_modified_at {
+            transfer.push(("sourceModifiedAt", s(modified)));
+        }
         self.owned_update(
             key,
             execution_arn,

@@ -2,20 +2,25 @@
 //!
 //! The order is the pipeline's safety argument: the object only becomes visible after the
 //! bytes read equal the remote SIZE and the server confirmed the transfer (226); it only counts
-//! as landed after S3's size and CRC32C equal what was streamed; only then is the source deleted.
-//! Any failure before that aborts the upload, so S3 never holds a partial file.
+//! as landed after S3's size and CRC32C equal what was streamed; only then, and only if SIZE and
+//! MDTM still say what they said before RETR, is the source deleted. Any failure before that
+//! aborts the upload, so S3 never holds a partial file.
+//!
+//! A retry resumes from what the job records: after SOURCE_DELETED it only checks the object;
+//! after VERIFIED it deletes an unchanged source without reading it again, and a source that is
+//! gone while the recorded object stands means our own DELE went through.
 
 use std::time::Instant;
 
 use tokio::io::AsyncReadExt;
 
 use crate::error::PipelineError;
-use crate::ftps::{Download, FtpsSession, Timeouts};
+use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
 use crate::job::{Job, S3Location, TransferRecord, TransferStage};
 use crate::names;
 use crate::secret::SecretSource;
 use crate::store::JobStore;
-use crate::upload::{Upload, UploadSettings};
+use crate::upload::{self, Upload, UploadSettings};
 
 /// Read buffer for the data connection; parts are assembled from these reads.
 const READ_BUFFER: usize = 256 * 1024;
@@ -53,13 +58,32 @@ pub fn landing_location(job: &Job, landing_bucket: &str) -> Result<S3Location, P
 
 impl Transfer<'_> {
     pub async fn run(&self, job: &Job, execution_arn: &str) -> Result<(S3Location, TransferRecord), PipelineError> {
-        let started = Instant::now();
         let location = landing_location(job, self.landing_bucket)?;
         let path = names::remote_path(&job.file.remote_path)?;
         let key = job.key();
+        // What an earlier attempt of this execution, or the run a re-drive follows, landed and
+        // recorded at VERIFIED; it only counts while the object still holds it.
+        let landed_before = match (&job.transfer, &job.s3) {
+            (Some(record), Some(s3)) if *s3 == location => Some(record),
+            _ => None,
+        };
+        if job.transfer_stage == Some(TransferStage::SourceDeleted)
+            && let Some(record) = landed_before
+        {
+            // The source is gone by our own DELE; only the record of it was left to answer.
+            if upload::still_holds(self.s3, &location, record).await? {
+                tracing::info!(key = %location.key, "resumed after SOURCE_DELETED: the landing stands");
+                return Ok((location, record.clone()));
+            }
+            return Err(PipelineError::IntegrityMismatch(format!(
+                "the source was deleted after landing, but s3://{}/{} no longer holds the recorded version",
+                location.bucket, location.key
+            )));
+        }
         let endpoint = self.secrets.endpoint(&job.pipeline).await?;
-
-        self.store.stage(&key, execution_arn, TransferStage::Connecting).await?;
+        if landed_before.is_none() {
+            self.store.stage(&key, execution_arn, TransferStage::Connecting).await?;
+        }
         let mut session = match FtpsSession::connect(&endpoint.settings, endpoint.tls.clone(), self.timeouts).await {
             Err(err @ PipelineError::FtpsAuthFailed(_)) => {
                 self.secrets.forget(&job.pipeline);
@@ -67,18 +91,77 @@ impl Transfer<'_> {
             }
             other => other?,
         };
-        let size = session.size(path).await?;
+        let landed = match (session.source(path).await, landed_before) {
+            (Err(PipelineError::RemoteFileNotFound(_)), Some(record))
+                if upload::still_holds(self.s3, &location, record).await? =>
+            {
+                // Our DELE went through but its answer, or the stage write after it, was lost.
+                tracing::info!(key = %location.key, "resumed: the source is gone and the landing stands");
+                self.store
+                    .stage(&key, execution_arn, TransferStage::SourceDeleted)
+                    .await?;
+                session.quit().await;
+                return Ok((location, record.clone()));
+            }
+            (Err(e), _) => return Err(e),
+            (Ok(source), Some(record))
+                if record.bytes == source.size
+                    && record.source_modified_at.is_some()
+                    && record.source_modified_at == source.modified
+                    && upload::still_holds(self.s3, &location, record).await? =>
+            {
+                tracing::info!(key = %location.key, "resumed after VERIFIED: the source is unchanged");
+                (source, record.clone())
+            }
+            (Ok(source), _) => {
+                let record = self.land(&mut session, job, execution_arn, path, &location, &source).await?;
+                (source, record)
+            }
+        };
+        let (source, record) = landed;
+        // Between the read and DELE the producer may have appended or replaced the file: what
+        // landed would then not be what is deleted.
+        let now = match session.source(path).await {
+            Ok(now) => Some(now),
+            Err(PipelineError::RemoteFileNotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        if now.as_ref() != Some(&source) {
+            return Err(PipelineError::SourceChanged(format!(
+                "{path} was {} when read and is {} now; it stays on the server",
+                describe(Some(&source)),
+                describe(now.as_ref())
+            )));
+        }
+        session.delete(path).await?;
+        self.store
+            .stage(&key, execution_arn, TransferStage::SourceDeleted)
+            .await?;
+        session.quit().await;
+        Ok((location, record))
+    }
 
+    /// RETR streamed into a verified object, recorded at VERIFIED.
+    async fn land(
+        &self,
+        session: &mut FtpsSession,
+        job: &Job,
+        execution_arn: &str,
+        path: &str,
+        location: &S3Location,
+        source: &SourceState,
+    ) -> Result<TransferRecord, PipelineError> {
+        let started = Instant::now();
+        let key = job.key();
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
         let download = session.retrieve(path).await?;
         let mut upload = Upload::new(self.s3.clone(), location.clone(), self.upload);
-        if let Err(err) = stream(download, &mut session, &mut upload, path, size).await {
+        if let Err(err) = stream(download, session, &mut upload, path, source.size).await {
             upload.abort().await;
             return Err(err);
         }
         let landed = upload.complete().await?;
         tracing::info!(bytes = landed.bytes, sha256 = %landed.sha256_hex, key = %location.key, "landed and verified");
-
         let record = TransferRecord {
             bytes: landed.bytes,
             sha256: landed.sha256_hex,
@@ -86,14 +169,21 @@ impl Transfer<'_> {
             s3_version_id: landed.version_id,
             parts: landed.parts,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            source_modified_at: source.modified.clone(),
         };
-        self.store.verified(&key, execution_arn, &location, &record).await?;
-        session.delete(path).await?;
-        self.store
-            .stage(&key, execution_arn, TransferStage::SourceDeleted)
-            .await?;
-        session.quit().await;
-        Ok((location, record))
+        self.store.verified(&key, execution_arn, location, &record).await?;
+        Ok(record)
+    }
+}
+
+fn describe(source: Option<&SourceState>) -> String {
+    match source {
+        None => "gone".to_string(),
+        Some(SourceState {
+            size,
+            modified: Some(at),
+        }) => format!("{size} bytes modified {at}"),
+        Some(SourceState { size, modified: None }) => format!("{size} bytes"),
     }
 }
 

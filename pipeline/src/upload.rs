@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::error::PipelineError;
-use crate::job::S3Location;
+use crate::job::{S3Location, TransferRecord};
 
 /// S3's smallest part (but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -67,6 +67,62 @@ where
     R: std::fmt::Debug,
 {
     PipelineError::from_sdk(context, err)
+}
+
+/// What S3 reports of an object: its size and CRC32C.
+struct ObjectState {
+    size: i64,
+    checksum_crc32c: String,
+}
+
+impl ObjectState {
+    fn compare(&self, location: &S3Location, bytes: u64, checksum: &str) -> Result<(), PipelineError> {
+        if self.size != bytes as i64 {
+            return Err(PipelineError::IntegrityMismatch(format!(
+                "s3://{}/{} holds {} bytes, {bytes} were streamed",
+                location.bucket, location.key, self.size
+            )));
+        }
+        if !same_checksum(&self.checksum_crc32c, checksum) {
+            return Err(PipelineError::IntegrityMismatch(format!(
+                "s3://{}/{} reports CRC32C {:?}, the streamed content has {checksum}",
+                location.bucket, location.key, self.checksum_crc32c
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// HeadObject with checksums; `None` when the object (or that version) does not exist.
+async fn object_state(
+    s3: &Client,
+    location: &S3Location,
+    version_id: Option<&str>,
+) -> Result<Option<ObjectState>, PipelineError> {
+    let result = s3
+        .head_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .set_version_id(version_id.map(str::to_string))
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await;
+    match result {
+        Ok(head) => Ok(Some(ObjectState {
+            size: head.content_length.unwrap_or(-1),
+            checksum_crc32c: head.checksum_crc32_c.unwrap_or_default(),
+        })),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(s3_error("HeadObject", e)),
+    }
+}
+
+/// Whether the object still holds what an earlier attempt landed and recorded (its version, if
+/// the bucket is versioned; its size and CRC32C): the evidence a resumed transfer relies on.
+pub async fn still_holds(s3: &Client, location: &S3Location, record: &TransferRecord) -> Result<bool, PipelineError> {
+    Ok(object_state(s3, location, record.s3_version_id.as_deref())
+        .await?
+        .is_some_and(|found| found.compare(location, record.bytes, &record.s3_checksum_crc32c).is_ok()))
 }
 
 fn crc_text(crc: u32) -> String {
@@ -256,35 +312,15 @@ impl Upload {
     }
 
     async fn verify(&self, landed: &Landed) -> Result<(), PipelineError> {
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.location.bucket)
-            .key(&self.location.key)
-            .set_version_id(landed.version_id.clone())
-            .checksum_mode(ChecksumMode::Enabled)
-            .send()
-            .await
-            .map_err(|e| s3_error("HeadObject", e))?;
-        let size = head.content_length.unwrap_or(-1);
-        if size != landed.bytes as i64 {
-            return Err(PipelineError::IntegrityMismatch(format!(
-                "s3://{}/{} holds {size} bytes, {} were streamed",
-                self.location.bucket, self.location.key, landed.bytes
-            )));
+        match object_state(&self.s3, &self.location, landed.version_id.as_deref()).await? {
+            Some(found) => found.compare(&self.location, landed.bytes, &landed.checksum_crc32c),
+            None => Err(PipelineError::IntegrityMismatch(format!(
+                "s3://{}/{} is missing right after it was written",
+                self.location.bucket, self.location.key
+            ))),
         }
-        let reported = head.checksum_crc32_c.unwrap_or_default();
-        if !same_checksum(&reported, &landed.checksum_crc32c) {
-            return Err(PipelineError::IntegrityMismatch(format!(
-                "s3://{}/{} reports CRC32C {reported:?}, the streamed content has {}",
-                self.location.bucket, self.location.key, landed.checksum_crc32c
-            )));
-        }
-        Ok(())
     }
 
-    /// Abandons the upload: in-flight parts are stopped and the multipart upload is aborted, so
-    /// no part of the file stays in the bucket.
     pub async fn abort(mut self) {
         self.abort_in_place().await;
     }

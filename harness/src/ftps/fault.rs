@@ -29,6 +29,43 @@ pub enum Fault {
     FailRetrieves(u32),
     /// Wait this long before the first byte of every download.
     DelayMs(u64),
+    /// Once a download has sent its last byte, the producer changes the file (once): a source
+    /// that changes between RETR and DELE.
+    ChangeSourceAfterDownload(SourceChange),
+}
+
+/// How a producer changes a file under us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceChange {
+    /// Appends [`SourceChange::APPENDED`]: SIZE grows.
+    Append,
+    /// Rewrites the file with its bytes reversed, same size, modified a minute later: only MDTM
+    /// tells.
+    Replace,
+}
+
+impl SourceChange {
+    pub const APPENDED: &'static [u8] = b"appended by the producer\n";
+
+    /// The file's content after the change.
+    pub fn changed(self, mut content: Vec<u8>) -> Vec<u8> {
+        match self {
+            Self::Append => content.extend_from_slice(Self::APPENDED),
+            Self::Replace => content.reverse(),
+        }
+        content
+    }
+
+    /// Applies the change to the file at `path`.
+    pub fn apply(self, path: &std::path::Path) -> std::io::Result<()> {
+        let before = std::fs::metadata(path)?.modified()?;
+        std::fs::write(path, self.changed(std::fs::read(path)?))?;
+        // MDTM has one-second resolution: a replacement within the same second would be
+        // invisible, which is not the fault this models.
+        let file = std::fs::File::options().write(true).open(path)?;
+        file.set_modified(before + Duration::from_secs(60))
+    }
 }
 
 /// How many times a fault fires: a count, or `always`.
@@ -94,6 +131,7 @@ struct Armed {
     reject_connections: Times,
     fail_retrieves: Times,
     delay: Duration,
+    change_source: Option<SourceChange>,
 }
 
 impl Default for Armed {
@@ -107,6 +145,7 @@ impl Default for Armed {
             reject_connections: Times::Count(0),
             fail_retrieves: Times::Count(0),
             delay: Duration::ZERO,
+            change_source: None,
         }
     }
 }
@@ -131,6 +170,7 @@ impl Faults {
                 Fault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
                 Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
+                Fault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
             }
         }
     }
@@ -172,6 +212,11 @@ impl Faults {
     /// Hook of a download, before its first byte.
     pub(crate) fn delay(&self) -> Duration {
         self.with(|a| a.delay)
+    }
+
+    /// Hook of a download, after its last byte: the change to make to the file, once.
+    pub(crate) fn take_source_change(&self) -> Option<SourceChange> {
+        self.with(|a| a.change_source.take())
     }
 }
 

@@ -9,5 +9,5 @@ pub mod server;
 pub mod vsftpd;
 
 pub use external::{ExternalFtps, ExternalFtpsError};
-pub use fault::{Fault, FaultSet, Faults, Times};
+pub use fault::{Fault, FaultSet, Faults, SourceChange, Times};
 pub use server::{FtpsServer, FtpsServerError};

@@ -24,7 +24,7 @@ use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, DefaultU
 use unftp_core::storage::{self, Fileinfo, Metadata, StorageBackend};
 use unftp_sbe_fs::{Filesystem, Meta};
 
-use super::fault::{Fault, Faults};
+use super::fault::{Fault, Faults, SourceChange};
 use crate::world::pki::{Pki, PkiError};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,7 @@ impl FtpsServer {
                 ServerBuilder::with_authenticator(
                     Box::new(move || FaultyFs {
                         inner: Filesystem::new(&root).expect("the server root exists"),
+                        root: root.clone(),
                         faults: faults.clone(),
                     }),
                     credentials.clone(),
@@ -236,6 +237,7 @@ impl Binder for LoopbackPort0 {
 #[derive(Debug)]
 struct FaultyFs {
     inner: Filesystem,
+    root: PathBuf,
     faults: Arc<Faults>,
 }
 
@@ -324,12 +326,19 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let local = self.root.join(path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()));
         let reader = self.inner.get(user, path, start_pos).await?;
         let stall = self.faults.stall_after_bytes();
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
             None if stall > 0 => Box::new(reader.take(stall).chain(Stalled)),
-            None => reader,
+            None => match self.faults.take_source_change() {
+                Some(change) => Box::new(ChangeAtEof {
+                    reader,
+                    change: Some((change, local)),
+                }),
+                None => reader,
+            },
         })
     }
 
@@ -364,6 +373,27 @@ impl StorageBackend<DefaultUser> for FaultyFs {
 
     async fn cwd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
         self.inner.cwd(user, path).await
+    }
+}
+
+/// A download that changes its file once the last byte has been read (before the 226).
+struct ChangeAtEof {
+    reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    change: Option<(SourceChange, PathBuf)>,
+}
+
+impl AsyncRead for ChangeAtEof {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let filled = buf.filled().len();
+        let poll = Pin::new(&mut self.reader).poll_read(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() == filled
+            && let Some((change, path)) = self.change.take()
+        {
+            if let Err(e) = change.apply(&path) {
+                tracing::error!(path = %path.display(), "injected source change failed: {e}");
+            }
+        }
+        poll
     }
 }
 

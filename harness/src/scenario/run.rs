@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use pipeline::job::{Job, S3Location};
+use sha2::{Digest, Sha256};
 use sfn::MockConfig;
 
 use super::checks::{self, Observed};
@@ -13,7 +14,7 @@ use super::content::{self, ContentError, Remote};
 use super::schema::{Action, JobSpec, Scenario, ScenarioError};
 use super::snapshot;
 use crate::emulate::pipe::insert_batch;
-use crate::ftps::{ExternalFtps, ExternalFtpsError};
+use crate::ftps::{ExternalFtps, ExternalFtpsError, Fault};
 use crate::world::pki::{Pki, PkiError};
 use crate::world::{Project, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
 
@@ -35,6 +36,8 @@ pub enum RunError {
     UntrustedCa(#[from] PkiError),
     #[error("duplicate: job {0} was no longer TRIGGERED")]
     NotTriggered(String),
+    #[error("reading the staged remote file {path}: {source}")]
+    RemoteFile { path: String, source: std::io::Error },
 }
 
 /// The outcome of one scenario.
@@ -151,6 +154,19 @@ impl Runner {
                 file.path.clone(),
                 content::stage(&remote, file, fixtures.as_deref()).await?,
             );
+        }
+        // A source the producer changes under us must land as it ends, not as it started.
+        for fault in &scenario.faults.0 {
+            if let Fault::ChangeSourceAfterDownload(change) = fault {
+                for (path, sha) in originals.iter_mut() {
+                    let content =
+                        std::fs::read(world.ftps.local_path(path)).map_err(|source| RunError::RemoteFile {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    *sha = hex::encode(Sha256::digest(change.changed(content)));
+                }
+            }
         }
         world.ftps.inject(&scenario.faults.0);
         for job in &scenario.jobs {

@@ -30,7 +30,10 @@ pub fn redact(item: &Value) -> Value {
                 Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>())
             }
             Value::Array(items) => Value::Array(items.iter().map(|v| walk(key, v)).collect()),
-            Value::String(_) if matches!(key, "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at") => {
+            Value::String(_) if matches!(
+                key,
+                "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at" | "sourceModifiedAt"
+            ) => {
                 json!("[timestamp]")
             }
             Value::String(_) if key == "executionArn" => json!("[execution-arn]"),
