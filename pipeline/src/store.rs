@@ -151,14 +151,15 @@ impl JobStore {
         Ok(out.item)
     }
 
-    /// `TRIGGERED → RUNNING`, recording the owning execution. Clears what an earlier run of a
-    /// re-driven job left (error, transfer, completedAt).
+    /// `TRIGGERED → RUNNING`, recording the owning execution. Clears the outcome of an earlier
+    /// run of a re-driven job (error, completedAt) but keeps what it landed (`s3`, `transfer`):
+    /// the object may be the only copy left, and TransferFile resumes from that record.
     pub async fn take(&self, key: &JobKey, execution_arn: &str) -> Result<Outcome, PipelineError> {
         let now = timestamp::now();
         self.update(
             key,
             "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
-             transferStage = :stage REMOVE completedAt, #error, #transfer",
+             transferStage = :stage REMOVE completedAt, #error",
             "#status = :triggered",
             [
                 (":running", s(JobStatus::Running.as_str())),

@@ -1,7 +1,7 @@
 //! One endpoint for every service, as LocalStack's edge port: requests whose `X-Amz-Target` is
 //! `AWSStepFunctions.*` go to the Step Functions emulator (`sfn::Service`), everything else is
 //! proxied, streaming, to the AWS backend (moto). With no backend (`harness sfn serve`) it serves
-//! Step Functions alone.
+//! Step Functions alone. Armed AWS faults (`aws_fault`) answer here in a service's place.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,6 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use sfn::Service;
+
+use super::aws_fault::{self, AwsFaults, Verdict};
 use tokio::net::TcpListener;
 
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -46,12 +48,29 @@ impl Drop for Edge {
 
 struct Routes {
     service: Arc<Service>,
-    backend: Option<(Uri, Client<HttpConnector, Incoming>)>,
+    backend: Option<(Uri, Client<HttpConnector, Body>)>,
+    faults: Arc<AwsFaults>,
 }
 
-impl Edge {
-    /// Serves on `127.0.0.1:port` (0: any free port).
-    pub async fn start(service: Arc<Service>, backend: Option<&str>, port: u16) -> Result<Edge, EdgeError> {
+/// A bound, not yet serving, edge: its address is known before the clients that call it (and the
+/// service it routes to) are built.
+pub struct BoundEdge {
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl BoundEdge {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves `service` and proxies the rest to `backend`, answering with `faults` where armed.
+    pub fn serve(
+        self,
+        service: Arc<Service>,
+        backend: Option<&str>,
+        faults: Arc<AwsFaults>,
+    ) -> Result<Edge, EdgeError> {
         let backend = match backend {
             Some(url) => {
                 let uri: Uri = url.parse().map_err(|_| EdgeError::Backend(url.to_string()))?;
@@ -62,9 +81,12 @@ impl Edge {
             }
             None => None,
         };
-        let routes = Arc::new(Routes { service, backend });
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
+        let routes = Arc::new(Routes {
+            service,
+            backend,
+            faults,
+        });
+        let BoundEdge { listener, addr } = self;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let routes = routes.clone();
@@ -80,6 +102,20 @@ impl Edge {
             }
         });
         Ok(Edge { addr, task })
+    }
+}
+
+impl Edge {
+    /// Binds `127.0.0.1:port` (0: any free port).
+    pub async fn bind(port: u16) -> Result<BoundEdge, EdgeError> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        Ok(BoundEdge { listener, addr })
+    }
+
+    /// Serves on `127.0.0.1:port` (0: any free port), without faults.
+    pub async fn start(service: Arc<Service>, backend: Option<&str>, port: u16) -> Result<Edge, EdgeError> {
+        Self::bind(port).await?.serve(service, backend, Arc::default())
     }
 
     pub fn endpoint(&self) -> String {
@@ -114,6 +150,15 @@ fn error(kind: &str, message: &str) -> Response<Body> {
 
 impl Routes {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let request = request.map(|body| body.boxed());
+        let request = if self.faults.is_empty() {
+            request
+        } else {
+            match self.inject(request).await {
+                Ok(request) => request,
+                Err(answer) => return answer,
+            }
+        };
         let target = request
             .headers()
             .get("x-amz-target")
@@ -126,7 +171,47 @@ impl Routes {
         }
     }
 
-    async fn step_functions(&self, operation: &str, request: Request<Incoming>) -> Response<Body> {
+    /// The armed AWS faults' say on a request: pass it on (after a delay, for `slow`), or answer
+    /// in the service's place. The body is read only when a fault looks into it.
+    async fn inject(&self, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
+        let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
+        let action = aws_fault::action(target, request.method(), request.uri().path(), request.uri().query());
+        let (request, body) = if target.is_some() && self.faults.needs_body(&action) {
+            let (parts, body) = request.into_parts();
+            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            let request = Request::from_parts(parts, Full::new(bytes.clone()).map_err(|never| match never {}).boxed());
+            (request, Some(bytes))
+        } else {
+            (request, None)
+        };
+        match self.faults.verdict(&action, body.as_deref()) {
+            Verdict::Pass => Ok(request),
+            Verdict::Delay(delay) => {
+                tokio::time::sleep(delay).await;
+                Ok(request)
+            }
+            Verdict::Answer(status, body, kind) => {
+                let content_type = if kind.is_some() { JSON_1_0 } else { "application/xml" };
+                let mut response = Response::builder()
+                    .status(status)
+                    .header("content-type", content_type)
+                    .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string());
+                if let Some(kind) = kind {
+                    response = response.header("x-amzn-errortype", kind);
+                }
+                let body = if request.method() == hyper::Method::HEAD {
+                    Bytes::new()
+                } else {
+                    body
+                };
+                Err(response
+                    .body(Full::new(body).map_err(|never| match never {}).boxed())
+                    .expect("a valid response"))
+            }
+        }
+    }
+
+    async fn step_functions(&self, operation: &str, request: Request<Body>) -> Response<Body> {
         let bytes = match request.into_body().collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => return error("SerializationException", &format!("reading the request: {e}")),
@@ -145,7 +230,7 @@ impl Routes {
         }
     }
 
-    async fn proxy(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn proxy(&self, request: Request<Body>) -> Response<Body> {
         let Some((backend, client)) = &self.backend else {
             return error(
                 "UnknownOperationException",

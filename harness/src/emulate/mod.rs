@@ -1,7 +1,8 @@
 //! Emulations of the AWS services moto does not run for us: the EventBridge Pipe from the job
 //! table's stream to the state machine (`pipe`), and EventBridge event patterns (`pattern`), which
-//! the Pipe's FilterCriteria use.
+//! the Pipe's FilterCriteria use; the edge endpoint (`edge`) with its AWS-side faults (`aws_fault`).
 
+pub mod aws_fault;
 pub mod edge;
 pub mod pattern;
 pub mod pipe;

@@ -32,6 +32,8 @@ pub enum Fault {
     /// Once a download has sent its last byte, the producer changes the file (once): a source
     /// that changes between RETR and DELE.
     ChangeSourceAfterDownload(SourceChange),
+    /// Faults of AWS itself, armed at the world's edge endpoint (`emulate::aws_fault`).
+    Aws(Vec<crate::emulate::aws_fault::AwsFault>),
 }
 
 /// How a producer changes a file under us.
@@ -86,7 +88,7 @@ impl Times {
     pub const ALWAYS: Times = Times::Keyword(Always::Always);
 
     /// Takes one firing; false when none is left.
-    fn take(&mut self) -> bool {
+    pub(crate) fn take(&mut self) -> bool {
         match self {
             Times::Keyword(Always::Always) => true,
             Times::Count(0) => false,
@@ -158,7 +160,7 @@ impl Faults {
         let (drops, others): (Vec<&Fault>, Vec<&Fault>) =
             faults.iter().partition(|f| matches!(f, Fault::DropAfterBytes(_)));
         for fault in drops.into_iter().chain(others) {
-            match *fault {
+            match fault.clone() {
                 Fault::DropAfterBytes(bytes) => {
                     armed.drop_after_bytes = bytes;
                     armed.drop_times = Times::Count(1);
@@ -171,6 +173,8 @@ impl Faults {
                 Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
                 Fault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
+                // Not the FTPS server's: `World::inject` arms them at the edge.
+                Fault::Aws(_) => {}
             }
         }
     }

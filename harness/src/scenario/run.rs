@@ -168,7 +168,7 @@ impl Runner {
                 }
             }
         }
-        world.ftps.inject(&scenario.faults.0);
+        world.inject(&scenario.faults.0);
         for job in &scenario.jobs {
             world.put_job(&job_item(job, &world.names.bucket)).await?;
         }
@@ -197,7 +197,7 @@ impl Runner {
                     world.redrive(&job(id)).await?;
                     *redrives.entry(id.clone()).or_default() += 1;
                 }
-                Action::Faults(faults) => world.ftps.inject(&faults.0),
+                Action::Faults(faults) => world.inject(&faults.0),
             }
         }
         world.settle().await;

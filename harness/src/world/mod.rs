@@ -32,9 +32,10 @@ use tokio::sync::broadcast;
 pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError};
 
+use crate::emulate::aws_fault::AwsFaults;
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::pipe::{Pipe, PipeError, Target};
-use crate::ftps::{FtpsServer, FtpsServerError};
+use crate::ftps::{Fault, FtpsServer, FtpsServerError};
 use template::StackSpec;
 
 /// The name scenario mocks use for the project's state machine (their MockConfigFile's
@@ -155,6 +156,7 @@ impl Default for WorldOptions {
 
 pub struct World {
     _backend: backend::Started,
+    /// The backend itself, bypassing the edge and its faults (set-up and checks).
     pub sdk: SdkConfig,
     pub names: Names,
     pub stack: StackSpec,
@@ -170,6 +172,7 @@ pub struct World {
     executions: Arc<Mutex<Vec<Execution>>>,
     finished: broadcast::Sender<Execution>,
     pipe: Option<Pipe>,
+    aws_faults: Arc<AwsFaults>,
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
 }
@@ -177,7 +180,12 @@ pub struct World {
 impl World {
     pub async fn boot(options: WorldOptions) -> Result<World, WorldError> {
         let backend = options.backend.start().await?;
-        let sdk = aws::sdk_config(&backend.endpoint).await;
+        // The pipeline, the service integrations and the Pipe call AWS through the edge, where
+        // AWS faults are injected; the harness's own set-up and checks go to the backend
+        // directly, so an injected fault never blinds what judges a run.
+        let bound = Edge::bind(0).await?;
+        let sdk = aws::sdk_config(&bound.endpoint()).await;
+        let direct = aws::sdk_config(&backend.endpoint).await;
         let stack = StackSpec::parse(&options.project.template()?)?;
         let definition = options.project.state_machine()?;
         let deployed = workflow::substitute_function_arns(&definition.text);
@@ -196,8 +204,8 @@ impl World {
             },
             id,
         };
-        aws::create_job_table(&sdk, &names.table, &stack.table).await?;
-        aws::create_landing_bucket(&sdk, &names.bucket, stack.bucket_versioned).await?;
+        aws::create_job_table(&direct, &names.table, &stack.table).await?;
+        aws::create_landing_bucket(&direct, &names.bucket, stack.bucket_versioned).await?;
         let ftps = FtpsServer::start(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
@@ -208,7 +216,7 @@ impl World {
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
         let mut bindings = workflow::bindings(handlers.clone());
-        bindings.extend(integrations::bindings(&sdk, &backend.endpoint));
+        bindings.extend(integrations::bindings(&sdk, &bound.endpoint()));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
         let service = Arc::new(Service::new(ServiceOptions {
             bindings,
@@ -219,7 +227,8 @@ impl World {
         let state_machine_arn = service
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
-        let edge = Edge::start(service.clone(), Some(&backend.endpoint), 0).await?;
+        let aws_faults = Arc::new(AwsFaults::default());
+        let edge = bound.serve(service.clone(), Some(&backend.endpoint), aws_faults.clone())?;
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
         let pipe = match options.pipe {
@@ -251,9 +260,10 @@ impl World {
         };
         Ok(World {
             _backend: backend,
-            ddb: aws_sdk_dynamodb::Client::new(&sdk),
-            s3: aws::s3_client(&sdk),
-            sdk,
+            ddb: aws_sdk_dynamodb::Client::new(&direct),
+            s3: aws::s3_client(&direct),
+            sdk: direct,
+            aws_faults,
             names,
             stack,
             ftps,
@@ -266,6 +276,16 @@ impl World {
             finished,
             pipe,
         })
+    }
+
+    /// Arms faults: the FTPS server's in the server, AWS's at the edge.
+    pub fn inject(&self, faults: &[Fault]) {
+        for fault in faults {
+            if let Fault::Aws(aws) = fault {
+                self.aws_faults.arm(aws);
+            }
+        }
+        self.ftps.inject(faults);
     }
 
     /// The world's one endpoint: Step Functions here, every other service proxied to the backend.
