@@ -129,15 +129,46 @@ pub struct FinalizeOutput {
     pub recorded: bool,
 }
 
+/// The "Step Functions Execution Status Change" event EventBridge delivers to HealJob.
+#[derive(Debug, Deserialize)]
+pub struct ExecutionStatusChange {
+    pub detail: ExecutionDetail,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionDetail {
+    pub execution_arn: String,
+    pub status: String,
+    /// The execution's input as JSON text: the Pipe's `[stream record]`.
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HealOutput {
+    /// The error name recorded, or None when the job had moved on (or the status needs no healing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
+}
+
 /// The Lambda functions, by the name the state machine and the SAM template give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     SetRunning,
     TransferFile,
     FinalizeJob,
+    /// Not a state: the target of the rule on the state machine's status-change events.
+    HealJob,
 }
 
 impl Step {
+    /// The state machine's Lambdas (HealJob is the EventBridge rule's).
     pub const ALL: [Step; 3] = [Step::SetRunning, Step::TransferFile, Step::FinalizeJob];
 
     pub fn name(self) -> &'static str {
@@ -145,6 +176,7 @@ impl Step {
             Self::SetRunning => "SetRunning",
             Self::TransferFile => "TransferFile",
             Self::FinalizeJob => "FinalizeJob",
+            Self::HealJob => "HealJob",
         }
     }
 }
@@ -196,6 +228,7 @@ impl Handlers {
             Step::SetRunning => to_value(self.set_running(parse(step, payload)?).await?),
             Step::TransferFile => to_value(self.transfer_file(parse(step, payload)?).await?),
             Step::FinalizeJob => to_value(self.finalize_job(parse(step, payload)?).await?),
+            Step::HealJob => to_value(self.heal_job(parse(step, payload)?).await?),
         }
     }
 
@@ -317,6 +350,69 @@ impl Handlers {
     }
 }
 
+impl Handlers {
+    /// HealJob: an execution that ended FAILED, TIMED_OUT or ABORTED without FinalizeJob
+    /// recording the outcome leaves its job RUNNING under it; this records `ERROR` with the
+    /// execution's status as the name. Conditional like every write: a job that moved on (the
+    /// execution's own FinalizeJobOnCatch recorded it, a person re-drove it) is left alone, so a
+    /// duplicate or late event changes nothing.
+    pub async fn heal_job(&self, event: ExecutionStatusChange) -> Result<HealOutput, PipelineError> {
+        let detail = event.detail;
+        let name = match detail.status.as_str() {
+            "FAILED" => "ExecutionFailed",
+            "TIMED_OUT" => "ExecutionTimedOut",
+            "ABORTED" => "ExecutionAborted",
+            _ => return Ok(HealOutput { recorded: None }),
+        };
+        let input: Value = detail
+            .input
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| PipelineError::InvalidJob(format!("the execution's input is not JSON: {e}")))?
+            .ok_or_else(|| PipelineError::InvalidJob("the event does not include the execution's input".into()))?;
+        // The Pipe starts the execution with a one-element array (UnwrapRecord takes `$[0]`).
+        let record = match input {
+            Value::Array(mut records) if !records.is_empty() => records.swap_remove(0),
+            other => other,
+        };
+        let key = job::key_from_stream_record(&record)?;
+        let stage = match self.store.get(&key).await {
+            Ok(Some(job)) => job.transfer_stage.map_or("no stage", |s| s.as_str()).to_string(),
+            Ok(None) => return Ok(HealOutput { recorded: None }),
+            // A malformed item was never taken (SetRunning rejects it): nothing to heal.
+            Err(PipelineError::InvalidJob(_)) => return Ok(HealOutput { recorded: None }),
+            Err(e) => return Err(e),
+        };
+        let mut message = format!(
+            "execution {} ended {} at transferStage {stage}",
+            detail.execution_arn, detail.status
+        );
+        if let Some(error) = detail.error.filter(|e| !e.is_empty()) {
+            message.push_str(&format!(": {error}"));
+            if let Some(cause) = detail.cause.filter(|c| !c.is_empty()) {
+                message.push_str(&format!(" ({})", error_message(&CaughtError { error, cause: Some(cause) })));
+            }
+        }
+        let record = ErrorRecord {
+            name: name.to_string(),
+            message: truncate(message),
+            state: "Execution".to_string(),
+            at: timestamp::now(),
+        };
+        match self.store.fail(&key, &detail.execution_arn, &record).await? {
+            Outcome::Written(_) => {
+                tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
+                    "healed: the execution ended without recording the job");
+                Ok(HealOutput {
+                    recorded: Some(name.to_string()),
+                })
+            }
+            Outcome::Refused(_) => Ok(HealOutput { recorded: None }),
+        }
+    }
+}
+
 /// The human part of a Catch's Cause: Lambda wraps it as `{"errorType", "errorMessage", …}`.
 fn error_message(caught: &CaughtError) -> String {
     let cause = caught.cause.clone().unwrap_or_default();
@@ -324,11 +420,15 @@ fn error_message(caught: &CaughtError) -> String {
         .ok()
         .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
         .unwrap_or(cause);
-    let mut message = if message.is_empty() {
+    truncate(if message.is_empty() {
         caught.error.clone()
     } else {
         message
-    };
+    })
+}
+
+/// At most `MAX_ERROR_MESSAGE` bytes, cut at a character boundary.
+fn truncate(mut message: String) -> String {
     if message.len() > MAX_ERROR_MESSAGE {
         let mut end = MAX_ERROR_MESSAGE;
         while !message.is_char_boundary(end) {

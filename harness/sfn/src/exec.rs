@@ -110,6 +110,22 @@ pub struct RunOptions {
     pub inspect: bool,
     /// Where callback tasks (`.waitForTaskToken`) wait for SendTask* (a service's, or the run's own).
     pub tokens: Arc<TaskTokens>,
+    /// Called once the execution ended, before its outcome is visible through the `Handle`.
+    pub on_end: Option<EndHook>,
+}
+
+/// What runs when an execution ends (a service publishes its status-change event here), before
+/// any waiter of the `Handle` sees the outcome: whoever waits for the execution can count on it.
+#[derive(Clone)]
+pub struct EndHook(pub Arc<EndFn>);
+
+/// The hook's function: the execution's handle, its outcome and its stop date.
+pub type EndFn = dyn Fn(&Handle, &Execution, OffsetDateTime) + Send + Sync;
+
+impl std::fmt::Debug for EndHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EndHook")
+    }
 }
 
 impl Default for RunOptions {
@@ -121,6 +137,7 @@ impl Default for RunOptions {
             time: TimeMode::Virtual,
             inspect: false,
             tokens: Arc::new(TaskTokens::default()),
+            on_end: None,
         }
     }
 }
@@ -130,6 +147,9 @@ pub struct Executor {
     machine: Arc<StateMachine>,
     bindings: Bindings,
 }
+
+/// The stop that `Handle::time_out` sends: the execution ends TIMED_OUT, not ABORTED.
+const TIMED_OUT: &str = "States.Timeout";
 
 /// A started execution: its identity, its history as it grows, its outcome once it ends, and a
 /// way to stop it. Clones share the one execution.
@@ -171,6 +191,22 @@ impl Handle {
                 inspections: None,
             },
         }
+    }
+
+    /// Waits until the history holds an event satisfying `wanted` (a `TaskStateEntered` of a
+    /// state, say), and returns it.
+    pub async fn wait_for_event(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.history.wait_for(wanted).await
+    }
+
+    /// Ends a running execution TIMED_OUT, as reaching the machine's `TimeoutSeconds` does. False
+    /// if it had already ended.
+    pub fn time_out(&self) -> bool {
+        if self.outcome.borrow().is_some() {
+            return false;
+        }
+        self.stop.send_replace(Some(StatesError::new(TIMED_OUT, "The execution exceeded its TimeoutSeconds")));
+        true
     }
 
     /// Stops a running execution (`StopExecution`): it ends ABORTED with this error and cause.
@@ -335,13 +371,31 @@ impl Executor {
             stop: Arc::new(stop),
         };
         let machine = self.machine.clone();
+        let (ended, on_end) = (handle.clone(), options.on_end);
+        // In real time the execution is cut at its TimeoutSeconds, as on AWS (in virtual time
+        // the clock only moves with the run, which checks it when it ends).
+        if let (TimeMode::Real, Some(limit)) = (options.time, machine.timeout_seconds) {
+            let expiring = handle.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs_f64(limit)) => {
+                        expiring.time_out();
+                    }
+                    _ = expiring.wait() => {}
+                }
+            });
+        }
         tokio::spawn(async move {
             let result = tokio::select! {
                 result = run.machine(&machine, input) => Ok(result),
                 Ok(stop) = stopped.wait_for(Option::is_some) => Err(stop.clone().expect("waited for it")),
             };
             let execution = run.finish(&machine, start, result);
-            let _ = outcome_tx.send(Some((execution, run.now())));
+            let stop_date = run.now();
+            if let Some(EndHook(hook)) = on_end {
+                hook(&ended, &execution, stop_date);
+            }
+            let _ = outcome_tx.send(Some((execution, stop_date)));
         });
         handle
     }
@@ -420,9 +474,7 @@ impl Executor {
             execution_name: "TestState".into(),
             state_machine_name: "TestState".into(),
             mocks,
-            time: TimeMode::Virtual,
-            inspect: false,
-            tokens: Arc::new(TaskTokens::default()),
+            ..Default::default()
         };
         let start = OffsetDateTime::now_utc();
         let run = Run {
@@ -532,6 +584,14 @@ impl Run {
             .timeout_seconds
             .is_some_and(|limit| (run.now() - start).as_seconds_f64() > limit);
         let (status, output, error, cause) = match result {
+            Err(stop) if stop.error == TIMED_OUT => {
+                run.history.push(
+                    run.now(),
+                    "ExecutionTimedOut",
+                    json!({"executionTimedOutEventDetails": {"error": stop.error, "cause": stop.cause}}),
+                );
+                (Status::TimedOut, None, Some(stop.error), Some(stop.cause))
+            }
             Err(stop) => {
                 run.history.push(
                     run.now(),

@@ -6,9 +6,19 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Default)]
 pub struct History {
     events: Mutex<Vec<Value>>,
+    /// The number of events, for waiters.
+    count: tokio::sync::watch::Sender<usize>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self {
+            events: Mutex::default(),
+            count: tokio::sync::watch::channel(0).0,
+        }
+    }
 }
 
 impl History {
@@ -21,7 +31,21 @@ impl History {
             event.extend(details);
         }
         events.push(event);
+        self.count.send_replace(id);
         id
+    }
+
+    /// Waits until an event satisfying `wanted` is in the history, and returns it.
+    pub async fn wait_for(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+        let mut count = self.count.subscribe();
+        loop {
+            if let Some(found) = self.events.lock().expect("history").iter().find(|e| wanted(e)) {
+                return found.clone();
+            }
+            if count.changed().await.is_err() {
+                return Value::Null;
+            }
+        }
     }
 
     /// The events so far.

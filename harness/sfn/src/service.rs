@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::arn;
-use crate::exec::{Bindings, Executor, Handle, RunOptions, StateTestOptions, Status, TimeMode};
+use crate::exec::{Bindings, EndHook, Executor, Handle, RunOptions, StateTestOptions, Status, TimeMode};
 use crate::mock::{MockConfig, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
 use crate::tokens::{TaskTokens, TokenError};
@@ -94,6 +94,53 @@ pub struct Service {
     registry: Mutex<Registry>,
     options: ServiceOptions,
     tokens: Arc<TaskTokens>,
+    events: tokio::sync::broadcast::Sender<Value>,
+    /// Executions that ended, counted before their outcome is visible (see `ended`).
+    ended: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// The EventBridge event AWS sends on an execution's status change (`RUNNING` at the start, its
+/// final status at the end); `detail` is shaped as DescribeExecution answers.
+fn status_change_event(detail: Value) -> Value {
+    let at = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": arn::ACCOUNT,
+        "time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "region": arn::REGION,
+        "resources": [detail["executionArn"].clone()],
+        "detail": detail,
+    })
+}
+
+/// An execution as DescribeExecution (and the status-change event's `detail`) shows it.
+fn execution_detail(handle: &Handle, ended: Option<(&crate::exec::Execution, OffsetDateTime)>) -> Value {
+    let mut out = json!({"executionArn": handle.arn, "stateMachineArn": handle.state_machine_arn, "name": handle.name,
+        "status": "RUNNING", "startDate": epoch(handle.start_date), "input": handle.input.to_string(),
+        "inputDetails": {"included": true}, "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE"});
+    if let Some((execution, stopped)) = ended {
+        out["status"] = serde_json::to_value(execution.status).unwrap_or_default();
+        out["stopDate"] = epoch(stopped);
+        if let Some(output) = &execution.output {
+            out["output"] = json!(output.to_string());
+            out["outputDetails"] = json!({"included": true});
+        }
+        if let Some(error) = &execution.error {
+            out["error"] = json!(error);
+        }
+        if let Some(cause) = &execution.cause {
+            out["cause"] = json!(cause);
+        }
+        if execution.status != Status::Succeeded {
+            out["redriveStatus"] = json!("REDRIVABLE");
+        }
+    }
+    out
 }
 
 fn string<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
@@ -148,7 +195,21 @@ impl Service {
             registry: Mutex::new(Registry::default()),
             options,
             tokens: Arc::new(TaskTokens::default()),
+            events: tokio::sync::broadcast::channel(4096).0,
+            ended: Arc::default(),
         }
+    }
+
+    /// "Step Functions Execution Status Change" events, as EventBridge receives them from AWS.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<Value> {
+        self.events.subscribe()
+    }
+
+    /// How many executions have ended. It counts an execution before its outcome becomes
+    /// visible, and its end event is sent by then: a waiter that saw an outcome and then
+    /// handled this many end events has handled that execution's.
+    pub fn ended(&self) -> usize {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -225,6 +286,11 @@ impl Service {
                 format!("Execution Already Exists: '{execution_arn}'"),
             ));
         }
+        let (events, ended) = (self.events.clone(), self.ended.clone());
+        let on_end = EndHook(Arc::new(move |handle: &Handle, execution: &crate::exec::Execution, stopped| {
+            ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = events.send(status_change_event(execution_detail(handle, Some((execution, stopped)))));
+        }));
         let options = RunOptions {
             execution_name: name,
             state_machine_name: machine.name.clone(),
@@ -232,8 +298,10 @@ impl Service {
             time: self.options.time,
             inspect: false,
             tokens: self.tokens.clone(),
+            on_end: Some(on_end),
         };
         let handle = machine.executor.start(input, options);
+        let _ = self.events.send(status_change_event(execution_detail(&handle, None)));
         registry.executions.push(ExecutionEntry {
             machine_arn: machine_arn.to_string(),
             handle: handle.clone(),
@@ -419,27 +487,8 @@ impl Service {
     }
 
     fn describe(&self, handle: &Handle, _machine_arn: Option<&str>) -> Value {
-        let mut out = json!({"executionArn": handle.arn, "stateMachineArn": handle.state_machine_arn, "name": handle.name,
-            "status": "RUNNING", "startDate": epoch(handle.start_date), "input": handle.input.to_string(),
-            "inputDetails": {"included": true}, "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE"});
-        if let Some((execution, stopped)) = handle.outcome() {
-            out["status"] = serde_json::to_value(execution.status).unwrap_or_default();
-            out["stopDate"] = epoch(stopped);
-            if let Some(output) = &execution.output {
-                out["output"] = json!(output.to_string());
-                out["outputDetails"] = json!({"included": true});
-            }
-            if let Some(error) = &execution.error {
-                out["error"] = json!(error);
-            }
-            if let Some(cause) = &execution.cause {
-                out["cause"] = json!(cause);
-            }
-            if execution.status != Status::Succeeded {
-                out["redriveStatus"] = json!("REDRIVABLE");
-            }
-        }
-        out
+        let ended = handle.outcome();
+        execution_detail(handle, ended.as_ref().map(|(execution, stopped)| (execution, *stopped)))
     }
 
     fn describe_execution(&self, body: &Value) -> Result<Value, ApiError> {

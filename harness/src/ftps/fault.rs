@@ -118,9 +118,20 @@ impl From<Vec<Fault>> for FaultSet {
 }
 
 /// The faults armed in a running server; they can change while it runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Faults {
     armed: Mutex<Armed>,
+    /// Downloads begun so far (a signal for steps that act mid-transfer).
+    downloads: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            armed: Mutex::default(),
+            downloads: tokio::sync::watch::channel(0).0,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -206,6 +217,16 @@ impl Faults {
     /// Hook of an accepted connection.
     pub(crate) fn take_reject_connection(&self) -> bool {
         self.with(|a| a.reject_connections.take())
+    }
+
+    /// Hook of a download that begins.
+    pub(crate) fn download_begun(&self) {
+        self.downloads.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until a download has begun.
+    pub async fn download_started(&self) {
+        let _ = self.downloads.subscribe().wait_for(|n| *n > 0).await;
     }
 
     /// Hook of a download, before its first byte.

@@ -161,6 +161,11 @@ impl FtpsServer {
         self.faults.apply(faults);
     }
 
+    /// Waits until the server has begun sending a file.
+    pub async fn download_started(&self) {
+        self.faults.download_started().await;
+    }
+
     /// Writes a file under the served root (`remote_path` is absolute, as in a job).
     pub fn put_file(&self, remote_path: &str, content: &[u8]) -> io::Result<PathBuf> {
         let path = self.local_path(remote_path);
@@ -328,6 +333,7 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         }
         let local = self.root.join(path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()));
         let reader = self.inner.get(user, path, start_pos).await?;
+        self.faults.download_begun();
         let stall = self.faults.stall_after_bytes();
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
@@ -388,10 +394,9 @@ impl AsyncRead for ChangeAtEof {
         let poll = Pin::new(&mut self.reader).poll_read(cx, buf);
         if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() == filled
             && let Some((change, path)) = self.change.take()
+            && let Err(e) = change.apply(&path)
         {
-            if let Err(e) = change.apply(&path) {
-                tracing::error!(path = %path.display(), "injected source change failed: {e}");
-            }
+            tracing::error!(path = %path.display(), "injected source change failed: {e}");
         }
         poll
     }

@@ -11,12 +11,12 @@ use sfn::MockConfig;
 
 use super::checks::{self, Observed};
 use super::content::{self, ContentError, Remote};
-use super::schema::{Action, JobSpec, Scenario, ScenarioError};
+use super::schema::{Action, DOWNLOAD, JobSpec, Scenario, ScenarioError};
 use super::snapshot;
 use crate::emulate::pipe::insert_batch;
 use crate::ftps::{ExternalFtps, ExternalFtpsError, Fault};
 use crate::world::pki::{Pki, PkiError};
-use crate::world::{Project, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
+use crate::world::{Ending, Project, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -198,6 +198,14 @@ impl Runner {
                     *redrives.entry(id.clone()).or_default() += 1;
                 }
                 Action::Faults(faults) => world.inject(&faults.0),
+                Action::Stop(step) | Action::TimeOut(step) => {
+                    let how = match action {
+                        Action::Stop(_) => Ending::Stop,
+                        _ => Ending::TimeOut,
+                    };
+                    let state = (step.after != DOWNLOAD).then_some(step.after.as_str());
+                    world.end_execution(&job(&step.job), state, how).await?;
+                }
             }
         }
         world.settle().await;

@@ -232,7 +232,30 @@ pub enum Action {
     Redrive(String),
     /// Change the server's faults.
     Faults(FaultSet),
+    /// Once the job's execution has entered a state (TransferFile unless named), StopExecution
+    /// it, as a person or a script with the AWS SDK would: it ends ABORTED.
+    Stop(ExecutionStep),
+    /// Once the job's execution has entered a state, it reaches its TimeoutSeconds: TIMED_OUT.
+    TimeOut(ExecutionStep),
 }
+
+/// Which execution a `stop` or `time_out` step ends, and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionStep {
+    pub job: String,
+    /// `download`: once the FTPS server has begun sending a file (the job is STREAMING); else
+    /// the name of a state the execution must have entered.
+    #[serde(default = "download")]
+    pub after: String,
+}
+
+fn download() -> String {
+    DOWNLOAD.to_string()
+}
+
+/// `after: download`.
+pub const DOWNLOAD: &str = "download";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -254,6 +277,10 @@ struct ActionSpec {
     redrive: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     faults: Option<FaultSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stop: Option<ExecutionStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_out: Option<ExecutionStep>,
 }
 
 impl TryFrom<ActionSpec> for Action {
@@ -279,9 +306,15 @@ impl TryFrom<ActionSpec> for Action {
         if let Some(f) = spec.faults {
             actions.push(Action::Faults(f));
         }
+        if let Some(step) = spec.stop {
+            actions.push(Action::Stop(step));
+        }
+        if let Some(step) = spec.time_out {
+            actions.push(Action::TimeOut(step));
+        }
         match actions.len() {
             1 => Ok(actions.remove(0)),
-            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults"),
+            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out"),
         }
     }
 }
@@ -295,6 +328,8 @@ impl From<Action> for ActionSpec {
             Action::Deliver { job, times } => spec.deliver = Some(DeliverSpec { job, times }),
             Action::Redrive(id) => spec.redrive = Some(id),
             Action::Faults(f) => spec.faults = Some(f),
+            Action::Stop(step) => spec.stop = Some(step),
+            Action::TimeOut(step) => spec.time_out = Some(step),
         }
         spec
     }
@@ -462,7 +497,11 @@ impl Scenario {
         }
         for (i, step) in self.steps.iter().enumerate() {
             match step {
-                Action::Duplicate(id) | Action::Redrive(id) | Action::Deliver { job: id, .. } => {
+                Action::Duplicate(id)
+                | Action::Redrive(id)
+                | Action::Deliver { job: id, .. }
+                | Action::Stop(ExecutionStep { job: id, .. })
+                | Action::TimeOut(ExecutionStep { job: id, .. }) => {
                     known(id, &format!("steps[{i}]"))?
                 }
                 Action::Settle | Action::Faults(_) => {}

@@ -22,6 +22,21 @@ fn redact_ports(text: &str) -> String {
     out
 }
 
+/// `arn:aws:states:…:execution:<machine>:<name>` → `[execution-arn]`: execution names are random.
+fn redact_execution_arns(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let trimmed = word.trim_end_matches([',', ':', ';', ')']);
+            if trimmed.starts_with("arn:aws:states:") && trimmed.contains(":execution:") {
+                format!("[execution-arn]{}", &word[trimmed.len()..])
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Timestamps, execution ARNs, version ids, durations and ports vary per run: placeholders.
 pub fn redact(item: &Value) -> Value {
     fn walk(key: &str, value: &Value) -> Value {
@@ -40,7 +55,7 @@ pub fn redact(item: &Value) -> Value {
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
-            Value::String(s) if key == "message" => Value::String(redact_ports(s)),
+            Value::String(s) if key == "message" => Value::String(redact_execution_arns(&redact_ports(s))),
             other => other.clone(),
         }
     }

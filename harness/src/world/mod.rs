@@ -23,10 +23,10 @@ use pipeline::ftps::Timeouts;
 use pipeline::job::{Job, JobKey, JobStatus};
 use pipeline::secret::FtpsSettings;
 use pipeline::upload::UploadSettings;
-use pipeline::{Handlers, Settings};
+use pipeline::{Handlers, Settings, Step};
 use serde_json::Value;
 use sfn::mock::TestCase;
-use sfn::{Execution, Executor, Service, ServiceOptions, TimeMode};
+use sfn::{Execution, Executor, Handle, Service, ServiceOptions, TimeMode};
 use tokio::sync::broadcast;
 
 pub use backend::{Backend, BackendError};
@@ -71,6 +71,8 @@ pub enum WorldError {
     NotAJob { index: usize, message: String },
     #[error("the FTPS secret's id: {0}")]
     SecretId(pipeline::PipelineError),
+    #[error("the template's healing rule: {0}")]
+    Healing(String),
 }
 
 /// A job item as the table holds it: typed for checks when it is a job item (a malformed one is
@@ -97,6 +99,17 @@ pub fn execution_job(execution: &Execution) -> Option<JobKey> {
     let input = execution.history.first()?["executionStartedEventDetails"]["input"].as_str()?;
     let batch: Value = serde_json::from_str(input).ok()?;
     pipeline::job::key_from_stream_record(batch.get(0)?).ok()
+}
+
+/// How `World::end_execution` ends an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Stop,
+    TimeOut,
+}
+
+fn handle_job(handle: &Handle) -> Option<JobKey> {
+    pipeline::job::key_from_stream_record(handle.input.get(0)?).ok()
 }
 
 /// Names of this world's resources.
@@ -154,6 +167,83 @@ impl Default for WorldOptions {
     }
 }
 
+/// The healing rule of the template, emulated: every status-change event of the service goes
+/// through the rule's pattern (the Pipe's matcher) to HealJob, as EventBridge delivers it.
+struct Healing {
+    /// End events handled so far (matched and healed, or not matched).
+    handled: tokio::sync::watch::Receiver<usize>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Healing {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl Healing {
+    fn start(
+        stack: &StackSpec,
+        service: &Arc<Service>,
+        machine_arn: &str,
+        handlers: Arc<Handlers>,
+    ) -> Result<Healing, WorldError> {
+        let (tx, handled) = tokio::sync::watch::channel(0usize);
+        let Some(spec) = &stack.healing else {
+            return Ok(Healing { handled, task: None });
+        };
+        let pattern = spec
+            .pattern(machine_arn)
+            .map_err(|e| WorldError::Healing(e.to_string()))?;
+        let mut events = service.events();
+        let task = tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::error!(missed = n, "healing fell behind the status-change events");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let ended = event["detail"]["status"] != "RUNNING";
+                if pattern.matches(&event) {
+                    // EventBridge invokes the function asynchronously; Lambda retries a failed
+                    // invocation twice.
+                    for attempt in 1..=3 {
+                        match handlers.handle(Step::HealJob, event.clone()).await {
+                            Ok(out) => {
+                                tracing::info!(execution = %event["detail"]["executionArn"], ?out, "HealJob");
+                                break;
+                            }
+                            Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
+                        }
+                    }
+                }
+                if ended {
+                    tx.send_modify(|n| *n += 1);
+                }
+            }
+        });
+        Ok(Healing {
+            handled,
+            task: Some(task),
+        })
+    }
+
+    /// Waits until every execution that has ended by now has had its end event handled.
+    async fn settled(&self, service: &Service) {
+        if self.task.is_none() {
+            return;
+        }
+        let ended = service.ended();
+        let mut handled = self.handled.clone();
+        let _ = handled.wait_for(|n| *n >= ended).await;
+    }
+}
+
 pub struct World {
     _backend: backend::Started,
     /// The backend itself, bypassing the edge and its faults (set-up and checks).
@@ -173,6 +263,11 @@ pub struct World {
     finished: broadcast::Sender<Execution>,
     pipe: Option<Pipe>,
     aws_faults: Arc<AwsFaults>,
+    healing: Healing,
+    /// Lambda invocations in flight, including those an ended execution abandoned.
+    lambdas: Arc<workflow::InFlight>,
+    /// Every execution the Pipe or `deliver` started.
+    running: Arc<tokio::sync::watch::Sender<Vec<Handle>>>,
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
 }
@@ -215,7 +310,8 @@ impl World {
             timeouts: options.timeouts,
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
-        let mut bindings = workflow::bindings(handlers.clone());
+        let lambdas = Arc::new(workflow::InFlight::default());
+        let mut bindings = workflow::bindings(handlers.clone(), lambdas.clone());
         bindings.extend(integrations::bindings(&sdk, &bound.endpoint()));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
         let service = Arc::new(Service::new(ServiceOptions {
@@ -227,26 +323,32 @@ impl World {
         let state_machine_arn = service
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
+        let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone())?;
         let aws_faults = Arc::new(AwsFaults::default());
         let edge = bound.serve(service.clone(), Some(&backend.endpoint), aws_faults.clone())?;
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
+        let running = Arc::new(tokio::sync::watch::channel(Vec::<Handle>::new()).0);
         let pipe = match options.pipe {
             PipeState::Stopped => None,
             PipeState::Running => {
                 let target: Target = {
-                    let (service, machine_arn, executions, finished, mocks) = (
+                    let (service, machine_arn, executions, finished, mocks, running) = (
                         service.clone(),
                         state_machine_arn.clone(),
                         executions.clone(),
                         finished.clone(),
                         options.mocks.clone(),
+                        running.clone(),
                     );
                     Arc::new(move |batch: Value| {
                         let (executions, finished) = (executions.clone(), finished.clone());
                         // Started at once, as the Pipe's StartExecution is; the target resolves
                         // when the execution ends (the settle signal counts on that).
                         let started = service.start(&machine_arn, batch, mocks.clone());
+                        if let Ok(handle) = &started {
+                            running.send_modify(|handles| handles.push(handle.clone()));
+                        }
                         Box::pin(async move {
                             match started {
                                 Ok(handle) => record(&executions, &finished, handle.wait().await),
@@ -264,6 +366,9 @@ impl World {
             s3: aws::s3_client(&direct),
             sdk: direct,
             aws_faults,
+            healing,
+            lambdas,
+            running,
             names,
             stack,
             ftps,
@@ -388,6 +493,49 @@ impl World {
         if let Some(pipe) = &self.pipe {
             pipe.settled().await;
         }
+        self.lambdas.idle().await;
+        self.healing.settled(&self.service).await;
+    }
+
+    /// Ends the job's execution once it has entered `state` (`None`: once the FTPS server has
+    /// begun a download): `StopExecution` (ABORTED) through the Step Functions API, or its
+    /// TimeoutSeconds reached (TIMED_OUT).
+    pub async fn end_execution(&self, job: &JobKey, state: Option<&str>, how: Ending) -> Result<(), WorldError> {
+        let mut running = self.running.subscribe();
+        let handle = running
+            .wait_for(|handles| handles.iter().any(|h| handle_job(h).as_ref() == Some(job)))
+            .await
+            .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?
+            .iter()
+            .find(|h| handle_job(h).as_ref() == Some(job))
+            .cloned()
+            .expect("waited for it");
+        match state {
+            Some(state) => {
+                handle
+                    .wait_for_event(|e| e["stateEnteredEventDetails"]["name"] == state)
+                    .await;
+            }
+            None => self.ftps.download_started().await,
+        }
+        let when = match state {
+            Some(state) => format!("it entered {state}"),
+            None => "a download began".to_string(),
+        };
+        match how {
+            Ending::Stop => {
+                let body = serde_json::json!({"executionArn": handle.arn, "error": "Stopped",
+                    "cause": format!("stopped once {when}")});
+                self.service
+                    .call("StopExecution", &body)
+                    .await
+                    .map_err(WorldError::Service)?;
+            }
+            Ending::TimeOut => {
+                handle.time_out();
+            }
+        }
+        Ok(())
     }
 
     /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
@@ -396,8 +544,10 @@ impl World {
             .service
             .start(&self.state_machine_arn, batch, None)
             .map_err(WorldError::Service)?;
+        self.running.send_modify(|handles| handles.push(handle.clone()));
         let execution = handle.wait().await;
         record(&self.executions, &self.finished, execution.clone());
+        self.healing.settled(&self.service).await;
         Ok(execution)
     }
 

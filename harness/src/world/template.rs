@@ -28,6 +28,88 @@ pub struct PipeSpec {
     pub batch_size: usize,
 }
 
+/// The rule that heals jobs: its event pattern (on the state machine's status-change events) and
+/// the function it invokes.
+#[derive(Debug, Clone)]
+pub struct HealingSpec {
+    /// The target function's logical id.
+    pub function: String,
+    /// The pattern with `!Ref <state machine>` already replaced by `STATE_MACHINE_ARN`.
+    pattern: serde_json::Value,
+}
+
+const STATE_MACHINE_ARN: &str = "${StateMachineArn}";
+
+impl HealingSpec {
+    /// The rule's pattern for the state machine deployed at `machine_arn`.
+    pub fn pattern(&self, machine_arn: &str) -> Result<Pattern, crate::emulate::pattern::PatternError> {
+        fn fill(value: &serde_json::Value, arn: &str) -> serde_json::Value {
+            match value {
+                serde_json::Value::String(s) if s == STATE_MACHINE_ARN => serde_json::Value::String(arn.into()),
+                serde_json::Value::Array(items) => items.iter().map(|v| fill(v, arn)).collect(),
+                serde_json::Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), fill(v, arn))).collect(),
+                other => other.clone(),
+            }
+        }
+        Pattern::from_value(fill(&self.pattern, machine_arn))
+    }
+}
+
+/// A YAML pattern as JSON; `!Ref` of the state machine becomes `STATE_MACHINE_ARN`.
+fn pattern_json(value: &Value, machine_id: &str) -> Result<serde_json::Value, String> {
+    Ok(match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::to_value(n).map_err(|e| e.to_string())?,
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|v| pattern_json(v, machine_id))
+            .collect::<Result<_, _>>()?,
+        Value::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = k.as_str().ok_or("a pattern key is not a string")?;
+                out.insert(key.to_string(), pattern_json(v, machine_id)?);
+            }
+            serde_json::Value::Object(out)
+        }
+        Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(machine_id) => {
+            serde_json::Value::String(STATE_MACHINE_ARN.into())
+        }
+        Value::Tagged(tagged) => return Err(format!("the healing rule's pattern uses !{}, which the world cannot resolve", tagged.tag)),
+    })
+}
+
+/// The function whose `EventBridgeRule` event listens to the state machine's status changes.
+fn healing(resources: &Value, machine_id: &str) -> Result<Option<HealingSpec>, String> {
+    let Some(resources) = resources.as_mapping() else {
+        return Ok(None);
+    };
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let Some(events) = resource["Properties"].get("Events").and_then(Value::as_mapping) else {
+            continue;
+        };
+        for event in events.values() {
+            let pattern = &event["Properties"]["Pattern"];
+            let on_status_changes = event["Type"].as_str() == Some("EventBridgeRule")
+                && pattern["detail-type"]
+                    .as_sequence()
+                    .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("Step Functions Execution Status Change")));
+            if on_status_changes {
+                return Ok(Some(HealingSpec {
+                    function: id.as_str().unwrap_or_default().to_string(),
+                    pattern: pattern_json(pattern, machine_id)?,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[derive(Debug, Clone)]
 pub struct StackSpec {
     /// The state machine's deployed name (its `Name`, `!Sub` resolved with the parameters' defaults).
@@ -35,6 +117,8 @@ pub struct StackSpec {
     pub table: TableSpec,
     pub pipe: PipeSpec,
     pub bucket_versioned: bool,
+    /// The healing rule, where the template declares one.
+    pub healing: Option<HealingSpec>,
 }
 
 fn resource_of_type<'a>(resources: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -89,9 +173,18 @@ impl StackSpec {
         let bucket_versioned = resource_of_type(resources, "AWS::S3::Bucket")
             .and_then(|b| b["Properties"]["VersioningConfiguration"]["Status"].as_str())
             == Some("Enabled");
-        let machine = resource_of_type(resources, "AWS::Serverless::StateMachine")
-            .or_else(|| resource_of_type(resources, "AWS::StepFunctions::StateMachine"))
+        let (machine_id, machine) = resources
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .find(|(_, r)| {
+                matches!(
+                    r.get("Type").and_then(Value::as_str),
+                    Some("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine")
+                )
+            })
             .ok_or_else(|| fail("no state machine resource".into()))?;
+        let healing = healing(resources, machine_id.as_str().unwrap_or_default()).map_err(fail)?;
         let name = &machine["Properties"]["Name"];
         let state_machine_name = match name {
             Value::String(name) => name.clone(),
@@ -115,6 +208,7 @@ impl StackSpec {
             table,
             pipe: PipeSpec { filters, batch_size },
             bucket_versioned,
+            healing,
         })
     }
 }
@@ -140,6 +234,17 @@ mod tests {
             &serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "TRIGGERED"}}}})
         ));
         assert!(spec.bucket_versioned);
+        let healing = spec.healing.expect("the template declares the healing rule");
+        assert_eq!(healing.function, "HealJobFunction");
+        let pattern = healing.pattern("arn:machine").unwrap();
+        let event = |machine: &str, status: &str| {
+            serde_json::json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                "detail": {"stateMachineArn": machine, "status": status}})
+        };
+        assert!(pattern.matches(&event("arn:machine", "ABORTED")));
+        assert!(pattern.matches(&event("arn:machine", "TIMED_OUT")));
+        assert!(!pattern.matches(&event("arn:machine", "SUCCEEDED")));
+        assert!(!pattern.matches(&event("arn:other", "FAILED")));
         assert_eq!(
             spec.state_machine_name, "FSA-steam-dev-FpacFLPIDS-FileChecks",
             "the seed's name"

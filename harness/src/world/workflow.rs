@@ -35,14 +35,48 @@ pub fn lambda_error(err: &PipelineError) -> StatesError {
     )
 }
 
-/// Binds the three Lambda names to `handlers`.
-pub fn bindings(handlers: Arc<Handlers>) -> Bindings {
+/// Lambda invocations in flight. An execution that ends (stopped, timed out) abandons its task
+/// without cancelling it, as on AWS; settling waits for those too, so what they leave is judged.
+#[derive(Debug)]
+pub struct InFlight(tokio::sync::watch::Sender<usize>);
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl InFlight {
+    /// Counts one invocation until the guard drops.
+    fn enter(self: &Arc<Self>) -> impl Drop + Send + use<> {
+        struct Guard(Arc<InFlight>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.0.send_modify(|n| *n -= 1);
+            }
+        }
+        self.0.send_modify(|n| *n += 1);
+        Guard(self.clone())
+    }
+
+    /// Waits until no invocation is in flight.
+    pub async fn idle(&self) {
+        let _ = self.0.subscribe().wait_for(|n| *n == 0).await;
+    }
+}
+
+/// Binds the three Lambda names to `handlers`, counting invocations in `in_flight`.
+pub fn bindings(handlers: Arc<Handlers>, in_flight: Arc<InFlight>) -> Bindings {
     let mut bindings = Bindings::default();
     for step in Step::ALL {
-        let handlers = handlers.clone();
+        let (handlers, in_flight) = (handlers.clone(), in_flight.clone());
         let f: TaskFn = Arc::new(move |payload: Value| {
             let handlers = handlers.clone();
-            Box::pin(async move { handlers.handle(step, payload).await.map_err(|e| lambda_error(&e)) })
+            let invocation = in_flight.enter();
+            Box::pin(async move {
+                let _invocation = invocation;
+                handlers.handle(step, payload).await.map_err(|e| lambda_error(&e))
+            })
         });
         bindings.bind(step.name(), f);
     }
