@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use harness::ftps::FaultSet;
 use harness::world::{Project, World, WorldOptions, execution_job};
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
@@ -18,6 +20,9 @@ pub struct Args {
     /// Serve this directory through the FTPS server (default: a fresh temp directory).
     #[arg(long)]
     ftps_root: Option<PathBuf>,
+    /// Arm these faults (a YAML map as a scenario's `faults:` writes it: FTPS and `aws:` ones).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -32,6 +37,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
     .await?;
     world.put_secret("", &world.ftps.secret()).await?;
+    if let Some(file) = &args.faults {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let faults: FaultSet =
+            serde_yaml::from_str(&text).with_context(|| format!("{}: not a faults map", file.display()))?;
+        world.inject(&faults.0);
+    }
+    let mut started = world.service.events();
+    tokio::spawn(async move {
+        while let Ok(event) = started.recv().await {
+            let detail = &event["detail"];
+            if detail["status"] == "RUNNING" {
+                let job = detail["input"]
+                    .as_str()
+                    .and_then(|input| serde_json::from_str::<serde_json::Value>(input).ok())
+                    .and_then(|batch| pipeline::job::key_from_stream_record(batch.get(0)?).ok())
+                    .map_or_else(|| "?".into(), |k| k.job_id);
+                eprintln!("harness: execution for job {job} RUNNING {}", detail["executionArn"].as_str().unwrap_or("?"));
+            }
+        }
+    });
+    let mut healed = world.subscribe_healed();
+    tokio::spawn(async move {
+        while let Ok((job, name)) = healed.recv().await {
+            eprintln!("harness: job {} healed: ERROR {name}", job.job_id);
+        }
+    });
     let mut finished = world.subscribe();
     tokio::spawn(async move {
         loop {

@@ -172,6 +172,8 @@ impl Default for WorldOptions {
 struct Healing {
     /// End events handled so far (matched and healed, or not matched).
     handled: tokio::sync::watch::Receiver<usize>,
+    /// Jobs healed: the job and the error name recorded.
+    healed: broadcast::Sender<(JobKey, String)>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -191,9 +193,15 @@ impl Healing {
         handlers: Arc<Handlers>,
     ) -> Result<Healing, WorldError> {
         let (tx, handled) = tokio::sync::watch::channel(0usize);
+        let (healed, _) = broadcast::channel(1024);
         let Some(spec) = &stack.healing else {
-            return Ok(Healing { handled, task: None });
+            return Ok(Healing {
+                handled,
+                healed,
+                task: None,
+            });
         };
+        let healed_tx = healed.clone();
         let pattern = spec
             .pattern(machine_arn)
             .map_err(|e| WorldError::Healing(e.to_string()))?;
@@ -216,6 +224,13 @@ impl Healing {
                         match handlers.handle(Step::HealJob, event.clone()).await {
                             Ok(out) => {
                                 tracing::info!(execution = %event["detail"]["executionArn"], ?out, "HealJob");
+                                let job = event["detail"]["input"]
+                                    .as_str()
+                                    .and_then(|input| serde_json::from_str::<Value>(input).ok())
+                                    .and_then(|batch| pipeline::job::key_from_stream_record(batch.get(0)?).ok());
+                                if let (Some(job), Some(name)) = (job, out["recorded"].as_str()) {
+                                    let _ = healed_tx.send((job, name.to_string()));
+                                }
                                 break;
                             }
                             Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
@@ -229,6 +244,7 @@ impl Healing {
         });
         Ok(Healing {
             handled,
+            healed,
             task: Some(task),
         })
     }
@@ -604,6 +620,11 @@ impl World {
     /// Each execution as it finishes (the `up` command reports them).
     pub fn subscribe(&self) -> broadcast::Receiver<Execution> {
         self.finished.subscribe()
+    }
+
+    /// Jobs the healing rule recorded ERROR on, with the error name.
+    pub fn subscribe_healed(&self) -> broadcast::Receiver<(JobKey, String)> {
+        self.healing.healed.subscribe()
     }
 
     pub fn s3(&self) -> &aws_sdk_s3::Client {

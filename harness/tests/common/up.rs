@@ -22,9 +22,15 @@ impl Drop for Up {
 impl Up {
     /// Starts `harness up --ftps-root root` and waits for its `# ready` line.
     pub fn start(root: &Path) -> Up {
+        Self::start_with(root, &[])
+    }
+
+    /// `start` with more arguments to `up`.
+    pub fn start_with(root: &Path, args: &[&str]) -> Up {
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
             .args(["up", "--ftps-root"])
             .arg(root)
+            .args(args)
             .env_remove("AWS_ENDPOINT_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -44,6 +50,15 @@ impl Up {
             }
         }
         Up { child, env, stderr }
+    }
+
+    /// Reads stderr up to the first line containing every one of `words`, and returns it.
+    pub fn await_line(&mut self, words: &[&str]) -> String {
+        self.stderr
+            .by_ref()
+            .map(|l| l.unwrap())
+            .find(|l| words.iter().all(|w| l.contains(w)))
+            .unwrap_or_else(|| panic!("`harness up` ended without a line with {words:?}"))
     }
 
     pub fn var(&self, name: &str) -> &str {
