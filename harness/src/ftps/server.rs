@@ -200,10 +200,19 @@ impl FtpsServer {
     }
 }
 
-#[derive(Debug)]
 struct FixedCredentials {
     username: String,
     password: String,
+}
+
+/// libunftp logs its whole configuration, the authenticator included: never the password.
+impl Debug for FixedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedCredentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 #[async_trait]
