@@ -63,6 +63,15 @@ pub struct FtpsSettings {
     /// The name to verify the certificate against, when it differs from `host`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
+    /// The remote directories a job may name (`["/outbox"]`): its `remotePath` must lie inside
+    /// one, or the job ends `UnsafeFileName` before the server is contacted. Absent: any path
+    /// the account can reach (then the account's own permissions are the only limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_paths: Option<Vec<String>>,
+    /// The projects whose jobs may use this secret: a job of another project naming this
+    /// pipeline ends `InvalidJob`. Absent: any project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_projects: Option<Vec<String>>,
 }
 
 fn default_tls_mode() -> TlsMode {
@@ -70,6 +79,31 @@ fn default_tls_mode() -> TlsMode {
 }
 
 impl FtpsSettings {
+    /// Whether a job of `project` may fetch (and delete) `remote_path` with this secret.
+    pub fn permits(&self, project: &str, remote_path: &str) -> Result<(), PipelineError> {
+        if let Some(projects) = &self.allowed_projects
+            && !projects.iter().any(|p| p == project)
+        {
+            return Err(PipelineError::InvalidJob(format!(
+                "project {project:?} may not use this pipeline's FTPS secret (its allowedProjects are {projects:?})"
+            )));
+        }
+        if let Some(dirs) = &self.allowed_paths {
+            let inside = |dir: &String| {
+                let dir = dir.trim_end_matches('/');
+                remote_path
+                    .strip_prefix(dir)
+                    .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+            };
+            if !dirs.iter().any(inside) {
+                return Err(PipelineError::UnsafeFileName(format!(
+                    "remote path {remote_path:?} is outside the secret's allowedPaths {dirs:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn from_json(text: &str) -> Result<Self, PipelineError> {
         // serde's messages echo the offending value ("invalid type: integer `…`"), which may be the
         // password: only the field's path and the kind of problem are kept.
@@ -261,5 +295,34 @@ mod leak_tests {
                 "names the field: {err}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+
+    fn settings(json: &str) -> FtpsSettings {
+        FtpsSettings::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn allowed_paths_are_directories_not_string_prefixes() {
+        let s = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/outbox/"]}"#);
+        assert!(s.permits("P", "/outbox/a.data").is_ok());
+        assert!(s.permits("P", "/outbox/deep/a.data").is_ok());
+        for outside in ["/outboxevil/a.data", "/outbox", "/outbox/", "/etc/passwd", "/in/a.data"] {
+            let err = s.permits("P", outside).unwrap_err();
+            assert_eq!(err.name(), "UnsafeFileName", "{outside}: {err}");
+        }
+        let open = settings(r#"{"host": "h", "username": "u", "password": "p"}"#);
+        assert!(open.permits("any", "/anywhere/a").is_ok(), "absent: no limit");
+    }
+
+    #[test]
+    fn allowed_projects_name_the_projects() {
+        let s = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedProjects": ["A"]}"#);
+        assert!(s.permits("A", "/in/x").is_ok());
+        assert_eq!(s.permits("B", "/in/x").unwrap_err().name(), "InvalidJob");
     }
 }

@@ -81,6 +81,7 @@ impl Transfer<'_> {
             )));
         }
         let endpoint = self.secrets.endpoint(&job.pipeline).await?;
+        endpoint.settings.permits(&job.project, path)?;
         if landed_before.is_none() {
             self.store.stage(&key, execution_arn, TransferStage::Connecting).await?;
         }

@@ -89,6 +89,8 @@ impl ExternalFtps {
             ca_bundle,
             cert_sha256: None,
             server_name: server_name.map(str::to_string),
+            allowed_paths: None,
+            allowed_projects: None,
         };
         if settings.host.trim().is_empty() {
             return Err(ExternalFtpsError::Url("has no host".into()));

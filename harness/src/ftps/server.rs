@@ -192,6 +192,8 @@ impl FtpsServer {
             ca_bundle: Some(self.pki.ca_pem.clone()),
             cert_sha256: None,
             server_name: None,
+            allowed_paths: None,
+            allowed_projects: None,
         }
     }
 

@@ -226,6 +226,8 @@ impl Vsftpd {
             ca_bundle: Some(self.pki.ca_pem.clone()),
             cert_sha256: None,
             server_name: Some("localhost".into()),
+            allowed_paths: None,
+            allowed_projects: None,
         }
     }
 

@@ -140,6 +140,10 @@ pub struct SecretOverrides {
     pub cert_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_projects: Option<Vec<String>>,
 }
 
 /// `caBundle: untrusted` in a scenario.
@@ -169,6 +173,8 @@ impl SecretOverrides {
         };
         base.cert_sha256 = o.cert_sha256.or(base.cert_sha256);
         base.server_name = o.server_name.or(base.server_name);
+        base.allowed_paths = o.allowed_paths.or(base.allowed_paths);
+        base.allowed_projects = o.allowed_projects.or(base.allowed_projects);
         Ok(base)
     }
 }
