@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         .transfer_file(TransferInput {
             job: taken.job,
             execution_arn: arn,
-        })
+        }, None)
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_mib();

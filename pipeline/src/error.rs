@@ -45,6 +45,10 @@ pub enum PipelineError {
     /// transfers it again.
     #[error("the source changed after it was read: {0}")]
     SourceChanged(String),
+    /// The Lambda's deadline was near: the transfer stopped cleanly (upload aborted, stage
+    /// recorded) instead of being killed mid-way; the retry starts a fresh invocation.
+    #[error("stopped before the Lambda deadline: {0}")]
+    DeadlineExceeded(String),
     /// The file landed and verified, but the server refused to delete the source.
     #[error("remote delete failed after a verified landing: {0}")]
     RemoteDeleteFailed(String),
@@ -75,6 +79,7 @@ impl PipelineError {
             Self::TransientNetwork(_) => "TransientNetwork",
             Self::IntegrityMismatch(_) => "IntegrityMismatch",
             Self::SourceChanged(_) => "SourceChanged",
+            Self::DeadlineExceeded(_) => "DeadlineExceeded",
             Self::RemoteDeleteFailed(_) => "RemoteDeleteFailed",
             Self::JobNotRunning(_) => "JobNotRunning",
             Self::AwsServiceUnavailable(_) => "AwsServiceUnavailable",
@@ -90,12 +95,13 @@ impl PipelineError {
                 | Self::TransientNetwork(_)
                 | Self::IntegrityMismatch(_)
                 | Self::SourceChanged(_)
+                | Self::DeadlineExceeded(_)
                 | Self::AwsServiceUnavailable(_)
         )
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -108,6 +114,7 @@ impl PipelineError {
         "TransientNetwork",
         "IntegrityMismatch",
         "SourceChanged",
+        "DeadlineExceeded",
         "RemoteDeleteFailed",
         "JobNotRunning",
         "AwsServiceUnavailable",

@@ -224,9 +224,20 @@ impl Handlers {
 
     /// Runs one step on a raw JSON payload, as Lambda (or the emulator) delivers it.
     pub async fn handle(&self, step: Step, payload: Value) -> Result<Value, PipelineError> {
+        self.handle_until(step, payload, None).await
+    }
+
+    /// `handle` within the invocation's deadline (Lambda's `Context::deadline`): TransferFile
+    /// stops cleanly before it rather than being killed mid-upload.
+    pub async fn handle_until(
+        &self,
+        step: Step,
+        payload: Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Value, PipelineError> {
         match step {
             Step::SetRunning => to_value(self.set_running(parse(step, payload)?).await?),
-            Step::TransferFile => to_value(self.transfer_file(parse(step, payload)?).await?),
+            Step::TransferFile => to_value(self.transfer_file(parse(step, payload)?, deadline).await?),
             Step::FinalizeJob => to_value(self.finalize_job(parse(step, payload)?).await?),
             Step::HealJob => to_value(self.heal_job(parse(step, payload)?).await?),
         }
@@ -289,7 +300,11 @@ impl Handlers {
     }
 
     /// TransferFile: only for a job RUNNING under this execution.
-    pub async fn transfer_file(&self, input: TransferInput) -> Result<TransferOutput, PipelineError> {
+    pub async fn transfer_file(
+        &self,
+        input: TransferInput,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<TransferOutput, PipelineError> {
         let job = self.store.get(&input.job).await?.ok_or_else(|| {
             PipelineError::JobNotRunning(format!("job {}/{} does not exist", input.job.job_id, input.job.project))
         })?;
@@ -310,6 +325,7 @@ impl Handlers {
             landing_bucket: &self.settings.landing_bucket,
             upload: self.settings.upload,
             timeouts: self.settings.timeouts,
+            deadline: deadline.map(stop_before),
         };
         let (s3, transfer) = transfer.run(&job, &input.execution_arn).await?;
         Ok(TransferOutput { s3, transfer })
@@ -411,6 +427,13 @@ impl Handlers {
             Outcome::Refused(_) => Ok(HealOutput { recorded: None }),
         }
     }
+}
+
+/// When a transfer must stop to leave time for a clean exit (abort the upload, record the
+/// error): 20 s before the deadline, or a tenth of the time left for a short one.
+fn stop_before(deadline: std::time::Instant) -> std::time::Instant {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    deadline - (left / 10).min(Duration::from_secs(20))
 }
 
 /// The human part of a Catch's Cause: Lambda wraps it as `{"errorType", "errorMessage", …}`.

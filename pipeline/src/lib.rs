@@ -36,7 +36,11 @@ pub async fn run_lambda(step: Step) -> Result<(), lambda_runtime::Error> {
     let handlers = &handlers;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            handlers.handle(step, event.payload).await
+            // The context's deadline is wall-clock milliseconds; the handlers count on Instant.
+            let left = std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline);
+            let left = left.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+            let deadline = std::time::Instant::now() + left;
+            handlers.handle_until(step, event.payload, Some(deadline)).await
         },
     ))
     .await

@@ -32,6 +32,8 @@ pub struct Transfer<'a> {
     pub landing_bucket: &'a str,
     pub upload: UploadSettings,
     pub timeouts: Timeouts,
+    /// When streaming must stop (before the Lambda deadline, with time to clean up).
+    pub deadline: Option<Instant>,
 }
 
 /// Where a job lands: the item's own `s3` if it names one (it must be the landing bucket and a
@@ -157,7 +159,7 @@ impl Transfer<'_> {
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
         let download = session.retrieve(path).await?;
         let mut upload = Upload::new(self.s3.clone(), location.clone(), self.upload);
-        if let Err(err) = stream(download, session, &mut upload, path, source.size).await {
+        if let Err(err) = stream(download, session, &mut upload, path, source.size, self.deadline).await {
             upload.abort().await;
             return Err(err);
         }
@@ -195,11 +197,27 @@ async fn stream(
     upload: &mut Upload,
     path: &str,
     size: u64,
+    deadline: Option<Instant>,
 ) -> Result<(), PipelineError> {
     let read_timeout = session.timeouts().read;
     let mut buffer = vec![0u8; READ_BUFFER];
+    let stop = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
     loop {
-        let read = tokio::time::timeout(read_timeout, download.read(&mut buffer)).await;
+        let read = tokio::select! {
+            read = tokio::time::timeout(read_timeout, download.read(&mut buffer)) => read,
+            () = &mut stop => {
+                return Err(PipelineError::DeadlineExceeded(format!(
+                    "{path}: {} of {size} bytes streamed when the invocation's time ran out; the upload was aborted",
+                    upload.bytes()
+                )));
+            }
+        };
         let n = match read {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {

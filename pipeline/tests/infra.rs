@@ -68,6 +68,8 @@ fn retries_exactly_the_transient_errors() {
             PipelineError::TooManyConnections(String::new()),
             PipelineError::TransientNetwork(String::new()),
             PipelineError::IntegrityMismatch(String::new()),
+            PipelineError::SourceChanged(String::new()),
+            PipelineError::DeadlineExceeded(String::new()),
             PipelineError::AwsServiceUnavailable(String::new()),
         ]
         .iter()
@@ -101,4 +103,46 @@ fn template_provides_every_substitution() {
     assert!(template.contains("DefinitionUri: statemachine.asl.json"));
     assert!(template.contains("InvocationType: FIRE_AND_FORGET"));
     assert!(template.contains("BatchSize: 1"));
+}
+
+/// The longest a Task can take over all its attempts: every retrier exhausted (they count
+/// separately), each attempt running to the function's timeout, every backoff at its longest.
+fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
+    let mut attempts = 1.0;
+    let mut waits = 0.0;
+    for retrier in state["Retry"].as_array().into_iter().flatten() {
+        let max = retrier["MaxAttempts"].as_f64().unwrap_or(3.0);
+        let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+        let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+        let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX);
+        attempts += max;
+        waits += (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap)).sum::<f64>();
+    }
+    attempts * attempt_seconds + waits
+}
+
+#[test]
+fn the_execution_timeout_covers_the_worst_case_retry_budget() {
+    let asl = asl();
+    let template = infra("template.yaml");
+    // The Lambda timeouts: a function's own, else the Globals'.
+    let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+    let global = template["Globals"]["Function"]["Timeout"].as_f64().unwrap();
+    let timeout_of = |resource: &str| -> f64 {
+        template["Resources"][resource]["Properties"]["Timeout"]
+            .as_f64()
+            .unwrap_or(global)
+    };
+    let transfer = timeout_of("TransferFileFunction");
+    assert_eq!(transfer, 900.0);
+    assert_eq!(asl["States"]["TransferFile"]["TimeoutSeconds"], 900);
+    let states = &asl["States"];
+    let worst = worst_case_seconds(&states["SetRunning"], timeout_of("SetRunningFunction"))
+        + worst_case_seconds(&states["TransferFile"], transfer)
+        + worst_case_seconds(&states["FinalizeJobOnCatch"], timeout_of("FinalizeJobFunction"));
+    let timeout = asl["TimeoutSeconds"].as_f64().unwrap();
+    assert!(
+        timeout >= worst,
+        "TimeoutSeconds {timeout} is shorter than the worst case {worst} s: an execution could time out while its own retries would still succeed"
+    );
 }

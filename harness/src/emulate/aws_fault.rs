@@ -63,9 +63,22 @@ pub enum Verdict {
 }
 
 /// The AWS faults armed at an edge; they can change while it runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AwsFaults {
     armed: Mutex<Vec<AwsFault>>,
+    /// Committed job-table writes of a `transferStage` (job id, stage), for Lambda faults that
+    /// kill a function once its stage write has committed. Bodies are read only while someone
+    /// listens.
+    stages: tokio::sync::broadcast::Sender<(String, String)>,
+}
+
+impl Default for AwsFaults {
+    fn default() -> Self {
+        Self {
+            armed: Mutex::default(),
+            stages: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl AwsFaults {
@@ -75,7 +88,29 @@ impl AwsFaults {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.armed.lock().expect("aws faults lock").is_empty()
+        self.armed.lock().expect("aws faults lock").is_empty() && self.stages.receiver_count() == 0
+    }
+
+    /// Committed stage writes from now on.
+    pub fn stage_commits(&self) -> tokio::sync::broadcast::Receiver<(String, String)> {
+        self.stages.subscribe()
+    }
+
+    /// Whether the edge must read UpdateItem bodies for `stage_commits`.
+    pub fn watching_stages(&self) -> bool {
+        self.stages.receiver_count() > 0
+    }
+
+    /// The edge saw an UpdateItem with this body succeed.
+    pub fn committed(&self, body: &[u8]) {
+        let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return;
+        };
+        let job = request["Key"]["jobId"]["S"].as_str();
+        let stage = request["ExpressionAttributeValues"][":stage"]["S"].as_str();
+        if let (Some(job), Some(stage)) = (job, stage) {
+            let _ = self.stages.send((job.to_string(), stage.to_string()));
+        }
     }
 
     /// Whether some armed fault needs the body of a request for `action`.

@@ -151,14 +151,23 @@ fn error(kind: &str, message: &str) -> Response<Body> {
 impl Routes {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let request = request.map(|body| body.boxed());
-        let request = if self.faults.is_empty() {
-            request
-        } else {
-            match self.inject(request).await {
-                Ok(request) => request,
-                Err(answer) => return answer,
-            }
+        if self.faults.is_empty() {
+            return self.route(request).await;
+        }
+        let (request, watched) = match self.inject(request).await {
+            Ok(passed) => passed,
+            Err(answer) => return answer,
         };
+        let response = self.route(request).await;
+        if let Some(body) = watched
+            && response.status() == StatusCode::OK
+        {
+            self.faults.committed(&body);
+        }
+        response
+    }
+
+    async fn route(&self, request: Request<Body>) -> Response<Body> {
         let target = request
             .headers()
             .get("x-amz-target")
@@ -173,10 +182,12 @@ impl Routes {
 
     /// The armed AWS faults' say on a request: pass it on (after a delay, for `slow`), or answer
     /// in the service's place. The body is read only when a fault looks into it.
-    async fn inject(&self, request: Request<Body>) -> Result<Request<Body>, Response<Body>> {
+    /// The request passed on, and its body when it is a stage write someone watches for.
+    async fn inject(&self, request: Request<Body>) -> Result<(Request<Body>, Option<Bytes>), Response<Body>> {
         let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
         let action = aws_fault::action(target, request.method(), request.uri().path(), request.uri().query());
-        let (request, body) = if target.is_some() && self.faults.needs_body(&action) {
+        let watched = action == "dynamodb:UpdateItem" && self.faults.watching_stages();
+        let (request, body) = if target.is_some() && (watched || self.faults.needs_body(&action)) {
             let (parts, body) = request.into_parts();
             let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
             let request = Request::from_parts(parts, Full::new(bytes.clone()).map_err(|never| match never {}).boxed());
@@ -184,11 +195,12 @@ impl Routes {
         } else {
             (request, None)
         };
+        let watched = if watched { body.clone() } else { None };
         match self.faults.verdict(&action, body.as_deref()) {
-            Verdict::Pass => Ok(request),
+            Verdict::Pass => Ok((request, watched)),
             Verdict::Delay(delay) => {
                 tokio::time::sleep(delay).await;
-                Ok(request)
+                Ok((request, watched))
             }
             Verdict::Answer(status, body, kind) => {
                 let content_type = if kind.is_some() { JSON_1_0 } else { "application/xml" };

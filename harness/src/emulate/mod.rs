@@ -1,8 +1,10 @@
 //! Emulations of the AWS services moto does not run for us: the EventBridge Pipe from the job
 //! table's stream to the state machine (`pipe`), and EventBridge event patterns (`pattern`), which
-//! the Pipe's FilterCriteria use; the edge endpoint (`edge`) with its AWS-side faults (`aws_fault`).
+//! the Pipe's FilterCriteria use; the edge endpoint (`edge`) with its AWS-side faults (`aws_fault`); Lambda for the pipeline's functions
+//! (`lambda`: deadlines, in-flight invocations, Lambda's faults).
 
 pub mod aws_fault;
 pub mod edge;
+pub mod lambda;
 pub mod pattern;
 pub mod pipe;

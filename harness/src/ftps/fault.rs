@@ -34,6 +34,8 @@ pub enum Fault {
     ChangeSourceAfterDownload(SourceChange),
     /// Faults of AWS itself, armed at the world's edge endpoint (`emulate::aws_fault`).
     Aws(Vec<crate::emulate::aws_fault::AwsFault>),
+    /// Faults of Lambda running the pipeline's functions (`emulate::lambda`).
+    Lambda(Vec<crate::emulate::lambda::LambdaFault>),
 }
 
 /// How a producer changes a file under us.
@@ -184,8 +186,8 @@ impl Faults {
                 Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
                 Fault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
-                // Not the FTPS server's: `World::inject` arms them at the edge.
-                Fault::Aws(_) => {}
+                // Not the FTPS server's: `World::inject` arms them at the edge and in Lambda.
+                Fault::Aws(_) | Fault::Lambda(_) => {}
             }
         }
     }

@@ -33,6 +33,7 @@ pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError};
 
 use crate::emulate::aws_fault::AwsFaults;
+use crate::emulate::lambda::Lambdas;
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::pipe::{Pipe, PipeError, Target};
 use crate::ftps::{Fault, FtpsServer, FtpsServerError};
@@ -281,7 +282,7 @@ pub struct World {
     aws_faults: Arc<AwsFaults>,
     healing: Healing,
     /// Lambda invocations in flight, including those an ended execution abandoned.
-    lambdas: Arc<workflow::InFlight>,
+    lambdas: Arc<Lambdas>,
     /// Every execution the Pipe or `deliver` started.
     running: Arc<tokio::sync::watch::Sender<Vec<Handle>>>,
     ddb: aws_sdk_dynamodb::Client,
@@ -326,8 +327,13 @@ impl World {
             timeouts: options.timeouts,
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
-        let lambdas = Arc::new(workflow::InFlight::default());
-        let mut bindings = workflow::bindings(handlers.clone(), lambdas.clone());
+        let aws_faults = Arc::new(AwsFaults::default());
+        let lambdas = Arc::new(Lambdas::new(
+            handlers.clone(),
+            stack.function_timeouts.clone(),
+            aws_faults.clone(),
+        ));
+        let mut bindings = workflow::bindings(lambdas.clone());
         bindings.extend(integrations::bindings(&sdk, &bound.endpoint()));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
         let service = Arc::new(Service::new(ServiceOptions {
@@ -340,7 +346,6 @@ impl World {
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
         let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone())?;
-        let aws_faults = Arc::new(AwsFaults::default());
         let edge = bound.serve(service.clone(), Some(&backend.endpoint), aws_faults.clone())?;
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
@@ -399,11 +404,13 @@ impl World {
         })
     }
 
-    /// Arms faults: the FTPS server's in the server, AWS's at the edge.
+    /// Arms faults: the FTPS server's in the server, AWS's at the edge, Lambda's in Lambda.
     pub fn inject(&self, faults: &[Fault]) {
         for fault in faults {
-            if let Fault::Aws(aws) = fault {
-                self.aws_faults.arm(aws);
+            match fault {
+                Fault::Aws(aws) => self.aws_faults.arm(aws),
+                Fault::Lambda(lambda) => self.lambdas.arm(lambda),
+                _ => {}
             }
         }
         self.ftps.inject(faults);

@@ -119,6 +119,9 @@ pub struct StackSpec {
     pub bucket_versioned: bool,
     /// The healing rule, where the template declares one.
     pub healing: Option<HealingSpec>,
+    /// Each function's timeout in seconds (its own `Timeout`, else the Globals', else Lambda's
+    /// 3 s), by logical id without the `Function` suffix (`TransferFile`).
+    pub function_timeouts: std::collections::BTreeMap<String, u64>,
 }
 
 fn resource_of_type<'a>(resources: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -185,6 +188,17 @@ impl StackSpec {
             })
             .ok_or_else(|| fail("no state machine resource".into()))?;
         let healing = healing(resources, machine_id.as_str().unwrap_or_default()).map_err(fail)?;
+        let global_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap_or(3);
+        let function_timeouts = resources
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
+            .filter_map(|(id, r)| {
+                let name = id.as_str()?.trim_end_matches("Function").to_string();
+                Some((name, r["Properties"]["Timeout"].as_u64().unwrap_or(global_timeout)))
+            })
+            .collect();
         let name = &machine["Properties"]["Name"];
         let state_machine_name = match name {
             Value::String(name) => name.clone(),
@@ -209,6 +223,7 @@ impl StackSpec {
             pipe: PipeSpec { filters, batch_size },
             bucket_versioned,
             healing,
+            function_timeouts,
         })
     }
 }
@@ -234,6 +249,8 @@ mod tests {
             &serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "TRIGGERED"}}}})
         ));
         assert!(spec.bucket_versioned);
+        assert_eq!(spec.function_timeouts["TransferFile"], 900);
+        assert_eq!(spec.function_timeouts["SetRunning"], 30, "the Globals' timeout");
         let healing = spec.healing.expect("the template declares the healing rule");
         assert_eq!(healing.function, "HealJobFunction");
         let pattern = healing.pattern("arn:machine").unwrap();

@@ -2,10 +2,11 @@
 //! with its `${…FunctionArn}` substitutions filled in the way `DefinitionSubstitutions` does, and
 //! each Lambda name bound to `Handlers::handle` in-process.
 
+use crate::emulate::lambda::{Lambdas, lambda_error};
 use std::sync::Arc;
 
-use pipeline::{Handlers, PipelineError, Step};
-use serde_json::{Value, json};
+use pipeline::{Handlers, Step};
+use serde_json::Value;
 use sfn::{Bindings, StateMachine, StatesError, TaskFn, ValidationErrors};
 
 use super::placeholders::{Resolution, substitute};
@@ -26,58 +27,12 @@ pub fn load(definition: &str) -> Result<StateMachine, ValidationErrors> {
     StateMachine::from_json(&substitute_function_arns(definition))
 }
 
-/// A pipeline error as Step Functions sees a Lambda error: the name is the `errorType`, the cause
-/// is the Lambda error JSON.
-pub fn lambda_error(err: &PipelineError) -> StatesError {
-    StatesError::new(
-        err.name(),
-        json!({"errorType": err.name(), "errorMessage": err.to_string()}).to_string(),
-    )
-}
-
-/// Lambda invocations in flight. An execution that ends (stopped, timed out) abandons its task
-/// without cancelling it, as on AWS; settling waits for those too, so what they leave is judged.
-#[derive(Debug)]
-pub struct InFlight(tokio::sync::watch::Sender<usize>);
-
-impl Default for InFlight {
-    fn default() -> Self {
-        Self(tokio::sync::watch::channel(0).0)
-    }
-}
-
-impl InFlight {
-    /// Counts one invocation until the guard drops.
-    fn enter(self: &Arc<Self>) -> impl Drop + Send + use<> {
-        struct Guard(Arc<InFlight>);
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                self.0.0.send_modify(|n| *n -= 1);
-            }
-        }
-        self.0.send_modify(|n| *n += 1);
-        Guard(self.clone())
-    }
-
-    /// Waits until no invocation is in flight.
-    pub async fn idle(&self) {
-        let _ = self.0.subscribe().wait_for(|n| *n == 0).await;
-    }
-}
-
-/// Binds the three Lambda names to `handlers`, counting invocations in `in_flight`.
-pub fn bindings(handlers: Arc<Handlers>, in_flight: Arc<InFlight>) -> Bindings {
+/// Binds the three Lambda names to the world's Lambda service.
+pub fn bindings(lambdas: Arc<Lambdas>) -> Bindings {
     let mut bindings = Bindings::default();
     for step in Step::ALL {
-        let (handlers, in_flight) = (handlers.clone(), in_flight.clone());
-        let f: TaskFn = Arc::new(move |payload: Value| {
-            let handlers = handlers.clone();
-            let invocation = in_flight.enter();
-            Box::pin(async move {
-                let _invocation = invocation;
-                handlers.handle(step, payload).await.map_err(|e| lambda_error(&e))
-            })
-        });
+        let lambdas = lambdas.clone();
+        let f: TaskFn = Arc::new(move |payload: Value| Box::pin(lambdas.invoke(step, payload)));
         bindings.bind(step.name(), f);
     }
     bindings

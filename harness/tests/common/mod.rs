@@ -136,10 +136,13 @@ impl TestWorld {
         execution_arn: &str,
     ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
         self.handlers
-            .transfer_file(TransferInput {
-                job: key.clone(),
-                execution_arn: execution_arn.to_string(),
-            })
+            .transfer_file(
+                TransferInput {
+                    job: key.clone(),
+                    execution_arn: execution_arn.to_string(),
+                },
+                None,
+            )
             .await
     }
 
@@ -150,7 +153,7 @@ impl TestWorld {
         execution_arn: &str,
         err: &PipelineError,
     ) -> pipeline::handlers::FinalizeOutput {
-        let caught = harness::world::workflow::lambda_error(err);
+        let caught = harness::emulate::lambda::lambda_error(err);
         let input = FinalizeInput {
             job: key.clone(),
             execution_arn: execution_arn.to_string(),

@@ -1,0 +1,212 @@
+//! Lambda as the world runs the pipeline's functions: each invocation gets its function's
+//! deadline (the template's `Timeout`) and is killed at it, as Lambda kills it; invocations an
+//! ended execution abandoned are counted so settling waits for them; and Lambda's own faults are
+//! injected here: throttling, at-least-once (the same request run twice), and a function killed
+//! — by a crash or its timeout — once its job's write of a chosen stage has committed (its
+//! process state is gone, what it wrote stays).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pipeline::job::TransferStage;
+use pipeline::{Handlers, PipelineError, Step};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sfn::StatesError;
+
+use super::aws_fault::AwsFaults;
+use crate::ftps::Times;
+
+/// One Lambda fault, as scenario files write it under `faults: {lambda: [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct LambdaFault {
+    /// `SetRunning`, `TransferFile` or `FinalizeJob`.
+    pub function: String,
+    pub fault: LambdaFaultKind,
+    /// `crash`/`timeout`: once the job's write of this `transferStage` has committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_stage: Option<TransferStage>,
+    /// `timeout` without `at_stage`: the function's timeout for these invocations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// How many invocations it hits (default 1, or `always`).
+    #[serde(default = "once")]
+    pub times: Times,
+}
+
+fn once() -> Times {
+    Times::Count(1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LambdaFaultKind {
+    /// Lambda refuses the invocation: `Lambda.TooManyRequestsException`.
+    Throttle,
+    /// The request runs twice (Lambda is at-least-once); the state gets the second answer.
+    Duplicate,
+    /// The process dies (`Runtime.ExitError`, seen by the state as `Lambda.Unknown`).
+    Crash,
+    /// The function times out (`Sandbox.Timedout`, seen as `Lambda.Unknown`).
+    Timeout,
+}
+
+/// The world's Lambda service for the pipeline's functions.
+pub struct Lambdas {
+    handlers: Arc<Handlers>,
+    timeouts: BTreeMap<String, u64>,
+    aws: Arc<AwsFaults>,
+    faults: Mutex<Vec<LambdaFault>>,
+    in_flight: tokio::sync::watch::Sender<usize>,
+}
+
+/// How an invocation was cut short.
+enum Kill {
+    Crash(String),
+    Timeout(String),
+}
+
+impl Kill {
+    fn error(self) -> StatesError {
+        let (kind, message) = match self {
+            Kill::Crash(why) => ("Runtime.ExitError", format!("RequestId: local Error: Runtime exited ({why})")),
+            Kill::Timeout(why) => ("Sandbox.Timedout", format!("Task timed out ({why})")),
+        };
+        StatesError::new(
+            "Lambda.Unknown",
+            json!({"errorType": kind, "errorMessage": message}).to_string(),
+        )
+    }
+}
+
+impl Lambdas {
+    pub fn new(handlers: Arc<Handlers>, timeouts: BTreeMap<String, u64>, aws: Arc<AwsFaults>) -> Self {
+        Self {
+            handlers,
+            timeouts,
+            aws,
+            faults: Mutex::new(Vec::new()),
+            in_flight: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Adds `faults` to the armed ones.
+    pub fn arm(&self, faults: &[LambdaFault]) {
+        self.faults.lock().expect("lambda faults").extend(faults.iter().cloned());
+    }
+
+    /// Waits until no invocation is in flight.
+    pub async fn idle(&self) {
+        let _ = self.in_flight.subscribe().wait_for(|n| *n == 0).await;
+    }
+
+    fn take_fault(&self, step: Step) -> Option<LambdaFault> {
+        let mut faults = self.faults.lock().expect("lambda faults");
+        let fault = faults
+            .iter_mut()
+            .find(|f| f.function == step.name() && f.times != Times::Count(0))?;
+        fault.times.take();
+        Some(fault.clone())
+    }
+
+    /// One invocation, as Step Functions' Task makes it. Counted from the call (not the first
+    /// poll), so a settle that starts later still waits for it.
+    pub fn invoke(
+        self: &Arc<Self>,
+        step: Step,
+        payload: Value,
+    ) -> impl Future<Output = Result<Value, StatesError>> + Send + use<> {
+        let lambdas = self.clone();
+        self.in_flight.send_modify(|n| *n += 1);
+        async move {
+            let result = lambdas.run(step, payload).await;
+            lambdas.in_flight.send_modify(|n| *n -= 1);
+            result
+        }
+    }
+
+    async fn run(&self, step: Step, payload: Value) -> Result<Value, StatesError> {
+        let fault = self.take_fault(step);
+        let mut timeout = Duration::from_secs(self.timeouts.get(step.name()).copied().unwrap_or(3));
+        let mut kill_at_stage = None;
+        match fault.as_ref().map(|f| (f.fault, f)) {
+            Some((LambdaFaultKind::Throttle, _)) => {
+                return Err(StatesError::new(
+                    "Lambda.TooManyRequestsException",
+                    json!({"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded."}).to_string(),
+                ));
+            }
+            Some((LambdaFaultKind::Duplicate, _)) => {
+                // The first run's answer is lost, as when Lambda runs a request twice.
+                let first = self.once(step, payload.clone(), timeout, None).await;
+                tracing::info!(function = step.name(), ?first, "the first of two runs of one request");
+            }
+            Some((kind, fault)) => match (fault.at_stage, fault.timeout_seconds) {
+                (Some(stage), _) => kill_at_stage = Some((kind, stage)),
+                (None, Some(seconds)) => timeout = Duration::from_secs(seconds),
+                (None, None) => kill_at_stage = Some((kind, TransferStage::Pending)),
+            },
+            None => {}
+        }
+        self.once(step, payload, timeout, kill_at_stage).await
+    }
+
+    /// Runs the handler within `timeout` (killed at it); with `kill_at_stage`, killed once the
+    /// job's write of that stage commits (`Pending`: at once, before it does anything).
+    async fn once(
+        &self,
+        step: Step,
+        payload: Value,
+        timeout: Duration,
+        kill_at_stage: Option<(LambdaFaultKind, TransferStage)>,
+    ) -> Result<Value, StatesError> {
+        let job_id = payload["job"]["jobId"].as_str().map(str::to_string);
+        // Only a kill at a stage listens (the edge then reads UpdateItem bodies).
+        let mut commits = kill_at_stage
+            .filter(|(_, stage)| *stage != TransferStage::Pending)
+            .map(|_| self.aws.stage_commits());
+        let deadline = Instant::now() + timeout;
+        let handler = self.handlers.handle_until(step, payload, Some(deadline));
+        let killed = async {
+            match kill_at_stage {
+                None => std::future::pending::<Kill>().await,
+                Some((kind, stage)) => {
+                    if let Some(commits) = commits.as_mut() {
+                        loop {
+                            match commits.recv().await {
+                                Ok((job, written)) if Some(&job) == job_id.as_ref() && written == stage.as_str() => break,
+                                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                    std::future::pending::<()>().await;
+                                }
+                            }
+                        }
+                    }
+                    let why = format!("injected once transferStage {} was written", stage.as_str());
+                    match kind {
+                        LambdaFaultKind::Timeout => Kill::Timeout(why),
+                        _ => Kill::Crash(why),
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            result = tokio::time::timeout(timeout, handler) => match result {
+                Ok(result) => result.map_err(|e| lambda_error(&e)),
+                Err(_) => Err(Kill::Timeout(format!("after {:.2} seconds", timeout.as_secs_f64())).error()),
+            },
+            kill = killed => Err(kill.error()),
+        }
+    }
+}
+
+/// A handler's error as Step Functions sees a Lambda function error: the name is the
+/// `errorType`, the cause is the Lambda error JSON.
+pub fn lambda_error(err: &PipelineError) -> StatesError {
+    StatesError::new(
+        err.name(),
+        json!({"errorType": err.name(), "errorMessage": err.to_string()}).to_string(),
+    )
+}
