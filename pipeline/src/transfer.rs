@@ -157,6 +157,10 @@ impl Transfer<'_> {
         let started = Instant::now();
         let key = job.key();
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
+        let stale = upload::abort_stale(self.s3, location).await?;
+        if stale > 0 {
+            tracing::warn!(key = %location.key, stale, "aborted multipart uploads a dead attempt left");
+        }
         let download = session.retrieve(path).await?;
         let mut upload = Upload::new(self.s3.clone(), location.clone(), self.upload);
         if let Err(err) = stream(download, session, &mut upload, path, source.size, self.deadline).await {

@@ -125,6 +125,44 @@ pub async fn still_holds(s3: &Client, location: &S3Location, record: &TransferRe
         .is_some_and(|found| found.compare(location, record.bytes, &record.s3_checksum_crc32c).is_ok()))
 }
 
+/// Aborts the multipart uploads left open for exactly this key: an attempt killed mid-stream (a
+/// crash, a timeout) cannot abort its own. Only the execution that holds the job lands at its
+/// key, so an upload found here belongs to a dead attempt.
+pub async fn abort_stale(s3: &Client, location: &S3Location) -> Result<usize, PipelineError> {
+    let mut aborted = 0;
+    let (mut key_marker, mut upload_marker) = (None, None);
+    loop {
+        let page = s3
+            .list_multipart_uploads()
+            .bucket(&location.bucket)
+            .prefix(&location.key)
+            .set_key_marker(key_marker.take())
+            .set_upload_id_marker(upload_marker.take())
+            .send()
+            .await
+            .map_err(|e| s3_error("ListMultipartUploads", e))?;
+        for upload in page.uploads() {
+            if upload.key() != Some(location.key.as_str()) {
+                continue;
+            }
+            let Some(id) = upload.upload_id() else { continue };
+            s3.abort_multipart_upload()
+                .bucket(&location.bucket)
+                .key(&location.key)
+                .upload_id(id)
+                .send()
+                .await
+                .map_err(|e| s3_error("AbortMultipartUpload", e))?;
+            aborted += 1;
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(aborted);
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        upload_marker = page.next_upload_id_marker().map(str::to_string);
+    }
+}
+
 fn crc_text(crc: u32) -> String {
     BASE64.encode(crc.to_be_bytes())
 }

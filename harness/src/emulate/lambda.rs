@@ -28,6 +28,9 @@ pub struct LambdaFault {
     /// `crash`/`timeout`: once the job's write of this `transferStage` has committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_stage: Option<TransferStage>,
+    /// `crash`/`timeout`: once the FTPS server has sent this many bytes during the invocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_bytes: Option<u64>,
     /// `timeout` without `at_stage`: the function's timeout for these invocations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
@@ -56,10 +59,23 @@ pub enum LambdaFaultKind {
 /// The world's Lambda service for the pipeline's functions.
 pub struct Lambdas {
     handlers: Arc<Handlers>,
+    /// The FTPS server's bytes sent, for kills after N bytes.
+    bytes_sent: tokio::sync::watch::Receiver<u64>,
     timeouts: BTreeMap<String, u64>,
     aws: Arc<AwsFaults>,
     faults: Mutex<Vec<LambdaFault>>,
     in_flight: tokio::sync::watch::Sender<usize>,
+}
+
+/// When a `crash` or `timeout` fault kills an invocation.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// At once, before the function does anything.
+    Start,
+    /// Once the job's write of this stage has committed.
+    Stage(TransferStage),
+    /// Once the FTPS server has sent this many bytes since the invocation began.
+    Bytes(u64),
 }
 
 /// How an invocation was cut short.
@@ -82,9 +98,15 @@ impl Kill {
 }
 
 impl Lambdas {
-    pub fn new(handlers: Arc<Handlers>, timeouts: BTreeMap<String, u64>, aws: Arc<AwsFaults>) -> Self {
+    pub fn new(
+        handlers: Arc<Handlers>,
+        timeouts: BTreeMap<String, u64>,
+        aws: Arc<AwsFaults>,
+        bytes_sent: tokio::sync::watch::Receiver<u64>,
+    ) -> Self {
         Self {
             handlers,
+            bytes_sent,
             timeouts,
             aws,
             faults: Mutex::new(Vec::new()),
@@ -143,53 +165,61 @@ impl Lambdas {
                 let first = self.once(step, payload.clone(), timeout, None).await;
                 tracing::info!(function = step.name(), ?first, "the first of two runs of one request");
             }
-            Some((kind, fault)) => match (fault.at_stage, fault.timeout_seconds) {
-                (Some(stage), _) => kill_at_stage = Some((kind, stage)),
-                (None, Some(seconds)) => timeout = Duration::from_secs(seconds),
-                (None, None) => kill_at_stage = Some((kind, TransferStage::Pending)),
+            Some((kind, fault)) => match (fault.at_stage, fault.after_bytes, fault.timeout_seconds) {
+                (Some(stage), _, _) => kill_at_stage = Some((kind, KillAt::Stage(stage))),
+                (None, Some(bytes), _) => kill_at_stage = Some((kind, KillAt::Bytes(bytes))),
+                (None, None, Some(seconds)) => timeout = Duration::from_secs(seconds),
+                (None, None, None) => kill_at_stage = Some((kind, KillAt::Start)),
             },
             None => {}
         }
         self.once(step, payload, timeout, kill_at_stage).await
     }
 
-    /// Runs the handler within `timeout` (killed at it); with `kill_at_stage`, killed once the
-    /// job's write of that stage commits (`Pending`: at once, before it does anything).
+    /// Runs the handler within `timeout` (killed at it), or until `kill` says.
     async fn once(
         &self,
         step: Step,
         payload: Value,
         timeout: Duration,
-        kill_at_stage: Option<(LambdaFaultKind, TransferStage)>,
+        kill: Option<(LambdaFaultKind, KillAt)>,
     ) -> Result<Value, StatesError> {
         let job_id = payload["job"]["jobId"].as_str().map(str::to_string);
         // Only a kill at a stage listens (the edge then reads UpdateItem bodies).
-        let mut commits = kill_at_stage
-            .filter(|(_, stage)| *stage != TransferStage::Pending)
-            .map(|_| self.aws.stage_commits());
+        let mut commits = matches!(kill, Some((_, KillAt::Stage(_)))).then(|| self.aws.stage_commits());
+        let mut sent = self.bytes_sent.clone();
+        let sent_before = *sent.borrow_and_update();
         let deadline = Instant::now() + timeout;
         let handler = self.handlers.handle_until(step, payload, Some(deadline));
         let killed = async {
-            match kill_at_stage {
-                None => std::future::pending::<Kill>().await,
-                Some((kind, stage)) => {
-                    if let Some(commits) = commits.as_mut() {
-                        loop {
-                            match commits.recv().await {
-                                Ok((job, written)) if Some(&job) == job_id.as_ref() && written == stage.as_str() => break,
-                                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                                    std::future::pending::<()>().await;
-                                }
+            let Some((kind, at)) = kill else {
+                return std::future::pending::<Kill>().await;
+            };
+            let why = match at {
+                KillAt::Start => "injected at the start".to_string(),
+                KillAt::Stage(stage) => {
+                    let commits = commits.as_mut().expect("subscribed for a stage");
+                    loop {
+                        match commits.recv().await {
+                            Ok((job, written)) if Some(&job) == job_id.as_ref() && written == stage.as_str() => break,
+                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await;
                             }
                         }
                     }
-                    let why = format!("injected once transferStage {} was written", stage.as_str());
-                    match kind {
-                        LambdaFaultKind::Timeout => Kill::Timeout(why),
-                        _ => Kill::Crash(why),
-                    }
+                    format!("injected once transferStage {} was written", stage.as_str())
                 }
+                KillAt::Bytes(bytes) => {
+                    if sent.wait_for(|total| *total >= sent_before + bytes).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    format!("injected after {bytes} bytes were sent")
+                }
+            };
+            match kind {
+                LambdaFaultKind::Timeout => Kill::Timeout(why),
+                _ => Kill::Crash(why),
             }
         };
         tokio::select! {

@@ -125,6 +125,8 @@ pub struct Faults {
     armed: Mutex<Armed>,
     /// Downloads begun so far (a signal for steps that act mid-transfer).
     downloads: tokio::sync::watch::Sender<u64>,
+    /// Bytes of files sent so far, all downloads together (for faults that act after N bytes).
+    sent: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Faults {
@@ -132,6 +134,7 @@ impl Default for Faults {
         Self {
             armed: Mutex::default(),
             downloads: tokio::sync::watch::channel(0).0,
+            sent: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -224,6 +227,16 @@ impl Faults {
     /// Hook of a download that begins.
     pub(crate) fn download_begun(&self) {
         self.downloads.send_modify(|n| *n += 1);
+    }
+
+    /// Hook of a download: `n` more bytes were read from a file for sending.
+    pub(crate) fn sent(&self, n: u64) {
+        self.sent.send_modify(|total| *total += n);
+    }
+
+    /// Bytes of files sent so far, all downloads together.
+    pub fn bytes_sent(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sent.subscribe()
     }
 
     /// Waits until a download has begun.

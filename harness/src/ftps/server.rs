@@ -161,6 +161,11 @@ impl FtpsServer {
         self.faults.apply(faults);
     }
 
+    /// Bytes of files sent so far, all downloads together.
+    pub fn bytes_sent(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.faults.bytes_sent()
+    }
+
     /// Waits until the server has begun sending a file.
     pub async fn download_started(&self) {
         self.faults.download_started().await;
@@ -343,7 +348,10 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             tokio::time::sleep(delay).await;
         }
         let local = self.root.join(path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()));
-        let reader = self.inner.get(user, path, start_pos).await?;
+        let reader: Box<dyn AsyncRead + Send + Sync + Unpin> = Box::new(Counted {
+            reader: self.inner.get(user, path, start_pos).await?,
+            faults: self.faults.clone(),
+        });
         self.faults.download_begun();
         let stall = self.faults.stall_after_bytes();
         Ok(match self.faults.take_drop() {
@@ -390,6 +398,24 @@ impl StorageBackend<DefaultUser> for FaultyFs {
 
     async fn cwd<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<()> {
         self.inner.cwd(user, path).await
+    }
+}
+
+/// A download that reports the bytes it reads (`Faults::bytes_sent`).
+struct Counted {
+    reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    faults: Arc<Faults>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.reader).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            self.faults.sent(read as u64);
+        }
+        poll
     }
 }
 

@@ -332,6 +332,7 @@ impl World {
             handlers.clone(),
             stack.function_timeouts.clone(),
             aws_faults.clone(),
+            ftps.bytes_sent(),
         ));
         let mut bindings = workflow::bindings(lambdas.clone());
         bindings.extend(integrations::bindings(&sdk, &bound.endpoint()));
