@@ -393,15 +393,20 @@ impl Handlers {
             other => other,
         };
         let key = job::key_from_stream_record(&record)?;
+        let seen_updated_at = record
+            .pointer("/dynamodb/NewImage/updatedAt/S")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let stage = match self.store.get(&key).await {
-            Ok(Some(job)) => job.transfer_stage.map_or("no stage", |s| s.as_str()).to_string(),
+            Ok(Some(job)) if job.status == JobStatus::Triggered => "before it took the job".to_string(),
+            Ok(Some(job)) => format!("at transferStage {}", job.transfer_stage.map_or("-", |s| s.as_str())),
             Ok(None) => return Ok(HealOutput { recorded: None }),
             // A malformed item was never taken (SetRunning rejects it): nothing to heal.
             Err(PipelineError::InvalidJob(_)) => return Ok(HealOutput { recorded: None }),
             Err(e) => return Err(e),
         };
         let mut message = format!(
-            "execution {} ended {} at transferStage {stage}",
+            "execution {} ended {} {stage}",
             detail.execution_arn, detail.status
         );
         if let Some(error) = detail.error.filter(|e| !e.is_empty()) {
@@ -416,16 +421,36 @@ impl Handlers {
             state: "Execution".to_string(),
             at: timestamp::now(),
         };
-        match self.store.fail(&key, &detail.execution_arn, &record).await? {
-            Outcome::Written(_) => {
-                tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
-                    "healed: the execution ended without recording the job");
-                Ok(HealOutput {
-                    recorded: Some(name.to_string()),
-                })
+        // The execution either holds the job (RUNNING under it) or ended before taking it (the
+        // job still TRIGGERED as it was started for, while its SetRunning may yet run). Two
+        // rounds cover a SetRunning that takes the job between the two conditional writes.
+        let mut record = record;
+        for _ in 0..2 {
+            // Stamped per write: a SetRunning that took the job meanwhile set a later startedAt.
+            record.at = timestamp::now();
+            let outcome = match self.store.fail(&key, &detail.execution_arn, &record).await? {
+                Outcome::Refused(Some(found)) if found.status == JobStatus::Triggered => {
+                    self.store
+                        .fail_untaken(&key, seen_updated_at.as_deref(), &record)
+                        .await?
+                }
+                other => other,
+            };
+            match outcome {
+                Outcome::Written(_) => {
+                    tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
+                        "healed: the execution ended without recording the job");
+                    return Ok(HealOutput {
+                        recorded: Some(name.to_string()),
+                    });
+                }
+                Outcome::Refused(Some(found))
+                    if found.status == JobStatus::Running
+                        && found.execution_arn.as_deref() == Some(detail.execution_arn.as_str()) => {}
+                Outcome::Refused(_) => break,
             }
-            Outcome::Refused(_) => Ok(HealOutput { recorded: None }),
         }
+        Ok(HealOutput { recorded: None })
     }
 }
 

@@ -273,6 +273,47 @@ impl JobStore {
         .await
     }
 
+    /// `TRIGGERED → ERROR` for a job its execution ended before taking (stopped, timed out or
+    /// failed in SetRunning): only while the item is still the version that execution was
+    /// started for (`updated_at` as the stream record showed it), so a newer trigger — a
+    /// re-drive, a later record — is never touched. A SetRunning still running for that
+    /// execution then finds the job taken care of.
+    pub async fn fail_untaken(
+        &self,
+        key: &JobKey,
+        updated_at: Option<&str>,
+        error: &ErrorRecord,
+    ) -> Result<Outcome, PipelineError> {
+        let (same_version, seen) = match updated_at {
+            Some(seen) => ("updatedAt = :seen", Some(seen)),
+            None => ("attribute_not_exists(updatedAt)", None),
+        };
+        let mut values = vec![
+            (":error_status", s(JobStatus::Error.as_str())),
+            (":triggered", s(JobStatus::Triggered.as_str())),
+            (":now", s(&error.at)),
+            (
+                ":error",
+                map([
+                    ("name", s(&error.name)),
+                    ("message", s(&error.message)),
+                    ("state", s(&error.state)),
+                    ("at", s(&error.at)),
+                ]),
+            ),
+        ];
+        if let Some(seen) = seen {
+            values.push((":seen", s(seen)));
+        }
+        self.update(
+            key,
+            "SET #status = :error_status, updatedAt = :now, #error = :error",
+            &format!("#status = :triggered AND {same_version}"),
+            values,
+        )
+        .await
+    }
+
     async fn owned_update<const N: usize>(
         &self,
         key: &JobKey,

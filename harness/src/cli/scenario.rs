@@ -1,4 +1,5 @@
-//! `harness scenario from-item`: an ERROR item exported from DynamoDB → a reproducing scenario.
+//! `harness scenario from-item`: an ERROR item exported from DynamoDB → a reproducing scenario;
+//! `harness scenario matrix`: the fault matrix as scenario files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,10 +17,28 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Writes the fault matrix (every stage × crash, timeout, throttle, 5xx, drop, duplicate,
+    /// stop) as scenario files into DIR; `harness run DIR` plays them, judged by the invariants.
+    Matrix {
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+    },
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let Command::FromItem { item, output } = command;
+    let (item, output) = match command {
+        Command::FromItem { item, output } => (item, output),
+        Command::Matrix { output } => {
+            std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
+            let cells = harness::scenario::matrix::cells();
+            for cell in &cells {
+                let path = output.join(format!("{}.yaml", cell.name));
+                std::fs::write(&path, &cell.yaml).with_context(|| format!("writing {}", path.display()))?;
+            }
+            eprintln!("harness: {} fault-matrix scenarios in {}", cells.len(), output.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let text = std::fs::read_to_string(&item).with_context(|| format!("reading {}", item.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", item.display()))?;

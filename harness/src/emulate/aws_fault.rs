@@ -107,7 +107,12 @@ impl AwsFaults {
             return;
         };
         let job = request["Key"]["jobId"]["S"].as_str();
-        let stage = request["ExpressionAttributeValues"][":stage"]["S"].as_str();
+        // `SET … transferStage = :placeholder …`: whichever value the write names.
+        let placeholder = request["UpdateExpression"].as_str().and_then(|update| {
+            let after = &update[update.find("transferStage = ")? + "transferStage = ".len()..];
+            Some(after.split([',', ' ']).next().unwrap_or_default().to_string())
+        });
+        let stage = placeholder.and_then(|p| request["ExpressionAttributeValues"][p.as_str()]["S"].as_str());
         if let (Some(job), Some(stage)) = (job, stage) {
             let _ = self.stages.send((job.to_string(), stage.to_string()));
         }

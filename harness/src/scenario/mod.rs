@@ -1,10 +1,12 @@
 //! Scenario files and running them: `schema` (the file format, both ways), `run` (one scenario in
 //! a fresh world), `content` (remote files' bytes), `checks` (expectations and invariants),
-//! `snapshot` (redacted items in insta's format), `from_item` (an ERROR item → a scenario).
+//! `snapshot` (redacted items in insta's format), `from_item` (an ERROR item → a scenario),
+//! `matrix` (the generated fault matrix).
 
 pub mod checks;
 pub mod content;
 pub mod from_item;
+pub mod matrix;
 pub mod run;
 pub mod schema;
 pub mod snapshot;

@@ -46,6 +46,8 @@ pub struct Report {
     pub name: String,
     /// Broken expectations and invariants; empty when the scenario passed.
     pub failures: Vec<String>,
+    /// The broken invariants alone (what the fault matrix judges).
+    pub broken_invariants: Vec<String>,
     /// The table's items as they are.
     pub items: Vec<StoredJob>,
     /// The items, redacted, keys sorted (pretty JSON): what the snapshot holds.
@@ -213,11 +215,13 @@ impl Runner {
         let items = world.items().await?;
         let observed = Observed::gather(&world, &remote, &scenario, items).await;
         let mut failures = checks::expectations(&scenario.expect, &observed);
-        failures.extend(checks::invariants(&observed, &originals, &redrives));
+        let broken_invariants = checks::invariants(&observed, &originals, &redrives);
+        failures.extend(broken_invariants.iter().cloned());
         let snapshot = snapshot::render(&observed.items);
         Ok(Report {
             name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
             failures,
+            broken_invariants,
             items: observed.items,
             snapshot,
             elapsed: started.elapsed(),
