@@ -88,7 +88,8 @@ fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(String, St
     })
 }
 
-/// Every cell of the matrix, plus the Pipe delivering one record twice at once.
+/// Every cell of the matrix, plus the Pipe's own faults: one record twice at once, again after
+/// the job completed, and an old record beside a re-drive's.
 pub fn cells() -> Vec<Cell> {
     let mut cells = Vec::new();
     for (stage, function) in STAGES {
@@ -105,6 +106,18 @@ pub fn cells() -> Vec<Cell> {
         "the Pipe delivers the record twice at once",
         "",
         "steps:\n  - deliver: {job: job-matrix, times: 2}\n",
+    ));
+    cells.push(scenario(
+        "pipe-late-delivery",
+        "the Pipe delivers the record again after the job completed",
+        "",
+        "steps:\n  - settle: true\n  - deliver: {job: job-matrix, times: 1}\n",
+    ));
+    cells.push(scenario(
+        "pipe-old-record-after-redrive",
+        "a drop on every read ends the job ERROR; after a re-drive the old record arrives beside the new one",
+        "faults:\n  drop_after_bytes: 1024\n  drop_times: 5\n",
+        "steps:\n  - settle: true\n  - redrive: job-matrix\n  - deliver: {job: job-matrix, times: 1}\n",
     ));
     cells
 }
