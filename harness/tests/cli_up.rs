@@ -32,7 +32,7 @@ fn up_submit_status() {
         .stderr
         .by_ref()
         .map(|l| l.unwrap())
-        .find(|l| l.contains(&job_id))
+        .find(|l| l.contains(&job_id) && !l.contains(" RUNNING "))
         .expect("the execution finished");
     assert!(finished.contains("SUCCEEDED"), "{finished}");
 

@@ -81,7 +81,7 @@ async fn the_sdk_sees_the_worlds_state_machine_and_executions() {
         .stderr
         .by_ref()
         .map(|l| l.unwrap())
-        .find(|l| l.contains(&job_id))
+        .find(|l| l.contains(&job_id) && !l.contains(" RUNNING "))
         .unwrap();
     assert!(finished.contains("SUCCEEDED"), "{finished}");
     let executions = sfn
