@@ -39,6 +39,16 @@ fn map(entries: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Att
     AttributeValue::M(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
+/// An `error` attribute.
+fn error_map(error: &ErrorRecord) -> AttributeValue {
+    map([
+        ("name", s(&error.name)),
+        ("message", s(&error.message)),
+        ("state", s(&error.state)),
+        ("at", s(&error.at)),
+    ])
+}
+
 /// The item as a `Job`; a malformed one names the field (`createdAt: invalid type …`).
 fn job_from_item(item: HashMap<String, AttributeValue>) -> Result<Job, PipelineError> {
     let item: serde_dynamo::Item = item.into();
@@ -97,12 +107,12 @@ impl JobStore {
     /// its producer wrote it but for `status`, `updatedAt` and `error`). False if it had moved on.
     pub async fn reject(&self, key: &JobKey, problem: &str) -> Result<bool, PipelineError> {
         let now = timestamp::now();
-        let error = map([
-            ("name", s("InvalidJob")),
-            ("message", s(problem)),
-            ("state", s("SetRunning")),
-            ("at", s(&now)),
-        ]);
+        let error = error_map(&ErrorRecord {
+            name: "InvalidJob".into(),
+            message: problem.into(),
+            state: "SetRunning".into(),
+            at: now.clone(),
+        });
         let result = self
             .client
             .update_item()
@@ -259,15 +269,7 @@ impl JobStore {
                 (":running", s(JobStatus::Running.as_str())),
                 (":now", s(&error.at)),
                 (":arn", s(execution_arn)),
-                (
-                    ":error",
-                    map([
-                        ("name", s(&error.name)),
-                        ("message", s(&error.message)),
-                        ("state", s(&error.state)),
-                        ("at", s(&error.at)),
-                    ]),
-                ),
+                (":error", error_map(error)),
             ],
         )
         .await
@@ -292,15 +294,7 @@ impl JobStore {
             (":error_status", s(JobStatus::Error.as_str())),
             (":triggered", s(JobStatus::Triggered.as_str())),
             (":now", s(&error.at)),
-            (
-                ":error",
-                map([
-                    ("name", s(&error.name)),
-                    ("message", s(&error.message)),
-                    ("state", s(&error.state)),
-                    ("at", s(&error.at)),
-                ]),
-            ),
+            (":error", error_map(error)),
         ];
         if let Some(seen) = seen {
             values.push((":seen", s(seen)));
