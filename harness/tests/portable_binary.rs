@@ -23,6 +23,21 @@ fn checkout() -> PathBuf {
         .unwrap()
 }
 
+/// Runs `f` (a spawn) again while it fails with ETXTBSY: the copy was open for writing in this
+/// process when another test thread forked, and the child holds that descriptor until it execs.
+/// The window is a fork-to-exec; no other error is retried.
+fn exec_retrying<T>(mut f: impl FnMut() -> std::io::Result<T>) -> T {
+    for _ in 0..100 {
+        match f() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the copied binary stayed busy for a second")
+}
+
 /// The binary, copied into a fresh directory; the command runs there with no project in sight.
 fn portable() -> (tempfile::TempDir, impl Fn() -> Command) {
     let dir = tempfile::Builder::new()
@@ -51,12 +66,9 @@ fn portable() -> (tempfile::TempDir, impl Fn() -> Command) {
 #[test]
 fn up_boots_from_an_empty_directory_on_the_embedded_infra() {
     let (_dir, harness) = portable();
-    let mut child = harness()
-        .arg("up")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut up = harness();
+    up.arg("up").stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = exec_retrying(|| up.spawn());
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let _up = Killed(child);
     let mut exports = Vec::new();
@@ -83,12 +95,11 @@ fn sfn_run_takes_an_absolute_definition() {
         r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.who)"}, "End": true}}}"#,
     )
     .unwrap();
-    let out = harness()
-        .args(["sfn", "run", "--definition"])
+    let mut sfn = harness();
+    sfn.args(["sfn", "run", "--definition"])
         .arg(&definition)
-        .args(["--input", r#"{"who": "anywhere"}"#])
-        .output()
-        .unwrap();
+        .args(["--input", r#"{"who": "anywhere"}"#]);
+    let out = exec_retrying(|| sfn.output());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["status"], "SUCCEEDED");
@@ -98,18 +109,19 @@ fn sfn_run_takes_an_absolute_definition() {
 #[test]
 fn run_takes_a_scenario_of_the_project_it_is_given() {
     let (_dir, harness) = portable();
-    let out = harness()
-        .args(["run", "--project"])
+    let mut run = harness();
+    run.args(["run", "--project"])
         .arg(checkout())
-        .arg("scenarios/seed_example.yaml")
-        .output()
-        .unwrap();
+        .arg("scenarios/seed_example.yaml");
+    let out = exec_retrying(|| run.output());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.lines().last(), Some("1 passed, 0 failed"), "{stdout}");
 
     // Without a project, a scenario name means nothing: the error says what was tried.
-    let out = harness().args(["run", "seed_example"]).output().unwrap();
+    let mut run = harness();
+    run.args(["run", "seed_example"]);
+    let out = exec_retrying(|| run.output());
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no scenario seed_example"), "{stderr}");

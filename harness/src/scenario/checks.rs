@@ -198,6 +198,13 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
             failures.push(format!("transfers: expected {want}, got {got}"));
         }
     }
+    for text in &expect.absent {
+        for stored in &observed.items {
+            if stored.item.to_string().contains(text.as_str()) {
+                failures.push(format!("absent: {text:?} appears in the item of job {}", stored.job_id()));
+            }
+        }
+    }
     failures
 }
 

@@ -147,7 +147,9 @@ impl Runner {
         })?;
         let pipelines: BTreeSet<&str> = scenario.jobs.iter().map(|j| j.pipeline.as_str()).collect();
         for pipeline in pipelines {
-            world.put_secret(pipeline, &secret).await?;
+            world
+                .put_secret_with(pipeline, &secret, &scenario.secret.raw_fields)
+                .await?;
         }
         let fixtures = self.project.fixtures_dir();
         let mut originals = BTreeMap::new();

@@ -144,6 +144,10 @@ pub struct SecretOverrides {
     pub allowed_paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_projects: Option<Vec<String>>,
+    /// Fields stored as written, wrong types included (`{password: 12345}`): a secret a person
+    /// typed by hand. They replace the typed fields in the stored JSON.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub raw_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `caBundle: untrusted` in a scenario.
@@ -358,6 +362,9 @@ pub struct Expect {
     /// How many executions ran, over all jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executions: Option<usize>,
+    /// Text that must appear in no item (a secret's value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

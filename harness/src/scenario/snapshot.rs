@@ -22,6 +22,25 @@ fn redact_ports(text: &str) -> String {
     out
 }
 
+/// `filechecks/1f2e3d4c5b6a/…` → `filechecks/[world]/…`: each world names its secrets by its id.
+fn redact_world_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("filechecks/") {
+        let after = &rest[i + "filechecks/".len()..];
+        let id = after.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push_str(&rest[..i + "filechecks/".len()]);
+        if id == 12 && after[id..].starts_with('/') {
+            out.push_str("[world]");
+            rest = &after[id..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `arn:aws:states:…:execution:<machine>:<name>` → `[execution-arn]`: execution names are random.
 fn redact_execution_arns(text: &str) -> String {
     text.split(' ')
@@ -55,7 +74,9 @@ pub fn redact(item: &Value) -> Value {
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
-            Value::String(s) if key == "message" => Value::String(redact_execution_arns(&redact_ports(s))),
+            Value::String(s) if key == "message" => {
+                Value::String(redact_world_ids(&redact_execution_arns(&redact_ports(s))))
+            }
             other => other.clone(),
         }
     }

@@ -140,7 +140,11 @@ pub async fn put_job(ddb: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> 
 
 /// Creates the FTPS secret `name`.
 pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &FtpsSettings) -> Result<(), ResourceError> {
-    let text = serde_json::to_string(value).expect("FtpsSettings serialize");
+    put_secret_text(sdk, name, &serde_json::to_string(value).expect("FtpsSettings serialize")).await
+}
+
+/// Stores a secret string as it is (a malformed one too).
+pub async fn put_secret_text(sdk: &SdkConfig, name: &str, text: &str) -> Result<(), ResourceError> {
     aws_sdk_secretsmanager::Client::new(sdk)
         .create_secret()
         .name(name)

@@ -446,8 +446,23 @@ impl World {
 
     /// Stores the FTPS secret for `pipeline` (any pipeline when the world shares one secret).
     pub async fn put_secret(&self, pipeline: &str, secret: &FtpsSettings) -> Result<(), WorldError> {
+        self.put_secret_with(pipeline, secret, &serde_json::Map::new()).await
+    }
+
+    /// `put_secret` with some fields replaced by raw JSON values, wrong types included (a secret
+    /// a person typed by hand).
+    pub async fn put_secret_with(
+        &self,
+        pipeline: &str,
+        secret: &FtpsSettings,
+        raw_fields: &serde_json::Map<String, Value>,
+    ) -> Result<(), WorldError> {
         let name = pipeline::secret::secret_id(&self.names.secret_id, pipeline).map_err(WorldError::SecretId)?;
-        aws::put_secret(&self.sdk, &name, secret).await?;
+        let mut value = serde_json::to_value(secret).expect("FtpsSettings serialize");
+        if let Value::Object(fields) = &mut value {
+            fields.extend(raw_fields.clone());
+        }
+        aws::put_secret_text(&self.sdk, &name, &value.to_string()).await?;
         Ok(())
     }
 
