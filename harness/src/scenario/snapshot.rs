@@ -7,38 +7,37 @@ use std::path::{Path, PathBuf};
 use crate::world::StoredJob;
 use serde_json::{Map, Value, json};
 
-/// `127.0.0.1:40971` → `127.0.0.1:[port]`: the world's servers listen on ephemeral ports.
-fn redact_ports(text: &str) -> String {
+/// Replaces what follows each `prefix` with `placeholder` where `varying` says how many of the
+/// following bytes vary per run (0: leave it).
+fn redact_after(text: &str, prefix: &str, placeholder: &str, varying: impl Fn(&str) -> usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("127.0.0.1:") {
-        let after = &rest[i + "127.0.0.1:".len()..];
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        out.push_str(&rest[..i + "127.0.0.1:".len()]);
-        out.push_str(if digits > 0 { "[port]" } else { "" });
-        rest = &after[digits..];
+    while let Some(i) = rest.find(prefix) {
+        let after = &rest[i + prefix.len()..];
+        let n = varying(after);
+        out.push_str(&rest[..i + prefix.len()]);
+        if n > 0 {
+            out.push_str(placeholder);
+        }
+        rest = &after[n..];
     }
     out.push_str(rest);
     out
 }
 
+/// `127.0.0.1:40971` → `127.0.0.1:[port]`: the world's servers listen on ephemeral ports.
+fn redact_ports(text: &str) -> String {
+    redact_after(text, "127.0.0.1:", "[port]", |after| {
+        after.chars().take_while(char::is_ascii_digit).count()
+    })
+}
+
 /// `filechecks/1f2e3d4c5b6a/…` → `filechecks/[world]/…`: each world names its secrets by its id.
 fn redact_world_ids(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("filechecks/") {
-        let after = &rest[i + "filechecks/".len()..];
+    redact_after(text, "filechecks/", "[world]", |after| {
         let id = after.chars().take_while(char::is_ascii_hexdigit).count();
-        out.push_str(&rest[..i + "filechecks/".len()]);
-        if id == 12 && after[id..].starts_with('/') {
-            out.push_str("[world]");
-            rest = &after[id..];
-        } else {
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    out
+        if id == 12 && after[id..].starts_with('/') { id } else { 0 }
+    })
 }
 
 /// `arn:aws:states:…:execution:<machine>:<name>` → `[execution-arn]`: execution names are random.
@@ -136,4 +135,21 @@ pub fn compare(scenario: &Path, snapshot: &str) -> Result<(), SnapshotError> {
         .header("stored", "this run")
         .to_string();
     Err(SnapshotError::Differs { path, diff })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_lose_what_varies_per_run_and_keep_the_rest() {
+        let message = "secret filechecks/0123456789ab/ftps/X at 127.0.0.1:40971 by \
+            arn:aws:states:us-east-1:123456789012:execution:M:6f1c, not filechecks/docs/ nor 127.0.0.1:";
+        let item = json!({"error": {"message": message}});
+        assert_eq!(
+            redact(&item)["error"]["message"],
+            "secret filechecks/[world]/ftps/X at 127.0.0.1:[port] by [execution-arn], \
+             not filechecks/docs/ nor 127.0.0.1:"
+        );
+    }
 }
