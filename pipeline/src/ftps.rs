@@ -218,6 +218,34 @@ impl FtpsSession {
         Ok(SourceState { size, modified })
     }
 
+    /// Whether the server takes `REST` (asked with `REST 0`, which changes nothing): 350.
+    pub async fn supports_rest(&mut self) -> Result<bool, PipelineError> {
+        match within(
+            self.timeouts.command,
+            Op::Other,
+            "REST 0",
+            self.ftp.custom_command("REST 0", &[Status::RequestFilePending]),
+        )
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(PipelineError::RemoteRejected(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the download of `path` from byte `offset` (REST before RETR).
+    pub async fn retrieve_from(&mut self, path: &str, offset: u64) -> Result<Download, PipelineError> {
+        within(
+            self.timeouts.command,
+            Op::Retrieve,
+            path,
+            self.ftp.resume_transfer(offset as usize),
+        )
+        .await?;
+        within(self.timeouts.command, Op::Retrieve, path, self.ftp.retr_as_stream(path)).await
+    }
+
     /// Opens the download of `path`. Falls back from EPSV to PASV once if the server rejects EPSV.
     pub async fn retrieve(&mut self, path: &str) -> Result<Download, PipelineError> {
         match tokio::time::timeout(self.timeouts.command, self.ftp.retr_as_stream(path)).await {

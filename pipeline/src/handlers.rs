@@ -347,10 +347,13 @@ impl Handlers {
             at: timestamp::now(),
         };
         match self.store.fail(&input.job, &input.execution_arn, &record).await? {
-            Outcome::Written(_) => Ok(FinalizeOutput {
-                status: JobStatus::Error.as_str().into(),
-                recorded: true,
-            }),
+            Outcome::Written(job) => {
+                self.release_upload(&job).await?;
+                Ok(FinalizeOutput {
+                    status: JobStatus::Error.as_str().into(),
+                    recorded: true,
+                })
+            }
             Outcome::Refused(found) => {
                 let status = found
                     .map(|j| j.status.as_str().to_string())
@@ -367,6 +370,18 @@ impl Handlers {
 }
 
 impl Handlers {
+    /// A job that ended ERROR drops the multipart upload its attempts kept for resuming: no
+    /// attempt will continue it, and an ended job leaves no unfinished upload behind.
+    async fn release_upload(&self, job: &job::Job) -> Result<(), PipelineError> {
+        let Some(checkpoint) = &job.upload else {
+            return Ok(());
+        };
+        if let Ok(location) = crate::transfer::landing_location(job, &self.settings.landing_bucket) {
+            crate::upload::abort_upload(&self.s3, &location, &checkpoint.upload_id).await?;
+        }
+        self.store.forget_upload(&job.key(), &checkpoint.upload_id).await
+    }
+
     /// HealJob: an execution that ended FAILED, TIMED_OUT or ABORTED without FinalizeJob
     /// recording the outcome leaves its job RUNNING under it; this records `ERROR` with the
     /// execution's status as the name. Conditional like every write: a job that moved on (the
@@ -437,7 +452,8 @@ impl Handlers {
                 other => other,
             };
             match outcome {
-                Outcome::Written(_) => {
+                Outcome::Written(job) => {
+                    self.release_upload(&job).await?;
                     tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
                         "healed: the execution ended without recording the job");
                     return Ok(HealOutput {

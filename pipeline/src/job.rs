@@ -136,6 +136,31 @@ pub struct Job {
     pub transfer: Option<TransferRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
+    /// A multipart upload an interrupted TransferFile left for the next attempt to continue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadCheckpoint>,
+}
+
+/// Where an unfinished multipart upload stands (the job's `upload` map): parts `1..=parts` are
+/// in S3 and confirmed, and `sha256State` is the SHA-256 state after their bytes, so the next
+/// attempt reads on from `bytes` (REST) and still ends with the whole file's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadCheckpoint {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub parts: u32,
+    pub bytes: u64,
+    /// sha2's serialized SHA-256 state, base64.
+    pub sha256_state: String,
+    /// The CRC32C of parts `1..=parts`, big-endian, concatenated, base64: S3 needs each part's
+    /// checksum to complete the upload, and not every S3 lists them.
+    pub part_crcs: String,
+    /// The source as the attempt read it: a source with another SIZE or MDTM is never resumed
+    /// (and one without MDTM never is).
+    pub source_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_modified_at: Option<String>,
 }
 
 impl Job {
@@ -158,6 +183,7 @@ impl Job {
             execution_arn: None,
             transfer: None,
             error: None,
+            upload: None,
         }
     }
 

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::error::PipelineError;
-use crate::job::{ErrorRecord, Job, JobKey, JobStatus, S3Location, TransferRecord, TransferStage};
+use crate::job::{ErrorRecord, Job, JobKey, JobStatus, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::timestamp;
 
 #[derive(Clone, Debug)]
@@ -193,6 +193,60 @@ impl JobStore {
         .await
     }
 
+    /// Records how far an unfinished multipart upload got (the job's `upload`).
+    pub async fn checkpoint(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        checkpoint: &UploadCheckpoint,
+    ) -> Result<(), PipelineError> {
+        let mut fields = vec![
+            ("uploadId", s(&checkpoint.upload_id)),
+            ("partSize", n(checkpoint.part_size)),
+            ("parts", n(u64::from(checkpoint.parts))),
+            ("bytes", n(checkpoint.bytes)),
+            ("sha256State", s(&checkpoint.sha256_state)),
+            ("partCrcs", s(&checkpoint.part_crcs)),
+            ("sourceSize", n(checkpoint.source_size)),
+        ];
+        if let Some(modified) = &checkpoint.source_modified_at {
+            fields.push(("sourceModifiedAt", s(modified)));
+        }
+        self.owned_update(
+            key,
+            execution_arn,
+            "SET #upload = :upload, updatedAt = :now",
+            [(":upload", map(fields)), (":now", s(timestamp::now()))],
+        )
+        .await
+    }
+
+    /// Removes the job's `upload` once it was aborted (only that upload's record).
+    pub async fn forget_upload(&self, key: &JobKey, upload_id: &str) -> Result<(), PipelineError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("jobId", s(&key.job_id))
+            .key("project", s(&key.project))
+            .update_expression("REMOVE #upload")
+            .condition_expression("#upload.uploadId = :id")
+            .expression_attribute_names("#upload", "upload")
+            .expression_attribute_values(":id", s(upload_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(PipelineError::from_sdk("UpdateItem", e)),
+        }
+    }
+
     /// Records a verified landing: stage VERIFIED, the `s3` location and the transfer metadata.
     pub async fn verified(
         &self,
@@ -217,7 +271,7 @@ impl JobStore {
         self.owned_update(
             key,
             execution_arn,
-            "SET transferStage = :stage, updatedAt = :now, s3 = :s3, #transfer = :transfer",
+            "SET transferStage = :stage, updatedAt = :now, s3 = :s3, #transfer = :transfer REMOVE #upload",
             [
                 (":stage", s(TransferStage::Verified.as_str())),
                 (":now", s(timestamp::now())),
@@ -346,7 +400,7 @@ impl JobStore {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         // Only declare the names the expression uses: DynamoDB rejects unused ones.
-        for (alias, name) in [("#error", "error"), ("#transfer", "transfer")] {
+        for (alias, name) in [("#error", "error"), ("#transfer", "transfer"), ("#upload", "upload")] {
             if update.contains(alias) {
                 request = request.expression_attribute_names(alias, name);
             }

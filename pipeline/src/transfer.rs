@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::PipelineError;
 use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
-use crate::job::{Job, S3Location, TransferRecord, TransferStage};
+use crate::job::{Job, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::names;
 use crate::secret::SecretSource;
 use crate::store::JobStore;
@@ -157,14 +157,47 @@ impl Transfer<'_> {
         let started = Instant::now();
         let key = job.key();
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
-        let stale = upload::abort_stale(self.s3, location).await?;
+        let resumed = self.resumable(session, job, location, source).await?;
+        let stale = upload::abort_stale(self.s3, location, resumed.as_ref().and_then(Upload::upload_id)).await?;
         if stale > 0 {
             tracing::warn!(key = %location.key, stale, "aborted multipart uploads a dead attempt left");
         }
-        let download = session.retrieve(path).await?;
-        let mut upload = Upload::new(self.s3.clone(), location.clone(), self.upload);
-        if let Err(err) = stream(download, session, &mut upload, path, source.size, self.deadline).await {
-            upload.abort().await;
+        let (mut upload, download) = match resumed {
+            Some(upload) => {
+                let offset = upload.bytes();
+                tracing::info!(key = %location.key, offset, "resuming the upload with REST");
+                let download = session.retrieve_from(path, offset).await?;
+                (upload, download)
+            }
+            None => (
+                Upload::new(self.s3.clone(), location.clone(), self.upload),
+                session.retrieve(path).await?,
+            ),
+        };
+        let streamed = stream(
+            download,
+            session,
+            &mut upload,
+            path,
+            source.size,
+            self.deadline,
+            Progress {
+                transfer: self,
+                job,
+                execution_arn,
+                source,
+            },
+        )
+        .await;
+        if let Err(err) = streamed {
+            match err {
+                // What is in S3 stays for the next attempt, which reads on from there.
+                PipelineError::TransientNetwork(_) | PipelineError::DeadlineExceeded(_) => {
+                    upload.settle().await;
+                    self.checkpoint(job, execution_arn, &mut upload, source).await?;
+                }
+                _ => upload.abort().await,
+            }
             return Err(err);
         }
         let landed = upload.complete().await?;
@@ -180,6 +213,73 @@ impl Transfer<'_> {
         };
         self.store.verified(&key, execution_arn, location, &record).await?;
         Ok(record)
+    }
+}
+
+/// What `stream` needs to record progress on the job.
+struct Progress<'a> {
+    transfer: &'a Transfer<'a>,
+    job: &'a Job,
+    execution_arn: &'a str,
+    source: &'a SourceState,
+}
+
+impl Transfer<'_> {
+    /// Records how far the upload got, when that moved: the next attempt resumes from it.
+    async fn checkpoint(
+        &self,
+        job: &Job,
+        execution_arn: &str,
+        upload: &mut Upload,
+        source: &SourceState,
+    ) -> Result<(), PipelineError> {
+        let (Some((parts, bytes, sha256_state, part_crcs)), Some(upload_id)) = (upload.advanced(), upload.upload_id())
+        else {
+            return Ok(());
+        };
+        let checkpoint = UploadCheckpoint {
+            upload_id: upload_id.to_string(),
+            part_size: upload.part_size(),
+            parts,
+            bytes,
+            sha256_state,
+            part_crcs,
+            source_size: source.size,
+            source_modified_at: source.modified.clone(),
+        };
+        self.store.checkpoint(&job.key(), execution_arn, &checkpoint).await
+    }
+
+    /// The upload an earlier attempt left, if this attempt may continue it: same key, the
+    /// source unchanged (SIZE and MDTM, which must exist), S3 still holding every part the
+    /// checkpoint names, and a server that takes REST. Otherwise None (a fresh upload; the old
+    /// one is aborted as stale).
+    async fn resumable(
+        &self,
+        session: &mut FtpsSession,
+        job: &Job,
+        location: &S3Location,
+        source: &SourceState,
+    ) -> Result<Option<Upload>, PipelineError> {
+        let Some(checkpoint) = &job.upload else {
+            return Ok(None);
+        };
+        let unchanged = checkpoint.source_size == source.size
+            && checkpoint.source_modified_at.is_some()
+            && checkpoint.source_modified_at == source.modified;
+        if !unchanged || checkpoint.bytes >= source.size {
+            tracing::info!(key = %location.key, "not resuming: the source changed since the checkpoint");
+            return Ok(None);
+        }
+        let Some(parts) = upload::listed_parts(self.s3, location, checkpoint).await? else {
+            tracing::info!(key = %location.key, "not resuming: S3 no longer holds the checkpoint's parts");
+            return Ok(None);
+        };
+        if !session.supports_rest().await? {
+            tracing::info!(key = %location.key, "not resuming: the server refuses REST; starting over");
+            return Ok(None);
+        }
+        Upload::resume(self.s3.clone(), location.clone(), self.upload, checkpoint, parts).map(Some)
     }
 }
 
@@ -202,6 +302,7 @@ async fn stream(
     path: &str,
     size: u64,
     deadline: Option<Instant>,
+    progress: Progress<'_>,
 ) -> Result<(), PipelineError> {
     let read_timeout = session.timeouts().read;
     let mut buffer = vec![0u8; READ_BUFFER];
@@ -217,7 +318,7 @@ async fn stream(
             read = tokio::time::timeout(read_timeout, download.read(&mut buffer)) => read,
             () = &mut stop => {
                 return Err(PipelineError::DeadlineExceeded(format!(
-                    "{path}: {} of {size} bytes streamed when the invocation's time ran out; the upload was aborted",
+                    "{path}: {} of {size} bytes streamed when the invocation's time ran out; the next attempt resumes",
                     upload.bytes()
                 )));
             }
@@ -242,6 +343,10 @@ async fn stream(
             break;
         }
         upload.write(&buffer[..n]).await?;
+        progress
+            .transfer
+            .checkpoint(progress.job, progress.execution_arn, upload, progress.source)
+            .await?;
     }
     session.finish(download, path).await?;
     if upload.bytes() != size {

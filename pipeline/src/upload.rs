@@ -5,16 +5,18 @@
 //! checksum is then read back and compared before the landing counts as verified.
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::{Bytes, BytesMut};
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::error::PipelineError;
-use crate::job::{S3Location, TransferRecord};
+use crate::job::{S3Location, TransferRecord, UploadCheckpoint};
 
 /// S3's smallest part (but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -59,6 +61,10 @@ pub struct Upload {
     next_part: i32,
     in_flight: JoinSet<Result<(CompletedPart, u32), PipelineError>>,
     done: Vec<(CompletedPart, u32)>,
+    /// The SHA-256 state after each sealed part, until a checkpoint covers it.
+    sealed: std::collections::BTreeMap<i32, String>,
+    /// The parts the last checkpoint handed out covered.
+    checkpointed: u32,
 }
 
 fn s3_error<E, R>(context: &str, err: aws_sdk_s3::error::SdkError<E, R>) -> PipelineError
@@ -128,7 +134,7 @@ pub async fn still_holds(s3: &Client, location: &S3Location, record: &TransferRe
 /// Aborts the multipart uploads left open for exactly this key: an attempt killed mid-stream (a
 /// crash, a timeout) cannot abort its own. Only the execution that holds the job lands at its
 /// key, so an upload found here belongs to a dead attempt.
-pub async fn abort_stale(s3: &Client, location: &S3Location) -> Result<usize, PipelineError> {
+pub async fn abort_stale(s3: &Client, location: &S3Location, keep: Option<&str>) -> Result<usize, PipelineError> {
     let mut aborted = 0;
     let (mut key_marker, mut upload_marker) = (None, None);
     loop {
@@ -146,6 +152,9 @@ pub async fn abort_stale(s3: &Client, location: &S3Location) -> Result<usize, Pi
                 continue;
             }
             let Some(id) = upload.upload_id() else { continue };
+            if Some(id) == keep {
+                continue;
+            }
             s3.abort_multipart_upload()
                 .bucket(&location.bucket)
                 .key(&location.key)
@@ -160,6 +169,84 @@ pub async fn abort_stale(s3: &Client, location: &S3Location) -> Result<usize, Pi
         }
         key_marker = page.next_key_marker().map(str::to_string);
         upload_marker = page.next_upload_id_marker().map(str::to_string);
+    }
+}
+
+/// Parts `1..=checkpoint.parts` of the checkpoint's upload as S3 lists them (all `part_size`
+/// long; a CRC32C S3 lists must be the recorded one); None when the upload is gone or does not
+/// hold them all.
+pub async fn listed_parts(
+    s3: &Client,
+    location: &S3Location,
+    checkpoint: &UploadCheckpoint,
+) -> Result<Option<Vec<(CompletedPart, u32)>>, PipelineError> {
+    let (upload_id, count, part_size) = (&checkpoint.upload_id, checkpoint.parts, checkpoint.part_size);
+    let recorded: Vec<u32> = BASE64
+        .decode(&checkpoint.part_crcs)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if recorded.len() != count as usize {
+        return Ok(None);
+    }
+    let mut parts = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = match s3
+            .list_parts()
+            .bucket(&location.bucket)
+            .key(&location.key)
+            .upload_id(upload_id)
+            .set_part_number_marker(marker.take())
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_some_and(|s| s.code() == Some("NoSuchUpload")) => return Ok(None),
+            Err(e) => return Err(s3_error("ListParts", e)),
+        };
+        for part in page.parts() {
+            let Some(number) = part.part_number().filter(|n| *n >= 1 && *n as u32 <= count) else {
+                continue;
+            };
+            let crc = recorded[number as usize - 1];
+            let listed = part.checksum_crc32_c();
+            if listed.is_some_and(|listed| listed != crc_text(crc)) {
+                return Ok(None);
+            }
+            if part.size() == Some(part_size as i64) {
+                let completed = CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(part.e_tag().map(str::to_string))
+                    .checksum_crc32_c(crc_text(crc))
+                    .build();
+                parts.push((completed, crc));
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        marker = page.next_part_number_marker().map(str::to_string);
+    }
+    parts.sort_by_key(|(p, _)| p.part_number);
+    parts.dedup_by_key(|(p, _)| p.part_number);
+    Ok((parts.len() as u32 == count).then_some(parts))
+}
+
+/// Aborts one upload (a checkpoint's, when its job ends without it); gone already is fine.
+pub async fn abort_upload(s3: &Client, location: &S3Location, upload_id: &str) -> Result<(), PipelineError> {
+    match s3
+        .abort_multipart_upload()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .upload_id(upload_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.code() == Some("NoSuchUpload")) => Ok(()),
+        Err(e) => Err(s3_error("AbortMultipartUpload", e)),
     }
 }
 
@@ -185,6 +272,91 @@ impl Upload {
             next_part: 1,
             in_flight: JoinSet::new(),
             done: Vec::new(),
+            sealed: std::collections::BTreeMap::new(),
+            checkpointed: 0,
+        }
+    }
+
+    /// Continues the upload a checkpoint describes; `parts` are its parts 1..=checkpoint.parts as
+    /// S3 lists them (number, ETag, CRC32C).
+    pub fn resume(
+        s3: Client,
+        location: S3Location,
+        settings: UploadSettings,
+        checkpoint: &UploadCheckpoint,
+        parts: Vec<(CompletedPart, u32)>,
+    ) -> Result<Self, PipelineError> {
+        let state = BASE64
+            .decode(&checkpoint.sha256_state)
+            .ok()
+            .and_then(|bytes| SerializedState::<Sha256>::try_from(bytes.as_slice()).ok())
+            .and_then(|state| Sha256::deserialize(&state).ok())
+            .ok_or_else(|| PipelineError::InvalidJob("the job's upload.sha256State is not a SHA-256 state".into()))?;
+        let mut upload = Self::new(
+            s3,
+            location,
+            UploadSettings {
+                part_size: checkpoint.part_size as usize,
+                ..settings
+            },
+        );
+        upload.sha256 = state;
+        upload.bytes = checkpoint.bytes;
+        upload.upload_id = Some(checkpoint.upload_id.clone());
+        upload.next_part = checkpoint.parts as i32 + 1;
+        upload.done = parts;
+        upload.checkpointed = checkpoint.parts;
+        Ok(upload)
+    }
+
+    /// The open multipart upload's id, once there is one.
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
+    pub fn part_size(&self) -> u64 {
+        self.settings.part_size as u64
+    }
+
+    /// Parts confirmed since the last call, contiguously from part 1: how far a next attempt
+    /// may resume (parts, bytes, SHA-256 state, the parts' CRC32Cs), or None if that has not moved.
+    pub fn advanced(&mut self) -> Option<(u32, u64, String, String)> {
+        let mut confirmed: Vec<i32> = self.done.iter().filter_map(|(p, _)| p.part_number).collect();
+        confirmed.sort_unstable();
+        let contiguous = confirmed
+            .iter()
+            .enumerate()
+            .take_while(|(i, n)| **n == *i as i32 + 1)
+            .count() as u32;
+        if contiguous <= self.checkpointed {
+            return None;
+        }
+        let state = self.sealed.get(&(contiguous as i32))?.clone();
+        self.sealed.retain(|n, _| *n > contiguous as i32);
+        self.checkpointed = contiguous;
+        let mut parts: Vec<&(CompletedPart, u32)> = self.done.iter().collect();
+        parts.sort_by_key(|(p, _)| p.part_number);
+        let crcs: Vec<u8> = parts
+            .iter()
+            .take(contiguous as usize)
+            .flat_map(|(_, crc)| crc.to_be_bytes())
+            .collect();
+        Some((
+            contiguous,
+            contiguous as u64 * self.settings.part_size as u64,
+            state,
+            BASE64.encode(crcs),
+        ))
+    }
+
+    /// Waits for the parts in flight, keeping the upload open for a later attempt (an
+    /// interruption the next attempt resumes from). Errors of those parts only shorten what
+    /// `advanced` reports.
+    pub async fn settle(&mut self) {
+        while let Some(joined) = self.in_flight.join_next().await {
+            if let Ok(Ok(part)) = joined {
+                self.done.push(part);
+            }
         }
     }
 
@@ -194,11 +366,12 @@ impl Upload {
 
     /// Appends bytes, uploading each part as it fills.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<(), PipelineError> {
-        self.sha256.update(data);
-        self.bytes += data.len() as u64;
         while !data.is_empty() {
             let room = self.settings.part_size - self.buffer.len();
             let (now, later) = data.split_at(room.min(data.len()));
+            // Hashed part by part, so the state at a part's end is the state a resume needs.
+            self.sha256.update(now);
+            self.bytes += now.len() as u64;
             self.part_crc = crc32c::crc32c_append(self.part_crc, now);
             self.buffer.extend_from_slice(now);
             data = later;
@@ -237,6 +410,8 @@ impl Upload {
         let crc = std::mem::take(&mut self.part_crc);
         let number = self.next_part;
         self.next_part += 1;
+        self.sealed
+            .insert(number, BASE64.encode(self.sha256.serialize().as_slice()));
         let request = self
             .s3
             .upload_part()

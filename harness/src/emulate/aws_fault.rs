@@ -70,12 +70,15 @@ pub struct AwsFaults {
     /// kill a function once its stage write has committed. Bodies are read only while someone
     /// listens.
     stages: tokio::sync::broadcast::Sender<(String, String)>,
+    /// S3 requests seen, per action.
+    seen: Mutex<std::collections::BTreeMap<String, usize>>,
 }
 
 impl Default for AwsFaults {
     fn default() -> Self {
         Self {
             armed: Mutex::default(),
+            seen: Mutex::default(),
             stages: tokio::sync::broadcast::channel(1024).0,
         }
     }
@@ -89,6 +92,16 @@ impl AwsFaults {
 
     pub fn is_empty(&self) -> bool {
         self.armed.lock().expect("aws faults lock").is_empty() && self.stages.receiver_count() == 0
+    }
+
+    /// Counts an S3 request by its action.
+    pub fn saw(&self, action: String) {
+        *self.seen.lock().expect("seen lock").entry(action).or_default() += 1;
+    }
+
+    /// How many requests of `action` were seen.
+    pub fn seen(&self, action: &str) -> usize {
+        self.seen.lock().expect("seen lock").get(action).copied().unwrap_or(0)
     }
 
     /// Committed stage writes from now on.

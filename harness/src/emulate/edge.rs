@@ -148,9 +148,31 @@ fn error(kind: &str, message: &str) -> Response<Body> {
     )
 }
 
+/// moto (5.2) names ListParts' root element `ListPartsResponse`; S3 and the SDKs say
+/// `ListPartsResult`, and the SDK refuses the other. Renamed here, where every client passes.
+async fn list_parts_result(response: Response<Incoming>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return error("ServiceUnavailable", "the AWS backend: ListParts answer cut short");
+    };
+    let text = String::from_utf8_lossy(&collected.to_bytes())
+        .replacen("<ListPartsResponse", "<ListPartsResult", 1)
+        .replacen("</ListPartsResponse>", "</ListPartsResult>", 1);
+    parts.headers.remove(hyper::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed())
+}
+
 impl Routes {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let request = request.map(|body| body.boxed());
+        if !request.headers().contains_key("x-amz-target") {
+            self.faults.saw(aws_fault::action(
+                None,
+                request.method(),
+                request.uri().path(),
+                request.uri().query(),
+            ));
+        }
         if self.faults.is_empty() {
             return self.route(request).await;
         }
@@ -250,6 +272,8 @@ impl Routes {
             );
         };
         let (mut parts, body) = request.into_parts();
+        let list_parts = parts.method == hyper::Method::GET
+            && aws_fault::action(None, &parts.method, parts.uri.path(), parts.uri.query()) == "s3:ListParts";
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let mut uri = Uri::builder().path_and_query(path);
         if let Some(scheme) = backend.scheme() {
@@ -263,6 +287,7 @@ impl Routes {
             Err(e) => return error("InternalFailure", &format!("proxying: {e}")),
         };
         match client.request(Request::from_parts(parts, body)).await {
+            Ok(response) if list_parts => list_parts_result(response).await,
             Ok(response) => response.map(|body| body.boxed()),
             Err(e) => {
                 let mut response = error("ServiceUnavailable", &format!("the AWS backend: {e}"));

@@ -16,13 +16,17 @@ pub enum Fault {
     DropAfterBytes(u64),
     /// …for this many downloads (default 1, or `always`).
     DropTimes(Times),
-    /// Stop sending, without closing, after this many bytes of every download (0 = off): a hung
-    /// server, for read timeouts.
+    /// Stop sending, without closing, after this many bytes of a download (0 = off): a hung
+    /// server, for read timeouts…
     StallAfterBytes(u64),
+    /// …for this many downloads (default `always`).
+    StallTimes(Times),
     /// Added to every file's size as SIZE and LIST report it (a file that changed under us).
     SizeDelta(i64),
     /// Answer DELE with 550.
     RefuseDelete(bool),
+    /// Answer REST with 502 (a server that cannot restart a transfer).
+    RefuseRest(bool),
     /// Greet the next this-many connections with `421` and close them (a busy server).
     RejectConnections(u32),
     /// Fail the next this-many downloads with `451` before the first byte.
@@ -144,12 +148,15 @@ struct Armed {
     drop_after_bytes: u64,
     drop_times: Times,
     stall_after_bytes: u64,
+    stall_times: Times,
     size_delta: i64,
     refuse_delete: bool,
+    refuse_rest: bool,
     reject_connections: Times,
     fail_retrieves: Times,
     delay: Duration,
     change_source: Option<SourceChange>,
+    rests: Vec<u64>,
 }
 
 impl Default for Armed {
@@ -158,12 +165,15 @@ impl Default for Armed {
             drop_after_bytes: 0,
             drop_times: Times::Count(0),
             stall_after_bytes: 0,
+            stall_times: Times::ALWAYS,
             size_delta: 0,
             refuse_delete: false,
+            refuse_rest: false,
             reject_connections: Times::Count(0),
             fail_retrieves: Times::Count(0),
             delay: Duration::ZERO,
             change_source: None,
+            rests: Vec::new(),
         }
     }
 }
@@ -183,8 +193,10 @@ impl Faults {
                 }
                 Fault::DropTimes(times) => armed.drop_times = times,
                 Fault::StallAfterBytes(bytes) => armed.stall_after_bytes = bytes,
+                Fault::StallTimes(times) => armed.stall_times = times,
                 Fault::SizeDelta(delta) => armed.size_delta = delta,
                 Fault::RefuseDelete(refuse) => armed.refuse_delete = refuse,
+                Fault::RefuseRest(refuse) => armed.refuse_rest = refuse,
                 Fault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
                 Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
@@ -205,8 +217,24 @@ impl Faults {
     }
 
     /// Hook of a download: the byte count after which it hangs (0 = never).
-    pub(crate) fn stall_after_bytes(&self) -> u64 {
-        self.with(|a| a.stall_after_bytes)
+    pub(crate) fn take_stall(&self) -> u64 {
+        self.with(|a| {
+            if a.stall_after_bytes > 0 && a.stall_times.take() {
+                a.stall_after_bytes
+            } else {
+                0
+            }
+        })
+    }
+
+    /// Hook of a download: it starts at `offset` (after REST).
+    pub(crate) fn restarted_at(&self, offset: u64) {
+        self.with(|a| a.rests.push(offset));
+    }
+
+    /// The offsets downloads were restarted at (REST), in order.
+    pub fn rest_offsets(&self) -> Vec<u64> {
+        self.with(|a| a.rests.clone())
     }
 
     /// Hook of SIZE and LIST.
@@ -217,6 +245,11 @@ impl Faults {
     /// Hook of DELE.
     pub(crate) fn refuse_delete(&self) -> bool {
         self.with(|a| a.refuse_delete)
+    }
+
+    /// Hook of a session's start: whether it offers REST.
+    pub(crate) fn refuse_rest(&self) -> bool {
+        self.with(|a| a.refuse_rest)
     }
 
     /// Hook of an accepted connection.

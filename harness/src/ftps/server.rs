@@ -161,6 +161,11 @@ impl FtpsServer {
         self.faults.apply(faults);
     }
 
+    /// The offsets downloads were restarted at (REST), in order.
+    pub fn rest_offsets(&self) -> Vec<u64> {
+        self.faults.rest_offsets()
+    }
+
     /// Bytes of files sent so far, all downloads together.
     pub fn bytes_sent(&self) -> tokio::sync::watch::Receiver<u64> {
         self.faults.bytes_sent()
@@ -308,7 +313,12 @@ impl StorageBackend<DefaultUser> for FaultyFs {
     type Metadata = FaultyMeta;
 
     fn supported_features(&self) -> u32 {
-        StorageBackend::<DefaultUser>::supported_features(&self.inner)
+        let features = StorageBackend::<DefaultUser>::supported_features(&self.inner);
+        if self.faults.refuse_rest() {
+            features & !unftp_core::storage::FEATURE_RESTART
+        } else {
+            features
+        }
     }
 
     async fn metadata<P: AsRef<Path> + Send + Debug>(
@@ -353,7 +363,10 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             faults: self.faults.clone(),
         });
         self.faults.download_begun();
-        let stall = self.faults.stall_after_bytes();
+        if start_pos > 0 {
+            self.faults.restarted_at(start_pos);
+        }
+        let stall = self.faults.take_stall();
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
             None if stall > 0 => Box::new(reader.take(stall).chain(Stalled)),

@@ -23,6 +23,10 @@ pub struct Observed {
     pub executions: Vec<Execution>,
     /// Incomplete multipart uploads in the landing bucket, or why they could not be listed.
     pub open_uploads: Result<usize, String>,
+    /// The offsets the in-process server restarted downloads at (REST).
+    pub rest_offsets: Vec<u64>,
+    /// UploadPart requests the pipeline made.
+    pub uploaded_parts: usize,
 }
 
 impl Observed {
@@ -41,6 +45,8 @@ impl Observed {
             remote: remote_files(remote, scenario).await,
             executions: world.executions(),
             open_uploads,
+            rest_offsets: world.ftps.rest_offsets(),
+            uploaded_parts: world.requests("s3:UploadPart"),
         }
     }
 
@@ -197,6 +203,16 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
         if got != want {
             failures.push(format!("transfers: expected {want}, got {got}"));
         }
+    }
+    if let Some(want) = &expect.rest_offsets
+        && *want != observed.rest_offsets
+    {
+        failures.push(format!("rest offsets: expected {want:?}, got {:?}", observed.rest_offsets));
+    }
+    if let Some(want) = expect.uploaded_parts
+        && want != observed.uploaded_parts
+    {
+        failures.push(format!("uploaded parts: expected {want}, got {}", observed.uploaded_parts));
     }
     for text in &expect.absent {
         for stored in &observed.items {

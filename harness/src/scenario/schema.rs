@@ -362,6 +362,12 @@ pub struct Expect {
     /// How many executions ran, over all jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executions: Option<usize>,
+    /// The offsets the server restarted downloads at (REST), in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_offsets: Option<Vec<u64>>,
+    /// UploadPart requests the pipeline made, over all attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_parts: Option<usize>,
     /// Text that must appear in no item (a secret's value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub absent: Vec<String>,

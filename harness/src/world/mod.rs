@@ -645,6 +645,11 @@ impl World {
         self.finished.subscribe()
     }
 
+    /// How many S3 requests of `action` (`s3:UploadPart`) came through the endpoint.
+    pub fn requests(&self, action: &str) -> usize {
+        self.aws_faults.seen(action)
+    }
+
     /// Jobs the healing rule recorded ERROR on, with the error name.
     pub fn subscribe_healed(&self) -> broadcast::Receiver<(JobKey, String)> {
         self.healing.healed.subscribe()
