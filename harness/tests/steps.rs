@@ -226,7 +226,7 @@ async fn certificate_pin_is_enforced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connection_leaves_no_object_no_upload_and_keeps_the_remote() {
+async fn dropped_connection_keeps_its_parts_for_the_retry_which_resumes_with_rest() {
     let world = world_with_ftps().await;
     let server = &world.ftps;
     let data = content(16 * 1024 * 1024, 3);
@@ -244,9 +244,11 @@ async fn dropped_connection_leaves_no_object_no_upload_and_keeps_the_remote() {
     assert!(matches!(err.name(), "TransientNetwork" | "IntegrityMismatch"), "{err}");
     assert_eq!(
         world.open_multipart_uploads().await,
-        0,
-        "the multipart upload was aborted"
+        1,
+        "the confirmed parts stay for the retry"
     );
+    let checkpoint = world.job(&key).await.upload.expect("the job records where the upload stands");
+    assert_eq!((checkpoint.parts, checkpoint.bytes), (2, 10 * 1024 * 1024), "{checkpoint:?}");
     assert_eq!(world.object_versions().await, 0, "no object, not even a partial one");
     assert_eq!(
         std::fs::read(server.local_path("/in/big.dat")).unwrap(),
@@ -255,9 +257,13 @@ async fn dropped_connection_leaves_no_object_no_upload_and_keeps_the_remote() {
     );
     assert_eq!(world.job(&key).await.transfer_stage, Some(TransferStage::Streaming));
 
-    // The state machine's retry: the fault is spent, the same execution now succeeds.
+    // The state machine's retry: the fault is spent, the same execution resumes at the first
+    // missing part and still records the whole file's SHA-256.
     let out = world.transfer(&key, &arn).await.unwrap();
     assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert_eq!(server.rest_offsets(), [10 * 1024 * 1024]);
+    assert_eq!(world.open_multipart_uploads().await, 0);
+    assert_eq!(world.job(&key).await.upload, None, "VERIFIED drops the record");
     assert_eq!(world.object_versions().await, 1);
 }
 
@@ -382,11 +388,15 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
     );
     assert_eq!(
         world.open_multipart_uploads().await,
-        0,
-        "the part already uploaded was aborted"
+        1,
+        "the part already uploaded stays for a retry"
     );
     assert_eq!(world.object_versions().await, 0);
     assert!(server.local_path("/in/hang.dat").exists());
+    // Out of retries: the job ends ERROR and drops the upload it kept.
+    world.record_failure(&key, &arn, &err).await;
+    assert_eq!(world.open_multipart_uploads().await, 0, "an ERROR job leaves no upload open");
+    assert_eq!(world.job(&key).await.upload, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
