@@ -288,6 +288,14 @@ async fn resolve(endpoint: &str, limit: Duration) -> Result<SocketAddr, Pipeline
         .ok_or_else(|| PipelineError::TransientNetwork(format!("{endpoint} resolves to no address")))
 }
 
+/// Whether a refusal's text speaks of load rather than credentials.
+fn says_busy(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    ["too many", "maximum number", "max number", "connection limit", "try again later"]
+        .iter()
+        .any(|phrase| text.contains(phrase))
+}
+
 /// Names an FTP failure by reply code and by what the command was doing.
 fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
     match err {
@@ -303,6 +311,9 @@ fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
             let text = format!("{what}: {code} {body}");
             match (code, op) {
                 (421, _) => PipelineError::TooManyConnections(text),
+                // Servers that count sessions per account say so with 530 ("Sorry, the maximum
+                // number of clients…", "too many connections"): busy, not a bad password.
+                (530, _) if says_busy(body) => PipelineError::TooManyConnections(text),
                 (530, _) => PipelineError::FtpsAuthFailed(text),
                 (550, Op::Size | Op::Retrieve) => PipelineError::RemoteFileNotFound(text),
                 (_, Op::Delete) => PipelineError::RemoteDeleteFailed(text),
@@ -313,5 +324,30 @@ fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
         FtpError::SecureError(message) => tls::classify_handshake(&format!("{what}: {message}")),
         FtpError::ConnectionError(e) => PipelineError::TransientNetwork(format!("{what}: {e}")),
         other => PipelineError::TransientNetwork(format!("{what}: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suppaftp::types::Response;
+
+    fn reply(code: u32, body: &str) -> FtpError {
+        FtpError::UnexpectedResponse(Response::new(Status::from(code), format!("{code} {body}").into_bytes()))
+    }
+
+    #[test]
+    fn a_530_about_load_is_busy_not_a_bad_password() {
+        for busy in [
+            "Sorry, the maximum number of clients (2) from your host are already connected.",
+            "Too many connections, try again later",
+            "Login failed: connection limit reached",
+        ] {
+            let err = classify(reply(530, busy), Op::Login, "login");
+            assert_eq!(err.name(), "TooManyConnections", "{busy}");
+        }
+        let err = classify(reply(530, "Login incorrect."), Op::Login, "login");
+        assert_eq!(err.name(), "FtpsAuthFailed");
+        assert_eq!(classify(reply(421, "busy"), Op::Connect, "c").name(), "TooManyConnections");
     }
 }

@@ -67,8 +67,49 @@ fn render(job: &Job) -> String {
     if let Some(transfer) = &job.transfer {
         text.push_str(&format!("{} bytes  sha256 {}\n", transfer.bytes, transfer.sha256));
     }
+    if let Some(upload) = &job.upload {
+        let percent = upload.bytes * 100 / upload.source_size.max(1);
+        text.push_str(&format!(
+            "upload in progress: {} of {} bytes ({percent}%, {} parts confirmed)\n",
+            upload.bytes, upload.source_size, upload.parts
+        ));
+    }
     if let Some(error) = &job.error {
         text.push_str(&format!("error {} in {}: {}\n", error.name, error.state, error.message));
     }
     text.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline::job::{FileRef, JobKey, UploadCheckpoint};
+
+    #[test]
+    fn a_running_transfer_shows_how_far_its_upload_got() {
+        let key = JobKey {
+            job_id: "j".into(),
+            project: "P".into(),
+        };
+        let file = FileRef {
+            file_name: "big.data".into(),
+            remote_path: "/in/big.data".into(),
+        };
+        let mut job = Job::triggered(key, "PIPE", file);
+        job.upload = Some(UploadCheckpoint {
+            upload_id: "u".into(),
+            part_size: 8 << 20,
+            parts: 2,
+            bytes: 16 << 20,
+            sha256_state: String::new(),
+            part_crcs: String::new(),
+            source_size: 40 << 20,
+            source_modified_at: None,
+        });
+        assert!(
+            render(&job).contains("upload in progress: 16777216 of 41943040 bytes (40%, 2 parts confirmed)"),
+            "{}",
+            render(&job)
+        );
+    }
 }
