@@ -223,28 +223,15 @@ impl JobStore {
 
     /// Removes the job's `upload` once it was aborted (only that upload's record).
     pub async fn forget_upload(&self, key: &JobKey, upload_id: &str) -> Result<(), PipelineError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("jobId", s(&key.job_id))
-            .key("project", s(&key.project))
-            .update_expression("REMOVE #upload")
-            .condition_expression("#upload.uploadId = :id")
-            .expression_attribute_names("#upload", "upload")
-            .expression_attribute_values(":id", s(upload_id))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(PipelineError::from_sdk("UpdateItem", e)),
-        }
+        // Either outcome is fine: refused means the record is already another upload's or gone.
+        self.update(
+            key,
+            "REMOVE #upload",
+            "#upload.uploadId = :id AND attribute_exists(#status)",
+            [(":id", s(upload_id))],
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Records a verified landing: stage VERIFIED, the `s3` location and the transfer metadata.
