@@ -65,6 +65,8 @@ pub struct Upload {
     sealed: std::collections::BTreeMap<i32, String>,
     /// The parts the last checkpoint handed out covered.
     checkpointed: u32,
+    /// How many confirmed parts `advanced` last looked at.
+    done_seen: usize,
 }
 
 fn s3_error<E, R>(context: &str, err: aws_sdk_s3::error::SdkError<E, R>) -> PipelineError
@@ -274,6 +276,7 @@ impl Upload {
             done: Vec::new(),
             sealed: std::collections::BTreeMap::new(),
             checkpointed: 0,
+            done_seen: 0,
         }
     }
 
@@ -304,6 +307,7 @@ impl Upload {
         upload.bytes = checkpoint.bytes;
         upload.upload_id = Some(checkpoint.upload_id.clone());
         upload.next_part = checkpoint.parts as i32 + 1;
+        upload.done_seen = parts.len();
         upload.done = parts;
         upload.checkpointed = checkpoint.parts;
         Ok(upload)
@@ -321,12 +325,17 @@ impl Upload {
     /// Parts confirmed since the last call, contiguously from part 1: how far a next attempt
     /// may resume (parts, bytes, SHA-256 state, the parts' CRC32Cs), or None if that has not moved.
     pub fn advanced(&mut self) -> Option<(u32, u64, String, String)> {
-        let mut confirmed: Vec<i32> = self.done.iter().filter_map(|(p, _)| p.part_number).collect();
-        confirmed.sort_unstable();
-        let contiguous = confirmed
+        // Asked after every read: only a newly confirmed part can move it.
+        if self.done.len() == self.done_seen {
+            return None;
+        }
+        self.done_seen = self.done.len();
+        self.done.sort_by_key(|(part, _)| part.part_number);
+        let contiguous = self
+            .done
             .iter()
             .enumerate()
-            .take_while(|(i, n)| **n == *i as i32 + 1)
+            .take_while(|(i, (part, _))| part.part_number == Some(*i as i32 + 1))
             .count() as u32;
         if contiguous <= self.checkpointed {
             return None;
@@ -334,11 +343,8 @@ impl Upload {
         let state = self.sealed.get(&(contiguous as i32))?.clone();
         self.sealed.retain(|n, _| *n > contiguous as i32);
         self.checkpointed = contiguous;
-        let mut parts: Vec<&(CompletedPart, u32)> = self.done.iter().collect();
-        parts.sort_by_key(|(p, _)| p.part_number);
-        let crcs: Vec<u8> = parts
+        let crcs: Vec<u8> = self.done[..contiguous as usize]
             .iter()
-            .take(contiguous as usize)
             .flat_map(|(_, crc)| crc.to_be_bytes())
             .collect();
         Some((

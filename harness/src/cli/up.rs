@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use harness::ftps::FaultSet;
-use harness::world::{Project, World, WorldOptions, execution_job};
+use harness::world::{Project, World, WorldOptions, execution_job, input_job};
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -50,8 +50,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if detail["status"] == "RUNNING" {
                 let job = detail["input"]
                     .as_str()
-                    .and_then(|input| serde_json::from_str::<serde_json::Value>(input).ok())
-                    .and_then(|batch| pipeline::job::key_from_stream_record(batch.get(0)?).ok())
+                    .and_then(input_job)
                     .map_or_else(|| "?".into(), |k| k.job_id);
                 eprintln!("harness: execution for job {job} RUNNING {}", detail["executionArn"].as_str().unwrap_or("?"));
             }

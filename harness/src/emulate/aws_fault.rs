@@ -70,7 +70,7 @@ pub struct AwsFaults {
     /// kill a function once its stage write has committed. Bodies are read only while someone
     /// listens.
     stages: tokio::sync::broadcast::Sender<(String, String)>,
-    /// S3 requests seen, per action.
+    /// Requests seen, per action.
     seen: Mutex<std::collections::BTreeMap<String, usize>>,
 }
 
@@ -94,9 +94,15 @@ impl AwsFaults {
         self.armed.lock().expect("aws faults lock").is_empty() && self.stages.receiver_count() == 0
     }
 
-    /// Counts an S3 request by its action.
-    pub fn saw(&self, action: String) {
-        *self.seen.lock().expect("seen lock").entry(action).or_default() += 1;
+    /// Counts a request by its action.
+    pub fn saw(&self, action: &str) {
+        let mut seen = self.seen.lock().expect("seen lock");
+        match seen.get_mut(action) {
+            Some(count) => *count += 1,
+            None => {
+                seen.insert(action.to_string(), 1);
+            }
+        }
     }
 
     /// How many requests of `action` were seen.

@@ -165,22 +165,17 @@ async fn list_parts_result(response: Response<Incoming>) -> Response<Body> {
 impl Routes {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let request = request.map(|body| body.boxed());
-        if !request.headers().contains_key("x-amz-target") {
-            self.faults.saw(aws_fault::action(
-                None,
-                request.method(),
-                request.uri().path(),
-                request.uri().query(),
-            ));
-        }
+        let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
+        let action = aws_fault::action(target, request.method(), request.uri().path(), request.uri().query());
+        self.faults.saw(&action);
         if self.faults.is_empty() {
-            return self.route(request).await;
+            return self.route(request, &action).await;
         }
-        let (request, watched) = match self.inject(request).await {
+        let (request, watched) = match self.inject(request, &action).await {
             Ok(passed) => passed,
             Err(answer) => return answer,
         };
-        let response = self.route(request).await;
+        let response = self.route(request, &action).await;
         if let Some(body) = watched
             && response.status() == StatusCode::OK
         {
@@ -189,7 +184,7 @@ impl Routes {
         response
     }
 
-    async fn route(&self, request: Request<Body>) -> Response<Body> {
+    async fn route(&self, request: Request<Body>, action: &str) -> Response<Body> {
         let target = request
             .headers()
             .get("x-amz-target")
@@ -198,18 +193,21 @@ impl Routes {
             .map(str::to_string);
         match target {
             Some(operation) => self.step_functions(&operation, request).await,
-            None => self.proxy(request).await,
+            None => self.proxy(request, action == "s3:ListParts").await,
         }
     }
 
     /// The armed AWS faults' say on a request: pass it on (after a delay, for `slow`), or answer
     /// in the service's place. The body is read only when a fault looks into it.
     /// The request passed on, and its body when it is a stage write someone watches for.
-    async fn inject(&self, request: Request<Body>) -> Result<(Request<Body>, Option<Bytes>), Response<Body>> {
-        let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
-        let action = aws_fault::action(target, request.method(), request.uri().path(), request.uri().query());
+    async fn inject(
+        &self,
+        request: Request<Body>,
+        action: &str,
+    ) -> Result<(Request<Body>, Option<Bytes>), Response<Body>> {
+        let json_protocol = request.headers().contains_key("x-amz-target");
         let watched = action == "dynamodb:UpdateItem" && self.faults.watching_stages();
-        let (request, body) = if target.is_some() && (watched || self.faults.needs_body(&action)) {
+        let (request, body) = if json_protocol && (watched || self.faults.needs_body(action)) {
             let (parts, body) = request.into_parts();
             let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
             let request = Request::from_parts(parts, Full::new(bytes.clone()).map_err(|never| match never {}).boxed());
@@ -218,7 +216,7 @@ impl Routes {
             (request, None)
         };
         let watched = if watched { body.clone() } else { None };
-        match self.faults.verdict(&action, body.as_deref()) {
+        match self.faults.verdict(action, body.as_deref()) {
             Verdict::Pass => Ok((request, watched)),
             Verdict::Delay(delay) => {
                 tokio::time::sleep(delay).await;
@@ -264,7 +262,8 @@ impl Routes {
         }
     }
 
-    async fn proxy(&self, request: Request<Body>) -> Response<Body> {
+    /// `list_parts`: the answer's root element is renamed (see `list_parts_result`).
+    async fn proxy(&self, request: Request<Body>, list_parts: bool) -> Response<Body> {
         let Some((backend, client)) = &self.backend else {
             return error(
                 "UnknownOperationException",
@@ -272,8 +271,6 @@ impl Routes {
             );
         };
         let (mut parts, body) = request.into_parts();
-        let list_parts = parts.method == hyper::Method::GET
-            && aws_fault::action(None, &parts.method, parts.uri.path(), parts.uri.query()) == "s3:ListParts";
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let mut uri = Uri::builder().path_and_query(path);
         if let Some(scheme) = backend.scheme() {

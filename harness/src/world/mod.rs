@@ -97,8 +97,16 @@ impl StoredJob {
 
 /// The job an execution was started for (its input is a Pipe batch), if it names one.
 pub fn execution_job(execution: &Execution) -> Option<JobKey> {
-    let input = execution.history.first()?["executionStartedEventDetails"]["input"].as_str()?;
-    let batch: Value = serde_json::from_str(input).ok()?;
+    input_job(execution.history.first()?["executionStartedEventDetails"]["input"].as_str()?)
+}
+
+/// The job an execution's input (JSON text, as the API and status-change events carry it) names.
+pub fn input_job(input: &str) -> Option<JobKey> {
+    batch_job(&serde_json::from_str(input).ok()?)
+}
+
+/// The job a Pipe batch's first record names.
+fn batch_job(batch: &Value) -> Option<JobKey> {
     pipeline::job::key_from_stream_record(batch.get(0)?).ok()
 }
 
@@ -110,7 +118,7 @@ pub enum Ending {
 }
 
 fn handle_job(handle: &Handle) -> Option<JobKey> {
-    pipeline::job::key_from_stream_record(handle.input.get(0)?).ok()
+    batch_job(&handle.input)
 }
 
 /// Names of this world's resources.
@@ -225,10 +233,7 @@ impl Healing {
                         match handlers.handle(Step::HealJob, event.clone()).await {
                             Ok(out) => {
                                 tracing::info!(execution = %event["detail"]["executionArn"], ?out, "HealJob");
-                                let job = event["detail"]["input"]
-                                    .as_str()
-                                    .and_then(|input| serde_json::from_str::<Value>(input).ok())
-                                    .and_then(|batch| pipeline::job::key_from_stream_record(batch.get(0)?).ok());
+                                let job = event["detail"]["input"].as_str().and_then(input_job);
                                 if let (Some(job), Some(name)) = (job, out["recorded"].as_str()) {
                                     let _ = healed_tx.send((job, name.to_string()));
                                 }
@@ -645,7 +650,7 @@ impl World {
         self.finished.subscribe()
     }
 
-    /// How many S3 requests of `action` (`s3:UploadPart`) came through the endpoint.
+    /// How many requests of `action` (`s3:UploadPart`) came through the endpoint.
     pub fn requests(&self, action: &str) -> usize {
         self.aws_faults.seen(action)
     }
