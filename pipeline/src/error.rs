@@ -35,6 +35,10 @@ pub enum PipelineError {
     /// The server is busy or shutting down (reply 421).
     #[error("FTPS server has too many connections or is unavailable: {0}")]
     TooManyConnections(String),
+    /// Every connection lease for the FTPS server is held (the secret's `maxConnections`): the
+    /// job waits, without a running Lambda, in the state machine's retry backoff.
+    #[error("every connection to the FTPS server is in use: {0}")]
+    ConnectionLimitReached(String),
     /// Connection refused, reset or timed out, a dropped data connection, or a 4xx reply.
     #[error("transient network failure: {0}")]
     TransientNetwork(String),
@@ -76,6 +80,7 @@ impl PipelineError {
             Self::RemoteFileNotFound(_) => "RemoteFileNotFound",
             Self::RemoteRejected(_) => "RemoteRejected",
             Self::TooManyConnections(_) => "TooManyConnections",
+            Self::ConnectionLimitReached(_) => "ConnectionLimitReached",
             Self::TransientNetwork(_) => "TransientNetwork",
             Self::IntegrityMismatch(_) => "IntegrityMismatch",
             Self::SourceChanged(_) => "SourceChanged",
@@ -92,6 +97,7 @@ impl PipelineError {
         matches!(
             self,
             Self::TooManyConnections(_)
+                | Self::ConnectionLimitReached(_)
                 | Self::TransientNetwork(_)
                 | Self::IntegrityMismatch(_)
                 | Self::SourceChanged(_)
@@ -101,7 +107,7 @@ impl PipelineError {
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -111,6 +117,7 @@ impl PipelineError {
         "RemoteFileNotFound",
         "RemoteRejected",
         "TooManyConnections",
+        "ConnectionLimitReached",
         "TransientNetwork",
         "IntegrityMismatch",
         "SourceChanged",

@@ -10,12 +10,16 @@ use serde_json::Value;
 
 use crate::error::PipelineError;
 use crate::ftps::Timeouts;
+use crate::lease::Leases;
 use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
 use crate::secret::SecretSource;
 use crate::store::{Found, JobStore, Outcome};
 use crate::timestamp;
 use crate::transfer::Transfer;
 use crate::upload::UploadSettings;
+
+/// Lambda's longest timeout: how long a connection lease lasts when no deadline is known.
+const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Longest error message recorded on a job; Step Functions causes can be 32 KiB.
 const MAX_ERROR_MESSAGE: usize = 4096;
@@ -25,6 +29,8 @@ const MAX_ERROR_MESSAGE: usize = 4096;
 pub struct Settings {
     /// `JOBS_TABLE`, default `FSA-FileChecks`.
     pub table: String,
+    /// `LEASES_TABLE`, default `FSA-FileChecks-Leases`: the connection leases.
+    pub leases_table: String,
     /// `LANDING_BUCKET`.
     pub landing_bucket: String,
     /// `FTPS_SECRET_ID`: a secret name or ARN; `{pipeline}` is replaced by the job's pipeline.
@@ -50,6 +56,7 @@ impl Settings {
         let defaults = Timeouts::default();
         Ok(Self {
             table: var("JOBS_TABLE").unwrap_or_else(|| "FSA-FileChecks".to_string()),
+            leases_table: var("LEASES_TABLE").unwrap_or_else(|| "FSA-FileChecks-Leases".to_string()),
             landing_bucket: required("LANDING_BUCKET")?,
             secret_id: required("FTPS_SECRET_ID")?,
             upload: UploadSettings {
@@ -184,6 +191,7 @@ impl Step {
 /// Clients built once per container (or once per harness world).
 pub struct Handlers {
     store: JobStore,
+    leases: Leases,
     s3: aws_sdk_s3::Client,
     secrets: SecretSource,
     settings: Settings,
@@ -205,6 +213,7 @@ impl Handlers {
             .build();
         Self {
             store: JobStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone()),
+            leases: Leases::new(aws_sdk_dynamodb::Client::new(sdk), settings.leases_table.clone()),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             secrets: SecretSource::new(aws_sdk_secretsmanager::Client::new(sdk), settings.secret_id.clone()),
             settings,
@@ -326,6 +335,8 @@ impl Handlers {
             upload: self.settings.upload,
             timeouts: self.settings.timeouts,
             deadline: deadline.map(stop_before),
+            leases: &self.leases,
+            lease_until: wall_clock(deadline.unwrap_or_else(|| std::time::Instant::now() + LAMBDA_MAX_TIMEOUT)),
         };
         let (s3, transfer) = transfer.run(&job, &input.execution_arn).await?;
         Ok(TransferOutput { s3, transfer })
@@ -472,6 +483,15 @@ impl Handlers {
 
 /// When a transfer must stop to leave time for a clean exit (abort the upload, record the
 /// error): 20 s before the deadline, or a tenth of the time left for a short one.
+/// An `Instant` as wall-clock time, which every Lambda host shares.
+fn wall_clock(at: std::time::Instant) -> std::time::SystemTime {
+    let now = std::time::Instant::now();
+    match at.checked_duration_since(now) {
+        Some(ahead) => std::time::SystemTime::now() + ahead,
+        None => std::time::SystemTime::now() - now.duration_since(at),
+    }
+}
+
 fn stop_before(deadline: std::time::Instant) -> std::time::Instant {
     let left = deadline.saturating_duration_since(std::time::Instant::now());
     deadline - (left / 10).min(Duration::from_secs(20))

@@ -6,6 +6,7 @@ pub mod error;
 pub mod ftps;
 pub mod handlers;
 pub mod job;
+pub mod lease;
 pub mod names;
 pub mod secret;
 pub mod store;

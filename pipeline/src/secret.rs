@@ -72,7 +72,15 @@ pub struct FtpsSettings {
     /// pipeline ends `InvalidJob`. Absent: any project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_projects: Option<Vec<String>>,
+    /// How many sessions every Lambda together may hold open to this server (default 2): one
+    /// connection lease each, shared through DynamoDB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
 }
+
+/// Sessions per server when the secret does not say: what most hosting FTP servers allow a
+/// single account without complaint.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 2;
 
 fn default_tls_mode() -> TlsMode {
     TlsMode::Explicit
@@ -126,8 +134,23 @@ impl FtpsSettings {
         if settings.host.trim().is_empty() {
             return Err(PipelineError::SecretInvalid("field host is empty".into()));
         }
+        if settings.max_connections == Some(0) {
+            return Err(PipelineError::SecretInvalid(
+                "field maxConnections is 0: no job could ever connect".into(),
+            ));
+        }
         settings.pin()?;
         Ok(settings)
+    }
+
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// The server as the connection leases name it: every secret naming the same host and port
+    /// shares its cap.
+    pub fn server(&self) -> String {
+        format!("{}:{}", self.host.to_ascii_lowercase(), self.port())
     }
 
     pub fn port(&self) -> u16 {

@@ -10,12 +10,14 @@
 //! after VERIFIED it deletes an unchanged source without reading it again, and a source that is
 //! gone while the recorded object stands means our own DELE went through.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tokio::io::AsyncReadExt;
 
 use crate::error::PipelineError;
 use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
+use crate::lease::Leases;
+use crate::secret::FtpsEndpoint;
 use crate::job::{Job, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::names;
 use crate::secret::SecretSource;
@@ -34,6 +36,9 @@ pub struct Transfer<'a> {
     pub timeouts: Timeouts,
     /// When streaming must stop (before the Lambda deadline, with time to clean up).
     pub deadline: Option<Instant>,
+    pub leases: &'a Leases,
+    /// The invocation's own deadline in wall-clock time: its connection lease expires then.
+    pub lease_until: SystemTime,
 }
 
 /// Where a job lands: the item's own `s3` if it names one (it must be the landing bucket and a
@@ -62,7 +67,6 @@ impl Transfer<'_> {
     pub async fn run(&self, job: &Job, execution_arn: &str) -> Result<(S3Location, TransferRecord), PipelineError> {
         let location = landing_location(job, self.landing_bucket)?;
         let path = names::remote_path(&job.file.remote_path)?;
-        let key = job.key();
         // What an earlier attempt of this execution, or the run a re-drive follows, landed and
         // recorded at VERIFIED; it only counts while the object still holds it.
         let landed_before = match (&job.transfer, &job.s3) {
@@ -84,6 +88,27 @@ impl Transfer<'_> {
         }
         let endpoint = self.secrets.endpoint(&job.pipeline).await?;
         endpoint.settings.permits(&job.project, path)?;
+        let settings = &endpoint.settings;
+        let lease = self
+            .leases
+            .acquire(&settings.server(), settings.max_connections(), &job.job_id, execution_arn, self.lease_until)
+            .await?;
+        let result = self.connected(job, execution_arn, &endpoint, path, location, landed_before).await;
+        self.leases.release(lease).await;
+        result
+    }
+
+    /// Everything that needs the FTPS session, run under a connection lease.
+    async fn connected(
+        &self,
+        job: &Job,
+        execution_arn: &str,
+        endpoint: &FtpsEndpoint,
+        path: &str,
+        location: S3Location,
+        landed_before: Option<&TransferRecord>,
+    ) -> Result<(S3Location, TransferRecord), PipelineError> {
+        let key = job.key();
         if landed_before.is_none() {
             self.store.stage(&key, execution_arn, TransferStage::Connecting).await?;
         }

@@ -66,6 +66,7 @@ fn retries_exactly_the_transient_errors() {
     for name in PipelineError::NAMES {
         let transient = [
             PipelineError::TooManyConnections(String::new()),
+            PipelineError::ConnectionLimitReached(String::new()),
             PipelineError::TransientNetwork(String::new()),
             PipelineError::IntegrityMismatch(String::new()),
             PipelineError::SourceChanged(String::new()),
@@ -107,10 +108,25 @@ fn template_provides_every_substitution() {
 
 /// The longest a Task can take over all its attempts: every retrier exhausted (they count
 /// separately), each attempt running to the function's timeout, every backoff at its longest.
+/// A TransferFile attempt that finds every connection lease held ends after its few lease writes
+/// (with the SDK's own retries), long before the function's timeout.
+const BUSY_ATTEMPT_SECONDS: f64 = 30.0;
+
 fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
     let mut attempts = 1.0;
     let mut waits = 0.0;
     for retrier in state["Retry"].as_array().into_iter().flatten() {
+        if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached"]) {
+            let (max, interval, rate, cap) = (
+                retrier["MaxAttempts"].as_f64().unwrap(),
+                retrier["IntervalSeconds"].as_f64().unwrap(),
+                retrier["BackoffRate"].as_f64().unwrap(),
+                retrier["MaxDelaySeconds"].as_f64().unwrap(),
+            );
+            waits += (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap)).sum::<f64>();
+            waits += max * BUSY_ATTEMPT_SECONDS;
+            continue;
+        }
         let max = retrier["MaxAttempts"].as_f64().unwrap_or(3.0);
         let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
         let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);

@@ -31,9 +31,13 @@ pub struct LambdaFault {
     /// `crash`/`timeout`: once the FTPS server has sent this many bytes during the invocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
-    /// `timeout` without `at_stage`: the function's timeout for these invocations.
+    /// The function's timeout for these invocations (a `timeout` without `at_stage` or
+    /// `after_bytes` is killed at it; a `crash` also holds its connection lease until then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// Only invocations for this job (default: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// How many invocations it hits (default 1, or `always`).
     #[serde(default = "once")]
     pub times: Times,
@@ -124,11 +128,13 @@ impl Lambdas {
         let _ = self.in_flight.subscribe().wait_for(|n| *n == 0).await;
     }
 
-    fn take_fault(&self, step: Step) -> Option<LambdaFault> {
+    fn take_fault(&self, step: Step, job_id: Option<&str>) -> Option<LambdaFault> {
         let mut faults = self.faults.lock().expect("lambda faults");
-        let fault = faults
-            .iter_mut()
-            .find(|f| f.function == step.name() && f.times != Times::Count(0))?;
+        let fault = faults.iter_mut().find(|f| {
+            f.function == step.name()
+                && f.times != Times::Count(0)
+                && f.job.as_deref().is_none_or(|job| Some(job) == job_id)
+        })?;
         fault.times.take();
         Some(fault.clone())
     }
@@ -150,7 +156,7 @@ impl Lambdas {
     }
 
     async fn run(&self, step: Step, payload: Value) -> Result<Value, StatesError> {
-        let fault = self.take_fault(step);
+        let fault = self.take_fault(step, payload["job"]["jobId"].as_str());
         let mut timeout = Duration::from_secs(self.timeouts.get(step.name()).copied().unwrap_or(3));
         let mut kill_at_stage = None;
         match fault.as_ref().map(|f| (f.fault, f)) {
@@ -165,12 +171,17 @@ impl Lambdas {
                 let first = self.once(step, payload.clone(), timeout, None).await;
                 tracing::info!(function = step.name(), ?first, "the first of two runs of one request");
             }
-            Some((kind, fault)) => match (fault.at_stage, fault.after_bytes, fault.timeout_seconds) {
-                (Some(stage), _, _) => kill_at_stage = Some((kind, KillAt::Stage(stage))),
-                (None, Some(bytes), _) => kill_at_stage = Some((kind, KillAt::Bytes(bytes))),
-                (None, None, Some(seconds)) => timeout = Duration::from_secs(seconds),
-                (None, None, None) => kill_at_stage = Some((kind, KillAt::Start)),
-            },
+            Some((kind, fault)) => {
+                if let Some(seconds) = fault.timeout_seconds {
+                    timeout = Duration::from_secs(seconds);
+                }
+                kill_at_stage = match (fault.at_stage, fault.after_bytes, fault.timeout_seconds) {
+                    (Some(stage), _, _) => Some((kind, KillAt::Stage(stage))),
+                    (None, Some(bytes), _) => Some((kind, KillAt::Bytes(bytes))),
+                    (None, None, Some(_)) => None,
+                    (None, None, None) => Some((kind, KillAt::Start)),
+                };
+            }
             None => {}
         }
         self.once(step, payload, timeout, kill_at_stage).await

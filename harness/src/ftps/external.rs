@@ -91,6 +91,7 @@ impl ExternalFtps {
             server_name: server_name.map(str::to_string),
             allowed_paths: None,
             allowed_projects: None,
+            max_connections: None,
         };
         if settings.host.trim().is_empty() {
             return Err(ExternalFtpsError::Url("has no host".into()));

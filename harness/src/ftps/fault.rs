@@ -29,6 +29,9 @@ pub enum Fault {
     RefuseRest(bool),
     /// Greet the next this-many connections with `421` and close them (a busy server).
     RejectConnections(u32),
+    /// Greet with `421` and close every connection beyond this many open at once (a server's
+    /// per-account session limit; 0 = none).
+    MaxSessions(u32),
     /// Fail the next this-many downloads with `451` before the first byte.
     FailRetrieves(u32),
     /// Wait this long before the first byte of every download.
@@ -153,6 +156,7 @@ struct Armed {
     refuse_delete: bool,
     refuse_rest: bool,
     reject_connections: Times,
+    max_sessions: u32,
     fail_retrieves: Times,
     delay: Duration,
     change_source: Option<SourceChange>,
@@ -170,6 +174,7 @@ impl Default for Armed {
             refuse_delete: false,
             refuse_rest: false,
             reject_connections: Times::Count(0),
+            max_sessions: 0,
             fail_retrieves: Times::Count(0),
             delay: Duration::ZERO,
             change_source: None,
@@ -198,6 +203,7 @@ impl Faults {
                 Fault::RefuseDelete(refuse) => armed.refuse_delete = refuse,
                 Fault::RefuseRest(refuse) => armed.refuse_rest = refuse,
                 Fault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
+                Fault::MaxSessions(n) => armed.max_sessions = n,
                 Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
                 Fault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
@@ -252,9 +258,9 @@ impl Faults {
         self.with(|a| a.refuse_rest)
     }
 
-    /// Hook of an accepted connection.
-    pub(crate) fn take_reject_connection(&self) -> bool {
-        self.with(|a| a.reject_connections.take())
+    /// Hook of an accepted connection, with `open` sessions already being served.
+    pub(crate) fn take_reject_connection(&self, open: usize) -> bool {
+        self.with(|a| a.reject_connections.take() || (a.max_sessions > 0 && open >= a.max_sessions as usize))
     }
 
     /// Hook of a download that begins.

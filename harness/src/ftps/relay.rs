@@ -8,7 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// that switch is read as a plaintext command and the handshake fails ("corrupt message"). Seen
 /// once in a few hundred connections under load. Holding the client's first bytes after a 234 for
 /// a moment lets the switch happen first; real servers (vsftpd) need no such help.
-pub(crate) async fn relay_control(client: tokio::net::TcpStream, server: tokio::net::TcpStream) {
+///
+/// The session counts as ended as soon as either side closes (the client's QUIT or its
+/// disconnect), as a server's session limit sees it: `session` is dropped then.
+pub(crate) async fn relay_control(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    session: super::server::Session,
+) {
+    let session = std::sync::Mutex::new(Some(session));
+    let end_session = || drop(session.lock().expect("session").take());
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
@@ -29,6 +38,7 @@ pub(crate) async fn relay_control(client: tokio::net::TcpStream, server: tokio::
                     break;
                 }
             }
+            end_session();
             let _ = client_write.shutdown().await;
         }
     };
@@ -48,6 +58,7 @@ pub(crate) async fn relay_control(client: tokio::net::TcpStream, server: tokio::
                 break;
             }
         }
+        end_session();
         let _ = server_write.shutdown().await;
     };
     tokio::join!(to_client, to_server);

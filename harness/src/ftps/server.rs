@@ -11,6 +11,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -43,6 +44,7 @@ pub struct FtpsServer {
     root: PathBuf,
     pki: Pki,
     faults: Arc<Faults>,
+    sessions: Arc<Sessions>,
     username: String,
     password: String,
     _dirs: tempfile::TempDir,
@@ -103,16 +105,20 @@ impl FtpsServer {
         make_server().map_err(|e| FtpsServerError::Config(e.to_string()))?;
         // libunftp's own listener needs a fixed port; accepting ourselves keeps port 0.
         let accept_faults = faults.clone();
+        let sessions = Arc::new(Sessions::default());
+        let accept_sessions = sessions.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                if accept_faults.take_reject_connection() {
+                if accept_faults.take_reject_connection(accept_sessions.open()) {
                     use tokio::io::AsyncWriteExt;
+                    accept_sessions.refused.fetch_add(1, Ordering::SeqCst);
                     let _ = stream
                         .write_all(b"421 Too many connections, try again later.\r\n")
                         .await;
                     continue;
                 }
                 let Ok(server) = make_server() else { continue };
+                let session = accept_sessions.begin();
                 tokio::spawn(async move {
                     // libunftp serves a TcpStream: give it the far end of a loopback pair and
                     // relay, so the relay can hold the client's TLS ClientHello (see below).
@@ -127,7 +133,7 @@ impl FtpsServer {
                     tokio::spawn(async move {
                         let _ = server.service(far).await;
                     });
-                    super::relay::relay_control(stream, near).await;
+                    super::relay::relay_control(stream, near, session).await;
                 });
             }
         });
@@ -136,6 +142,7 @@ impl FtpsServer {
             root,
             pki,
             faults,
+            sessions,
             username: username.into(),
             password: password.into(),
             _dirs: dirs,
@@ -164,6 +171,16 @@ impl FtpsServer {
     /// The offsets downloads were restarted at (REST), in order.
     pub fn rest_offsets(&self) -> Vec<u64> {
         self.faults.rest_offsets()
+    }
+
+    /// The most sessions the server served at once so far.
+    pub fn peak_sessions(&self) -> usize {
+        self.sessions.peak.load(Ordering::SeqCst)
+    }
+
+    /// Connections greeted with 421 and closed so far.
+    pub fn refused_sessions(&self) -> usize {
+        self.sessions.refused.load(Ordering::SeqCst)
     }
 
     /// Bytes of files sent so far, all downloads together.
@@ -204,11 +221,42 @@ impl FtpsServer {
             server_name: None,
             allowed_paths: None,
             allowed_projects: None,
+            max_connections: None,
         }
     }
 
     pub fn username(&self) -> &str {
         &self.username
+    }
+}
+
+/// The server's count of the sessions it serves, as a per-account limit counts them.
+#[derive(Debug, Default)]
+struct Sessions {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+    refused: AtomicUsize,
+}
+
+impl Sessions {
+    fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    fn begin(self: &Arc<Self>) -> Session {
+        let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(open, Ordering::SeqCst);
+        Session(self.clone())
+    }
+}
+
+/// One served session; it ends when dropped.
+#[derive(Debug)]
+pub(crate) struct Session(Arc<Sessions>);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

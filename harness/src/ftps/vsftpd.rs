@@ -228,6 +228,7 @@ impl Vsftpd {
             server_name: Some("localhost".into()),
             allowed_paths: None,
             allowed_projects: None,
+            max_connections: None,
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Observed {
     pub rest_offsets: Vec<u64>,
     /// UploadPart requests the pipeline made.
     pub uploaded_parts: usize,
+    /// The most sessions the in-process server served at once, and the connections it refused.
+    pub peak_sessions: usize,
+    pub refused_sessions: usize,
 }
 
 impl Observed {
@@ -47,6 +50,8 @@ impl Observed {
             open_uploads,
             rest_offsets: world.ftps.rest_offsets(),
             uploaded_parts: world.requests("s3:UploadPart"),
+            peak_sessions: world.ftps.peak_sessions(),
+            refused_sessions: world.ftps.refused_sessions(),
         }
     }
 
@@ -213,6 +218,16 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
         && want != observed.uploaded_parts
     {
         failures.push(format!("uploaded parts: expected {want}, got {}", observed.uploaded_parts));
+    }
+    if let Some(want) = expect.peak_sessions
+        && want != observed.peak_sessions
+    {
+        failures.push(format!("peak sessions: expected {want}, got {}", observed.peak_sessions));
+    }
+    if let Some(want) = expect.refused_sessions
+        && want != observed.refused_sessions
+    {
+        failures.push(format!("refused sessions: expected {want}, got {}", observed.refused_sessions));
     }
     for text in &expect.absent {
         for stored in &observed.items {

@@ -146,11 +146,13 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
                 remote_path: remote_path.clone(),
             },
             s3: None,
+            copies: None,
         }],
         items: Vec::new(),
         steps: Vec::new(),
         mocks: None,
         ftps: None,
+        speedup: None,
         expect: Expect {
             jobs: BTreeMap::from([(
                 job_id,
@@ -176,6 +178,7 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
             fixture: None,
             size: None,
             seed: None,
+            copies: None,
         });
         scenario.expect.remote.push(remote_path);
     }

@@ -130,6 +130,10 @@ impl Runner {
             project: self.project.clone(),
             mocks,
             timeouts: timeouts(),
+            time: match scenario.speedup {
+                Some(factor) => sfn::TimeMode::Accelerated(factor),
+                None => sfn::TimeMode::Virtual,
+            },
             ..Default::default()
         })
         .await?;
@@ -198,7 +202,7 @@ impl Runner {
                 }
                 Action::Redrive(id) => {
                     world.settle().await;
-                    world.redrive(&job(id)).await?;
+                    world.trigger(&job(id)).await?;
                     *redrives.entry(id.clone()).or_default() += 1;
                 }
                 Action::Faults(faults) => world.inject(&faults.0),
@@ -209,6 +213,12 @@ impl Runner {
                     };
                     let state = (step.after != DOWNLOAD).then_some(step.after.as_str());
                     world.end_execution(&job(&step.job), state, how).await?;
+                }
+                Action::Trigger(step) => {
+                    if step.after.is_some() {
+                        world.ftps.download_started().await;
+                    }
+                    world.trigger(&job(&step.job)).await?;
                 }
             }
         }

@@ -56,6 +56,10 @@ pub struct Scenario {
     /// Replay against an external FTPS server instead of the in-process one (`${ENV}` works here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ftps: Option<ExternalServer>,
+    /// Run waits and retry delays at 1/N of their length in real time instead of skipping them:
+    /// for executions that wait on each other (jobs queueing for connection leases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<u32>,
     pub expect: Expect,
 }
 
@@ -96,6 +100,9 @@ pub struct RemoteFile {
     pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// This many files: `{n}` in the path becomes 001, 002, …; generated ones differ by seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<u32>,
 }
 
 /// Where a remote file's bytes come from (a validated `RemoteFile`).
@@ -144,6 +151,8 @@ pub struct SecretOverrides {
     pub allowed_paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_projects: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
     /// Fields stored as written, wrong types included (`{password: 12345}`): a secret a person
     /// typed by hand. They replace the typed fields in the stored JSON.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -179,6 +188,7 @@ impl SecretOverrides {
         base.server_name = o.server_name.or(base.server_name);
         base.allowed_paths = o.allowed_paths.or(base.allowed_paths);
         base.allowed_projects = o.allowed_projects.or(base.allowed_projects);
+        base.max_connections = o.max_connections.or(base.max_connections);
         Ok(base)
     }
 }
@@ -196,6 +206,10 @@ pub struct JobSpec {
     /// Where to land it; a missing bucket is the world's landing bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Spec>,
+    /// This many jobs (a backfill): `{n}` in the jobId, file and key becomes 001, 002, …; an
+    /// expectation keyed by the jobId with `{n}` applies to each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,6 +261,18 @@ pub enum Action {
     Stop(ExecutionStep),
     /// Once the job's execution has entered a state, it reaches its TimeoutSeconds: TIMED_OUT.
     TimeOut(ExecutionStep),
+    /// Set a job TRIGGERED (a producer's or an operator's write), at once or once the server
+    /// has begun sending a file.
+    Trigger(TriggerStep),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerStep {
+    pub job: String,
+    /// `download`: once the FTPS server has begun sending a file; absent: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// Which execution a `stop` or `time_out` step ends, and when.
@@ -291,6 +317,8 @@ struct ActionSpec {
     stop: Option<ExecutionStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     time_out: Option<ExecutionStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trigger: Option<TriggerStep>,
 }
 
 impl TryFrom<ActionSpec> for Action {
@@ -322,9 +350,12 @@ impl TryFrom<ActionSpec> for Action {
         if let Some(step) = spec.time_out {
             actions.push(Action::TimeOut(step));
         }
+        if let Some(step) = spec.trigger {
+            actions.push(Action::Trigger(step));
+        }
         match actions.len() {
             1 => Ok(actions.remove(0)),
-            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out"),
+            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out, trigger"),
         }
     }
 }
@@ -340,6 +371,7 @@ impl From<Action> for ActionSpec {
             Action::Faults(f) => spec.faults = Some(f),
             Action::Stop(step) => spec.stop = Some(step),
             Action::TimeOut(step) => spec.time_out = Some(step),
+            Action::Trigger(step) => spec.trigger = Some(step),
         }
         spec
     }
@@ -368,6 +400,13 @@ pub struct Expect {
     /// UploadPart requests the pipeline made, over all attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_parts: Option<usize>,
+    /// The most sessions the in-process server served at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_sessions: Option<usize>,
+    /// Connections the in-process server greeted with 421 (its `max_sessions` or
+    /// `reject_connections`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_sessions: Option<usize>,
     /// Text that must appear in no item (a secret's value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub absent: Vec<String>,
@@ -445,7 +484,8 @@ impl Scenario {
     /// value (an unset variable is an error).
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let text = placeholders::from_env(text).map_err(|e| invalid(path, e.to_string()))?;
-        let scenario: Scenario = serde_yaml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
+        let mut scenario: Scenario = serde_yaml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
+        scenario.expand_copies().map_err(|e| invalid(path, e))?;
         scenario.validate().map_err(|e| invalid(path, e))?;
         Ok(scenario)
     }
@@ -475,6 +515,63 @@ impl Scenario {
             .iter()
             .map(|j| j.job_id.as_str())
             .chain(self.items.iter().filter_map(|i| i["jobId"].as_str()))
+    }
+
+    /// Replaces every remote file and job with `copies: N` by its N copies, and an expectation
+    /// keyed by such a job's `{n}` id by one per copy.
+    fn expand_copies(&mut self) -> Result<(), String> {
+        const N: &str = "{n}";
+        let count = |copies: Option<u32>, what: String| match copies {
+            Some(0) => Err(format!("{what}: copies is 0")),
+            Some(n) if !what.contains(N) => Err(format!("{what}: copies: {n} needs {N} in it to tell the copies apart")),
+            Some(n) => Ok(Some(n)),
+            None => Ok(None),
+        };
+        let mut remote = Vec::new();
+        for file in std::mem::take(&mut self.remote) {
+            match count(file.copies, format!("remote path {}", file.path))? {
+                None => remote.push(file),
+                Some(copies) => remote.extend((1..=copies).map(|n| RemoteFile {
+                    path: file.path.replace(N, &format!("{n:03}")),
+                    // Even steps: the generator starts from `seed | 1`.
+                    seed: file.size.map(|_| file.seed.unwrap_or(42) + 2 * u64::from(n)),
+                    copies: None,
+                    ..file.clone()
+                })),
+            }
+        }
+        self.remote = remote;
+        let mut jobs = Vec::new();
+        for job in std::mem::take(&mut self.jobs) {
+            match count(job.copies, format!("jobId {}", job.job_id))? {
+                None => jobs.push(job),
+                Some(copies) => {
+                    if let Some(expected) = self.expect.jobs.remove(&job.job_id) {
+                        for n in 1..=copies {
+                            self.expect.jobs.insert(job.job_id.replace(N, &format!("{n:03}")), expected.clone());
+                        }
+                    }
+                    jobs.extend((1..=copies).map(|n| {
+                        let n = format!("{n:03}");
+                        JobSpec {
+                            job_id: job.job_id.replace(N, &n),
+                            file: FileRef {
+                                file_name: job.file.file_name.replace(N, &n),
+                                remote_path: job.file.remote_path.replace(N, &n),
+                            },
+                            s3: job.s3.as_ref().map(|s3| S3Spec {
+                                bucket: s3.bucket.clone(),
+                                key: s3.key.replace(N, &n),
+                            }),
+                            copies: None,
+                            ..job.clone()
+                        }
+                    }));
+                }
+            }
+        }
+        self.jobs = jobs;
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -522,6 +619,12 @@ impl Scenario {
                 | Action::Stop(ExecutionStep { job: id, .. })
                 | Action::TimeOut(ExecutionStep { job: id, .. }) => {
                     known(id, &format!("steps[{i}]"))?
+                }
+                Action::Trigger(TriggerStep { job, after }) => {
+                    known(job, &format!("steps[{i}]"))?;
+                    if after.as_deref().is_some_and(|a| a != DOWNLOAD) {
+                        return Err(format!("steps[{i}].trigger.after: only `{DOWNLOAD}` (or nothing) is known"));
+                    }
                 }
                 Action::Settle | Action::Faults(_) => {}
             }

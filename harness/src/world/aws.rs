@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use pipeline::job::Job;
 use pipeline::secret::FtpsSettings;
 
-use super::template::TableSpec;
+use super::template::{LeaseTableSpec, TableSpec};
 
 /// The local world's region (every ARN the emulator mints is in it).
 pub use sfn::arn::REGION;
@@ -99,6 +99,44 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) ->
             .attribute_definitions(attr(sort));
     }
     request.send().await.map_err(failed("creating the job table"))?;
+    Ok(())
+}
+
+/// Creates the connection lease table with the key and TTL attribute the template declares.
+pub async fn create_lease_table(sdk: &SdkConfig, table: &str, spec: &LeaseTableSpec) -> Result<(), ResourceError> {
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    ddb.create_table()
+        .table_name(table)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(&spec.partition_key)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("complete"),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&spec.partition_key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("complete"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(failed("creating the lease table"))?;
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name(&spec.ttl_attribute)
+                .enabled(true)
+                .build()
+                .expect("complete"),
+        )
+        .send()
+        .await
+        .map_err(failed("enabling TTL on the lease table"))?;
     Ok(())
 }
 

@@ -126,6 +126,8 @@ fn handle_job(handle: &Handle) -> Option<JobKey> {
 pub struct Names {
     pub id: String,
     pub table: String,
+    /// The connection lease table.
+    pub leases: String,
     pub bucket: String,
     /// The `FTPS_SECRET_ID` template; `{pipeline}` is the job's pipeline.
     pub secret_id: String,
@@ -313,6 +315,7 @@ impl World {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let names = Names {
             table: format!("FSA-FileChecks-{id}"),
+            leases: format!("FSA-FileChecks-{id}-Leases"),
             bucket: format!("landing-{id}"),
             secret_id: if options.shared_secret {
                 format!("filechecks/{id}/ftps")
@@ -322,10 +325,12 @@ impl World {
             id,
         };
         aws::create_job_table(&direct, &names.table, &stack.table).await?;
+        aws::create_lease_table(&direct, &names.leases, &stack.leases).await?;
         aws::create_landing_bucket(&direct, &names.bucket, stack.bucket_versioned).await?;
         let ftps = FtpsServer::start(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
+            leases_table: names.leases.clone(),
             landing_bucket: names.bucket.clone(),
             secret_id: names.secret_id.clone(),
             upload: options.upload,
@@ -439,6 +444,7 @@ impl World {
             // IP. The AWS CLI and the SDKs that read this setting then call the endpoint as it is.
             ("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".into()),
             ("JOBS_TABLE", self.names.table.clone()),
+            ("LEASES_TABLE", self.names.leases.clone()),
             ("LANDING_BUCKET", self.names.bucket.clone()),
             ("FTPS_SECRET_ID", self.names.secret_id.clone()),
             ("STATE_MACHINE_ARN", self.state_machine_arn.clone()),
@@ -622,8 +628,8 @@ impl World {
         }
     }
 
-    /// Sets a job back to TRIGGERED (an operator's re-drive of an ERROR job).
-    pub async fn redrive(&self, key: &JobKey) -> Result<(), WorldError> {
+    /// Sets a job TRIGGERED (an operator's re-drive of an ERROR job, or a producer's write).
+    pub async fn trigger(&self, key: &JobKey) -> Result<(), WorldError> {
         self.job(key).await?;
         self.ddb
             .update_item()

@@ -22,6 +22,13 @@ pub struct TableSpec {
     pub stream_view: String,
 }
 
+/// The connection lease table: its key and the TTL attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaseTableSpec {
+    pub partition_key: String,
+    pub ttl_attribute: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct PipeSpec {
     pub filters: Vec<Pattern>,
@@ -115,6 +122,7 @@ pub struct StackSpec {
     /// The state machine's deployed name (its `Name`, `!Sub` resolved with the parameters' defaults).
     pub state_machine_name: String,
     pub table: TableSpec,
+    pub leases: LeaseTableSpec,
     pub pipe: PipeSpec,
     pub bucket_versioned: bool,
     /// The healing rule, where the template declares one.
@@ -144,8 +152,35 @@ impl StackSpec {
         let doc: Value = serde_yaml::from_str(&template.text).map_err(|e| fail(e.to_string()))?;
         let resources = doc.get("Resources").ok_or_else(|| fail("no Resources".into()))?;
 
-        let table = resource_of_type(resources, "AWS::DynamoDB::Table")
-            .ok_or_else(|| fail("no AWS::DynamoDB::Table".into()))?;
+        let tables = || {
+            resources
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .map(|(_, r)| r)
+                .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::DynamoDB::Table"))
+        };
+        let hash_key = |props: &Value| {
+            props["KeySchema"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .find(|k| k["KeyType"].as_str() == Some("HASH"))
+                .and_then(|k| string(k.get("AttributeName")))
+        };
+        // The job table is the one with a stream (the Pipe's source); the lease table the one
+        // whose items expire.
+        let table = tables()
+            .find(|t| !t["Properties"]["StreamSpecification"].is_null())
+            .ok_or_else(|| fail("no AWS::DynamoDB::Table with a stream".into()))?;
+        let leases = tables()
+            .find(|t| !t["Properties"]["TimeToLiveSpecification"].is_null())
+            .ok_or_else(|| fail("no AWS::DynamoDB::Table with TimeToLiveSpecification (the connection leases)".into()))?;
+        let leases = LeaseTableSpec {
+            partition_key: hash_key(&leases["Properties"]).ok_or_else(|| fail("the lease table has no HASH key".into()))?,
+            ttl_attribute: string(leases["Properties"]["TimeToLiveSpecification"].get("AttributeName"))
+                .ok_or_else(|| fail("the lease table's TimeToLiveSpecification has no AttributeName".into()))?,
+        };
         let props = &table["Properties"];
         let key = |kind: &str| {
             props["KeySchema"]
@@ -220,6 +255,7 @@ impl StackSpec {
         Ok(Self {
             state_machine_name,
             table,
+            leases,
             pipe: PipeSpec { filters, batch_size },
             bucket_versioned,
             healing,
@@ -241,6 +277,13 @@ mod tests {
                 partition_key: "jobId".into(),
                 sort_key: Some("project".into()),
                 stream_view: "NEW_IMAGE".into()
+            }
+        );
+        assert_eq!(
+            spec.leases,
+            LeaseTableSpec {
+                partition_key: "lease".into(),
+                ttl_attribute: "expiresAt".into()
             }
         );
         assert_eq!(spec.pipe.batch_size, 1);
