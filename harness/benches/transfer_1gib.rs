@@ -95,10 +95,13 @@ async fn main() -> anyhow::Result<()> {
     let rss_before = peak_rss_mib();
     let started = Instant::now();
     let out = pipeline
-        .transfer_file(TransferInput {
-            job: taken.job,
-            execution_arn: arn,
-        }, None)
+        .transfer_file(
+            TransferInput {
+                job: taken.job,
+                execution_arn: arn,
+            },
+            None,
+        )
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_mib();

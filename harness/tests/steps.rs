@@ -247,8 +247,16 @@ async fn dropped_connection_keeps_its_parts_for_the_retry_which_resumes_with_res
         1,
         "the confirmed parts stay for the retry"
     );
-    let checkpoint = world.job(&key).await.upload.expect("the job records where the upload stands");
-    assert_eq!((checkpoint.parts, checkpoint.bytes), (2, 10 * 1024 * 1024), "{checkpoint:?}");
+    let checkpoint = world
+        .job(&key)
+        .await
+        .upload
+        .expect("the job records where the upload stands");
+    assert_eq!(
+        (checkpoint.parts, checkpoint.bytes),
+        (2, 10 * 1024 * 1024),
+        "{checkpoint:?}"
+    );
     assert_eq!(world.object_versions().await, 0, "no object, not even a partial one");
     assert_eq!(
         std::fs::read(server.local_path("/in/big.dat")).unwrap(),
@@ -395,7 +403,11 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
     assert!(server.local_path("/in/hang.dat").exists());
     // Out of retries: the job ends ERROR and drops the upload it kept.
     world.record_failure(&key, &arn, &err).await;
-    assert_eq!(world.open_multipart_uploads().await, 0, "an ERROR job leaves no upload open");
+    assert_eq!(
+        world.open_multipart_uploads().await,
+        0,
+        "an ERROR job leaves no upload open"
+    );
     assert_eq!(world.job(&key).await.upload, None);
 }
 
@@ -468,4 +480,57 @@ async fn a_key_under_another_projects_prefix_is_refused() {
     );
     assert_eq!(world.object_versions().await, 0);
     assert!(world.ftps.local_path("/in/a.dat").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_leases_cap_a_server_and_expire_with_their_holder() {
+    use std::time::{Duration, SystemTime};
+
+    use pipeline::lease::Leases;
+    let world = world_with_ftps().await;
+    let leases = Leases::new(aws_sdk_dynamodb::Client::new(&world.sdk), world.names.leases.clone());
+    let later = SystemTime::now() + Duration::from_secs(600);
+    let server = "ftps.example:21";
+
+    let first = leases.acquire(server, 2, "a", "arn:a", later).await.unwrap();
+    let second = leases.acquire(server, 2, "b", "arn:b", later).await.unwrap();
+    assert_ne!(first.slot, second.slot);
+    let refused = leases.acquire(server, 2, "c", "arn:c", later).await.unwrap_err();
+    assert_eq!(refused.name(), "ConnectionLimitReached", "{refused}");
+    assert!(refused.to_string().contains("ftps.example:21"), "{refused}");
+    assert!(
+        leases.acquire("other.example:21", 2, "c", "arn:c", later).await.is_ok(),
+        "the cap is per server"
+    );
+
+    leases.release(first).await;
+    let third = leases.acquire(server, 2, "c", "arn:c", later).await.unwrap();
+
+    // A holder whose deadline passed (its Lambda was killed) no longer counts: its slot is
+    // taken over without anyone releasing it.
+    let dead = leases
+        .acquire(
+            "dying.example:21",
+            1,
+            "d",
+            "arn:d",
+            SystemTime::now() - Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let successor = leases
+        .acquire("dying.example:21", 1, "e", "arn:e", later)
+        .await
+        .unwrap();
+    assert_eq!(dead.slot, successor.slot);
+    // The dead holder's late release must not free its successor's slot.
+    leases.release(dead).await;
+    let err = leases
+        .acquire("dying.example:21", 1, "f", "arn:f", later)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "ConnectionLimitReached");
+    leases.release(successor).await;
+    leases.release(second).await;
+    leases.release(third).await;
 }

@@ -58,7 +58,10 @@ async fn a_stopped_execution_and_a_malformed_item_end_error_with_a_name() {
     assert_eq!(item["status"], "ERROR", "{item}");
     assert_eq!(item["error"]["name"], "ExecutionAborted", "{item}");
     let message = item["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&execution_arn) && message.contains("Operator"), "{message}");
+    assert!(
+        message.contains(&execution_arn) && message.contains("Operator"),
+        "{message}"
+    );
     assert!(source.exists(), "the source stays on the server");
     eprintln!("StopExecution to ERROR ExecutionAborted: {} ms", took.as_millis());
     assert!(took.as_secs() < 10, "healed within seconds, took {took:?}");
@@ -80,5 +83,8 @@ async fn a_stopped_execution_and_a_malformed_item_end_error_with_a_name() {
     let item = status(&up, "malformed-1");
     assert_eq!(item["status"], "ERROR", "{item}");
     assert_eq!(item["error"]["name"], "InvalidJob", "{item}");
-    assert!(item["error"]["message"].as_str().unwrap().contains("createdAt"), "{item}");
+    assert!(
+        item["error"]["message"].as_str().unwrap().contains("createdAt"),
+        "{item}"
+    );
 }

@@ -291,9 +291,15 @@ async fn resolve(endpoint: &str, limit: Duration) -> Result<SocketAddr, Pipeline
 /// Whether a refusal's text speaks of load rather than credentials.
 fn says_busy(text: &str) -> bool {
     let text = text.to_ascii_lowercase();
-    ["too many", "maximum number", "max number", "connection limit", "try again later"]
-        .iter()
-        .any(|phrase| text.contains(phrase))
+    [
+        "too many",
+        "maximum number",
+        "max number",
+        "connection limit",
+        "try again later",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
 }
 
 /// Names an FTP failure by reply code and by what the command was doing.
@@ -348,6 +354,9 @@ mod tests {
         }
         let err = classify(reply(530, "Login incorrect."), Op::Login, "login");
         assert_eq!(err.name(), "FtpsAuthFailed");
-        assert_eq!(classify(reply(421, "busy"), Op::Connect, "c").name(), "TooManyConnections");
+        assert_eq!(
+            classify(reply(421, "busy"), Op::Connect, "c").name(),
+            "TooManyConnections"
+        );
     }
 }

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::error::PipelineError;
 use crate::ftps::Timeouts;
-use crate::lease::Leases;
 use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
+use crate::lease::Leases;
 use crate::secret::SecretSource;
 use crate::store::{Found, JobStore, Outcome};
 use crate::timestamp;
@@ -431,14 +431,17 @@ impl Handlers {
             Err(PipelineError::InvalidJob(_)) => return Ok(HealOutput { recorded: None }),
             Err(e) => return Err(e),
         };
-        let mut message = format!(
-            "execution {} ended {} {stage}",
-            detail.execution_arn, detail.status
-        );
+        let mut message = format!("execution {} ended {} {stage}", detail.execution_arn, detail.status);
         if let Some(error) = detail.error.filter(|e| !e.is_empty()) {
             message.push_str(&format!(": {error}"));
             if let Some(cause) = detail.cause.filter(|c| !c.is_empty()) {
-                message.push_str(&format!(" ({})", error_message(&CaughtError { error, cause: Some(cause) })));
+                message.push_str(&format!(
+                    " ({})",
+                    error_message(&CaughtError {
+                        error,
+                        cause: Some(cause)
+                    })
+                ));
             }
         }
         let record = ErrorRecord {

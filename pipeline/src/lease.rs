@@ -107,7 +107,10 @@ impl Leases {
             .await;
         match delete {
             Ok(_) => tracing::info!(slot = %lease.slot, "connection lease released"),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
                 tracing::warn!(slot = %lease.slot, "connection lease had expired and was taken by another job")
             }
             Err(e) => tracing::warn!(

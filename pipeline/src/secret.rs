@@ -249,11 +249,10 @@ impl SecretSource {
         let text = out
             .secret_string()
             .ok_or_else(|| PipelineError::SecretInvalid(format!("secret {id} has no SecretString")))?;
-        let settings =
-            FtpsSettings::from_json(text).map_err(|e| match e {
-                PipelineError::SecretInvalid(problem) => PipelineError::SecretInvalid(format!("secret {id}: {problem}")),
-                other => other,
-            })?;
+        let settings = FtpsSettings::from_json(text).map_err(|e| match e {
+            PipelineError::SecretInvalid(problem) => PipelineError::SecretInvalid(format!("secret {id}: {problem}")),
+            other => other,
+        })?;
         let tls = crate::tls::client_config(&settings)?;
         let endpoint = Arc::new(FtpsEndpoint { settings, tls });
         self.cache

@@ -16,10 +16,10 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::PipelineError;
 use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
-use crate::lease::Leases;
-use crate::secret::FtpsEndpoint;
 use crate::job::{Job, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
+use crate::lease::Leases;
 use crate::names;
+use crate::secret::FtpsEndpoint;
 use crate::secret::SecretSource;
 use crate::store::JobStore;
 use crate::upload::{self, Upload, UploadSettings};
@@ -91,9 +91,17 @@ impl Transfer<'_> {
         let settings = &endpoint.settings;
         let lease = self
             .leases
-            .acquire(&settings.server(), settings.max_connections(), &job.job_id, execution_arn, self.lease_until)
+            .acquire(
+                &settings.server(),
+                settings.max_connections(),
+                &job.job_id,
+                execution_arn,
+                self.lease_until,
+            )
             .await?;
-        let result = self.connected(job, execution_arn, &endpoint, path, location, landed_before).await;
+        let result = self
+            .connected(job, execution_arn, &endpoint, path, location, landed_before)
+            .await;
         self.leases.release(lease).await;
         result
     }
@@ -142,7 +150,9 @@ impl Transfer<'_> {
                 (source, record.clone())
             }
             (Ok(source), _) => {
-                let record = self.land(&mut session, job, execution_arn, path, &location, &source).await?;
+                let record = self
+                    .land(&mut session, job, execution_arn, path, &location, &source)
+                    .await?;
                 (source, record)
             }
         };

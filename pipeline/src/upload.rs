@@ -130,7 +130,11 @@ async fn object_state(
 pub async fn still_holds(s3: &Client, location: &S3Location, record: &TransferRecord) -> Result<bool, PipelineError> {
     Ok(object_state(s3, location, record.s3_version_id.as_deref())
         .await?
-        .is_some_and(|found| found.compare(location, record.bytes, &record.s3_checksum_crc32c).is_ok()))
+        .is_some_and(|found| {
+            found
+                .compare(location, record.bytes, &record.s3_checksum_crc32c)
+                .is_ok()
+        }))
 }
 
 /// Aborts the multipart uploads left open for exactly this key: an attempt killed mid-stream (a

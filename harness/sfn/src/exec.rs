@@ -211,7 +211,10 @@ impl Handle {
         if self.outcome.borrow().is_some() {
             return false;
         }
-        self.stop.send_replace(Some(StatesError::new(TIMED_OUT, "The execution exceeded its TimeoutSeconds")));
+        self.stop.send_replace(Some(StatesError::new(
+            TIMED_OUT,
+            "The execution exceeded its TimeoutSeconds",
+        )));
         true
     }
 

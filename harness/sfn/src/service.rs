@@ -287,10 +287,15 @@ impl Service {
             ));
         }
         let (events, ended) = (self.events.clone(), self.ended.clone());
-        let on_end = EndHook(Arc::new(move |handle: &Handle, execution: &crate::exec::Execution, stopped| {
-            ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _ = events.send(status_change_event(execution_detail(handle, Some((execution, stopped)))));
-        }));
+        let on_end = EndHook(Arc::new(
+            move |handle: &Handle, execution: &crate::exec::Execution, stopped| {
+                ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = events.send(status_change_event(execution_detail(
+                    handle,
+                    Some((execution, stopped)),
+                )));
+            },
+        ));
         let options = RunOptions {
             execution_name: name,
             state_machine_name: machine.name.clone(),

@@ -35,7 +35,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 let path = output.join(format!("{}.yaml", cell.name));
                 std::fs::write(&path, &cell.yaml).with_context(|| format!("writing {}", path.display()))?;
             }
-            eprintln!("harness: {} fault-matrix scenarios in {}", cells.len(), output.display());
+            eprintln!(
+                "harness: {} fault-matrix scenarios in {}",
+                cells.len(),
+                output.display()
+            );
             return Ok(ExitCode::SUCCESS);
         }
     };

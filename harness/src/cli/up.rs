@@ -52,7 +52,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .as_str()
                     .and_then(input_job)
                     .map_or_else(|| "?".into(), |k| k.job_id);
-                eprintln!("harness: execution for job {job} RUNNING {}", detail["executionArn"].as_str().unwrap_or("?"));
+                eprintln!(
+                    "harness: execution for job {job} RUNNING {}",
+                    detail["executionArn"].as_str().unwrap_or("?")
+                );
             }
         }
     });

@@ -87,7 +87,10 @@ impl Default for AwsFaults {
 impl AwsFaults {
     /// Adds `faults` to the armed ones.
     pub fn arm(&self, faults: &[AwsFault]) {
-        self.armed.lock().expect("aws faults lock").extend(faults.iter().cloned());
+        self.armed
+            .lock()
+            .expect("aws faults lock")
+            .extend(faults.iter().cloned());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,9 +154,9 @@ impl AwsFaults {
         let mut armed = self.armed.lock().expect("aws faults lock");
         let hit = armed.iter_mut().find(|f| {
             f.action == action
-                && f.body_contains.as_deref().is_none_or(|needle| {
-                    body.is_some_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-                })
+                && f.body_contains
+                    .as_deref()
+                    .is_none_or(|needle| body.is_some_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())))
                 && f.times != Times::Count(0)
         });
         let Some(fault) = hit else {
@@ -173,13 +176,21 @@ impl AwsFaults {
 fn error_answer(service: &str, answer: AwsAnswer) -> Verdict {
     if service == "s3" {
         let (status, code, message) = match answer {
-            AwsAnswer::Throttle => (StatusCode::SERVICE_UNAVAILABLE, "SlowDown", "Please reduce your request rate."),
+            AwsAnswer::Throttle => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SlowDown",
+                "Please reduce your request rate.",
+            ),
             AwsAnswer::InternalError => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
                 "We encountered an internal error. Please try again.",
             ),
-            _ => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Service is unable to handle request."),
+            _ => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Service is unable to handle request.",
+            ),
         };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>injected</RequestId></Error>"
@@ -216,7 +227,11 @@ pub fn action(target: Option<&str>, method: &Method, path: &str, query: Option<&
         return format!("{service}:{operation}");
     }
     let query = query.unwrap_or_default();
-    let has = |name: &str| query.split('&').any(|p| p == name || p.starts_with(&format!("{name}=")));
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
     let has_key = path.trim_start_matches('/').contains('/');
     let operation = match *method {
         Method::HEAD if has_key => "HeadObject",
@@ -246,14 +261,50 @@ mod tests {
     #[test]
     fn actions_are_named_as_iam_names_them() {
         let cases = [
-            (Some("DynamoDB_20120810.UpdateItem"), Method::POST, "/", None, "dynamodb:UpdateItem"),
-            (Some("DynamoDBStreams_20120810.GetRecords"), Method::POST, "/", None, "dynamodb:GetRecords"),
-            (Some("secretsmanager.GetSecretValue"), Method::POST, "/", None, "secretsmanager:GetSecretValue"),
-            (None, Method::PUT, "/b/k", Some("partNumber=1&uploadId=x"), "s3:UploadPart"),
+            (
+                Some("DynamoDB_20120810.UpdateItem"),
+                Method::POST,
+                "/",
+                None,
+                "dynamodb:UpdateItem",
+            ),
+            (
+                Some("DynamoDBStreams_20120810.GetRecords"),
+                Method::POST,
+                "/",
+                None,
+                "dynamodb:GetRecords",
+            ),
+            (
+                Some("secretsmanager.GetSecretValue"),
+                Method::POST,
+                "/",
+                None,
+                "secretsmanager:GetSecretValue",
+            ),
+            (
+                None,
+                Method::PUT,
+                "/b/k",
+                Some("partNumber=1&uploadId=x"),
+                "s3:UploadPart",
+            ),
             (None, Method::PUT, "/b/p/k", None, "s3:PutObject"),
             (None, Method::POST, "/b/k", Some("uploads"), "s3:CreateMultipartUpload"),
-            (None, Method::POST, "/b/k", Some("uploadId=x"), "s3:CompleteMultipartUpload"),
-            (None, Method::DELETE, "/b/k", Some("uploadId=x"), "s3:AbortMultipartUpload"),
+            (
+                None,
+                Method::POST,
+                "/b/k",
+                Some("uploadId=x"),
+                "s3:CompleteMultipartUpload",
+            ),
+            (
+                None,
+                Method::DELETE,
+                "/b/k",
+                Some("uploadId=x"),
+                "s3:AbortMultipartUpload",
+            ),
             (None, Method::HEAD, "/b/k", None, "s3:HeadObject"),
             (None, Method::GET, "/b", Some("uploads"), "s3:ListMultipartUploads"),
         ];

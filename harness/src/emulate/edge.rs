@@ -159,7 +159,10 @@ async fn list_parts_result(response: Response<Incoming>) -> Response<Body> {
         .replacen("<ListPartsResponse", "<ListPartsResult", 1)
         .replacen("</ListPartsResponse>", "</ListPartsResult>", 1);
     parts.headers.remove(hyper::header::CONTENT_LENGTH);
-    Response::from_parts(parts, Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed())
+    Response::from_parts(
+        parts,
+        Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed(),
+    )
 }
 
 impl Routes {

@@ -91,7 +91,10 @@ enum Kill {
 impl Kill {
     fn error(self) -> StatesError {
         let (kind, message) = match self {
-            Kill::Crash(why) => ("Runtime.ExitError", format!("RequestId: local Error: Runtime exited ({why})")),
+            Kill::Crash(why) => (
+                "Runtime.ExitError",
+                format!("RequestId: local Error: Runtime exited ({why})"),
+            ),
             Kill::Timeout(why) => ("Sandbox.Timedout", format!("Task timed out ({why})")),
         };
         StatesError::new(
@@ -120,7 +123,10 @@ impl Lambdas {
 
     /// Adds `faults` to the armed ones.
     pub fn arm(&self, faults: &[LambdaFault]) {
-        self.faults.lock().expect("lambda faults").extend(faults.iter().cloned());
+        self.faults
+            .lock()
+            .expect("lambda faults")
+            .extend(faults.iter().cloned());
     }
 
     /// Waits until no invocation is in flight.

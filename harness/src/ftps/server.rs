@@ -490,7 +490,8 @@ impl AsyncRead for ChangeAtEof {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let filled = buf.filled().len();
         let poll = Pin::new(&mut self.reader).poll_read(cx, buf);
-        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() == filled
+        if matches!(poll, Poll::Ready(Ok(())))
+            && buf.filled().len() == filled
             && let Some((change, path)) = self.change.take()
             && let Err(e) = change.apply(&path)
         {

@@ -212,27 +212,42 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
     if let Some(want) = &expect.rest_offsets
         && *want != observed.rest_offsets
     {
-        failures.push(format!("rest offsets: expected {want:?}, got {:?}", observed.rest_offsets));
+        failures.push(format!(
+            "rest offsets: expected {want:?}, got {:?}",
+            observed.rest_offsets
+        ));
     }
     if let Some(want) = expect.uploaded_parts
         && want != observed.uploaded_parts
     {
-        failures.push(format!("uploaded parts: expected {want}, got {}", observed.uploaded_parts));
+        failures.push(format!(
+            "uploaded parts: expected {want}, got {}",
+            observed.uploaded_parts
+        ));
     }
     if let Some(want) = expect.peak_sessions
         && want != observed.peak_sessions
     {
-        failures.push(format!("peak sessions: expected {want}, got {}", observed.peak_sessions));
+        failures.push(format!(
+            "peak sessions: expected {want}, got {}",
+            observed.peak_sessions
+        ));
     }
     if let Some(want) = expect.refused_sessions
         && want != observed.refused_sessions
     {
-        failures.push(format!("refused sessions: expected {want}, got {}", observed.refused_sessions));
+        failures.push(format!(
+            "refused sessions: expected {want}, got {}",
+            observed.refused_sessions
+        ));
     }
     for text in &expect.absent {
         for stored in &observed.items {
             if stored.item.to_string().contains(text.as_str()) {
-                failures.push(format!("absent: {text:?} appears in the item of job {}", stored.job_id()));
+                failures.push(format!(
+                    "absent: {text:?} appears in the item of job {}",
+                    stored.job_id()
+                ));
             }
         }
     }

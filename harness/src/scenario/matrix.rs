@@ -53,7 +53,11 @@ fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(String, St
         ),
         // Past the SDK's own three attempts: the state's Retry must take over.
         "throttle" | "5xx" => {
-            let respond = if fault == "throttle" { "throttle" } else { "internal_error" };
+            let respond = if fault == "throttle" {
+                "throttle"
+            } else {
+                "internal_error"
+            };
             (
                 format!(
                     "faults:\n  aws:\n    - {{action: 'dynamodb:UpdateItem', body_contains: '\"S\":\"{at}\"', respond: {respond}, times: 3}}\n"
@@ -82,7 +86,10 @@ fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(String, St
                 TransferStage::Done => "FinalizeJob",
                 _ => return None,
             };
-            (String::new(), format!("steps:\n  - stop: {{job: job-matrix, after: {after}}}\n"))
+            (
+                String::new(),
+                format!("steps:\n  - stop: {{job: job-matrix, after: {after}}}\n"),
+            )
         }
         _ => return None,
     })

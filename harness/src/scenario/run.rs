@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use pipeline::job::{Job, S3Location};
-use sha2::{Digest, Sha256};
 use sfn::MockConfig;
+use sha2::{Digest, Sha256};
 
 use super::checks::{self, Observed};
 use super::content::{self, ContentError, Remote};

@@ -355,7 +355,9 @@ impl TryFrom<ActionSpec> for Action {
         }
         match actions.len() {
             1 => Ok(actions.remove(0)),
-            _ => Err("a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out, trigger"),
+            _ => Err(
+                "a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out, trigger",
+            ),
         }
     }
 }
@@ -523,7 +525,9 @@ impl Scenario {
         const N: &str = "{n}";
         let count = |copies: Option<u32>, what: String| match copies {
             Some(0) => Err(format!("{what}: copies is 0")),
-            Some(n) if !what.contains(N) => Err(format!("{what}: copies: {n} needs {N} in it to tell the copies apart")),
+            Some(n) if !what.contains(N) => {
+                Err(format!("{what}: copies: {n} needs {N} in it to tell the copies apart"))
+            }
             Some(n) => Ok(Some(n)),
             None => Ok(None),
         };
@@ -548,7 +552,9 @@ impl Scenario {
                 Some(copies) => {
                     if let Some(expected) = self.expect.jobs.remove(&job.job_id) {
                         for n in 1..=copies {
-                            self.expect.jobs.insert(job.job_id.replace(N, &format!("{n:03}")), expected.clone());
+                            self.expect
+                                .jobs
+                                .insert(job.job_id.replace(N, &format!("{n:03}")), expected.clone());
                         }
                     }
                     jobs.extend((1..=copies).map(|n| {
@@ -617,13 +623,13 @@ impl Scenario {
                 | Action::Redrive(id)
                 | Action::Deliver { job: id, .. }
                 | Action::Stop(ExecutionStep { job: id, .. })
-                | Action::TimeOut(ExecutionStep { job: id, .. }) => {
-                    known(id, &format!("steps[{i}]"))?
-                }
+                | Action::TimeOut(ExecutionStep { job: id, .. }) => known(id, &format!("steps[{i}]"))?,
                 Action::Trigger(TriggerStep { job, after }) => {
                     known(job, &format!("steps[{i}]"))?;
                     if after.as_deref().is_some_and(|a| a != DOWNLOAD) {
-                        return Err(format!("steps[{i}].trigger.after: only `{DOWNLOAD}` (or nothing) is known"));
+                        return Err(format!(
+                            "steps[{i}].trigger.after: only `{DOWNLOAD}` (or nothing) is known"
+                        ));
                     }
                 }
                 Action::Settle | Action::Faults(_) => {}

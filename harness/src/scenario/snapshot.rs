@@ -36,7 +36,11 @@ fn redact_ports(text: &str) -> String {
 fn redact_world_ids(text: &str) -> String {
     redact_after(text, "filechecks/", "[world]", |after| {
         let id = after.chars().take_while(char::is_ascii_hexdigit).count();
-        if id == 12 && after[id..].starts_with('/') { id } else { 0 }
+        if id == 12 && after[id..].starts_with('/') {
+            id
+        } else {
+            0
+        }
     })
 }
 
@@ -63,10 +67,12 @@ pub fn redact(item: &Value) -> Value {
                 Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>())
             }
             Value::Array(items) => Value::Array(items.iter().map(|v| walk(key, v)).collect()),
-            Value::String(_) if matches!(
-                key,
-                "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at" | "sourceModifiedAt"
-            ) => {
+            Value::String(_)
+                if matches!(
+                    key,
+                    "createdAt" | "startedAt" | "completedAt" | "updatedAt" | "at" | "sourceModifiedAt"
+                ) =>
+            {
                 json!("[timestamp]")
             }
             Value::String(_) if key == "executionArn" => json!("[execution-arn]"),

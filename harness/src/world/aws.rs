@@ -178,7 +178,12 @@ pub async fn put_job(ddb: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> 
 
 /// Creates the FTPS secret `name`.
 pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &FtpsSettings) -> Result<(), ResourceError> {
-    put_secret_text(sdk, name, &serde_json::to_string(value).expect("FtpsSettings serialize")).await
+    put_secret_text(
+        sdk,
+        name,
+        &serde_json::to_string(value).expect("FtpsSettings serialize"),
+    )
+    .await
 }
 
 /// Stores a secret string as it is (a malformed one too).

@@ -33,8 +33,8 @@ pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError};
 
 use crate::emulate::aws_fault::AwsFaults;
-use crate::emulate::lambda::Lambdas;
 use crate::emulate::edge::{Edge, EdgeError};
+use crate::emulate::lambda::Lambdas;
 use crate::emulate::pipe::{Pipe, PipeError, Target};
 use crate::ftps::{Fault, FtpsServer, FtpsServerError};
 use template::StackSpec;

@@ -84,7 +84,12 @@ fn pattern_json(value: &Value, machine_id: &str) -> Result<serde_json::Value, St
         Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(machine_id) => {
             serde_json::Value::String(STATE_MACHINE_ARN.into())
         }
-        Value::Tagged(tagged) => return Err(format!("the healing rule's pattern uses !{}, which the world cannot resolve", tagged.tag)),
+        Value::Tagged(tagged) => {
+            return Err(format!(
+                "the healing rule's pattern uses !{}, which the world cannot resolve",
+                tagged.tag
+            ));
+        }
     })
 }
 
@@ -103,9 +108,11 @@ fn healing(resources: &Value, machine_id: &str) -> Result<Option<HealingSpec>, S
         for event in events.values() {
             let pattern = &event["Properties"]["Pattern"];
             let on_status_changes = event["Type"].as_str() == Some("EventBridgeRule")
-                && pattern["detail-type"]
-                    .as_sequence()
-                    .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("Step Functions Execution Status Change")));
+                && pattern["detail-type"].as_sequence().is_some_and(|types| {
+                    types
+                        .iter()
+                        .any(|t| t.as_str() == Some("Step Functions Execution Status Change"))
+                });
             if on_status_changes {
                 return Ok(Some(HealingSpec {
                     function: id.as_str().unwrap_or_default().to_string(),
@@ -175,9 +182,12 @@ impl StackSpec {
             .ok_or_else(|| fail("no AWS::DynamoDB::Table with a stream".into()))?;
         let leases = tables()
             .find(|t| !t["Properties"]["TimeToLiveSpecification"].is_null())
-            .ok_or_else(|| fail("no AWS::DynamoDB::Table with TimeToLiveSpecification (the connection leases)".into()))?;
+            .ok_or_else(|| {
+                fail("no AWS::DynamoDB::Table with TimeToLiveSpecification (the connection leases)".into())
+            })?;
         let leases = LeaseTableSpec {
-            partition_key: hash_key(&leases["Properties"]).ok_or_else(|| fail("the lease table has no HASH key".into()))?,
+            partition_key: hash_key(&leases["Properties"])
+                .ok_or_else(|| fail("the lease table has no HASH key".into()))?,
             ttl_attribute: string(leases["Properties"]["TimeToLiveSpecification"].get("AttributeName"))
                 .ok_or_else(|| fail("the lease table's TimeToLiveSpecification has no AttributeName".into()))?,
         };
