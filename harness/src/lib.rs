@@ -9,5 +9,6 @@
 
 pub mod emulate;
 pub mod ftps;
+pub mod progress;
 pub mod scenario;
 pub mod world;

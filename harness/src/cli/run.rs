@@ -86,6 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("no scenario files in {paths:?}");
     }
     let mut runner = Runner::new(project);
+    runner.progress = harness::progress::Bars::for_stderr();
     if let Some(url) = &args.ftps_url {
         runner.external = Some(ExternalFtps::from_url(
             url,

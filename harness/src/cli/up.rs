@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use harness::ftps::FaultSet;
+use harness::progress::{Bars, say};
 use harness::world::{Project, World, WorldOptions, execution_job, input_job};
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
@@ -43,7 +44,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             serde_yaml::from_str(&text).with_context(|| format!("{}: not a faults map", file.display()))?;
         world.inject(&faults.0);
     }
+    // A live bar per running transfer where stderr is a terminal; the event lines print above them.
+    let bars = Bars::for_stderr();
+    let _following = bars.as_ref().map(|b| b.follow(&world.ftps));
     let mut started = world.service.events();
+    let out = bars.clone();
     tokio::spawn(async move {
         while let Ok(event) = started.recv().await {
             let detail = &event["detail"];
@@ -52,36 +57,47 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .as_str()
                     .and_then(input_job)
                     .map_or_else(|| "?".into(), |k| k.job_id);
-                eprintln!(
-                    "harness: execution for job {job} RUNNING {}",
-                    detail["executionArn"].as_str().unwrap_or("?")
+                say(
+                    out.as_ref(),
+                    format!(
+                        "harness: execution for job {job} RUNNING {}",
+                        detail["executionArn"].as_str().unwrap_or("?")
+                    ),
                 );
             }
         }
     });
     let mut healed = world.subscribe_healed();
+    let out = bars.clone();
     tokio::spawn(async move {
         while let Ok((job, name)) = healed.recv().await {
-            eprintln!("harness: job {} healed: ERROR {name}", job.job_id);
+            say(out.as_ref(), format!("harness: job {} healed: ERROR {name}", job.job_id));
         }
     });
     let mut finished = world.subscribe();
+    let out = bars.clone();
     tokio::spawn(async move {
         loop {
             let execution = match finished.recv().await {
                 Ok(execution) => execution,
                 Err(RecvError::Lagged(missed)) => {
-                    eprintln!("harness: {missed} finished executions not reported (too many at once)");
+                    say(
+                        out.as_ref(),
+                        format!("harness: {missed} finished executions not reported (too many at once)"),
+                    );
                     continue;
                 }
                 Err(RecvError::Closed) => break,
             };
             let job = execution_job(&execution).map_or_else(|| "?".into(), |k| k.job_id);
             let status = serde_json::to_value(execution.status).unwrap_or_default();
-            eprintln!(
-                "harness: execution for job {job} {} {}",
-                status.as_str().unwrap_or("?"),
-                execution.error.as_deref().unwrap_or("")
+            say(
+                out.as_ref(),
+                format!(
+                    "harness: execution for job {job} {} {}",
+                    status.as_str().unwrap_or("?"),
+                    execution.error.as_deref().unwrap_or("")
+                ),
             );
         }
     });

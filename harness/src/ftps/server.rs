@@ -11,7 +11,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -45,6 +45,7 @@ pub struct FtpsServer {
     pki: Pki,
     faults: Arc<Faults>,
     sessions: Arc<Sessions>,
+    downloads: tokio::sync::broadcast::Sender<Arc<DownloadProgress>>,
     username: String,
     password: String,
     _dirs: tempfile::TempDir,
@@ -74,7 +75,9 @@ impl FtpsServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
 
+        let (downloads, _) = tokio::sync::broadcast::channel(256);
         let make_server = {
+            let downloads: tokio::sync::broadcast::Sender<Arc<DownloadProgress>> = downloads.clone();
             let root = root.clone();
             let faults = faults.clone();
             let credentials = Arc::new(FixedCredentials {
@@ -85,8 +88,10 @@ impl FtpsServer {
             move || {
                 let root = root.clone();
                 let faults = faults.clone();
+                let downloads = downloads.clone();
                 ServerBuilder::with_authenticator(
                     Box::new(move || FaultyFs {
+                        downloads: downloads.clone(),
                         inner: Filesystem::new(&root).expect("the server root exists"),
                         root: root.clone(),
                         faults: faults.clone(),
@@ -143,6 +148,7 @@ impl FtpsServer {
             pki,
             faults,
             sessions,
+            downloads,
             username: username.into(),
             password: password.into(),
             _dirs: dirs,
@@ -171,6 +177,11 @@ impl FtpsServer {
     /// The offsets downloads were restarted at (REST), in order.
     pub fn rest_offsets(&self) -> Vec<u64> {
         self.faults.rest_offsets()
+    }
+
+    /// Each download as it begins, with its live progress.
+    pub fn downloads(&self) -> tokio::sync::broadcast::Receiver<Arc<DownloadProgress>> {
+        self.downloads.subscribe()
     }
 
     /// The most sessions the server served at once so far.
@@ -310,6 +321,8 @@ impl Binder for LoopbackPort0 {
 /// The filesystem backend with faults.
 #[derive(Debug)]
 struct FaultyFs {
+    /// Each download as it begins.
+    downloads: tokio::sync::broadcast::Sender<Arc<DownloadProgress>>,
     inner: Filesystem,
     root: PathBuf,
     faults: Arc<Faults>,
@@ -406,10 +419,19 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             tokio::time::sleep(delay).await;
         }
         let local = self.root.join(path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()));
+        let progress = Arc::new(DownloadProgress {
+            path: format!("/{}", path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()).display()),
+            offset: start_pos,
+            size: std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0),
+            sent: AtomicU64::new(0),
+            done: false.into(),
+        });
         let reader: Box<dyn AsyncRead + Send + Sync + Unpin> = Box::new(Counted {
             reader: self.inner.get(user, path, start_pos).await?,
             faults: self.faults.clone(),
+            progress: progress.clone(),
         });
+        let _ = self.downloads.send(progress);
         self.faults.download_begun();
         if start_pos > 0 {
             self.faults.restarted_at(start_pos);
@@ -462,10 +484,40 @@ impl StorageBackend<DefaultUser> for FaultyFs {
     }
 }
 
-/// A download that reports the bytes it reads (`Faults::bytes_sent`).
+/// One download as the server sends it: what a progress bar shows.
+#[derive(Debug)]
+pub struct DownloadProgress {
+    pub path: String,
+    /// Where it started (REST), and the file's size then.
+    pub offset: u64,
+    pub size: u64,
+    sent: AtomicU64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl DownloadProgress {
+    /// The file's bytes sent so far, the offset included.
+    pub fn position(&self) -> u64 {
+        self.offset + self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The download has ended (completed, dropped or abandoned).
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+}
+
+/// A download that reports the bytes it reads (`Faults::bytes_sent`, its `DownloadProgress`).
 struct Counted {
     reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
     faults: Arc<Faults>,
+    progress: Arc<DownloadProgress>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.progress.done.store(true, Ordering::Relaxed);
+    }
 }
 
 impl AsyncRead for Counted {
@@ -475,6 +527,7 @@ impl AsyncRead for Counted {
         let read = buf.filled().len() - before;
         if read > 0 {
             self.faults.sent(read as u64);
+            self.progress.sent.fetch_add(read as u64, Ordering::Relaxed);
         }
         poll
     }

@@ -61,6 +61,17 @@ pub struct Runner {
     pub project: Project,
     /// Replaces the in-process FTPS server (the CLI's `--ftps-url`).
     pub external: Option<ExternalFtps>,
+    /// Live bars for the in-process server's transfers (the CLI on a terminal).
+    pub progress: Option<crate::progress::Bars>,
+}
+
+/// Stops a background task when the run that started it ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Shorter than the Lambda defaults: a scenario's server is local, and a hung one should fail fast.
@@ -88,6 +99,7 @@ impl Runner {
         Self {
             project,
             external: None,
+            progress: None,
         }
     }
 
@@ -137,6 +149,7 @@ impl Runner {
             ..Default::default()
         })
         .await?;
+        let _bars = self.progress.as_ref().map(|bars| AbortOnDrop(bars.follow(&world.ftps)));
         let remote = match external {
             Some(server) => Remote::External(server),
             None => Remote::InProcess(&world.ftps),
