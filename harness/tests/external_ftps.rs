@@ -26,10 +26,8 @@ async fn the_seed_scenario_replays_against_vsftpd() {
     let project = Project::discover(None).unwrap();
     let scenarios = project.scenarios_dir().unwrap();
     let seed = scenarios.join("seed_example.yaml");
-    let runner = Runner {
-        project,
-        external: Some(external),
-    };
+    let mut runner = Runner::new(project);
+    runner.external = Some(external);
     let report = runner.run(&seed).await.unwrap();
     assert!(
         report.failures.is_empty(),

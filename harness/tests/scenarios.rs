@@ -3,7 +3,8 @@
 //! expectations and invariants must hold, and the table's items must equal its snapshot
 //! (`scenarios/snapshots/<name>.snap`).
 
-use harness::scenario::{Runner, scenario_files, snapshot};
+use harness::scenario::schema::slow_tests_enabled;
+use harness::scenario::{Runner, Scenario, scenario_files, snapshot};
 use harness::world::Project;
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -16,6 +17,8 @@ fn main() {
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
             let runner = Runner::new(project.clone());
+            // A slow scenario (GiBs) is listed as ignored unless FILECHECKS_SLOW_TESTS is set.
+            let slow = Scenario::load(&path).is_ok_and(|s| s.slow) && !slow_tests_enabled();
             Trial::test(name.clone(), move || {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -35,6 +38,7 @@ fn main() {
                 });
                 Ok(())
             })
+            .with_ignored_flag(slow)
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

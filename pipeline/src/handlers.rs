@@ -31,6 +31,10 @@ pub struct Settings {
     pub table: String,
     /// `LEASES_TABLE`, default `FSA-FileChecks-Leases`: the connection leases.
     pub leases_table: String,
+    /// `AWS_ENDPOINT_URL_S3`: S3 (or S3-compatible storage) at an endpoint of its own, apart from
+    /// the other services. The SDK's loader honours it too; here it also serves several
+    /// configurations in one process (the local world with its disk-backed S3).
+    pub s3_endpoint: Option<String>,
     /// `LANDING_BUCKET`.
     pub landing_bucket: String,
     /// `FTPS_SECRET_ID`: a secret name or ARN; `{pipeline}` is replaced by the job's pipeline.
@@ -58,6 +62,7 @@ impl Settings {
             table: var("JOBS_TABLE").unwrap_or_else(|| "FSA-FileChecks".to_string()),
             leases_table: var("LEASES_TABLE").unwrap_or_else(|| "FSA-FileChecks-Leases".to_string()),
             landing_bucket: required("LANDING_BUCKET")?,
+            s3_endpoint: var("AWS_ENDPOINT_URL_S3"),
             secret_id: required("FTPS_SECRET_ID")?,
             upload: UploadSettings {
                 part_size: number("PART_SIZE_MIB", 8)? as usize * 1024 * 1024,
@@ -207,10 +212,13 @@ fn to_value<T: Serialize>(value: T) -> Result<Value, PipelineError> {
 
 impl Handlers {
     pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+        let mut s3_config = aws_sdk_s3::config::Builder::from(sdk)
             // Custom endpoints (moto, LocalStack) serve buckets by path, not by virtual host.
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
+            .force_path_style(sdk.endpoint_url().is_some() || settings.s3_endpoint.is_some());
+        if let Some(endpoint) = &settings.s3_endpoint {
+            s3_config = s3_config.endpoint_url(endpoint);
+        }
+        let s3_config = s3_config.build();
         Self {
             store: JobStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone()),
             leases: Leases::new(aws_sdk_dynamodb::Client::new(sdk), settings.leases_table.clone()),

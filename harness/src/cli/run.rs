@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use harness::ftps::ExternalFtps;
-use harness::scenario::{Runner, scenario_files, snapshot};
+use harness::scenario::schema::{SLOW_TESTS, slow_tests_enabled};
+use harness::scenario::{Runner, Scenario, scenario_files, snapshot};
 use harness::world::Project;
 
 use super::junit;
@@ -98,6 +99,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut cases = Vec::new();
     for file in &files {
         let name = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        if Scenario::load(file).is_ok_and(|s| s.slow) && !slow_tests_enabled() {
+            println!("skipped {name} (slow: set {SLOW_TESTS}=1 to run it)");
+            continue;
+        }
         let (problems, elapsed) = match runner.run(file).await {
             Ok(report) => {
                 let mut problems = report.failures;

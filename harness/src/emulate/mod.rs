@@ -4,6 +4,7 @@
 //! (`lambda`: deadlines, in-flight invocations, Lambda's faults).
 
 pub mod aws_fault;
+pub mod disk_s3;
 pub mod edge;
 pub mod lambda;
 pub mod pattern;

@@ -91,6 +91,19 @@ impl Vsftpd {
     /// `mode` says how the control connection becomes TLS: `AUTH TLS` after a plain greeting, or
     /// TLS from the first byte (`implicit_ssl=YES`).
     pub fn start(tls: TlsVersion, mode: TlsMode, user: &str, password: &str) -> Result<Self, VsftpdError> {
+        Self::start_with_reuse(tls, mode, user, password, true)
+    }
+
+    /// `start`, choosing whether data connections must reuse the control connection's TLS
+    /// session (`require_ssl_reuse`). Off only for clients that cannot (rclone 1.60), so that a
+    /// benchmark can measure them against the same server.
+    pub fn start_with_reuse(
+        tls: TlsVersion,
+        mode: TlsMode,
+        user: &str,
+        password: &str,
+        require_ssl_reuse: bool,
+    ) -> Result<Self, VsftpdError> {
         let binary = locate().ok_or(VsftpdError::NotInstalled)?;
         let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
@@ -131,7 +144,7 @@ impl Vsftpd {
              allow_writeable_chroot=YES\nseccomp_sandbox=NO\nsecure_chroot_dir={empty}\npam_service_name=vsftpd\n\
              pasv_enable=YES\npasv_min_port={pasv_min}\npasv_max_port={pasv_max}\npasv_address=127.0.0.1\n\
              ssl_enable=YES\nrsa_cert_file={cert}\nrsa_private_key_file={cert}\nforce_local_logins_ssl=YES\n\
-             force_local_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nssl_tlsv1=YES\nssl_sslv2=NO\nssl_sslv3=NO\n\
+             force_local_data_ssl=YES\nrequire_ssl_reuse={reuse}\nssl_ciphers=HIGH\nssl_tlsv1=YES\nssl_sslv2=NO\nssl_sslv3=NO\n\
              implicit_ssl={implicit}\nxferlog_enable=YES\nvsftpd_log_file={log}\nlog_ftp_protocol=YES\ndebug_ssl=YES\n",
             root = root.display(),
             empty = empty.display(),
@@ -139,6 +152,7 @@ impl Vsftpd {
             log = log.display(),
             pasv_max = pasv_min + 20,
             implicit = if mode == TlsMode::Implicit { "YES" } else { "NO" },
+            reuse = if require_ssl_reuse { "YES" } else { "NO" },
         );
         let conf_path = dir.path().join("vsftpd.conf");
         std::fs::write(&conf_path, config).map_err(setup)?;
@@ -201,6 +215,11 @@ impl Vsftpd {
             // it comes back at once, so pace the retries.
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The listening process (sessions are its forked children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn port(&self) -> u16 {

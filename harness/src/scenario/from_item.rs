@@ -153,6 +153,8 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
         mocks: None,
         ftps: None,
         speedup: None,
+        s3: Default::default(),
+        slow: false,
         expect: Expect {
             jobs: BTreeMap::from([(
                 job_id,

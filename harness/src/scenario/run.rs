@@ -142,6 +142,7 @@ impl Runner {
             project: self.project.clone(),
             mocks,
             timeouts: timeouts(),
+            s3: scenario.s3,
             time: match scenario.speedup {
                 Some(factor) => sfn::TimeMode::Accelerated(factor),
                 None => sfn::TimeMode::Virtual,

@@ -60,6 +60,12 @@ pub struct Scenario {
     /// for executions that wait on each other (jobs queueing for connection leases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speedup: Option<u32>,
+    /// `disk`: S3 on the disk-backed store instead of the AWS backend (files of GiBs).
+    #[serde(default, skip_serializing_if = "is_backend")]
+    pub s3: crate::world::S3Store,
+    /// Runs only when `FILECHECKS_SLOW_TESTS` is set (minutes and GiBs of disk).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub slow: bool,
     pub expect: Expect,
 }
 
@@ -157,6 +163,18 @@ pub struct SecretOverrides {
     /// typed by hand. They replace the typed fields in the stored JSON.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub raw_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+fn is_backend(store: &crate::world::S3Store) -> bool {
+    *store == crate::world::S3Store::Backend
+}
+
+/// The switch that lets `slow: true` scenarios run.
+pub const SLOW_TESTS: &str = "FILECHECKS_SLOW_TESTS";
+
+/// Whether `slow: true` scenarios run here.
+pub fn slow_tests_enabled() -> bool {
+    std::env::var_os(SLOW_TESTS).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// `caBundle: untrusted` in a scenario.

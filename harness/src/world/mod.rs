@@ -22,6 +22,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::ftps::Timeouts;
 use pipeline::job::{Job, JobKey, JobStatus};
 use pipeline::secret::FtpsSettings;
+
+use crate::emulate::disk_s3::DiskS3;
 use pipeline::upload::UploadSettings;
 use pipeline::{Handlers, Settings, Step};
 use serde_json::Value;
@@ -74,6 +76,20 @@ pub enum WorldError {
     SecretId(pipeline::PipelineError),
     #[error("the template's healing rule: {0}")]
     Healing(String),
+    #[error(transparent)]
+    DiskS3(#[from] crate::emulate::disk_s3::DiskS3Error),
+}
+
+/// Where the world's S3 lives (`s3: disk` in a scenario file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum S3Store {
+    /// The AWS backend's (moto keeps objects in RAM: ≲ 256 MiB each).
+    #[default]
+    Backend,
+    /// The disk-backed S3 (`emulate::disk_s3`) at an endpoint of its own (`AWS_ENDPOINT_URL_S3`),
+    /// for files of any size; AWS faults at the edge and request counts do not reach it.
+    Disk,
 }
 
 /// A job item as the table holds it: typed for checks when it is a job item (a malformed one is
@@ -158,6 +174,7 @@ pub struct WorldOptions {
     pub pipe: PipeState,
     /// Waits and retry intervals: virtual (scenarios: the clock jumps) or real (`up`, as on AWS).
     pub time: TimeMode,
+    pub s3: S3Store,
 }
 
 impl Default for WorldOptions {
@@ -174,6 +191,7 @@ impl Default for WorldOptions {
             shared_secret: false,
             pipe: PipeState::Running,
             time: TimeMode::Virtual,
+            s3: S3Store::Backend,
         }
     }
 }
@@ -294,6 +312,7 @@ pub struct World {
     running: Arc<tokio::sync::watch::Sender<Vec<Handle>>>,
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
+    disk_s3: Option<DiskS3>,
 }
 
 impl World {
@@ -326,11 +345,20 @@ impl World {
         };
         aws::create_job_table(&direct, &names.table, &stack.table).await?;
         aws::create_lease_table(&direct, &names.leases, &stack.leases).await?;
-        aws::create_landing_bucket(&direct, &names.bucket, stack.bucket_versioned).await?;
+        let disk_s3 = match options.s3 {
+            S3Store::Disk => Some(DiskS3::start(None, aws::TEST_CREDENTIALS, aws::TEST_CREDENTIALS).await?),
+            S3Store::Backend => None,
+        };
+        let s3_direct = match &disk_s3 {
+            Some(disk) => aws::sdk_config(disk.endpoint()).await,
+            None => direct.clone(),
+        };
+        aws::create_landing_bucket(&s3_direct, &names.bucket, stack.bucket_versioned).await?;
         let ftps = FtpsServer::start(&options.ftps_user, &options.ftps_password, options.ftps_root.as_deref()).await?;
         let settings = Settings {
             table: names.table.clone(),
             leases_table: names.leases.clone(),
+            s3_endpoint: disk_s3.as_ref().map(|disk| disk.endpoint().to_string()),
             landing_bucket: names.bucket.clone(),
             secret_id: names.secret_id.clone(),
             upload: options.upload,
@@ -395,7 +423,8 @@ impl World {
         Ok(World {
             _backend: backend,
             ddb: aws_sdk_dynamodb::Client::new(&direct),
-            s3: aws::s3_client(&direct),
+            s3: aws::s3_client(&s3_direct),
+            disk_s3,
             sdk: direct,
             aws_faults,
             healing,
@@ -451,6 +480,11 @@ impl World {
             ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
         ]
         .into_iter()
+        .chain(
+            self.disk_s3
+                .as_ref()
+                .map(|disk| ("AWS_ENDPOINT_URL_S3", disk.endpoint().to_string())),
+        )
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }

@@ -1,0 +1,308 @@
+//! The transfer benchmark: a file from a local vsftpd (FTPS, TLS 1.3) through the real
+//! TransferFile into the disk-backed S3 (`emulate::disk_s3`), next to the two ceilings and a
+//! peer, all in one run against the same server and sink:
+//!
+//! - curl's raw FTPS download to /dev/null: the server's ceiling;
+//! - the same bytes uploaded from memory into the sink with the pipeline's part size, parts in
+//!   flight and CRC32C: the sink's ceiling;
+//! - rclone's FTPS→S3 copy (Debian's `rclone`, where installed);
+//! - the pipeline end to end (FTPS → SHA-256 + CRC32C → multipart → verify → DELE), its peak RSS,
+//!   and the CPU seconds of this process (pipeline and sink) and of vsftpd during it.
+//!
+//! `cargo bench -p harness --bench transfer` (root, for vsftpd's system user). `SIZES_MIB`
+//! (default `1024,4096`) picks the sizes. The server does not require TLS session reuse on data
+//! connections here (our hardened configuration does): rclone 1.60 cannot reuse sessions and
+//! would be refused.
+
+use std::io::Write;
+use std::process::Command;
+use std::time::Instant;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use base64::Engine;
+use futures::StreamExt;
+use harness::emulate::pipe::insert_batch;
+use harness::ftps::vsftpd::{TlsVersion, Vsftpd};
+use harness::world::{PipeState, S3Store, World, WorldOptions};
+use pipeline::handlers::{SetRunningInput, TransferInput};
+use pipeline::job::{FileRef, Job, JobKey};
+use pipeline::secret::TlsMode;
+use pipeline::upload::UploadSettings;
+
+const MIB: u64 = 1024 * 1024;
+const USER: &str = "filechecks-bench";
+const PASSWORD: &str = "bench-pa55";
+
+/// VmHWM of this process, in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// Starts a new high-water mark (Linux: `5` to clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// CPU seconds of a process and its reaped children (vsftpd's sessions are forked children).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime is field 14 of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<f64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    // rest starts at field 3 (state, not numeric, dropped): utime..cstime are fields 14..17.
+    let at = |field: usize| fields.get(field - 4).copied().unwrap_or(0.0);
+    (at(14) + at(15) + at(16) + at(17)) / 100.0
+}
+
+/// The bench file's bytes: 1 MiB blocks of varied content (nothing can compress it away), each
+/// stamped with its index.
+fn block(index: u64) -> Vec<u8> {
+    let mut b: Vec<u8> = (0..MIB).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    b[..8].copy_from_slice(&index.to_le_bytes());
+    b
+}
+
+fn write_file(path: &std::path::Path, size_mib: u64) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..size_mib {
+        file.write_all(&block(i))?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+fn curl_rate(server: &Vsftpd, remote: &str) -> anyhow::Result<f64> {
+    let out = Command::new("curl")
+        .args(["-sS", "--ssl-reqd", "--cacert"])
+        .arg(server.root().join("ca.pem"))
+        .args(["--user", &format!("{USER}:{PASSWORD}"), "-o", "/dev/null", "-w", "%{speed_download}"])
+        .arg(format!("ftp://localhost:{}{remote}", server.port()))
+        .output()?;
+    anyhow::ensure!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse::<f64>()? / MIB as f64)
+}
+
+/// The same bytes from memory into the sink: the pipeline's part size, parts in flight, CRC32C.
+async fn sink_rate(s3: &aws_sdk_s3::Client, bucket: &str, size_mib: u64, upload: UploadSettings) -> anyhow::Result<f64> {
+    let key = "ceiling/large.bin";
+    let part_mib = upload.part_size as u64 / MIB;
+    let started = Instant::now();
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+        .send()
+        .await?;
+    let id = created.upload_id().unwrap_or_default().to_string();
+    let parts = size_mib.div_ceil(part_mib);
+    let uploads = futures::stream::iter(1..=parts).map(|n| {
+        let (s3, id) = (s3.clone(), id.clone());
+        async move {
+            let first = (n - 1) * part_mib;
+            let mut body = Vec::with_capacity(upload.part_size);
+            for i in first..(first + part_mib).min(size_mib) {
+                body.extend_from_slice(&block(i));
+            }
+            let crc = base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(&body).to_be_bytes());
+            let out = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(n as i32)
+                .checksum_crc32_c(&crc)
+                .body(ByteStream::from(body))
+                .send()
+                .await?;
+            anyhow::Ok(
+                CompletedPart::builder()
+                    .part_number(n as i32)
+                    .set_e_tag(out.e_tag)
+                    .checksum_crc32_c(crc)
+                    .build(),
+            )
+        }
+    });
+    let mut done: Vec<CompletedPart> = uploads
+        .buffer_unordered(upload.parts_in_flight)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    done.sort_by_key(|p| p.part_number());
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+        .send()
+        .await?;
+    let rate = size_mib as f64 / started.elapsed().as_secs_f64();
+    s3.delete_object().bucket(bucket).key(key).send().await?;
+    Ok(rate)
+}
+
+/// rclone's FTPS → S3 copy of the same file into the same sink: (MiB/s, peak RSS MiB), or why not.
+fn rclone_rate(
+    server: &Vsftpd,
+    remote: &str,
+    endpoint: &str,
+    bucket: &str,
+    size_mib: u64,
+    upload: UploadSettings,
+) -> Result<(f64, f64), String> {
+    let obscured = Command::new("rclone")
+        .args(["obscure", PASSWORD])
+        .output()
+        .map_err(|e| format!("rclone not runnable ({e}); apt-get install rclone"))?;
+    let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
+    let source = format!(
+        ":ftp,host=127.0.0.1,port={},user={USER},pass={obscured},explicit_tls=true:{remote}",
+        server.port()
+    );
+    let target = format!(":s3,provider=Other,endpoint='{endpoint}',access_key_id=test,secret_access_key=test,region=us-east-1,force_path_style=true:{bucket}/rclone/large.bin");
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg("rclone")
+        .args(["copyto", &source, &target, "--ca-cert"])
+        .arg(server.root().join("ca.pem"))
+        .args([
+            "--s3-chunk-size",
+            &format!("{}M", upload.part_size as u64 / MIB),
+            "--s3-upload-concurrency",
+            &upload.parts_in_flight.to_string(),
+            "--s3-upload-cutoff",
+            "8M",
+        ])
+        // rclone's S3 client fails with a CA bundle it cannot use ("unsupported transport").
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .map_err(|e| format!("rclone not runnable ({e}); apt-get install rclone"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("rclone failed: {}", stderr.trim()));
+    }
+    let rss_mib = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0);
+    Ok((size_mib as f64 / seconds, rss_mib))
+}
+
+async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> anyhow::Result<()> {
+    let remote = format!("/bench/large-{size_mib}.bin");
+    let local = server.put_file(&remote, b"")?;
+    write_file(&local, size_mib)?;
+    let upload = UploadSettings::default();
+    let bucket = &world.names.bucket;
+    let s3 = world.s3();
+    let endpoint = world
+        .environment()
+        .into_iter()
+        .find(|(k, _)| k == "AWS_ENDPOINT_URL_S3")
+        .map(|(_, v)| v)
+        .expect("the world's S3 is the disk store");
+
+    let curl = curl_rate(server, &remote)?;
+    let sink = sink_rate(&s3, bucket, size_mib, upload).await?;
+    let rclone = rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload);
+    let _ = s3.delete_object().bucket(bucket).key("rclone/large.bin").send().await;
+
+    let key = JobKey {
+        job_id: format!("bench-{size_mib}-{run}"),
+        project: "BENCH".into(),
+    };
+    let file = FileRef {
+        file_name: format!("large-{size_mib}.bin"),
+        remote_path: remote.clone(),
+    };
+    world.put_job(&Job::triggered(key.clone(), "BENCH", file)).await?;
+    let arn = sfn::arn::execution("bench", &format!("{size_mib}-{run}"));
+    let taken = world
+        .handlers
+        .set_running(SetRunningInput {
+            record: insert_batch(&key)[0].clone(),
+            execution_arn: arn.clone(),
+        })
+        .await?;
+    let (vsftpd_pid, own_pid) = (server.pid().to_string(), "self".to_string());
+    let (vsftpd_cpu, own_cpu) = (cpu_seconds(&vsftpd_pid), cpu_seconds(&own_pid));
+    reset_peak_rss();
+    let started = Instant::now();
+    let out = world
+        .handlers
+        .transfer_file(
+            TransferInput {
+                job: taken.job,
+                execution_arn: arn,
+            },
+            None,
+        )
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = peak_rss_mib();
+    let (vsftpd_cpu, own_cpu) = (cpu_seconds(&vsftpd_pid) - vsftpd_cpu, cpu_seconds(&own_pid) - own_cpu);
+    anyhow::ensure!(out.transfer.bytes == size_mib * MIB, "transferred {} bytes", out.transfer.bytes);
+    let pipeline = size_mib as f64 / seconds;
+    let ceiling = curl.min(sink);
+    println!("--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {} cores) ---", out.transfer.parts, upload.part_size as u64 / MIB, upload.parts_in_flight, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!("curl raw FTPS:    {curl:.1} MiB/s (same server, to /dev/null)");
+    println!("sink ceiling:     {sink:.1} MiB/s (same bytes from memory, same parts and concurrency, CRC32C)");
+    let rclone_text = match &rclone {
+        Ok((rate, rss)) => {
+            println!("rclone FTPS->S3:  {rate:.1} MiB/s (peak RSS {rss:.1} MiB)");
+            format!("{rate:.1}")
+        }
+        Err(why) => {
+            println!("rclone FTPS->S3:  not measured: {why}");
+            "n/a".to_string()
+        }
+    };
+    println!(
+        "pipeline:         {pipeline:.1} MiB/s ({seconds:.1} s: FTPS -> SHA-256 + CRC32C -> multipart -> verify -> DELE), sha256 {}",
+        out.transfer.sha256
+    );
+    println!(
+        "CPU during it:    this process (pipeline + sink) {own_cpu:.1} s, vsftpd {vsftpd_cpu:.1} s, of {:.1} s x 2 cores",
+        seconds
+    );
+    println!(
+        "transfer bench: pipeline {pipeline:.1} MiB/s, ceiling {ceiling:.1} MiB/s, ratio {:.2}, rclone {rclone_text} MiB/s, peak RSS {peak:.1} MiB",
+        pipeline / ceiling
+    );
+    anyhow::ensure!(peak < 100.0, "peak RSS {peak:.1} MiB is not under 100 MiB");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<u64> = std::env::var("SIZES_MIB")
+        .unwrap_or_else(|_| "1024,4096".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let server = Vsftpd::start_with_reuse(TlsVersion::Tls13, TlsMode::Explicit, USER, PASSWORD, false)?;
+    std::fs::write(server.root().join("ca.pem"), &server.pki().ca_pem)?;
+    let world = World::boot(WorldOptions {
+        pipe: PipeState::Stopped,
+        s3: S3Store::Disk,
+        ..Default::default()
+    })
+    .await?;
+    world.put_secret("BENCH", &server.secret()).await?;
+    for (run, size) in sizes.into_iter().enumerate() {
+        one_size(&world, &server, size, run).await?;
+    }
+    Ok(())
+}
