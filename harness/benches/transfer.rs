@@ -83,7 +83,14 @@ fn curl_rate(server: &Vsftpd, remote: &str) -> anyhow::Result<f64> {
     let out = Command::new("curl")
         .args(["-sS", "--ssl-reqd", "--cacert"])
         .arg(server.root().join("ca.pem"))
-        .args(["--user", &format!("{USER}:{PASSWORD}"), "-o", "/dev/null", "-w", "%{speed_download}"])
+        .args([
+            "--user",
+            &format!("{USER}:{PASSWORD}"),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{speed_download}",
+        ])
         .arg(format!("ftp://localhost:{}{remote}", server.port()))
         .output()?;
     anyhow::ensure!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
@@ -182,7 +189,9 @@ fn rclone_rate(
     );
     // The bench's CA is not one rclone's FTP backend can be given; it is localhost.
     let source = source.replace(",explicit_tls=true", ",explicit_tls=true,no_check_certificate=true");
-    let target = format!(":s3,provider=Other,endpoint='{endpoint}',access_key_id=testing,secret_access_key=testing,region=us-east-1,force_path_style=true:{bucket}/rclone/large.bin");
+    let target = format!(
+        ":s3,provider=Other,endpoint='{endpoint}',access_key_id=testing,secret_access_key=testing,region=us-east-1,force_path_style=true:{bucket}/rclone/large.bin"
+    );
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
@@ -230,7 +239,12 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
     // BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a profiler).
     let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
     let (curl, sink, sink_signed, rclone) = if pipeline_only {
-        (f64::NAN, f64::NAN, f64::NAN, Err("skipped (BENCH_PIPELINE_ONLY)".to_string()))
+        (
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            Err("skipped (BENCH_PIPELINE_ONLY)".to_string()),
+        )
     } else {
         (
             curl_rate(server, &remote)?,
@@ -275,13 +289,27 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_mib();
     let (vsftpd_cpu, own_cpu) = (cpu_seconds(&vsftpd_pid) - vsftpd_cpu, cpu_seconds(&own_pid) - own_cpu);
-    anyhow::ensure!(out.transfer.bytes == size_mib * MIB, "transferred {} bytes", out.transfer.bytes);
+    anyhow::ensure!(
+        out.transfer.bytes == size_mib * MIB,
+        "transferred {} bytes",
+        out.transfer.bytes
+    );
     let pipeline = size_mib as f64 / seconds;
     let ceiling = curl.min(sink);
-    println!("--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {} cores) ---", out.transfer.parts, upload.part_size as u64 / MIB, upload.parts_in_flight, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {} cores) ---",
+        out.transfer.parts,
+        upload.part_size as u64 / MIB,
+        upload.parts_in_flight,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!("curl raw FTPS:    {curl:.1} MiB/s (same server, to /dev/null)");
-    println!("sink ceiling:     {sink:.1} MiB/s (same bytes from memory, same parts and concurrency, CRC32C, unsigned payload as the pipeline sends)");
-    println!("  signed payload: {sink_signed:.1} MiB/s (the SDK's default SigV4 payload SHA-256, checked by the sink too)");
+    println!(
+        "sink ceiling:     {sink:.1} MiB/s (same bytes from memory, same parts and concurrency, CRC32C, unsigned payload as the pipeline sends)"
+    );
+    println!(
+        "  signed payload: {sink_signed:.1} MiB/s (the SDK's default SigV4 payload SHA-256, checked by the sink too)"
+    );
     let rclone_text = match &rclone {
         Ok((rate, rss)) => {
             println!("rclone FTPS->S3:  {rate:.1} MiB/s (peak RSS {rss:.1} MiB)");

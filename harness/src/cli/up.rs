@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use harness::ftps::FaultSet;
 use harness::progress::{Bars, say};
-use harness::world::{Project, World, WorldOptions, execution_job, input_job};
+use harness::world::{Project, S3Store, World, WorldOptions, execution_job, input_job};
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -24,6 +24,10 @@ pub struct Args {
     /// Arm these faults (a YAML map as a scenario's `faults:` writes it: FTPS and `aws:` ones).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
+    /// S3 on the harness's disk-backed store instead of moto (files of GiBs); its endpoint is
+    /// exported as AWS_ENDPOINT_URL_S3.
+    #[arg(long)]
+    disk_s3: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         shared_secret: true,
         // A live world keeps AWS's clock: retry intervals and Wait states take their time.
         time: TimeMode::Real,
+        s3: if args.disk_s3 { S3Store::Disk } else { S3Store::Backend },
         ..Default::default()
     })
     .await?;
@@ -71,7 +76,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = bars.clone();
     tokio::spawn(async move {
         while let Ok((job, name)) = healed.recv().await {
-            say(out.as_ref(), format!("harness: job {} healed: ERROR {name}", job.job_id));
+            say(
+                out.as_ref(),
+                format!("harness: job {} healed: ERROR {name}", job.job_id),
+            );
         }
     });
     let mut finished = world.subscribe();

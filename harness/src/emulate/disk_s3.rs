@@ -423,7 +423,10 @@ impl S3 for Store {
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
         if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
         }
         self.with(|state| {
             Self::bucket(state, &input.bucket)?
@@ -544,7 +547,9 @@ impl S3 for Store {
             let mut chosen = Vec::new();
             let mut previous = 0;
             for (i, given) in listed.iter().enumerate() {
-                let number = given.part_number.ok_or_else(|| s3_error!(InvalidPart, "a part has no number"))?;
+                let number = given
+                    .part_number
+                    .ok_or_else(|| s3_error!(InvalidPart, "a part has no number"))?;
                 if number <= previous {
                     return Err(s3_error!(InvalidPartOrder));
                 }

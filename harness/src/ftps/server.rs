@@ -420,7 +420,10 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         }
         let local = self.root.join(path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()));
         let progress = Arc::new(DownloadProgress {
-            path: format!("/{}", path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()).display()),
+            path: format!(
+                "/{}",
+                path.as_ref().strip_prefix("/").unwrap_or(path.as_ref()).display()
+            ),
             offset: start_pos,
             size: std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0),
             sent: AtomicU64::new(0),

@@ -1,0 +1,157 @@
+//! The disk-backed S3 verifies and reports checksums as S3 does where the pipeline relies on it.
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use base64::Engine;
+use harness::emulate::disk_s3::DiskS3;
+use harness::world::aws::{TEST_CREDENTIALS, s3_client, sdk_config};
+
+fn crc(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(data).to_be_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DiskS3::start(Some(dir.path()), TEST_CREDENTIALS, TEST_CREDENTIALS)
+        .await
+        .unwrap();
+    let s3 = s3_client(&sdk_config(store.endpoint()).await);
+    s3.create_bucket().bucket("landing").send().await.unwrap();
+
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("landing")
+        .key("k")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let first = vec![7u8; 5 * 1024 * 1024];
+    let second = b"the rest".to_vec();
+
+    let wrong = s3
+        .upload_part()
+        .bucket("landing")
+        .key("k")
+        .upload_id(id)
+        .part_number(1)
+        .checksum_crc32_c(crc(b"something else"))
+        .body(ByteStream::from(first.clone()))
+        .send()
+        .await
+        .unwrap_err();
+    let wrong = aws_sdk_s3::error::DisplayErrorContext(wrong).to_string();
+    assert!(wrong.contains("BadDigest"), "{wrong}");
+
+    let mut parts = Vec::new();
+    for (n, body) in [(1, &first), (2, &second)] {
+        let out = s3
+            .upload_part()
+            .bucket("landing")
+            .key("k")
+            .upload_id(id)
+            .part_number(n)
+            .checksum_crc32_c(crc(body))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag)
+                .checksum_crc32_c(crc(body))
+                .build(),
+        );
+    }
+    let listed = s3
+        .list_parts()
+        .bucket("landing")
+        .key("k")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<_> = listed
+        .parts()
+        .iter()
+        .map(|p| (p.part_number(), p.size(), p.checksum_crc32_c().map(str::to_string)))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (Some(1), Some(first.len() as i64), Some(crc(&first))),
+            (Some(2), Some(second.len() as i64), Some(crc(&second)))
+        ]
+    );
+    s3.complete_multipart_upload()
+        .bucket("landing")
+        .key("k")
+        .upload_id(id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+
+    let head = s3
+        .head_object()
+        .bucket("landing")
+        .key("k")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    let mut crcs = crc32c::crc32c(&first).to_be_bytes().to_vec();
+    crcs.extend_from_slice(&crc32c::crc32c(&second).to_be_bytes());
+    assert_eq!(head.checksum_crc32_c(), Some(format!("{}-2", crc(&crcs)).as_str()));
+    assert_eq!(head.content_length(), Some((first.len() + second.len()) as i64));
+    let body = s3
+        .get_object()
+        .bucket("landing")
+        .key("k")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(body.into_bytes().len(), first.len() + second.len());
+    let open = s3.list_multipart_uploads().bucket("landing").send().await.unwrap();
+    assert!(open.uploads().is_empty(), "completion closes the upload");
+
+    // A single PUT reports its own CRC32C (no part count); a wrong one is refused.
+    let put = s3
+        .put_object()
+        .bucket("landing")
+        .key("small")
+        .checksum_crc32_c(crc(b"x"))
+        .body(ByteStream::from_static(b"y"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        aws_sdk_s3::error::DisplayErrorContext(put)
+            .to_string()
+            .contains("BadDigest")
+    );
+    s3.put_object()
+        .bucket("landing")
+        .key("small")
+        .checksum_crc32_c(crc(b"y"))
+        .body(ByteStream::from_static(b"y"))
+        .send()
+        .await
+        .unwrap();
+    let head = s3
+        .head_object()
+        .bucket("landing")
+        .key("small")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc32_c(), Some(crc(b"y").as_str()));
+}
