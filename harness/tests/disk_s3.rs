@@ -6,6 +6,19 @@ use base64::Engine;
 use harness::emulate::disk_s3::DiskS3;
 use harness::world::aws::{TEST_CREDENTIALS, s3_client, sdk_config};
 
+/// HeadObject with checksums: (CRC32C, size).
+async fn head(s3: &aws_sdk_s3::Client, key: &str) -> (Option<String>, Option<i64>) {
+    let head = s3
+        .head_object()
+        .bucket("landing")
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    (head.checksum_crc32_c().map(str::to_string), head.content_length())
+}
+
 fn crc(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(data).to_be_bytes())
 }
@@ -95,18 +108,15 @@ async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
         .await
         .unwrap();
 
-    let head = s3
-        .head_object()
-        .bucket("landing")
-        .key("k")
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
     let mut crcs = crc32c::crc32c(&first).to_be_bytes().to_vec();
     crcs.extend_from_slice(&crc32c::crc32c(&second).to_be_bytes());
-    assert_eq!(head.checksum_crc32_c(), Some(format!("{}-2", crc(&crcs)).as_str()));
-    assert_eq!(head.content_length(), Some((first.len() + second.len()) as i64));
+    assert_eq!(
+        head(&s3, "k").await,
+        (
+            Some(format!("{}-2", crc(&crcs))),
+            Some((first.len() + second.len()) as i64)
+        )
+    );
     let body = s3
         .get_object()
         .bucket("landing")
@@ -145,13 +155,5 @@ async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
         .send()
         .await
         .unwrap();
-    let head = s3
-        .head_object()
-        .bucket("landing")
-        .key("small")
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.checksum_crc32_c(), Some(crc(b"y").as_str()));
+    assert_eq!(head(&s3, "small").await, (Some(crc(b"y")), Some(1)));
 }

@@ -197,50 +197,45 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
             observed.remote
         ));
     }
-    if let Some(want) = expect.executions {
-        let got = observed.executions.len();
-        if got != want {
-            failures.push(format!("executions: expected {want}, got {got}"));
+    // Counts and lists the scenario may pin, each compared as a whole.
+    let mut exactly = |what: &str, want: Option<String>, got: String| {
+        if let Some(want) = want
+            && want != got
+        {
+            failures.push(format!("{what}: expected {want}, got {got}"));
         }
-    }
-    if let Some(want) = expect.transfers {
-        let got: usize = observed.transfers_by_job().values().sum();
-        if got != want {
-            failures.push(format!("transfers: expected {want}, got {got}"));
-        }
-    }
-    if let Some(want) = &expect.rest_offsets
-        && *want != observed.rest_offsets
-    {
-        failures.push(format!(
-            "rest offsets: expected {want:?}, got {:?}",
-            observed.rest_offsets
-        ));
-    }
-    if let Some(want) = expect.uploaded_parts
-        && want != observed.uploaded_parts
-    {
-        failures.push(format!(
-            "uploaded parts: expected {want}, got {}",
-            observed.uploaded_parts
-        ));
-    }
-    if let Some(want) = expect.peak_sessions
-        && want != observed.peak_sessions
-    {
-        failures.push(format!(
-            "peak sessions: expected {want}, got {}",
-            observed.peak_sessions
-        ));
-    }
-    if let Some(want) = expect.refused_sessions
-        && want != observed.refused_sessions
-    {
-        failures.push(format!(
-            "refused sessions: expected {want}, got {}",
-            observed.refused_sessions
-        ));
-    }
+    };
+    let text = |n: Option<usize>| n.map(|n| n.to_string());
+    exactly(
+        "executions",
+        text(expect.executions),
+        observed.executions.len().to_string(),
+    );
+    exactly(
+        "transfers",
+        text(expect.transfers),
+        observed.transfers_by_job().values().sum::<usize>().to_string(),
+    );
+    exactly(
+        "rest offsets",
+        expect.rest_offsets.as_ref().map(|o| format!("{o:?}")),
+        format!("{:?}", observed.rest_offsets),
+    );
+    exactly(
+        "uploaded parts",
+        text(expect.uploaded_parts),
+        observed.uploaded_parts.to_string(),
+    );
+    exactly(
+        "peak sessions",
+        text(expect.peak_sessions),
+        observed.peak_sessions.to_string(),
+    );
+    exactly(
+        "refused sessions",
+        text(expect.refused_sessions),
+        observed.refused_sessions.to_string(),
+    );
     for text in &expect.absent {
         for stored in &observed.items {
             if stored.item.to_string().contains(text.as_str()) {
