@@ -534,3 +534,23 @@ async fn connection_leases_cap_a_server_and_expire_with_their_holder() {
     leases.release(second).await;
     leases.release(third).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_reports_each_download_for_the_progress_bars() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    let mut downloads = server.downloads();
+    let data = content(3 * 1024 * 1024 + 5, 11);
+    let remote = "/in/progress.bin";
+    server.put_file(remote, &data).unwrap();
+    let key = world.insert_job(PROJECT, "progress.bin", remote).await;
+    let arn = execution_arn("progress");
+    assert!(world.set_running(&key, &arn).await.acquired);
+    world.transfer(&key, &arn).await.unwrap();
+    let download = downloads.try_recv().expect("the download was announced");
+    assert_eq!(download.path, remote);
+    assert_eq!((download.offset, download.size), (0, data.len() as u64));
+    assert_eq!(download.position(), data.len() as u64, "every byte counted");
+    assert!(download.is_done(), "the download ended with the transfer");
+    assert!(downloads.try_recv().is_err(), "one transfer, one download");
+}
