@@ -19,8 +19,7 @@ use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
 use crate::job::{Job, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::lease::Leases;
 use crate::names;
-use crate::secret::FtpsEndpoint;
-use crate::secret::SecretSource;
+use crate::secret::{FtpsEndpoint, SecretSource};
 use crate::store::JobStore;
 use crate::upload::{self, Upload, UploadSettings};
 
@@ -249,17 +248,7 @@ impl Transfer<'_> {
         self.store.verified(&key, execution_arn, location, &record).await?;
         Ok(record)
     }
-}
 
-/// What `stream` needs to record progress on the job.
-struct Progress<'a> {
-    transfer: &'a Transfer<'a>,
-    job: &'a Job,
-    execution_arn: &'a str,
-    source: &'a SourceState,
-}
-
-impl Transfer<'_> {
     /// Records how far the upload got, when that moved: the next attempt resumes from it.
     async fn checkpoint(
         &self,
@@ -316,6 +305,14 @@ impl Transfer<'_> {
         }
         Upload::resume(self.s3.clone(), location.clone(), self.upload, checkpoint, parts).map(Some)
     }
+}
+
+/// What `stream` needs to record the checkpoint on the job as parts are confirmed.
+struct Progress<'a> {
+    transfer: &'a Transfer<'a>,
+    job: &'a Job,
+    execution_arn: &'a str,
+    source: &'a SourceState,
 }
 
 fn describe(source: Option<&SourceState>) -> String {

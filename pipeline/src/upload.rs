@@ -264,23 +264,32 @@ pub async fn abort_upload(s3: &Client, location: &S3Location, upload_id: &str) -
 /// made the kernel fault in and zero 8 MiB for every part on the reading task, its largest cost
 /// after the copies (`clear_page_erms` in the transfer benchmark's profile). At most
 /// `parts_in_flight` wait here, so memory stays `(parts_in_flight + 1) × part_size`.
-#[derive(Clone, Default)]
-struct PartPool(Arc<Mutex<Vec<Vec<u8>>>>);
+#[derive(Clone)]
+struct PartPool {
+    free: Arc<Mutex<Vec<Vec<u8>>>>,
+    part_size: usize,
+    keep: usize,
+}
 
 impl PartPool {
-    fn take(&self, capacity: usize) -> Vec<u8> {
-        let reused = self.0.lock().expect("part pool").pop();
-        reused
-            .filter(|buffer| buffer.capacity() >= capacity)
-            .unwrap_or_else(|| Vec::with_capacity(capacity))
+    fn new(settings: UploadSettings) -> Self {
+        Self {
+            free: Arc::default(),
+            part_size: settings.part_size,
+            keep: settings.parts_in_flight,
+        }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        let reused = self.free.lock().expect("part pool").pop();
+        reused.unwrap_or_else(|| Vec::with_capacity(self.part_size))
     }
 
     /// `buffer` as a body that comes back here when the last clone of it is dropped.
-    fn share(&self, buffer: Vec<u8>, keep: usize) -> Bytes {
+    fn share(&self, buffer: Vec<u8>) -> Bytes {
         Bytes::from_owner(Pooled {
             buffer,
             pool: self.clone(),
-            keep,
         })
     }
 }
@@ -288,7 +297,6 @@ impl PartPool {
 struct Pooled {
     buffer: Vec<u8>,
     pool: PartPool,
-    keep: usize,
 }
 
 impl AsRef<[u8]> for Pooled {
@@ -301,8 +309,8 @@ impl Drop for Pooled {
     fn drop(&mut self) {
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
-        let mut free = self.pool.0.lock().expect("part pool");
-        if free.len() < self.keep {
+        let mut free = self.pool.free.lock().expect("part pool");
+        if free.len() < self.pool.keep {
             free.push(buffer);
         }
     }
@@ -314,16 +322,17 @@ fn crc_text(crc: u32) -> String {
 
 impl Upload {
     pub fn new(s3: Client, location: S3Location, settings: UploadSettings) -> Self {
-        let part_size = settings.part_size.max(MIN_PART_SIZE);
+        let settings = UploadSettings {
+            part_size: settings.part_size.max(MIN_PART_SIZE),
+            parts_in_flight: settings.parts_in_flight.max(1),
+        };
+        let pool = PartPool::new(settings);
         Self {
             s3,
             location,
-            settings: UploadSettings {
-                part_size,
-                parts_in_flight: settings.parts_in_flight.max(1),
-            },
-            buffer: Vec::with_capacity(part_size),
-            pool: PartPool::default(),
+            settings,
+            buffer: pool.take(),
+            pool,
             part_crc: 0,
             sha256: Sha256::new(),
             bytes: 0,
@@ -468,10 +477,8 @@ impl Upload {
         while self.in_flight.len() >= self.settings.parts_in_flight {
             self.collect_one().await?;
         }
-        let next = self.pool.take(self.settings.part_size);
-        let body = self
-            .pool
-            .share(std::mem::replace(&mut self.buffer, next), self.settings.parts_in_flight);
+        let next = self.pool.take();
+        let body = self.pool.share(std::mem::replace(&mut self.buffer, next));
         let crc = std::mem::take(&mut self.part_crc);
         let number = self.next_part;
         self.next_part += 1;

@@ -156,6 +156,13 @@ impl Store {
         state.buckets.get_mut(name).ok_or_else(|| s3_error!(NoSuchBucket))
     }
 
+    fn upload<'a>(state: &'a mut State, bucket: &str, upload_id: &str) -> S3Result<&'a mut Upload> {
+        Self::bucket(state, bucket)?
+            .uploads
+            .get_mut(upload_id)
+            .ok_or_else(|| s3_error!(NoSuchUpload))
+    }
+
     /// Writes a body to a new file, returning the file, its size and CRC32C.
     async fn write_body(
         &self,
@@ -428,13 +435,7 @@ impl S3 for Store {
                 "Part number must be an integer between 1 and 10000, inclusive"
             ));
         }
-        self.with(|state| {
-            Self::bucket(state, &input.bucket)?
-                .uploads
-                .get(&input.upload_id)
-                .map(|_| ())
-                .ok_or_else(|| s3_error!(NoSuchUpload))
-        })?;
+        self.with(|state| Self::upload(state, &input.bucket, &input.upload_id).map(|_| ()))?;
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let (file, size, crc) = self.write_body(body).await?;
         Self::check_digest(input.checksum_crc32c.as_deref(), crc, &file).await?;
@@ -446,10 +447,7 @@ impl S3 for Store {
             modified: time::OffsetDateTime::now_utc(),
         };
         let replaced = self.with(|state| {
-            let upload = Self::bucket(state, &input.bucket)?
-                .uploads
-                .get_mut(&input.upload_id)
-                .ok_or_else(|| s3_error!(NoSuchUpload))?;
+            let upload = Self::upload(state, &input.bucket, &input.upload_id)?;
             Ok(upload.parts.insert(input.part_number, part.clone()))
         });
         match replaced {
@@ -470,10 +468,7 @@ impl S3 for Store {
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let parts = self.with(|state| {
-            let upload = Self::bucket(state, &input.bucket)?
-                .uploads
-                .get(&input.upload_id)
-                .ok_or_else(|| s3_error!(NoSuchUpload))?;
+            let upload = Self::upload(state, &input.bucket, &input.upload_id)?;
             Ok(upload
                 .parts
                 .iter()
