@@ -351,8 +351,11 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     world.put_secret("BENCH", &server.secret()).await?;
+    let world = std::sync::Arc::new(world);
+    let server = std::sync::Arc::new(server);
     for (run, size) in sizes.into_iter().enumerate() {
-        one_size(&world, &server, size, run).await?;
+        let (w, s) = (world.clone(), server.clone());
+        tokio::spawn(async move { one_size(&w, &s, size, run).await }).await??;
     }
     Ok(())
 }

@@ -23,9 +23,6 @@ use crate::secret::{FtpsEndpoint, SecretSource};
 use crate::store::JobStore;
 use crate::upload::{self, Upload, UploadSettings};
 
-/// Read buffer for the data connection; parts are assembled from these reads.
-const READ_BUFFER: usize = 256 * 1024;
-
 pub struct Transfer<'a> {
     pub store: &'a JobStore,
     pub s3: &'a aws_sdk_s3::Client,
@@ -208,29 +205,39 @@ impl Transfer<'_> {
                 session.retrieve(path).await?,
             ),
         };
-        let streamed = stream(
+        let mut checkpoints = Checkpoints {
+            transfer: self,
+            job,
+            execution_arn,
+            source,
+            writing: None,
+        };
+        let streamed = match stream(
             download,
             session,
             &mut upload,
             path,
             source.size,
             self.deadline,
-            Progress {
-                transfer: self,
-                job,
-                execution_arn,
-                source,
-            },
+            &mut checkpoints,
         )
-        .await;
+        .await
+        {
+            Ok(()) => checkpoints.wait().await,
+            Err(err) => Err(err),
+        };
         if let Err(err) = streamed {
             match err {
                 // What is in S3 stays for the next attempt, which reads on from there.
                 PipelineError::TransientNetwork(_) | PipelineError::DeadlineExceeded(_) => {
                     upload.settle().await;
-                    self.checkpoint(job, execution_arn, &mut upload, source).await?;
+                    checkpoints.flush(&mut upload).await?;
                 }
-                _ => upload.abort().await,
+                _ => {
+                    // Its outcome no longer matters; only that it cannot land after the abort.
+                    let _ = checkpoints.wait().await;
+                    upload.abort().await;
+                }
             }
             return Err(err);
         }
@@ -249,19 +256,13 @@ impl Transfer<'_> {
         Ok(record)
     }
 
-    /// Records how far the upload got, when that moved: the next attempt resumes from it.
-    async fn checkpoint(
-        &self,
-        job: &Job,
-        execution_arn: &str,
-        upload: &mut Upload,
-        source: &SourceState,
-    ) -> Result<(), PipelineError> {
+    /// How far the upload got, if that moved since the last call: the next attempt resumes from it.
+    fn next_checkpoint(upload: &mut Upload, source: &SourceState) -> Option<UploadCheckpoint> {
         let (Some((parts, bytes, sha256_state, part_crcs)), Some(upload_id)) = (upload.advanced(), upload.upload_id())
         else {
-            return Ok(());
+            return None;
         };
-        let checkpoint = UploadCheckpoint {
+        Some(UploadCheckpoint {
             upload_id: upload_id.to_string(),
             part_size: upload.part_size(),
             parts,
@@ -270,8 +271,7 @@ impl Transfer<'_> {
             part_crcs,
             source_size: source.size,
             source_modified_at: source.modified.clone(),
-        };
-        self.store.checkpoint(&job.key(), execution_arn, &checkpoint).await
+        })
     }
 
     /// The upload an earlier attempt left, if this attempt may continue it: same key, the
@@ -307,12 +307,52 @@ impl Transfer<'_> {
     }
 }
 
-/// What `stream` needs to record the checkpoint on the job as parts are confirmed.
-struct Progress<'a> {
+/// Records the checkpoint on the job as parts are confirmed, off the reading path: one write at
+/// a time, each with the newest state. Awaiting a DynamoDB write per part in the read loop was a
+/// third of the transfer's time in the benchmark (2.6 of 7.6 s for 2 GiB against moto).
+struct Checkpoints<'a> {
     transfer: &'a Transfer<'a>,
     job: &'a Job,
     execution_arn: &'a str,
     source: &'a SourceState,
+    writing: Option<tokio::task::JoinHandle<Result<(), PipelineError>>>,
+}
+
+impl Checkpoints<'_> {
+    /// Starts writing the newest checkpoint unless a write is still under way (the next call
+    /// writes whatever is newest then). An earlier write that failed (the job is no longer this
+    /// execution's) ends the transfer.
+    async fn offer(&mut self, upload: &mut Upload) -> Result<(), PipelineError> {
+        if self.writing.as_ref().is_some_and(|writing| !writing.is_finished()) {
+            return Ok(());
+        }
+        self.wait().await?;
+        if let Some(checkpoint) = Transfer::next_checkpoint(upload, self.source) {
+            let store = self.transfer.store.clone();
+            let (key, execution_arn) = (self.job.key(), self.execution_arn.to_string());
+            self.writing = Some(tokio::spawn(async move {
+                store.checkpoint(&key, &execution_arn, &checkpoint).await
+            }));
+        }
+        Ok(())
+    }
+
+    /// Waits for the write under way, if any.
+    async fn wait(&mut self) -> Result<(), PipelineError> {
+        match self.writing.take() {
+            None => Ok(()),
+            Some(writing) => writing
+                .await
+                .map_err(|e| PipelineError::AwsServiceUnavailable(format!("checkpoint write: {e}")))?,
+        }
+    }
+
+    /// Writes the newest checkpoint and waits for it: what an interrupted attempt leaves.
+    async fn flush(&mut self, upload: &mut Upload) -> Result<(), PipelineError> {
+        self.wait().await?;
+        self.offer(upload).await?;
+        self.wait().await
+    }
 }
 
 fn describe(source: Option<&SourceState>) -> String {
@@ -334,10 +374,9 @@ async fn stream(
     path: &str,
     size: u64,
     deadline: Option<Instant>,
-    progress: Progress<'_>,
+    checkpoints: &mut Checkpoints<'_>,
 ) -> Result<(), PipelineError> {
     let read_timeout = session.timeouts().read;
-    let mut buffer = vec![0u8; READ_BUFFER];
     let stop = async {
         match deadline {
             Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -346,12 +385,13 @@ async fn stream(
     };
     tokio::pin!(stop);
     loop {
+        let streamed = upload.bytes();
+        // Straight into the part being filled: no copy between the TLS stream and the part.
         let read = tokio::select! {
-            read = tokio::time::timeout(read_timeout, download.read(&mut buffer)) => read,
+            read = tokio::time::timeout(read_timeout, download.read(upload.spare())) => read,
             () = &mut stop => {
                 return Err(PipelineError::DeadlineExceeded(format!(
-                    "{path}: {} of {size} bytes streamed when the invocation's time ran out; the next attempt resumes",
-                    upload.bytes()
+                    "{path}: {streamed} of {size} bytes streamed when the invocation's time ran out; the next attempt resumes"
                 )));
             }
         };
@@ -374,11 +414,8 @@ async fn stream(
         if n == 0 {
             break;
         }
-        upload.write(&buffer[..n]).await?;
-        progress
-            .transfer
-            .checkpoint(progress.job, progress.execution_arn, upload, progress.source)
-            .await?;
+        upload.commit(n).await?;
+        checkpoints.offer(upload).await?;
     }
     session.finish(download, path).await?;
     if upload.bytes() != size {
