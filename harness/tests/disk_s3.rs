@@ -1,7 +1,7 @@
 //! The disk-backed S3 verifies and reports checksums as S3 does where the pipeline relies on it.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart};
 use base64::Engine;
 use harness::emulate::disk_s3::DiskS3;
 use harness::world::aws::{TEST_CREDENTIALS, s3_client, sdk_config};
@@ -58,27 +58,7 @@ async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
     let wrong = aws_sdk_s3::error::DisplayErrorContext(wrong).to_string();
     assert!(wrong.contains("BadDigest"), "{wrong}");
 
-    let mut parts = Vec::new();
-    for (n, body) in [(1, &first), (2, &second)] {
-        let out = s3
-            .upload_part()
-            .bucket("landing")
-            .key("k")
-            .upload_id(id)
-            .part_number(n)
-            .checksum_crc32_c(crc(body))
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .set_e_tag(out.e_tag)
-                .checksum_crc32_c(crc(body))
-                .build(),
-        );
-    }
+    let parts = upload_parts(&s3, "k", id, &[&first, &second]).await;
     let listed = s3
         .list_parts()
         .bucket("landing")
@@ -156,4 +136,75 @@ async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
         .await
         .unwrap();
     assert_eq!(head(&s3, "small").await, (Some(crc(b"y")), Some(1)));
+}
+
+/// Uploads `bodies` as parts 1.. of `id`, each with its CRC32C.
+async fn upload_parts(s3: &aws_sdk_s3::Client, key: &str, id: &str, bodies: &[&[u8]]) -> Vec<CompletedPart> {
+    let mut parts = Vec::new();
+    for (n, body) in (1..).zip(bodies) {
+        let out = s3
+            .upload_part()
+            .bucket("landing")
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .checksum_crc32_c(crc(body))
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag)
+                .checksum_crc32_c(crc(body))
+                .build(),
+        );
+    }
+    parts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_object_upload_checks_and_reports_the_whole_content_crc32c() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DiskS3::start(Some(dir.path()), TEST_CREDENTIALS, TEST_CREDENTIALS)
+        .await
+        .unwrap();
+    let s3 = s3_client(&sdk_config(store.endpoint()).await);
+    s3.create_bucket().bucket("landing").send().await.unwrap();
+    let first = vec![3u8; 5 * 1024 * 1024];
+    let second = b"and the rest of the file".to_vec();
+    let whole = [first.as_slice(), second.as_slice()].concat();
+
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("landing")
+        .key("full")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.checksum_type(), Some(&ChecksumType::FullObject));
+    let id = upload.upload_id().unwrap();
+    let parts = upload_parts(&s3, "full", id, &[&first, &second]).await;
+    let complete = |stated: String| {
+        s3.complete_multipart_upload()
+            .bucket("landing")
+            .key("full")
+            .upload_id(id)
+            .checksum_type(ChecksumType::FullObject)
+            .checksum_crc32_c(stated)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts.clone()))
+                    .build(),
+            )
+            .send()
+    };
+    let refused = complete(crc(&first)).await.unwrap_err();
+    let refused = aws_sdk_s3::error::DisplayErrorContext(refused).to_string();
+    assert!(refused.contains("BadDigest"), "{refused}");
+    complete(crc(&whole)).await.unwrap();
+    assert_eq!(head(&s3, "full").await, (Some(crc(&whole)), Some(whole.len() as i64)));
 }

@@ -1,7 +1,9 @@
 //! Streams bytes into one S3 object without holding the file: parts of `part_size` are uploaded
 //! while the next one fills, at most `parts_in_flight` at a time, so memory stays at about
 //! `(parts_in_flight + 1) × part_size` whatever the file size. A file smaller than one part is a
-//! single PutObject. Every part carries its CRC32C, which S3 checks on receipt; the object's
+//! single PutObject. Every part carries its CRC32C, which S3 checks on receipt; the upload is a
+//! `FULL_OBJECT` one, so completion states the whole file's CRC32C (combined from the parts',
+//! which a checkpoint records, so it survives resumption) and S3 checks it; the object's
 //! checksum is then read back and compared before the landing counts as verified.
 //!
 //! The caller reads straight into the part being filled (`spare`, then `commit`), and the file's
@@ -12,7 +14,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::{Arc, Mutex};
@@ -48,7 +50,7 @@ impl Default for UploadSettings {
 pub struct Landed {
     pub bytes: u64,
     pub sha256_hex: String,
-    /// The CRC32C as S3 reports it: full-object for one part, `base64(crc of part crcs)-N` else.
+    /// The whole file's CRC32C as S3 reports it (base64).
     pub checksum_crc32c: String,
     pub parts: u32,
     pub version_id: Option<String>,
@@ -560,6 +562,7 @@ impl Upload {
                     .bucket(&self.location.bucket)
                     .key(&self.location.key)
                     .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+                    .checksum_type(ChecksumType::FullObject)
                     .send()
                     .await
                     .map_err(|e| s3_error("CreateMultipartUpload", e))?;
@@ -665,12 +668,17 @@ impl Upload {
                 self.collect_one().await?;
             }
             self.done.sort_by_key(|(part, _)| part.part_number);
-            let mut crcs = Vec::with_capacity(self.done.len() * 4);
-            for (_, crc) in &self.done {
-                crcs.extend_from_slice(&crc.to_be_bytes());
-            }
             let parts = self.done.len() as u32;
-            let composite = format!("{}-{parts}", crc_text(crc32c::crc32c(&crcs)));
+            // Every part but the last is part_size long.
+            let last_size = self.bytes - u64::from(parts - 1) * self.settings.part_size as u64;
+            let full = self.done.iter().enumerate().fold(0, |full, (i, (_, crc))| {
+                let size = if i + 1 == self.done.len() {
+                    last_size as usize
+                } else {
+                    self.settings.part_size
+                };
+                crc32c::crc32c_combine(full, *crc, size)
+            });
             let completed = CompletedMultipartUpload::builder()
                 .set_parts(Some(self.done.iter().map(|(part, _)| part.clone()).collect()))
                 .build();
@@ -681,11 +689,13 @@ impl Upload {
                 .key(&self.location.key)
                 .upload_id(self.upload_id.clone().unwrap_or_default())
                 .multipart_upload(completed)
+                .checksum_type(ChecksumType::FullObject)
+                .checksum_crc32_c(crc_text(full))
                 .send()
                 .await
                 .map_err(|e| s3_error("CompleteMultipartUpload", e))?;
             self.upload_id = None;
-            (composite, parts, out.version_id)
+            (crc_text(full), parts, out.version_id)
         };
         let landed = Landed {
             bytes: self.bytes,

@@ -6,8 +6,9 @@
 //!
 //! This one verifies like S3 does where the pipeline relies on it: a part's or a PUT's
 //! `x-amz-checksum-crc32c` must match the bytes received (`BadDigest`), completion checks each
-//! part's checksum and the 5 MiB minimum, HeadObject reports `<base64 CRC32C>` for a PUT and the
-//! composite `<base64 CRC32C of the parts' CRC32Cs>-<N>` after a multipart upload, ListParts lists
+//! part's checksum and the 5 MiB minimum, HeadObject reports `<base64 CRC32C>` for a PUT and for
+//! a `FULL_OBJECT` multipart upload (whose stated full-object CRC32C completion checks: `BadDigest`),
+//! the composite `<base64 CRC32C of the parts' CRC32Cs>-<N>` after a `COMPOSITE` one, ListParts lists
 //! each part's size and checksum, and a versioned bucket gives each write a version id. Completion
 //! keeps the parts' files as the object (no copy), so a GiB lands at disk speed.
 //!
@@ -124,6 +125,9 @@ struct Upload {
     key: String,
     initiated: time::OffsetDateTime,
     parts: BTreeMap<i32, Part>,
+    /// Created with `ChecksumType: FULL_OBJECT`: the object's CRC32C is the whole content's
+    /// (combined from the parts'), and completion checks the one the client states.
+    full_object: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +141,14 @@ struct Part {
 
 fn b64(crc: u32) -> String {
     base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+}
+
+fn checksum_type(composite: bool) -> ChecksumType {
+    ChecksumType::from_static(if composite {
+        ChecksumType::COMPOSITE
+    } else {
+        ChecksumType::FULL_OBJECT
+    })
 }
 
 fn io_error(e: std::io::Error) -> S3Error {
@@ -323,13 +335,7 @@ impl S3 for Store {
             last_modified: Some(timestamp(object.modified)),
             version_id: object.version_id.clone(),
             checksum_crc32c: with_checksum.then(|| object.crc32c.clone()),
-            checksum_type: with_checksum.then(|| {
-                ChecksumType::from_static(if object.composite {
-                    ChecksumType::COMPOSITE
-                } else {
-                    ChecksumType::FULL_OBJECT
-                })
-            }),
+            checksum_type: with_checksum.then(|| checksum_type(object.composite)),
             ..Default::default()
         }))
     }
@@ -406,6 +412,10 @@ impl S3 for Store {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
         let upload_id = uuid::Uuid::new_v4().simple().to_string();
+        let full_object = input
+            .checksum_type
+            .as_ref()
+            .is_some_and(|t| t.as_str() == ChecksumType::FULL_OBJECT);
         self.with(|state| {
             Self::bucket(state, &input.bucket)?.uploads.insert(
                 upload_id.clone(),
@@ -413,6 +423,7 @@ impl S3 for Store {
                     key: input.key.clone(),
                     initiated: time::OffsetDateTime::now_utc(),
                     parts: BTreeMap::new(),
+                    full_object,
                 },
             );
             Ok(())
@@ -422,7 +433,7 @@ impl S3 for Store {
             key: Some(input.key),
             upload_id: Some(upload_id),
             checksum_algorithm: input.checksum_algorithm,
-            checksum_type: Some(ChecksumType::from_static(ChecksumType::COMPOSITE)),
+            checksum_type: Some(checksum_type(!full_object)),
             ..Default::default()
         }))
     }
@@ -467,9 +478,9 @@ impl S3 for Store {
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
-        let parts = self.with(|state| {
+        let (parts, full_object) = self.with(|state| {
             let upload = Self::upload(state, &input.bucket, &input.upload_id)?;
-            Ok(upload
+            let parts = upload
                 .parts
                 .iter()
                 .map(|(number, part)| s3s::dto::Part {
@@ -480,7 +491,8 @@ impl S3 for Store {
                     last_modified: Some(timestamp(part.modified)),
                     ..Default::default()
                 })
-                .collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            Ok((parts, upload.full_object))
         })?;
         Ok(S3Response::new(ListPartsOutput {
             bucket: Some(input.bucket),
@@ -489,7 +501,7 @@ impl S3 for Store {
             parts: Some(parts),
             is_truncated: Some(false),
             checksum_algorithm: Some(ChecksumAlgorithm::from_static(ChecksumAlgorithm::CRC32C)),
-            checksum_type: Some(ChecksumType::from_static(ChecksumType::COMPOSITE)),
+            checksum_type: Some(checksum_type(!full_object)),
             ..Default::default()
         }))
     }
@@ -558,6 +570,18 @@ impl S3 for Store {
                 }
                 chosen.push((number, part.clone()));
             }
+            let full = chosen.iter().fold(0, |crc, (_, part)| {
+                crc32c::crc32c_combine(crc, part.crc, part.size as usize)
+            });
+            if upload.full_object
+                && let Some(stated) = input.checksum_crc32c.as_deref()
+                && stated != b64(full)
+            {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The full-object CRC32C you specified did not match the calculated checksum."
+                ));
+            }
             let upload = bucket.uploads.remove(&input.upload_id).expect("looked up above");
             let unused: Vec<PathBuf> = upload
                 .parts
@@ -569,13 +593,16 @@ impl S3 for Store {
             for (_, part) in &chosen {
                 crcs.extend_from_slice(&part.crc.to_be_bytes());
             }
-            let composite = format!("{}-{}", b64(crc32c::crc32c(&crcs)), chosen.len());
             let object = Object {
                 files: chosen.iter().map(|(_, p)| p.file.clone()).collect(),
                 size: chosen.iter().map(|(_, p)| p.size).sum(),
                 e_tag: format!("\"{:08x}-{}\"", crc32c::crc32c(&crcs), chosen.len()),
-                crc32c: composite,
-                composite: true,
+                crc32c: if upload.full_object {
+                    b64(full)
+                } else {
+                    format!("{}-{}", b64(crc32c::crc32c(&crcs)), chosen.len())
+                },
+                composite: !upload.full_object,
                 version_id: None,
                 modified: time::OffsetDateTime::now_utc(),
             };
@@ -587,8 +614,8 @@ impl S3 for Store {
             bucket: Some(input.bucket),
             key: Some(input.key),
             e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
+            checksum_type: Some(checksum_type(object.composite)),
             checksum_crc32c: Some(object.crc32c),
-            checksum_type: Some(ChecksumType::from_static(ChecksumType::COMPOSITE)),
             version_id: object.version_id,
             ..Default::default()
         }))
