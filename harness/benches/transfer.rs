@@ -1,13 +1,15 @@
-//! The transfer benchmark: a file from a local vsftpd (FTPS, TLS 1.3) through the real
+//! The transfer benchmark: a file from a local vsftpd (FTPS, TLS 1.2) through the real
 //! TransferFile into the disk-backed S3 (`emulate::disk_s3`), next to the two ceilings and a
 //! peer, all in one run against the same server and sink:
 //!
-//! - curl's raw FTPS download to /dev/null: the server's ceiling;
+//! - curl's raw FTPS download to /dev/null, best of three runs: the server's ceiling;
 //! - the same bytes uploaded from memory into the sink with the pipeline's part size, parts in
 //!   flight and CRC32C: the sink's ceiling;
 //! - rclone's FTPS→S3 copy (Debian's `rclone`, where installed);
 //! - the pipeline end to end (FTPS → SHA-256 + CRC32C → multipart → verify → DELE), its peak RSS,
-//!   and the CPU seconds of this process (pipeline and sink) and of vsftpd during it.
+//!   and where the CPU went during it, thread by thread (this process by thread name: the
+//!   runtime's workers carry the reader, the part uploads and the sink; `sha256` the hash), vsftpd
+//!   and moto by process, with the rate all that work allows on this machine's cores.
 //!
 //! `cargo bench -p harness --bench transfer` (root, for vsftpd's system user). `SIZES_MIB`
 //! (default `1024,4096`) picks the sizes. The server speaks TLS 1.2 and does not require TLS
@@ -35,31 +37,124 @@ const MIB: u64 = 1024 * 1024;
 const USER: &str = "filechecks-bench";
 const PASSWORD: &str = "bench-pa55";
 
-/// VmHWM of this process, in MiB.
-fn peak_rss_mib() -> f64 {
+/// VmHWM (`peak`) or VmRSS (`now`) of this process, in MiB.
+fn rss_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(f64::NAN);
     kib / 1024.0
 }
 
-/// Starts a new high-water mark (Linux: `5` to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+fn peak_rss_mib() -> f64 {
+    rss_mib("VmHWM:")
 }
 
-/// CPU seconds of a process and its reaped children (vsftpd's sessions are forked children).
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command's closing parenthesis; utime is field 14 of the whole line.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<f64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-    // rest starts at field 3 (state, not numeric, dropped): utime..cstime are fields 14..17.
-    let at = |field: usize| fields.get(field - 4).copied().unwrap_or(0.0);
-    (at(14) + at(15) + at(16) + at(17)) / 100.0
+/// Starts a new high-water mark (Linux: `5` to clear_refs) from what is live now: the earlier
+/// measurements' freed buffers stay in glibc's per-thread arenas (counted in RSS, reused by
+/// nobody else) until trimmed, and would otherwise count as the pipeline's.
+fn reset_peak_rss() -> f64 {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    rss_mib("VmRSS:")
+}
+
+/// A `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat` line: (name, parent pid, CPU ticks).
+fn stat(path: &std::path::Path) -> Option<(String, u32, u64)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_string();
+    // `rest` starts at field 3 (state): ppid is field 4, utime and stime fields 14 and 15.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let at = |field: usize| fields.get(field - 3).and_then(|f| f.parse::<u64>().ok());
+    Some((name, at(4)? as u32, at(14)? + at(15)?))
+}
+
+/// Where the CPU goes while the pipeline runs, thread by thread (`top -H`): every thread of this
+/// process and of its descendants (vsftpd's sessions, moto), sampled every 50 ms so a thread that
+/// ends during the run (the SHA-256 thread) still counts up to its last sample.
+struct CpuSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<std::collections::BTreeMap<String, f64>>,
+}
+
+impl CpuSampler {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            // tid -> (group, ticks at the first sample, ticks at the last)
+            let mut seen: std::collections::HashMap<u32, (String, u64, u64)> = Default::default();
+            let mut first = true;
+            loop {
+                let done = stopping.load(std::sync::atomic::Ordering::Relaxed);
+                for (tid, group, ticks) in Self::threads() {
+                    let entry = seen.entry(tid).or_insert((group, if first { ticks } else { 0 }, ticks));
+                    entry.2 = ticks;
+                }
+                first = false;
+                if done {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let mut groups = std::collections::BTreeMap::new();
+            for (group, start, last) in seen.into_values() {
+                *groups.entry(group).or_insert(0.0) += last.saturating_sub(start) as f64 / 100.0;
+            }
+            groups
+        });
+        Self { stop, thread }
+    }
+
+    /// (tid, group, CPU ticks) of every thread of this process and its descendants. This
+    /// process's threads are grouped by thread name, other processes by command.
+    fn threads() -> Vec<(u32, String, u64)> {
+        let me = std::process::id();
+        let mut parents = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>()
+                && let Some((name, ppid, _)) = stat(&entry.path().join("stat"))
+            {
+                parents.insert(pid, (ppid, name));
+            }
+        }
+        let descends = |mut pid: u32| {
+            while let Some((ppid, _)) = parents.get(&pid) {
+                if pid == me {
+                    return true;
+                }
+                pid = *ppid;
+            }
+            false
+        };
+        let mut threads = Vec::new();
+        for (&pid, (_, command)) in parents.iter().filter(|(pid, _)| descends(**pid)) {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+                .flatten();
+            for task in tasks {
+                let Ok(tid) = task.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                if let Some((name, _, ticks)) = stat(&task.path().join("stat")) {
+                    let group = if pid == me { name } else { command.clone() };
+                    threads.push((tid, group, ticks));
+                }
+            }
+        }
+        threads
+    }
+
+    /// CPU seconds per group since `start`.
+    fn stop(self) -> std::collections::BTreeMap<String, f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// The bench file's bytes: 1 MiB blocks of varied content (nothing can compress it away), each
@@ -221,6 +316,16 @@ fn rclone_rate(
     Ok((size_mib as f64 / seconds, rss_mib))
 }
 
+/// `total core-s: group s, group s, …` from a `CpuSampler`.
+fn cpu_split(cpu: &std::collections::BTreeMap<String, f64>) -> String {
+    let groups: Vec<String> = cpu
+        .iter()
+        .filter(|(_, s)| **s >= 0.05)
+        .map(|(group, s)| format!("{group} {s:.1} s"))
+        .collect();
+    format!("{:.1} core-s: {}", cpu.values().sum::<f64>(), groups.join(", "))
+}
+
 async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> anyhow::Result<()> {
     let remote = format!("/bench/large-{size_mib}.bin");
     let local = server.put_file(&remote, b"")?;
@@ -237,19 +342,29 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
 
     // BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a profiler).
     let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
-    let (curl, sink, sink_signed, rclone) = if pipeline_only {
+    let (curls, (sink, sink_cpu), sink_signed, rclone) = if pipeline_only {
         (
-            f64::NAN,
-            f64::NAN,
+            vec![f64::NAN],
+            (f64::NAN, Default::default()),
             f64::NAN,
             Err("skipped (BENCH_PIPELINE_ONLY)".to_string()),
         )
     } else {
         (
-            curl_rate(server, &remote)?,
-            sink_rate(&s3, bucket, size_mib, upload, false).await?,
+            // curl's rate from the same server varies between runs: the ceiling is the best of three.
+            // curl and rclone block this runtime worker: block_in_place moves the sink's tasks off it.
+            tokio::task::block_in_place(|| {
+                (0..3)
+                    .map(|_| curl_rate(server, &remote))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })?,
+            {
+                let sampler = CpuSampler::start();
+                let rate = sink_rate(&s3, bucket, size_mib, upload, false).await?;
+                (rate, sampler.stop())
+            },
             sink_rate(&s3, bucket, size_mib, upload, true).await?,
-            rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload),
+            tokio::task::block_in_place(|| rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload)),
         )
     };
     let _ = s3.delete_object().bucket(bucket).key("rclone/large.bin").send().await;
@@ -271,9 +386,8 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
             execution_arn: arn.clone(),
         })
         .await?;
-    let vsftpd_pid = server.pid().to_string();
-    let (vsftpd_cpu, own_cpu) = (cpu_seconds(&vsftpd_pid), cpu_seconds("self"));
-    reset_peak_rss();
+    let sampler = CpuSampler::start();
+    let rss_before = reset_peak_rss();
     let started = Instant::now();
     let out = world
         .handlers
@@ -287,13 +401,14 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_mib();
-    let (vsftpd_cpu, own_cpu) = (cpu_seconds(&vsftpd_pid) - vsftpd_cpu, cpu_seconds("self") - own_cpu);
+    let cpu = sampler.stop();
     anyhow::ensure!(
         out.transfer.bytes == size_mib * MIB,
         "transferred {} bytes",
         out.transfer.bytes
     );
     let pipeline = size_mib as f64 / seconds;
+    let curl = curls.iter().copied().fold(f64::NAN, f64::max);
     let ceiling = curl.min(sink);
     println!(
         "--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {} cores) ---",
@@ -302,10 +417,15 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         upload.parts_in_flight,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("curl raw FTPS:    {curl:.1} MiB/s (same server, to /dev/null)");
+    let runs: Vec<String> = curls.iter().map(|r| format!("{r:.1}")).collect();
+    println!(
+        "curl raw FTPS:    {curl:.1} MiB/s (same server, to /dev/null; best of {} MiB/s)",
+        runs.join(", ")
+    );
     println!(
         "sink ceiling:     {sink:.1} MiB/s (same bytes from memory, same parts and concurrency, CRC32C, unsigned payload as the pipeline sends)"
     );
+    println!("  CPU during it:  {}", cpu_split(&sink_cpu));
     println!(
         "  signed payload: {sink_signed:.1} MiB/s (the SDK's default SigV4 payload SHA-256, checked by the sink too)"
     );
@@ -323,9 +443,17 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         "pipeline:         {pipeline:.1} MiB/s ({seconds:.1} s: FTPS -> SHA-256 + CRC32C -> multipart -> verify -> DELE), sha256 {}",
         out.transfer.sha256
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let busy: f64 = cpu.values().sum();
+    println!("memory:           peak RSS {peak:.1} MiB ({rss_before:.1} MiB before it started)");
     println!(
-        "CPU during it:    this process (pipeline + sink) {own_cpu:.1} s, vsftpd {vsftpd_cpu:.1} s, of {:.1} s x 2 cores",
-        seconds
+        "CPU during it:    {:.0}% of {cores} cores for {seconds:.1} s, {}",
+        100.0 * busy / (seconds * cores),
+        cpu_split(&cpu)
+    );
+    println!(
+        "  CPU-bound rate: {:.1} MiB/s (the bytes over the core-seconds all of it took, at 100% of {cores} cores)",
+        size_mib as f64 * cores / busy
     );
     println!(
         "transfer bench: pipeline {pipeline:.1} MiB/s, ceiling {ceiling:.1} MiB/s, ratio {:.2}, rclone {rclone_text} MiB/s, peak RSS {peak:.1} MiB",

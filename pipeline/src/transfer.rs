@@ -201,7 +201,7 @@ impl Transfer<'_> {
                 (upload, download)
             }
             None => (
-                Upload::new(self.s3.clone(), location.clone(), self.upload),
+                Upload::new(self.s3.clone(), location.clone(), self.upload)?,
                 session.retrieve(path).await?,
             ),
         };

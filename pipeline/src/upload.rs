@@ -83,7 +83,8 @@ pub struct Upload {
     moved: bool,
 }
 
-/// The file's SHA-256 on a blocking thread, fed sealed parts in order. It reports the state at
+/// The file's SHA-256 on a thread of its own (named `sha256`, so `top -H` and the benchmark see
+/// it), fed sealed parts in order. It reports the state at
 /// each part's end (what a checkpoint records, so a resumed transfer still yields the whole
 /// file's digest). At most one part waits for it, so it adds at most two part buffers to memory.
 struct Hasher {
@@ -92,28 +93,32 @@ struct Hasher {
     states: tokio::sync::mpsc::UnboundedReceiver<(i32, String)>,
     /// The last part whose state was received.
     reported: i32,
-    task: tokio::task::JoinHandle<Sha256>,
+    digest: tokio::sync::oneshot::Receiver<Sha256>,
 }
 
 impl Hasher {
-    fn start(mut sha256: Sha256) -> Self {
+    fn start(mut sha256: Sha256) -> Result<Self, PipelineError> {
         let (parts, mut incoming) = tokio::sync::mpsc::channel::<(i32, Bytes)>(1);
         let (reports, states) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::task::spawn_blocking(move || {
-            while let Some((number, body)) = incoming.blocking_recv() {
-                sha256.update(&body);
-                drop(body);
-                // The receiver is gone only when the upload is: nobody needs the state then.
-                let _ = reports.send((number, BASE64.encode(sha256.serialize().as_slice())));
-            }
-            sha256
-        });
-        Self {
+        let (finished, digest) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                while let Some((number, body)) = incoming.blocking_recv() {
+                    sha256.update(&body);
+                    drop(body);
+                    // The receivers are gone only when the upload is: nobody needs the state then.
+                    let _ = reports.send((number, BASE64.encode(sha256.serialize().as_slice())));
+                }
+                let _ = finished.send(sha256);
+            })
+            .map_err(|e| PipelineError::AwsServiceUnavailable(format!("cannot start the SHA-256 thread: {e}")))?;
+        Ok(Self {
             parts: Some(parts),
             states,
             reported: 0,
-            task,
-        }
+            digest,
+        })
     }
 
     fn stopped() -> PipelineError {
@@ -151,7 +156,7 @@ impl Hasher {
     /// The digest of everything handed over.
     async fn finish(&mut self) -> Result<String, PipelineError> {
         self.parts = None;
-        let sha256 = (&mut self.task).await.map_err(|_| Self::stopped())?;
+        let sha256 = (&mut self.digest).await.map_err(|_| Self::stopped())?;
         Ok(hex::encode(sha256.finalize()))
     }
 }
@@ -407,17 +412,22 @@ fn crc_text(crc: u32) -> String {
 }
 
 impl Upload {
-    pub fn new(s3: Client, location: S3Location, settings: UploadSettings) -> Self {
+    pub fn new(s3: Client, location: S3Location, settings: UploadSettings) -> Result<Self, PipelineError> {
         Self::starting_from(s3, location, settings, Sha256::new())
     }
 
-    fn starting_from(s3: Client, location: S3Location, settings: UploadSettings, sha256: Sha256) -> Self {
+    fn starting_from(
+        s3: Client,
+        location: S3Location,
+        settings: UploadSettings,
+        sha256: Sha256,
+    ) -> Result<Self, PipelineError> {
         let settings = UploadSettings {
             part_size: settings.part_size.max(MIN_PART_SIZE),
             parts_in_flight: settings.parts_in_flight.max(1),
         };
         let pool = PartPool::new(settings);
-        Self {
+        Ok(Self {
             s3,
             location,
             settings,
@@ -425,7 +435,7 @@ impl Upload {
             filled: 0,
             pool,
             part_crc: 0,
-            hasher: Hasher::start(sha256),
+            hasher: Hasher::start(sha256)?,
             bytes: 0,
             upload_id: None,
             next_part: 1,
@@ -434,7 +444,7 @@ impl Upload {
             sealed: std::collections::BTreeMap::new(),
             checkpointed: 0,
             moved: false,
-        }
+        })
     }
 
     /// Continues the upload a checkpoint describes; `parts` are its parts 1..=checkpoint.parts as
@@ -460,7 +470,7 @@ impl Upload {
                 ..settings
             },
             state,
-        );
+        )?;
         upload.bytes = checkpoint.bytes;
         upload.upload_id = Some(checkpoint.upload_id.clone());
         upload.next_part = checkpoint.parts as i32 + 1;
