@@ -340,35 +340,6 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         .map(|(_, v)| v)
         .expect("the world's S3 is the disk store");
 
-    // BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a profiler).
-    let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
-    let (curls, (sink, sink_cpu), sink_signed, rclone) = if pipeline_only {
-        (
-            vec![f64::NAN],
-            (f64::NAN, Default::default()),
-            f64::NAN,
-            Err("skipped (BENCH_PIPELINE_ONLY)".to_string()),
-        )
-    } else {
-        (
-            // curl's rate from the same server varies between runs: the ceiling is the best of three.
-            // curl and rclone block this runtime worker: block_in_place moves the sink's tasks off it.
-            tokio::task::block_in_place(|| {
-                (0..3)
-                    .map(|_| curl_rate(server, &remote))
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })?,
-            {
-                let sampler = CpuSampler::start();
-                let rate = sink_rate(&s3, bucket, size_mib, upload, false).await?;
-                (rate, sampler.stop())
-            },
-            sink_rate(&s3, bucket, size_mib, upload, true).await?,
-            tokio::task::block_in_place(|| rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload)),
-        )
-    };
-    let _ = s3.delete_object().bucket(bucket).key("rclone/large.bin").send().await;
-
     let key = JobKey {
         job_id: format!("bench-{size_mib}-{run}"),
         project: "BENCH".into(),
@@ -407,6 +378,38 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         "transferred {} bytes",
         out.transfer.bytes
     );
+    // The ceilings and the peer after the pipeline, whose memory is measured on a process
+    // the other runs have not touched yet; its DELE took the file, so it is written again.
+    write_file(&server.put_file(&remote, b"")?, size_mib)?;
+    // BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a profiler).
+    let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
+    let (curls, (sink, sink_cpu), sink_signed, rclone) = if pipeline_only {
+        (
+            vec![f64::NAN],
+            (f64::NAN, Default::default()),
+            f64::NAN,
+            Err("skipped (BENCH_PIPELINE_ONLY)".to_string()),
+        )
+    } else {
+        (
+            // curl's rate from the same server varies between runs: the ceiling is the best of three.
+            // curl and rclone block this runtime worker: block_in_place moves the sink's tasks off it.
+            tokio::task::block_in_place(|| {
+                (0..3)
+                    .map(|_| curl_rate(server, &remote))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })?,
+            {
+                let sampler = CpuSampler::start();
+                let rate = sink_rate(&s3, bucket, size_mib, upload, false).await?;
+                (rate, sampler.stop())
+            },
+            sink_rate(&s3, bucket, size_mib, upload, true).await?,
+            tokio::task::block_in_place(|| rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload)),
+        )
+    };
+    let _ = s3.delete_object().bucket(bucket).key("rclone/large.bin").send().await;
+
     let pipeline = size_mib as f64 / seconds;
     let curl = curls.iter().copied().fold(f64::NAN, f64::max);
     let ceiling = curl.min(sink);
