@@ -19,18 +19,24 @@ async fn head(s3: &aws_sdk_s3::Client, key: &str) -> (Option<String>, Option<i64
     (head.checksum_crc32_c().map(str::to_string), head.content_length())
 }
 
-fn crc(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(data).to_be_bytes())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
+/// A disk S3 in its own temp dir (both kept for the test's length) with a bucket `landing`.
+async fn with_landing_bucket() -> (tempfile::TempDir, DiskS3, aws_sdk_s3::Client) {
     let dir = tempfile::tempdir().unwrap();
     let store = DiskS3::start(Some(dir.path()), TEST_CREDENTIALS, TEST_CREDENTIALS)
         .await
         .unwrap();
     let s3 = s3_client(&sdk_config(store.endpoint()).await);
     s3.create_bucket().bucket("landing").send().await.unwrap();
+    (dir, store, s3)
+}
+
+fn crc(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(data).to_be_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_are_checked_and_the_object_reports_the_composite_crc32c() {
+    let (_dir, _store, s3) = with_landing_bucket().await;
 
     let upload = s3
         .create_multipart_upload()
@@ -166,12 +172,7 @@ async fn upload_parts(s3: &aws_sdk_s3::Client, key: &str, id: &str, bodies: &[&[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_object_upload_checks_and_reports_the_whole_content_crc32c() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DiskS3::start(Some(dir.path()), TEST_CREDENTIALS, TEST_CREDENTIALS)
-        .await
-        .unwrap();
-    let s3 = s3_client(&sdk_config(store.endpoint()).await);
-    s3.create_bucket().bucket("landing").send().await.unwrap();
+    let (_dir, _store, s3) = with_landing_bucket().await;
     let first = vec![3u8; 5 * 1024 * 1024];
     let second = b"and the rest of the file".to_vec();
     let whole = [first.as_slice(), second.as_slice()].concat();
