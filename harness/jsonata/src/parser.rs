@@ -183,12 +183,7 @@ impl Parser<'_> {
                 let pattern = self.expression(0)?;
                 self.expect("|", true)?;
                 let update = self.expression(0)?;
-                let delete = if self.is(",") {
-                    self.advance(true)?;
-                    Some(Box::new(self.expression(0)?))
-                } else {
-                    None
-                };
+                let delete = self.optional_after(",")?;
                 self.expect("|", false)?;
                 NodeKind::Transform {
                     pattern: Box::new(pattern),
@@ -211,6 +206,15 @@ impl Parser<'_> {
             }
         };
         Ok(Node::new(kind, at))
+    }
+
+    /// The expression after `separator` if that comes next (`c ? a : b`'s else, a transform's delete).
+    fn optional_after(&mut self, separator: &str) -> Result<Option<Box<Node>>, Error> {
+        if !self.is(separator) {
+            return Ok(None);
+        }
+        self.advance(true)?;
+        Ok(Some(Box::new(self.expression(0)?)))
     }
 
     /// `k: v, …}` after a `{`.
@@ -337,12 +341,7 @@ impl Parser<'_> {
             "(" => return self.call(left, at),
             "?" => {
                 let then = self.expression(0)?;
-                let otherwise = if self.is(":") {
-                    self.advance(true)?;
-                    Some(Box::new(self.expression(0)?))
-                } else {
-                    None
-                };
+                let otherwise = self.optional_after(":")?;
                 NodeKind::Condition {
                     condition: Box::new(left),
                     then: Box::new(then),
