@@ -76,7 +76,7 @@ pub enum NodeKind {
     /// `function($a, $b)<sig>{ body }`
     Lambda {
         parameters: Vec<String>,
-        signature: Option<String>,
+        signature: Option<crate::signature::Signature>,
         body: Box<Node>,
     },
     /// `c ? a : b`, and `a ?: b`, `a ?? b` as jsonata-js rewrites them.

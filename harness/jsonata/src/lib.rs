@@ -11,6 +11,7 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
+pub mod signature;
 
 pub use ast::Node;
 pub use parser::parse;

@@ -435,6 +435,7 @@ impl Parser<'_> {
         }
         let signature = if self.is("<") {
             // The signature's text up to the matching `>`, re-read token by token.
+            let start = self.token.position - 1;
             let mut depth = 1;
             let mut text = String::from("<");
             self.advance(false)?;
@@ -452,7 +453,7 @@ impl Parser<'_> {
             }
             self.expect(">", false)?;
             text.push('>');
-            Some(text)
+            Some(crate::signature::parse(&text, start)?)
         } else {
             None
         };
