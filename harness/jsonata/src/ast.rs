@@ -10,16 +10,19 @@ pub struct Node {
     pub keep_array: bool,
 }
 
+/// A literal value, the same in the parse tree and in the evaluator's tree.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeKind {
+pub enum Literal {
     String(String),
     Number(f64),
     Bool(bool),
     Null,
-    Regex {
-        pattern: String,
-        flags: String,
-    },
+    Regex { pattern: String, flags: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Literal(Literal),
     Name(String),
     Variable(String),
     /// `*`

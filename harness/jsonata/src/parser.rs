@@ -2,7 +2,7 @@
 //! (`?:` and `??` as conditions, `function(…){…}` calls as lambdas), the same error codes.
 
 use crate::Error;
-use crate::ast::{Node, NodeKind};
+use crate::ast::{Literal, Node, NodeKind};
 use crate::lexer::{Kind, Lexer, Token};
 
 /// Left binding powers, as jsonata-js's `operators` table.
@@ -123,11 +123,11 @@ impl Parser<'_> {
     fn prefix(&mut self, token: Token) -> Result<Node, Error> {
         let at = token.position;
         let kind = match token.kind {
-            Kind::String(s) => NodeKind::String(s),
-            Kind::Number(n) => NodeKind::Number(n),
-            Kind::Bool(b) => NodeKind::Bool(b),
-            Kind::Null => NodeKind::Null,
-            Kind::Regex { pattern, flags } => NodeKind::Regex { pattern, flags },
+            Kind::String(s) => NodeKind::Literal(Literal::String(s)),
+            Kind::Number(n) => NodeKind::Literal(Literal::Number(n)),
+            Kind::Bool(b) => NodeKind::Literal(Literal::Bool(b)),
+            Kind::Null => NodeKind::Literal(Literal::Null),
+            Kind::Regex { pattern, flags } => NodeKind::Literal(Literal::Regex { pattern, flags }),
             Kind::Name(n) => NodeKind::Name(n),
             Kind::Variable(v) => NodeKind::Variable(v),
             Kind::Operator(op @ ("and" | "or" | "in")) => NodeKind::Name(op.to_string()),

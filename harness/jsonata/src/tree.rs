@@ -7,7 +7,7 @@
 //! refers to (so many steps up) is marked with that label as its `ancestor` (S0217 where there is none).
 
 use crate::Error;
-use crate::ast::{Node, NodeKind};
+use crate::ast::{Literal, Node, NodeKind};
 use crate::signature::Signature;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,14 +45,7 @@ pub enum Stage {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    String(String),
-    Number(f64),
-    Bool(bool),
-    Null,
-    Regex {
-        pattern: String,
-        flags: String,
-    },
+    Literal(Literal),
     /// A field name (only as a path step).
     Name(String),
     Variable(String),
@@ -367,17 +360,7 @@ impl Processor {
     fn process(&mut self, node: &Node) -> Result<Expr, Error> {
         let at = node.position;
         let mut result = match &node.kind {
-            NodeKind::String(s) => Expr::new(Kind::String(s.clone()), at),
-            NodeKind::Number(n) => Expr::new(Kind::Number(*n), at),
-            NodeKind::Bool(b) => Expr::new(Kind::Bool(*b), at),
-            NodeKind::Null => Expr::new(Kind::Null, at),
-            NodeKind::Regex { pattern, flags } => Expr::new(
-                Kind::Regex {
-                    pattern: pattern.clone(),
-                    flags: flags.clone(),
-                },
-                at,
-            ),
+            NodeKind::Literal(literal) => Expr::new(Kind::Literal(literal.clone()), at),
             NodeKind::Variable(v) => Expr::new(Kind::Variable(v.clone()), at),
             NodeKind::Wildcard => Expr::new(Kind::Wildcard, at),
             NodeKind::Descendants => Expr::new(Kind::Descendants, at),
@@ -403,7 +386,7 @@ impl Processor {
             NodeKind::Negate(inner) => {
                 let inner = self.process(inner)?;
                 match inner.kind {
-                    Kind::Number(n) => Expr::new(Kind::Number(-n), inner.position),
+                    Kind::Literal(Literal::Number(n)) => Expr::new(Kind::Literal(Literal::Number(-n)), inner.position),
                     _ => Expr::new(Kind::Negate(Box::new(inner)), at),
                 }
             }
@@ -664,7 +647,7 @@ impl Processor {
         }
         for step in steps.iter_mut() {
             match &step.kind {
-                Kind::Number(_) | Kind::Bool(_) | Kind::Null => {
+                Kind::Literal(Literal::Number(_) | Literal::Bool(_) | Literal::Null) => {
                     return Err(Error::new(
                         "S0213",
                         step.position,
@@ -673,7 +656,7 @@ impl Processor {
                     ));
                 }
                 // A string literal in a path is a field name.
-                Kind::String(s) => step.kind = Kind::Name(s.clone()),
+                Kind::Literal(Literal::String(s)) => step.kind = Kind::Name(s.clone()),
                 _ => {}
             }
         }
