@@ -379,11 +379,9 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         out.transfer.bytes
     );
     // The ceilings and the peer after the pipeline, whose memory is measured on a process
-    // the other runs have not touched yet; its DELE took the file, so it is written again.
-    write_file(&server.put_file(&remote, b"")?, size_mib)?;
-    // BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a profiler).
-    let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
-    let (curls, (sink, sink_cpu), sink_signed, rclone) = if pipeline_only {
+    // the other runs have not touched yet. BENCH_PIPELINE_ONLY=1: only the pipeline's run (for a
+    // profiler).
+    let (curls, (sink, sink_cpu), sink_signed, rclone) = if std::env::var_os("BENCH_PIPELINE_ONLY").is_some() {
         (
             vec![f64::NAN],
             (f64::NAN, Default::default()),
@@ -391,6 +389,8 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
             Err("skipped (BENCH_PIPELINE_ONLY)".to_string()),
         )
     } else {
+        // The pipeline's DELE took the file: the others read it written again.
+        write_file(&server.put_file(&remote, b"")?, size_mib)?;
         (
             // curl's rate from the same server varies between runs: the ceiling is the best of three.
             // curl and rclone block this runtime worker: block_in_place moves the sink's tasks off it.
@@ -413,12 +413,12 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
     let pipeline = size_mib as f64 / seconds;
     let curl = curls.iter().copied().fold(f64::NAN, f64::max);
     let ceiling = curl.min(sink);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {} cores) ---",
+        "--- {size_mib} MiB ({} parts of {} MiB, {} in flight; {cores} cores) ---",
         out.transfer.parts,
         upload.part_size as u64 / MIB,
         upload.parts_in_flight,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let runs: Vec<String> = curls.iter().map(|r| format!("{r:.1}")).collect();
     println!(
@@ -446,7 +446,7 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
         "pipeline:         {pipeline:.1} MiB/s ({seconds:.1} s: FTPS -> SHA-256 + CRC32C -> multipart -> verify -> DELE), sha256 {}",
         out.transfer.sha256
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cores = cores as f64;
     let busy: f64 = cpu.values().sum();
     println!("memory:           peak RSS {peak:.1} MiB ({rss_before:.1} MiB before it started)");
     println!(

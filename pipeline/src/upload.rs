@@ -1,6 +1,7 @@
 //! Streams bytes into one S3 object without holding the file: parts of `part_size` are uploaded
 //! while the next one fills, at most `parts_in_flight` at a time, so memory stays at about
-//! `(parts_in_flight + 1) × part_size` whatever the file size. A file smaller than one part is a
+//! `(parts_in_flight + 1) × part_size` (two parts more while the SHA-256 thread lags) whatever
+//! the file size. A file smaller than one part is a
 //! single PutObject. Every part carries its CRC32C, which S3 checks on receipt; the upload is a
 //! `FULL_OBJECT` one, so completion states the whole file's CRC32C (combined from the parts',
 //! which a checkpoint records, so it survives resumption) and S3 checks it; the object's
@@ -84,9 +85,9 @@ pub struct Upload {
 }
 
 /// The file's SHA-256 on a thread of its own (named `sha256`, so `top -H` and the benchmark see
-/// it), fed sealed parts in order. It reports the state at
-/// each part's end (what a checkpoint records, so a resumed transfer still yields the whole
-/// file's digest). At most one part waits for it, so it adds at most two part buffers to memory.
+/// it), fed sealed parts in order. It reports the state at each part's end (what a checkpoint
+/// records, so a resumed transfer still yields the whole file's digest). At most one part waits
+/// for it, so it adds at most two part buffers to memory.
 struct Hasher {
     /// None once `finish` closed it.
     parts: Option<tokio::sync::mpsc::Sender<(i32, Bytes)>>,
@@ -351,7 +352,7 @@ pub async fn abort_upload(s3: &Client, location: &S3Location, upload_id: &str) -
 /// Part buffers handed back when the S3 client drops a sent body. A fresh 8 MiB buffer per part
 /// made the kernel fault in and zero 8 MiB for every part on the reading task, its largest cost
 /// after the copies (`clear_page_erms` in the transfer benchmark's profile). At most
-/// `parts_in_flight` wait here, so memory stays `(parts_in_flight + 1) × part_size`.
+/// `parts_in_flight` wait here; the rest are freed.
 #[derive(Clone)]
 struct PartPool {
     free: Arc<Mutex<Vec<Vec<u8>>>>,

@@ -32,19 +32,9 @@ pub struct Token {
 const DOUBLE: [&str; 9] = ["..", ":=", "!=", ">=", "<=", "**", "~>", "?:", "??"];
 const SINGLE: &str = ".[]{}(),@#;:?+-*/%|=<>^&!~";
 
-fn operator(text: &str) -> &'static str {
-    DOUBLE
-        .iter()
-        .copied()
-        .chain(["and", "or", "in"])
-        .find(|op| *op == text)
-        .or_else(|| {
-            SINGLE
-                .char_indices()
-                .find(|(_, c)| text.len() == 1 && text.starts_with(*c))
-                .map(|(i, _)| &SINGLE[i..i + 1])
-        })
-        .unwrap_or("")
+/// `c` as one of the `SINGLE` operators.
+fn single(c: char) -> Option<&'static str> {
+    SINGLE.find(c).map(|i| &SINGLE[i..i + c.len_utf8()])
 }
 
 pub struct Lexer<'a> {
@@ -115,9 +105,9 @@ impl<'a> Lexer<'a> {
                 return Ok(self.token(Kind::Operator(op)));
             }
         }
-        if SINGLE.contains(c) {
+        if let Some(op) = single(c) {
             self.position += 1;
-            return Ok(self.token(Kind::Operator(operator(&c.to_string()))));
+            return Ok(self.token(Kind::Operator(op)));
         }
         if c == '"' || c == '\'' {
             return self.string(c);
@@ -159,7 +149,9 @@ impl<'a> Lexer<'a> {
             return Ok(self.token(Kind::Variable(name.to_string())));
         }
         Ok(self.token(match text.as_str() {
-            "and" | "or" | "in" => Kind::Operator(operator(&text)),
+            "and" => Kind::Operator("and"),
+            "or" => Kind::Operator("or"),
+            "in" => Kind::Operator("in"),
             "true" => Kind::Bool(true),
             "false" => Kind::Bool(false),
             "null" => Kind::Null,
@@ -286,7 +278,6 @@ impl<'a> Lexer<'a> {
 
     fn number(&mut self) -> Result<Token, Error> {
         let start = self.position;
-        let mut end = start;
         let digits = |mut i: usize, chars: &[char]| {
             while chars.get(i).is_some_and(char::is_ascii_digit) {
                 i += 1;
@@ -294,10 +285,10 @@ impl<'a> Lexer<'a> {
             i
         };
         // 0 | [1-9][0-9]*
-        end = if self.at(end) == Some('0') {
-            end + 1
+        let mut end = if self.at(start) == Some('0') {
+            start + 1
         } else {
-            digits(end, &self.chars)
+            digits(start, &self.chars)
         };
         if self.at(end) == Some('.') && self.at(end + 1).is_some_and(|c| c.is_ascii_digit()) {
             end = digits(end + 1, &self.chars);

@@ -71,7 +71,7 @@ impl Parser<'_> {
     fn advance(&mut self, prefix: bool) -> Result<Token, Error> {
         let next = self.lexer.next(prefix)?;
         // `!` and `~` are in jsonata-js's operator table but no construct takes them.
-        if let Kind::Operator("" | "!" | "~") = next.kind {
+        if let Kind::Operator("!" | "~") = next.kind {
             return Err(Error::new("S0204", next.position, None, "Unknown operator"));
         }
         Ok(std::mem::replace(&mut self.token, next))

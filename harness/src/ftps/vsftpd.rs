@@ -217,11 +217,6 @@ impl Vsftpd {
         }
     }
 
-    /// The listening process (sessions are its forked children).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     pub fn port(&self) -> u16 {
         self.port
     }
