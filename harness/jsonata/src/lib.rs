@@ -1,30 +1,45 @@
 //! JSONata (<https://docs.jsonata.org>) for the Step Functions emulator's `QueryLanguage: JSONata`.
 //!
-//! So far the front end: `lexer` turns an expression into tokens, `parser` into an `ast::Node` tree
-//! and `tree` (jsonata-js's processAST) into the `tree::Expr` an evaluator walks, all with JSONata's
-//! own error codes (`S0101` …) and positions, as jsonata-js reports them.
-//! `tests/suite.rs` runs the official test suite (`../shared/jsonata-test-suite`) through it.
+//! `lexer` turns an expression into tokens, `parser` into an `ast::Node` tree and `tree`
+//! (jsonata-js's processAST) into the `tree::Expr` that `eval` walks over `value::Value`s, with
+//! the function library in `functions` (`datetime` and `format_number` for the picture strings).
+//! Errors carry JSONata's own codes (`S0101`, `T2001`, `D3001` …) and positions, as jsonata-js
+//! reports them. `tests/suite.rs` runs the official test suite (`../shared/jsonata-test-suite`).
 //!
 //! Why our own engine: `jsonata-rs` 0.3.4 passes 75.8% of the official suite, panics on 60 cases,
 //! keeps objects as hash maps (key order changes from run to run) and cannot override built-ins (a
 //! seedable `$random`), see `../shared/field-notes.md`.
 
 pub mod ast;
+pub mod datetime;
+pub mod eval;
+pub mod format_number;
+pub mod functions;
 pub mod lexer;
+pub mod number;
 pub mod parser;
+pub mod pattern;
 pub mod signature;
 pub mod tree;
+pub mod value;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use ast::Node;
+pub use eval::Custom;
 pub use parser::parse;
+pub use value::{Array, Object, Value};
 
 /// Parses `source` and turns it into the tree the evaluator walks (`tree::process`).
 pub fn compile(source: &str) -> Result<tree::Expr, Error> {
     tree::process(&parse(source)?)
 }
 
-/// A static (syntax) error, as jsonata-js names it: `code` (`S0201` …), the character `position`
-/// it was found at, and the offending token where there is one.
+/// An error as jsonata-js names it: `code` (`S0201` for syntax, `T…` for types, `D…` for
+/// dynamic errors, `U…` for limits), the character `position` of the expression it arose at (0
+/// where none applies), and the offending token where there is one.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code} at {position}: {message}")]
 pub struct Error {
@@ -35,6 +50,22 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error raised while evaluating, before it is placed in the expression.
+    pub fn runtime(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, 0, None, message)
+    }
+
+    /// Places the error at `position` and `token`, unless something nearer placed it already.
+    pub(crate) fn at(mut self, position: usize, token: Option<&str>) -> Self {
+        if self.position == 0 {
+            self.position = position;
+        }
+        if self.token.is_none() {
+            self.token = token.map(str::to_string);
+        }
+        self
+    }
+
     pub(crate) fn new(code: &'static str, position: usize, token: Option<String>, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -42,5 +73,144 @@ impl Error {
             token,
             message: message.into(),
         }
+    }
+}
+
+/// A function the caller adds to the expression's scope (`$name`), with a JSONata signature
+/// (`<s?:s>` …) its arguments are checked against.
+#[derive(Clone)]
+pub struct CustomFunction {
+    pub name: String,
+    pub signature: String,
+    pub implementation: Custom,
+}
+
+/// How an expression is evaluated.
+#[derive(Clone)]
+pub struct Options {
+    /// Variables in scope (`$name`), as JSON.
+    pub bindings: Vec<(String, serde_json::Value)>,
+    pub functions: Vec<CustomFunction>,
+    /// Nested evaluations (recursion) beyond this fail with U1001.
+    pub max_depth: usize,
+    /// An evaluation running longer fails with U1002.
+    pub timeout: Option<Duration>,
+    /// `$now()`/`$millis()`, in milliseconds since the epoch; the clock when not set.
+    pub now_millis: Option<f64>,
+    /// The seed of `$random()` and `$shuffle()`; from the clock when not set.
+    pub seed: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            bindings: Vec::new(),
+            functions: Vec::new(),
+            max_depth: DEFAULT_MAX_DEPTH,
+            timeout: None,
+            now_millis: None,
+            seed: None,
+        }
+    }
+}
+
+/// Deep enough for any expression a person writes (a non-tail-recursive function can recurse a
+/// few hundred times); `STACK` is sized so that this depth cannot overflow it.
+pub const DEFAULT_MAX_DEPTH: usize = 5_000;
+const STACK: usize = 256 * 1024 * 1024;
+
+/// A compiled expression, evaluated any number of times.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    tree: tree::Expr,
+}
+
+impl Expression {
+    pub fn new(source: &str) -> Result<Self, Error> {
+        Ok(Self { tree: compile(source)? })
+    }
+
+    /// The tree the evaluator walks.
+    pub fn tree(&self) -> &tree::Expr {
+        &self.tree
+    }
+
+    /// Evaluates against `input` (None: no input, JSONata's undefined). `Ok(None)` is an
+    /// undefined result. Runs on a thread of its own with a large stack, so that deep recursion
+    /// ends in U1001 rather than in a stack overflow of the caller's thread.
+    pub fn evaluate(
+        &self,
+        input: Option<&serde_json::Value>,
+        options: &Options,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("jsonata".into())
+                .stack_size(STACK)
+                .spawn_scoped(scope, || self.evaluate_here(input, options));
+            match worker {
+                Ok(handle) => handle.join().unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(Error::runtime(
+                        "U1000",
+                        format!("Internal error in the JSONata evaluator: {message}"),
+                    ))
+                }),
+                Err(e) => Err(Error::runtime(
+                    "U1000",
+                    format!("Cannot start the JSONata evaluator: {e}"),
+                )),
+            }
+        })
+    }
+
+    fn evaluate_here(
+        &self,
+        input: Option<&serde_json::Value>,
+        options: &Options,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let now = options.now_millis.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as f64)
+                .unwrap_or(0.0)
+        });
+        let seed = options.seed.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+        let mut customs = HashMap::new();
+        for f in &options.functions {
+            let native = functions::custom(&f.name, &f.signature, f.implementation.clone())?;
+            customs.insert(f.name.clone(), Value::Function(Rc::new(eval::Function::Native(native))));
+        }
+        let limits = eval::Limits {
+            max_depth: options.max_depth,
+            deadline: options.timeout.map(|t| Instant::now() + t),
+        };
+        let evaluator = eval::Evaluator::new(limits, now, seed, customs);
+        let env = evaluator.frame(None);
+        for (name, value) in &options.bindings {
+            evaluator.bind(&env, name, Value::from_json(value));
+        }
+        let input = input.map(Value::from_json).unwrap_or_default();
+        evaluator.bind(&env, "$", input.clone());
+        let input = match input {
+            Value::Array(_) => Value::from(Array {
+                items: vec![input],
+                sequence: true,
+                outer_wrapper: true,
+                ..Array::default()
+            }),
+            other => other,
+        };
+        let result = evaluator.eval(&self.tree, &input, &env)?;
+        result.to_json()
     }
 }

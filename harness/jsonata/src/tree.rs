@@ -6,8 +6,11 @@
 //! The parent operator is resolved here too: each `%` opens a slot labelled `!n`, and the step it
 //! refers to (so many steps up) is marked with that label as its `ancestor` (S0217 where there is none).
 
+use std::sync::Arc;
+
 use crate::Error;
 use crate::ast::{Literal, Node, NodeKind};
+use crate::pattern::Pattern;
 use crate::signature::Signature;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +48,10 @@ pub enum Stage {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
+    /// A string, number, boolean or null literal.
     Literal(Literal),
+    /// A regular expression literal, compiled.
+    Regex(Pattern),
     /// A field name (only as a path step).
     Name(String),
     Variable(String),
@@ -85,20 +91,22 @@ pub enum Kind {
         partial: bool,
     },
     Placeholder,
+    /// A function definition; its body is shared with the closures it makes.
     Lambda {
         parameters: Vec<String>,
         signature: Option<Signature>,
-        body: Box<Expr>,
+        body: Arc<Expr>,
     },
     Condition {
         condition: Box<Expr>,
         then: Box<Expr>,
         otherwise: Option<Box<Expr>>,
     },
+    /// `| pattern | update, delete |`; shared with the transformer functions it makes.
     Transform {
-        pattern: Box<Expr>,
-        update: Box<Expr>,
-        delete: Option<Box<Expr>>,
+        pattern: Arc<Expr>,
+        update: Arc<Expr>,
+        delete: Option<Arc<Expr>>,
     },
 }
 
@@ -139,7 +147,7 @@ impl Expr {
                 out.push(procedure);
                 out.extend(arguments.iter_mut());
             }
-            Kind::Lambda { body, .. } => out.push(body),
+            Kind::Lambda { body, .. } => out.extend(Arc::get_mut(body)),
             Kind::Condition {
                 condition,
                 then,
@@ -154,9 +162,9 @@ impl Expr {
                 update,
                 delete,
             } => {
-                out.push(pattern);
-                out.push(update);
-                out.extend(delete.as_deref_mut());
+                out.extend(Arc::get_mut(pattern));
+                out.extend(Arc::get_mut(update));
+                out.extend(delete.as_mut().and_then(Arc::get_mut));
             }
             _ => {}
         }
@@ -360,6 +368,17 @@ impl Processor {
     fn process(&mut self, node: &Node) -> Result<Expr, Error> {
         let at = node.position;
         let mut result = match &node.kind {
+            NodeKind::Literal(Literal::Regex { pattern, flags }) => {
+                let compiled = Pattern::new(pattern, flags).map_err(|message| {
+                    Error::new(
+                        "S0303",
+                        at,
+                        Some(pattern.clone()),
+                        format!("Invalid regular expression /{pattern}/: {message}"),
+                    )
+                })?;
+                Expr::new(Kind::Regex(compiled), at)
+            }
             NodeKind::Literal(literal) => Expr::new(Kind::Literal(literal.clone()), at),
             NodeKind::Variable(v) => Expr::new(Kind::Variable(v.clone()), at),
             NodeKind::Wildcard => Expr::new(Kind::Wildcard, at),
@@ -574,7 +593,7 @@ impl Processor {
                 Kind::Lambda {
                     parameters: parameters.clone(),
                     signature: signature.clone(),
-                    body: self.boxed(body)?,
+                    body: Arc::new(self.process(body)?),
                 },
                 at,
             ),
@@ -596,9 +615,9 @@ impl Processor {
                 delete,
             } => Expr::new(
                 Kind::Transform {
-                    pattern: self.boxed(pattern)?,
-                    update: self.boxed(update)?,
-                    delete: delete.as_deref().map(|n| self.boxed(n)).transpose()?,
+                    pattern: Arc::new(self.process(pattern)?),
+                    update: Arc::new(self.process(update)?),
+                    delete: delete.as_deref().map(|n| self.process(n).map(Arc::new)).transpose()?,
                 },
                 at,
             ),

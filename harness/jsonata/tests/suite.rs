@@ -1,11 +1,14 @@
 //! The official JSONata test suite (`../shared/jsonata-test-suite`, MIT, from jsonata-js), each case
-//! its own test. So far only the front end exists, so a case passes when the parser agrees with the
-//! suite about the expression: a syntax-error case (`code` `S01xx`/`S02xx`/`S03xx`/`S04xx`, which
-//! jsonata-js raises before evaluating) must fail with that code, every other case must parse.
+//! its own test, run as jsonata-js's `test/run-test-suite.js` runs it: the expression is evaluated
+//! against the case's data or dataset with its bindings (and its time and depth limits where it
+//! gives both), and must produce the expected result, an undefined result, or the expected error
+//! code (and token, where the case names one).
+//!
 //! `cargo test -p jsonata --test suite` prints the summary; `-- --list` names every case. Cases
 //! listed in `tests/suite-known-failures.txt` (with the reason) run only with `-- --ignored`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
@@ -14,10 +17,68 @@ fn suite_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/jsonata-test-suite")
 }
 
-/// One case: its expression and the static error code it expects, if any.
+enum Expected {
+    Result(Value),
+    Undefined,
+    Error { code: String, token: Option<String> },
+}
+
 struct Case {
     expr: String,
-    static_code: Option<String>,
+    input: Option<Value>,
+    options: jsonata::Options,
+    expected: Expected,
+}
+
+fn load(group: &Path, case: &Value) -> Result<Case, String> {
+    let expr = match (case.get("expr"), case.get("expr-file")) {
+        (Some(Value::String(e)), _) => e.clone(),
+        (_, Some(Value::String(f))) => std::fs::read_to_string(group.join(f)).map_err(|e| format!("{f}: {e}"))?,
+        _ => return Err("no expr".into()),
+    };
+    let input = match (case.get("data"), case.get("dataset")) {
+        (Some(data), _) => Some(data.clone()),
+        (None, Some(Value::String(name))) => {
+            let path = suite_dir().join("datasets").join(format!("{name}.json"));
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        _ => None,
+    };
+    let mut options = jsonata::Options {
+        // A safety net against a runaway case; the suite's own limits replace it below.
+        timeout: Some(Duration::from_secs(30)),
+        ..jsonata::Options::default()
+    };
+    if let Some(Value::Object(bindings)) = case.get("bindings") {
+        options.bindings = bindings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    if let (Some(limit), Some(depth)) = (
+        case.get("timelimit").and_then(Value::as_u64),
+        case.get("depth").and_then(Value::as_u64),
+    ) {
+        options.timeout = Some(Duration::from_millis(limit));
+        options.max_depth = depth as usize;
+    }
+    let error = case.get("error").cloned().unwrap_or_else(|| case.clone());
+    let expected = if let Some(Value::String(code)) = case.get("code").or_else(|| error.get("code")) {
+        Expected::Error {
+            code: code.clone(),
+            token: error.get("token").and_then(Value::as_str).map(str::to_string),
+        }
+    } else if case.get("undefinedResult").and_then(Value::as_bool) == Some(true) {
+        Expected::Undefined
+    } else if let Some(result) = case.get("result") {
+        Expected::Result(result.clone())
+    } else {
+        return Err("the case names no expected outcome".into());
+    };
+    Ok(Case {
+        expr,
+        input,
+        options,
+        expected,
+    })
 }
 
 fn cases(group: &Path) -> Vec<(String, Result<Case, String>)> {
@@ -49,32 +110,53 @@ fn cases(group: &Path) -> Vec<(String, Result<Case, String>)> {
             single => vec![(stem, single)],
         };
         for (name, case) in list {
-            let expr = match (case.get("expr"), case.get("expr-file")) {
-                (Some(Value::String(e)), _) => Ok(e.clone()),
-                (_, Some(Value::String(f))) => std::fs::read_to_string(group.join(f)).map_err(|e| format!("{f}: {e}")),
-                _ => Err("no expr".to_string()),
-            };
-            let static_code = case
-                .get("code")
-                .and_then(Value::as_str)
-                .filter(|c| ["S01", "S02", "S03", "S04"].iter().any(|p| c.starts_with(p)))
-                .map(str::to_string);
-            out.push((name, expr.map(|expr| Case { expr, static_code })));
+            out.push((name, load(group, &case)));
         }
     }
     out
 }
 
-fn check(case: Case) -> Result<(), Failed> {
-    match (jsonata::compile(&case.expr), case.static_code) {
-        (Ok(_), None) => Ok(()),
-        (Err(e), Some(code)) if e.code == code => Ok(()),
-        (Ok(_), Some(code)) => Err(format!("parsed, expected {code}: {}", case.expr).into()),
-        (Err(e), expected) => Err(format!("{e} (expected {expected:?}): {}", case.expr).into()),
+/// JSON equality with numbers compared as numbers (`3` and `3.0` are one value, as in JavaScript).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
     }
 }
 
-/// `tests/suite-known-failures.txt`: case names the front end does not agree with yet.
+fn check(case: Case) -> Result<(), Failed> {
+    let outcome = jsonata::Expression::new(&case.expr).and_then(|e| e.evaluate(case.input.as_ref(), &case.options));
+    let expr = &case.expr;
+    match (outcome, case.expected) {
+        (Ok(Some(actual)), Expected::Result(expected)) if same(&actual, &expected) => Ok(()),
+        (Ok(None), Expected::Undefined) => Ok(()),
+        (Err(e), Expected::Error { code, token }) if e.code == code => match token {
+            Some(token) if e.token.as_deref() != Some(token.as_str()) => {
+                Err(format!("{e}: token {:?}, expected {token:?}: {expr}", e.token).into())
+            }
+            _ => Ok(()),
+        },
+        (Ok(actual), Expected::Result(expected)) => Err(format!(
+            "got {}, expected {expected}: {expr}",
+            actual.map_or("undefined".to_string(), |a| a.to_string())
+        )
+        .into()),
+        (Ok(actual), Expected::Undefined) => Err(format!("got {actual:?}, expected undefined: {expr}").into()),
+        (Ok(actual), Expected::Error { code, .. }) => Err(format!(
+            "got {}, expected error {code}: {expr}",
+            actual.map_or("undefined".to_string(), |a| a.to_string())
+        )
+        .into()),
+        (Err(e), Expected::Error { code, .. }) => Err(format!("{e}, expected {code}: {expr}").into()),
+        (Err(e), _) => Err(format!("{e}: {expr}").into()),
+    }
+}
+
+/// `tests/suite-known-failures.txt`: the cases the engine does not pass, each with its reason.
 fn known_failures() -> std::collections::BTreeSet<String> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suite-known-failures.txt"))
         .unwrap_or_default();
