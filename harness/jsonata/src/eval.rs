@@ -431,7 +431,8 @@ impl Evaluator {
             && let Some(deadline) = self.limits.deadline
             && Instant::now() > deadline
         {
-            return Err(err("U1002", "Expression evaluation timeout: Check for infinite loop"));
+            // The suite's reference runner reports a timeout with the depth limit's code.
+            return Err(err("U1001", "Expression evaluation timeout: Check for infinite loop"));
         }
         Ok(())
     }
@@ -784,7 +785,7 @@ impl Evaluator {
                 index += len;
             }
             if index >= 0.0
-                && let Some(item) = items.get(index as usize)
+                && let Some(item) = items.get(index as usize).filter(|v| !v.is_undefined())
             {
                 if item.is_array() {
                     return Ok(item.clone());
@@ -1270,7 +1271,15 @@ impl Evaluator {
     }
 
     /// A lambda's body: a call in tail position comes back as `Flow::Tail` instead of nesting.
+    /// Counts as one level of depth, as the evaluation jsonata-js makes of it does.
     fn eval_tail(&self, expr: &Expr, input: &Value, env: &Env) -> Result<Flow, Error> {
+        let entered = self.enter();
+        let result = entered.and_then(|()| self.eval_tail_expr(expr, input, env));
+        self.depth.set(self.depth.get() - 1);
+        result
+    }
+
+    fn eval_tail_expr(&self, expr: &Expr, input: &Value, env: &Env) -> Result<Flow, Error> {
         let plain = expr.predicate.is_empty() && expr.group.is_none() && !expr.keep_array && expr.stages.is_empty();
         if plain {
             match &expr.kind {
@@ -1317,7 +1326,7 @@ impl Evaluator {
                 _ => {}
             }
         }
-        Ok(Flow::Value(self.eval(expr, input, env)?))
+        Ok(Flow::Value(self.eval_expr(expr, input, env)?))
     }
 
     fn transform(

@@ -27,7 +27,8 @@ const TABLE: &[(&str, &str, usize, Builtin)] = &[
     ("max", "<a<n>:n>", 1, max),
     ("min", "<a<n>:n>", 1, min),
     ("average", "<a<n>:n>", 1, average),
-    ("string", "<x-b?:s>", 2, string_fn),
+    // `string(arg, prettify = false)`: a default parameter does not count in JavaScript's `length`.
+    ("string", "<x-b?:s>", 1, string_fn),
     ("substring", "<s-nn?:s>", 3, substring),
     ("substringBefore", "<s-s:s>", 2, substring_before),
     ("substringAfter", "<s-s:s>", 2, substring_after),
@@ -400,6 +401,7 @@ fn contains(ev: &Evaluator, focus: &Focus, args: Vec<Value>) -> Result<Value, Er
         return Ok(Value::Undefined);
     };
     Ok(Value::Bool(match arg(&args, 1) {
+        Value::Undefined => return Ok(Value::Undefined),
         Value::String(token) => s.contains(&**token),
         matcher => !evaluate_matcher(ev, focus, matcher, Some(s))?.is_undefined(),
     }))
@@ -560,6 +562,9 @@ fn split(ev: &Evaluator, focus: &Focus, args: Vec<Value>) -> Result<Value, Error
     }
     match arg(&args, 1) {
         Value::String(separator) => {
+            // `String.prototype.split`'s limit is an integer (ToUint32).
+            let limit = limit.map(f64::trunc);
+            let under = |count: usize| limit.is_none_or(|l| (count as f64) < l);
             let parts: Vec<String> = if separator.is_empty() {
                 s.chars().map(String::from).collect()
             } else {

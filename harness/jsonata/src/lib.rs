@@ -93,7 +93,7 @@ pub struct Options {
     pub functions: Vec<CustomFunction>,
     /// Nested evaluations (recursion) beyond this fail with U1001.
     pub max_depth: usize,
-    /// An evaluation running longer fails with U1002.
+    /// An evaluation running longer fails with U1001 (as the suite's reference runner reports it).
     pub timeout: Option<Duration>,
     /// `$now()`/`$millis()`, in milliseconds since the epoch; the clock when not set.
     pub now_millis: Option<f64>,
@@ -136,18 +136,38 @@ impl Expression {
     }
 
     /// Evaluates against `input` (None: no input, JSONata's undefined). `Ok(None)` is an
-    /// undefined result. Runs on a thread of its own with a large stack, so that deep recursion
-    /// ends in U1001 rather than in a stack overflow of the caller's thread.
+    /// undefined result.
     pub fn evaluate(
         &self,
         input: Option<&serde_json::Value>,
         options: &Options,
     ) -> Result<Option<serde_json::Value>, Error> {
+        self.run(options, || Ok(input.map(Value::from_json).unwrap_or_default()))
+    }
+
+    /// Evaluates against the JSON text `input`, whose objects keep their properties' order
+    /// (`$keys`, `$each` and `$string` see it; serde_json's `Value` would sort them).
+    pub fn evaluate_text(&self, input: Option<&str>, options: &Options) -> Result<Option<serde_json::Value>, Error> {
+        self.run(options, || match input {
+            Some(text) => {
+                Value::parse_json(text).map_err(|e| Error::runtime("D1000", format!("The input is not JSON: {e}")))
+            }
+            None => Ok(Value::Undefined),
+        })
+    }
+
+    /// Runs the evaluation on a thread of its own with a large stack, so that deep recursion ends
+    /// in U1001 rather than in a stack overflow of the caller's thread.
+    fn run(
+        &self,
+        options: &Options,
+        input: impl FnOnce() -> Result<Value, Error> + Send,
+    ) -> Result<Option<serde_json::Value>, Error> {
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("jsonata".into())
                 .stack_size(STACK)
-                .spawn_scoped(scope, || self.evaluate_here(input, options));
+                .spawn_scoped(scope, || self.evaluate_here(input()?, options));
             match worker {
                 Ok(handle) => handle.join().unwrap_or_else(|panic| {
                     let message = panic
@@ -168,11 +188,7 @@ impl Expression {
         })
     }
 
-    fn evaluate_here(
-        &self,
-        input: Option<&serde_json::Value>,
-        options: &Options,
-    ) -> Result<Option<serde_json::Value>, Error> {
+    fn evaluate_here(&self, input: Value, options: &Options) -> Result<Option<serde_json::Value>, Error> {
         let now = options.now_millis.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -199,7 +215,6 @@ impl Expression {
         for (name, value) in &options.bindings {
             evaluator.bind(&env, name, Value::from_json(value));
         }
-        let input = input.map(Value::from_json).unwrap_or_default();
         evaluator.bind(&env, "$", input.clone());
         let input = match input {
             Value::Array(_) => Value::from(Array {

@@ -345,6 +345,16 @@ impl Value {
         }
     }
 
+    /// A value from JSON text, its objects' properties in the text's order (serde_json's own
+    /// `Value` sorts them).
+    pub fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
+        use serde::de::DeserializeSeed;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let value = JsonSeed.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(value)
+    }
+
     /// The value as JSON, as `JSON.stringify` would write it: `None` for undefined (and for a
     /// function), undefined or function array items as null, properties holding them left out.
     /// A non-finite number is an error (D1001), as in `$string`.
@@ -430,7 +440,14 @@ fn write_json(out: &mut String, value: &Value, indent: usize, level: usize) -> R
             if !n.is_finite() {
                 return Err(Error::runtime("D1001", format!("Number out of range: {n}")));
             }
-            out.push_str(&number::to_string(number::to_precision_15(*n)));
+            // Integers are written in full; other numbers to 15 significant digits, which hides
+            // binary noise such as 0.1 + 0.2.
+            let n = if n.fract() == 0.0 {
+                *n
+            } else {
+                number::to_precision_15(*n)
+            };
+            out.push_str(&number::to_string(n));
         }
         Value::String(s) => write_json_string(out, s),
         Value::Function(_) => out.push_str("\"\""),
@@ -488,5 +505,67 @@ impl std::fmt::Debug for Value {
                     .unwrap_or_else(|_| "<number out of range>".into()),
             ),
         }
+    }
+}
+
+/// Reads JSON into a `Value` keeping property order.
+struct JsonSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::Number(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::from(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(JsonSeed)? {
+            items.push(item);
+        }
+        Ok(Value::array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Object::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(JsonSeed)?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
     }
 }

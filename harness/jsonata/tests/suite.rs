@@ -25,23 +25,24 @@ enum Expected {
 
 struct Case {
     expr: String,
-    input: Option<Value>,
+    /// The input as JSON text (its property order matters to `$keys`, `$each` …).
+    input: Option<String>,
     options: jsonata::Options,
     expected: Expected,
 }
 
-fn load(group: &Path, case: &Value) -> Result<Case, String> {
+fn load(group: &Path, case: &Value, data: Option<String>) -> Result<Case, String> {
     let expr = match (case.get("expr"), case.get("expr-file")) {
         (Some(Value::String(e)), _) => e.clone(),
         (_, Some(Value::String(f))) => std::fs::read_to_string(group.join(f)).map_err(|e| format!("{f}: {e}"))?,
         _ => return Err("no expr".into()),
     };
     let input = match (case.get("data"), case.get("dataset")) {
-        (Some(data), _) => Some(data.clone()),
+        // `data: null` is a null input (serde reads a null `RawValue` as none).
+        (Some(_), _) => Some(data.unwrap_or_else(|| "null".into())),
         (None, Some(Value::String(name))) => {
             let path = suite_dir().join("datasets").join(format!("{name}.json"));
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+            Some(std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)
         }
         _ => None,
     };
@@ -94,26 +95,46 @@ fn cases(group: &Path) -> Vec<(String, Result<Case, String>)> {
     for file in files {
         let stem = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let parsed: Value = match serde_json::from_str(&text) {
+        let parsed = serde_json::from_str::<Value>(&text).and_then(|v| {
+            let raw = match v {
+                Value::Array(_) => OneOrMany::Many(serde_json::from_str(&text)?),
+                _ => OneOrMany::One(serde_json::from_str(&text)?),
+            };
+            Ok((v, raw))
+        });
+        let (parsed, raw) = match parsed {
             Ok(v) => v,
             Err(e) => {
                 out.push((stem, Err(format!("{}: {e}", file.display()))));
                 continue;
             }
         };
-        let list = match parsed {
-            Value::Array(list) => list
+        let list: Vec<(String, Value, RawCase)> = match (parsed, raw) {
+            (Value::Array(list), OneOrMany::Many(raw)) => list
                 .into_iter()
+                .zip(raw)
                 .enumerate()
-                .map(|(i, c)| (format!("{stem}[{i}]"), c))
+                .map(|(i, (c, r))| (format!("{stem}[{i}]"), c, r))
                 .collect(),
-            single => vec![(stem, single)],
+            (single, OneOrMany::One(raw)) => vec![(stem, single, raw)],
+            _ => continue,
         };
-        for (name, case) in list {
-            out.push((name, load(group, &case)));
+        for (name, case, raw) in list {
+            out.push((name, load(group, &case, raw.data.map(|d| d.get().to_string()))));
         }
     }
     out
+}
+
+/// A case's `data` as written.
+#[derive(serde::Deserialize)]
+struct RawCase {
+    data: Option<Box<serde_json::value::RawValue>>,
+}
+
+enum OneOrMany {
+    Many(Vec<RawCase>),
+    One(RawCase),
 }
 
 /// JSON equality with numbers compared as numbers (`3` and `3.0` are one value, as in JavaScript).
@@ -129,7 +150,8 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn check(case: Case) -> Result<(), Failed> {
-    let outcome = jsonata::Expression::new(&case.expr).and_then(|e| e.evaluate(case.input.as_ref(), &case.options));
+    let outcome =
+        jsonata::Expression::new(&case.expr).and_then(|e| e.evaluate_text(case.input.as_deref(), &case.options));
     let expr = &case.expr;
     match (outcome, case.expected) {
         (Ok(Some(actual)), Expected::Result(expected)) if same(&actual, &expected) => Ok(()),
