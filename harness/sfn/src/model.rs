@@ -318,7 +318,7 @@ pub enum Kind {
     },
     Map {
         processor: Box<StateMachine>,
-        items_path: Option<Path>,
+        items_path: Option<Box<Path>>,
         item_selector: Option<Template>,
         max_concurrency: Concurrency,
         /// Distributed mode: where the items come from, how they are batched, where results go.
@@ -1056,7 +1056,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     states: BTreeMap::new(),
                     timeout_seconds: None,
                 })),
-                items_path: ctx.path(obj, "ItemsPath", at),
+                items_path: ctx.path(obj, "ItemsPath", at).map(Box::new),
                 item_selector: template(parameters_field, &mut ctx),
                 max_concurrency,
                 reader: obj

@@ -275,6 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn an_execution_holds_at_most_10_mib_of_variables() {
+        let mut vars = Variables::default();
+        let value = json!("a".repeat(250 * 1024));
+        let mut refused = None;
+        for i in 0..42 {
+            if let Err(e) = vars.commit(&Assignment::new(vec![(format!("v{i}"), value.clone())])) {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        // 40 values of 250 KiB fit in 10 MiB; the 41st does not, and is not kept.
+        let (at, error) = refused.expect("the limit is reached");
+        assert_eq!(at, 40);
+        assert!(matches!(error, VariableError::TotalTooLarge(_)));
+        assert_eq!(vars.get("v40"), None);
+        // Inner scopes count their enclosing scopes' variables too.
+        let mut inner = vars.inner();
+        assert!(inner.commit(&Assignment::new(vec![("w".into(), value)])).is_err());
+    }
+
+    #[test]
     fn an_assignment_over_the_limit_changes_nothing() {
         let mut vars = Variables::default();
         let big = json!("a".repeat(MAX_ASSIGN_BYTES));
