@@ -6,6 +6,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::StatesError;
 use crate::paths::Path;
+use crate::variables::Env;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -178,11 +179,11 @@ impl Rule {
         ))
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<bool, StatesError> {
         match self {
             Rule::And(rules) => {
                 for rule in rules {
-                    if !rule.eval(input, context)? {
+                    if !rule.eval(input, env)? {
                         return Ok(false);
                     }
                 }
@@ -190,19 +191,19 @@ impl Rule {
             }
             Rule::Or(rules) => {
                 for rule in rules {
-                    if rule.eval(input, context)? {
+                    if rule.eval(input, env)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Rule::Not(rule) => Ok(!rule.eval(input, context)?),
+            Rule::Not(rule) => Ok(!rule.eval(input, env)?),
             Rule::Test {
                 variable,
                 test,
                 expected,
             } => {
-                let value = variable.find(input, context);
+                let value = variable.find(input, env);
                 let result = match (test, &value) {
                     (TypeTest::IsPresent, v) => v.is_some(),
                     (_, None) => false,
@@ -220,7 +221,7 @@ impl Rule {
                 comparison,
                 operand,
             } => {
-                let value = variable.select(input, context).map_err(|_| {
+                let value = variable.select(input, env).map_err(|_| {
                     StatesError::runtime(format!(
                         "Invalid path '{}': The choice state's condition path references an invalid value.",
                         variable.as_str()
@@ -228,7 +229,7 @@ impl Rule {
                 })?;
                 let operand = match operand {
                     Operand::Literal(v) => v.clone(),
-                    Operand::Path(p) => p.select(input, context)?,
+                    Operand::Path(p) => p.select(input, env)?,
                 };
                 Ok(compare(&value, *kind, *comparison, &operand))
             }

@@ -17,6 +17,7 @@ use crate::error::StatesError;
 use crate::history::History;
 use crate::mock::TestCase;
 use crate::tokens::{TaskTokens, Waiter};
+use crate::variables::{Assignment, Env, Variables};
 
 /// Step Functions' limit on a state's data: 256 KiB as UTF-8.
 const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -24,8 +25,8 @@ const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 use crate::model::{
-    Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, ResultWriter, Retrier, State, StateMachine,
-    Template, Tolerance, Transformation, WaitFor,
+    self, Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, ResultWriter, Retrier, State,
+    StateMachine, Template, Tolerance, Transformation, WaitFor,
 };
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
@@ -264,6 +265,9 @@ pub struct Inspection {
     pub tolerated_failure_percentage: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<Value>,
+    /// The variables in scope once the state is done (its assignments committed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -418,6 +422,8 @@ pub struct StateTestOptions {
     pub item_reader_data: Option<String>,
     pub map_iteration_failure_count: Option<u64>,
     pub error_caused_by_state: Option<String>,
+    /// TestState's `variables`: the scope the state runs in.
+    pub variables: Option<Variables>,
 }
 
 /// Whether `name` is a state of `machine` or of a machine nested in it.
@@ -459,6 +465,7 @@ impl Executor {
             item_reader_data,
             map_iteration_failure_count,
             error_caused_by_state,
+            variables,
         } = test;
         let state =
             self.machine.states.get(state_name).ok_or_else(|| {
@@ -506,12 +513,18 @@ impl Executor {
         };
         let mut context = run.context.clone();
         context["State"] = json!({"Name": state.name, "EnteredTime": start.format(&Rfc3339).unwrap_or_default(), "RetryCount": retrier_retry_count});
+        let mut variables = variables.unwrap_or_default();
+        let env = Env::new(&context, &variables);
         let ins = Inspector::on();
-        let outcome = match &state.kind {
+        // What the state did, and what it assigned (committed below, as an execution would).
+        let (mut test, assigned) = match &state.kind {
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
                 ins.record(|i| &mut i.input, &input);
-                match run.attempt(state, &input, &context, &ins).await {
-                    Ok(result) => Ok(run.finish_work(state, input.clone(), result, &context, &ins)?),
+                match run.attempt(state, &input, &env, &ins).await {
+                    Ok(result) => match run.finish_work(state, input.clone(), result, &env, &ins) {
+                        Ok((flow, assigned)) => (StateTest::ended(flow), assigned),
+                        Err(error) => (StateTest::failed(error), Assignment::default()),
+                    },
                     Err(error) => {
                         if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
                             && retrier_retry_count < state.retry[i].max_attempts
@@ -530,53 +543,77 @@ impl Executor {
                                 inspection,
                             });
                         }
-                        if let Some(i) = state.catch.iter().position(|c| matches(&c.error_equals, &error)) {
-                            let catcher = &state.catch[i];
-                            let output = catcher.result_path.merge(input, error.to_catch_output())?;
-                            let mut inspection = ins.take().unwrap_or_default();
-                            inspection.error_details = Some(ErrorDetails {
-                                retry_index: None,
-                                retry_backoff_interval_seconds: None,
-                                catch_index: Some(i),
-                            });
-                            return Ok(StateTest {
-                                status: "CAUGHT_ERROR",
-                                next_state: Some(catcher.next.clone()),
-                                output: Some(output),
-                                error: Some(error),
-                                inspection,
-                            });
+                        match state.catch.iter().position(|c| matches(&c.error_equals, &error)) {
+                            Some(i) => {
+                                let catcher = &state.catch[i];
+                                let (output, assigned) = match Run::caught(catcher, input, &error, &env) {
+                                    Ok(caught) => caught,
+                                    Err(failure) => return Ok(StateTest::failed(failure)),
+                                };
+                                let test = StateTest {
+                                    status: "CAUGHT_ERROR",
+                                    next_state: Some(catcher.next.clone()),
+                                    output: Some(output),
+                                    error: Some(error),
+                                    inspection: Inspection {
+                                        error_details: Some(ErrorDetails {
+                                            retry_index: None,
+                                            retry_backoff_interval_seconds: None,
+                                            catch_index: Some(i),
+                                        }),
+                                        ..Inspection::default()
+                                    },
+                                };
+                                (test, assigned)
+                            }
+                            None => (StateTest::failed(error), Assignment::default()),
                         }
-                        Err(error)
                     }
                 }
             }
-            _ => run.state(state, input, &context, &ins).await,
+            _ => match run.state(state, input, &env, &ins).await {
+                Ok((flow, assigned)) => (StateTest::ended(flow), assigned),
+                Err(error) => (StateTest::failed(error), Assignment::default()),
+            },
         };
-        let inspection = ins.take().unwrap_or_default();
-        Ok(match outcome {
-            Ok(Flow::Next(next, output)) => StateTest {
-                status: "SUCCEEDED",
-                next_state: Some(next),
-                output: Some(output),
-                error: None,
-                inspection,
-            },
-            Ok(Flow::End(output)) => StateTest {
-                status: "SUCCEEDED",
-                next_state: None,
-                output: Some(output),
-                error: None,
-                inspection,
-            },
-            Err(error) => StateTest {
-                status: "FAILED",
-                next_state: None,
-                output: None,
-                error: Some(error),
-                inspection,
-            },
-        })
+        if let Err(error) = variables.commit(&assigned) {
+            test = StateTest::failed(error.into());
+        }
+        let error_details = test.inspection.error_details.take();
+        test.inspection = ins.take().unwrap_or_default();
+        test.inspection.error_details = error_details;
+        // "The set of workflow variables after execution of the state": those TestState was
+        // given and those the state assigned.
+        if !variables.is_empty() {
+            test.inspection.variables = Some(Value::Object(variables.visible()));
+        }
+        Ok(test)
+    }
+}
+
+impl StateTest {
+    fn ended(flow: Flow) -> Self {
+        let (next_state, output) = match flow {
+            Flow::Next(next, output) => (Some(next), output),
+            Flow::End(output) => (None, output),
+        };
+        Self {
+            status: "SUCCEEDED",
+            next_state,
+            output: Some(output),
+            error: None,
+            inspection: Inspection::default(),
+        }
+    }
+
+    fn failed(error: StatesError) -> Self {
+        Self {
+            status: "FAILED",
+            next_state: None,
+            output: None,
+            error: Some(error),
+            inspection: Inspection::default(),
+        }
     }
 }
 
@@ -645,12 +682,12 @@ impl Run {
 
 /// A `TimeoutSeconds`/`HeartbeatSeconds` value; a `…Path` reads the state input and must find a
 /// positive integer.
-fn limit_seconds(limit: Option<&Limit>, input: &Value, context: &Value) -> Result<Option<f64>, StatesError> {
+fn limit_seconds(limit: Option<&Limit>, input: &Value, env: &Env<'_>) -> Result<Option<f64>, StatesError> {
     match limit {
         None => Ok(None),
         Some(Limit::Seconds(seconds)) => Ok(Some(*seconds)),
         Some(Limit::Path(path)) => {
-            let value = path.select(input, context)?;
+            let value = path.select(input, env)?;
             match value.as_u64().filter(|n| *n > 0) {
                 Some(n) => Ok(Some(n as f64)),
                 None => Err(StatesError::runtime(format!(
@@ -673,7 +710,7 @@ impl Tolerated {
         count: Option<&Tolerance>,
         percentage: Option<&Tolerance>,
         input: &Value,
-        context: &Value,
+        env: &Env<'_>,
     ) -> Result<Option<Tolerated>, StatesError> {
         if count.is_none() && percentage.is_none() {
             return Ok(None);
@@ -681,7 +718,7 @@ impl Tolerated {
         let count = match count {
             None => None,
             Some(t) => {
-                let n = tolerance_number(t, "ToleratedFailureCount", input, context)?;
+                let n = tolerance_number(t, "ToleratedFailureCount", input, env)?;
                 if n < 0.0 {
                     return Err(StatesError::runtime("ToleratedFailureCount cannot be negative."));
                 }
@@ -691,7 +728,7 @@ impl Tolerated {
         let percentage = match percentage {
             None => None,
             Some(t) => {
-                let p = tolerance_number(t, "ToleratedFailurePercentage", input, context)?;
+                let p = tolerance_number(t, "ToleratedFailurePercentage", input, env)?;
                 if !(0.0..=100.0).contains(&p) {
                     return Err(StatesError::runtime(
                         "ToleratedFailurePercentage must be between 0 and 100.",
@@ -713,11 +750,11 @@ impl Tolerated {
 }
 
 /// A tolerance's number; a `…Path` must find one (an integer for counts, a float for percentages).
-fn tolerance_number(tolerance: &Tolerance, field: &str, input: &Value, context: &Value) -> Result<f64, StatesError> {
+fn tolerance_number(tolerance: &Tolerance, field: &str, input: &Value, env: &Env<'_>) -> Result<f64, StatesError> {
     match tolerance {
         Tolerance::Fixed(n) => Ok(*n),
         Tolerance::Path(path) => {
-            let value = path.select(input, context)?;
+            let value = path.select(input, env)?;
             let integer = field != "ToleratedFailurePercentage";
             let number = if integer {
                 value.as_i64().map(|n| n as f64)
@@ -740,10 +777,10 @@ fn batch(
     batcher: &ItemBatcher,
     inputs: Vec<(Value, Option<Value>)>,
     params: &Value,
-    context: &Value,
+    env: &Env<'_>,
 ) -> Result<Vec<(Value, Option<Value>)>, StatesError> {
     let batch_input = match &batcher.batch_input {
-        Some(t) => Some(t.eval(params, context)?),
+        Some(t) => Some(t.eval(params, env)?),
         None => None,
     };
     let max_items = batcher.max_items.unwrap_or(u64::MAX).max(1) as usize;
@@ -826,11 +863,11 @@ fn csv_items(text: &str, headers: Option<&[String]>) -> Result<Vec<Value>, Strin
 
 impl Concurrency {
     /// The limit (0: none); a `MaxConcurrencyPath` must find a non-negative integer.
-    fn resolve(&self, input: &Value, context: &Value) -> Result<usize, StatesError> {
+    fn resolve(&self, input: &Value, env: &Env<'_>) -> Result<usize, StatesError> {
         match self {
             Concurrency::Fixed(n) => Ok(*n),
             Concurrency::Path(path) => {
-                let value = path.select(input, context)?;
+                let value = path.select(input, env)?;
                 value.as_u64().map(|n| n as usize).ok_or_else(|| {
                     StatesError::runtime(format!(
                         "The MaxConcurrencyPath field refers to value {value} which is not a valid integer: {}",
@@ -913,18 +950,22 @@ impl Run {
     }
 
     fn machine<'a>(&'a self, machine: &'a StateMachine, input: Value) -> BoxFuture<'a, Result<Value, StatesError>> {
-        self.machine_with(machine, input, self.context.clone())
+        self.machine_with(machine, input, self.context.clone(), Variables::default())
     }
 
+    /// Runs `machine`'s states from its StartAt in the variable scope `variables` (the
+    /// execution's, a Parallel branch's or a Map iteration's).
     fn machine_with<'a>(
         &'a self,
         machine: &'a StateMachine,
         input: Value,
         base: Value,
+        variables: Variables,
     ) -> BoxFuture<'a, Result<Value, StatesError>> {
         Box::pin(async move {
             let mut current = machine.start_at.clone();
             let mut input = input;
+            let mut variables = variables;
             // One context for the whole run of states, its `State` replaced at each one: cloning it
             // per state would copy `Execution.Input` every time.
             let mut context = base;
@@ -945,13 +986,23 @@ impl Run {
                 } else {
                     Inspector::default()
                 };
-                let flow = self.state(state, input, &context, &inspector).await;
+                let outcome = self
+                    .state(state, input, &Env::new(&context, &variables), &inspector)
+                    .await
+                    // The state's assignments take effect only once it is done with the old values.
+                    .and_then(|(flow, assigned)| {
+                        variables.commit(&assigned)?;
+                        Ok((flow, assigned))
+                    });
+                if !variables.is_empty() {
+                    inspector.record(|i| &mut i.variables, &Value::Object(variables.visible()));
+                }
                 if let (Some(all), Some(inspection)) = (&self.inspections, inspector.take()) {
                     all.lock()
                         .expect("inspections")
                         .push(json!({"state": state.name, "inspectionData": inspection}));
                 }
-                let flow = flow.map_err(|mut e| {
+                let (flow, assigned) = outcome.map_err(|mut e| {
                     // AWS names the state and its entry event in the cause of a runtime error.
                     if e.error == "States.Runtime"
                         && !e.cause.starts_with("An error occurred while executing the state")
@@ -963,23 +1014,29 @@ impl Run {
                     }
                     e
                 })?;
+                let exited = |output: &Value| {
+                    let mut details = json!({"name": state.name, "output": output.to_string()});
+                    if !assigned.is_empty()
+                        && let (Value::Object(details), Value::Object(assigned)) =
+                            (&mut details, assigned.as_event_details())
+                    {
+                        details.extend(assigned);
+                    }
+                    self.history.push(
+                        self.now(),
+                        &format!("{type_name}StateExited"),
+                        json!({"stateExitedEventDetails": details}),
+                    );
+                };
                 match flow {
                     Flow::Next(next, output) => {
-                        self.history.push(
-                            self.now(),
-                            &format!("{type_name}StateExited"),
-                            json!({"stateExitedEventDetails": {"name": state.name, "output": output.to_string()}}),
-                        );
+                        exited(&output);
                         current = next;
                         input = output;
                     }
                     Flow::End(output) => {
                         if !matches!(state.kind, Kind::Fail { .. }) {
-                            self.history.push(
-                                self.now(),
-                                &format!("{type_name}StateExited"),
-                                json!({"stateExitedEventDetails": {"name": state.name, "output": output.to_string()}}),
-                            );
+                            exited(&output);
                         }
                         return Ok(output);
                     }
@@ -995,13 +1052,20 @@ impl Run {
         }
     }
 
-    async fn state(&self, state: &State, raw: Value, context: &Value, ins: &Inspector) -> Result<Flow, StatesError> {
+    /// Runs one state: how it hands on, and what its `Assign` (or its Choice rule's, or its
+    /// Catcher's) evaluated to, still to be committed.
+    async fn state(
+        &self,
+        state: &State,
+        raw: Value,
+        env: &Env<'_>,
+        ins: &Inspector,
+    ) -> Result<(Flow, Assignment), StatesError> {
         ins.record(|i| &mut i.input, &raw);
         match &state.kind {
-            Kind::Succeed => Ok(Flow::End(
-                state
-                    .output_path
-                    .apply(&state.input_path.apply(&raw, context)?, context)?,
+            Kind::Succeed => Ok((
+                Flow::End(state.output_path.apply(&state.input_path.apply(&raw, env)?, env)?),
+                Assignment::default(),
             )),
             Kind::Fail {
                 error,
@@ -1012,7 +1076,7 @@ impl Run {
                 let pick =
                     |fixed: &Option<String>, selector: &Option<Template>| -> Result<Option<String>, StatesError> {
                         match selector {
-                            Some(t) => match t.eval(&raw, context)? {
+                            Some(t) => match t.eval(&raw, env)? {
                                 Value::String(s) => Ok(Some(s)),
                                 other => Err(StatesError::runtime(format!(
                                     "The ErrorPath or CausePath must give a string, got {other}"
@@ -1026,18 +1090,26 @@ impl Run {
                 Err(StatesError::new(error, cause))
             }
             Kind::Choice { choices, default } => {
-                let effective = state.input_path.apply(&raw, context)?;
+                let effective = state.input_path.apply(&raw, env)?;
                 ins.record(|i| &mut i.after_input_path, &effective);
+                // A rule taken assigns its own Assign; the state's is for its Default.
                 for branch in choices {
-                    if branch.rule.eval(&effective, context)? {
-                        return Ok(Flow::Next(
-                            branch.next.clone(),
-                            state.output_path.apply(&effective, context)?,
+                    if branch.rule.eval(&effective, env)? {
+                        let assigned = model::assign(&branch.assign, &effective, env)?;
+                        return Ok((
+                            Flow::Next(branch.next.clone(), state.output_path.apply(&effective, env)?),
+                            assigned,
                         ));
                     }
                 }
                 match default {
-                    Some(next) => Ok(Flow::Next(next.clone(), state.output_path.apply(&effective, context)?)),
+                    Some(next) => {
+                        let assigned = model::assign(&state.assign, &effective, env)?;
+                        Ok((
+                            Flow::Next(next.clone(), state.output_path.apply(&effective, env)?),
+                            assigned,
+                        ))
+                    }
                     None => Err(StatesError::new(
                         "States.NoChoiceMatched",
                         format!("No Matches! (state {})", state.name),
@@ -1045,12 +1117,12 @@ impl Run {
                 }
             }
             Kind::Wait { wait } => {
-                let effective = state.input_path.apply(&raw, context)?;
+                let effective = state.input_path.apply(&raw, env)?;
                 let seconds = match wait {
                     WaitFor::Seconds(s) => *s,
                     WaitFor::SecondsPath(p) => {
                         // AWS reads a long: a fraction is refused, not rounded.
-                        let value = p.select(&effective, context)?;
+                        let value = p.select(&effective, env)?;
                         let shown = match &value {
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
@@ -1075,7 +1147,7 @@ impl Run {
                         StatesError::runtime(format!("The Timestamp {t:?} is not a valid RFC 3339 timestamp"))
                     })?,
                     WaitFor::TimestampPath(p) => {
-                        let value = p.select(&effective, context)?;
+                        let value = p.select(&effective, env)?;
                         let refused = || {
                             let shown = value.as_str().map_or_else(|| value.to_string(), str::to_string);
                             StatesError::runtime(format!(
@@ -1088,25 +1160,26 @@ impl Run {
                     }
                 };
                 self.sleep(seconds).await;
-                Ok(Self::flow(state, state.output_path.apply(&effective, context)?))
+                let assigned = model::assign(&state.assign, &effective, env)?;
+                Ok((Self::flow(state, state.output_path.apply(&effective, env)?), assigned))
             }
             Kind::Pass { result } => {
-                let effective = state.input_path.apply(&raw, context)?;
+                let effective = state.input_path.apply(&raw, env)?;
                 ins.record(|i| &mut i.after_input_path, &effective);
                 let params = match &state.parameters {
-                    Some(t) => t.eval(&effective, context)?,
+                    Some(t) => t.eval(&effective, env)?,
                     None => effective,
                 };
                 ins.record(|i| &mut i.after_parameters, &params);
                 let result = result.clone().unwrap_or(params);
                 ins.record(|i| &mut i.result, &result);
+                // `$` in a Pass state's Assign is its result (Result, or what Parameters made).
+                let assigned = model::assign(&state.assign, &result, env)?;
                 let output = state.result_path.merge(raw, result)?;
                 ins.record(|i| &mut i.after_result_path, &output);
-                Ok(Self::flow(state, state.output_path.apply(&output, context)?))
+                Ok((Self::flow(state, state.output_path.apply(&output, env)?), assigned))
             }
-            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
-                self.work_state(state, raw, context, ins).await
-            }
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => self.work_state(state, raw, env, ins).await,
         }
     }
 
@@ -1118,32 +1191,24 @@ impl Run {
     /// Task, Parallel, Map: the full I/O pipeline with Retry and Catch around the work.
     /// One pass through a work state's input pipeline and its work: the result after
     /// ResultSelector, or the error.
-    async fn attempt(
-        &self,
-        state: &State,
-        raw: &Value,
-        context: &Value,
-        ins: &Inspector,
-    ) -> Result<Value, StatesError> {
+    async fn attempt(&self, state: &State, raw: &Value, env: &Env<'_>, ins: &Inspector) -> Result<Value, StatesError> {
         // A callback task's token is in `$$.Task.Token` for its Parameters to pass on.
         let waiter = match &state.kind {
             Kind::Task { resource, .. } if resource.ends_with(WAIT_FOR_TASK_TOKEN) => Some(self.tokens.issue()),
             _ => None,
         };
         let with_token;
-        let context = match &waiter {
+        let env = match &waiter {
             Some((token, _)) => {
-                let mut context = context.clone();
+                let mut context = env.context.clone();
                 context["Task"] = json!({"Token": token});
                 with_token = context;
-                &with_token
+                env.with_context(&with_token)
             }
-            None => context,
+            None => *env,
         };
-        let result = self
-            .attempt_with(state, raw, context, ins, waiter.map(|(_, w)| w))
-            .await;
-        if let Some(token) = context["Task"]["Token"].as_str() {
+        let result = self.attempt_with(state, raw, &env, ins, waiter.map(|(_, w)| w)).await;
+        if let Some(token) = env.context["Task"]["Token"].as_str() {
             self.tokens.withdraw(token);
         }
         result
@@ -1153,11 +1218,11 @@ impl Run {
         &self,
         state: &State,
         raw: &Value,
-        context: &Value,
+        env: &Env<'_>,
         ins: &Inspector,
         waiter: Option<Waiter>,
     ) -> Result<Value, StatesError> {
-        let effective = state.input_path.apply(raw, context)?;
+        let effective = state.input_path.apply(raw, env)?;
         ins.record(|i| &mut i.after_input_path, &effective);
         let setup = match &state.kind {
             Kind::Task {
@@ -1166,65 +1231,79 @@ impl Run {
                 credentials,
                 ..
             } => TaskSetup {
-                timeout: limit_seconds(timeout.as_ref(), raw, context)?,
-                heartbeat: limit_seconds(heartbeat.as_ref(), raw, context)?,
+                timeout: limit_seconds(timeout.as_ref(), raw, env)?,
+                heartbeat: limit_seconds(heartbeat.as_ref(), raw, env)?,
                 credentials: match credentials {
-                    Some(t) => Some(t.eval(&effective, context)?),
+                    Some(t) => Some(t.eval(&effective, env)?),
                     None => None,
                 },
             },
             _ => TaskSetup::default(),
         };
         let params = match &state.parameters {
-            Some(t) => t.eval(&effective, context)?,
+            Some(t) => t.eval(&effective, env)?,
             None => effective,
         };
         ins.record(|i| &mut i.after_parameters, &params);
-        let result = self.work(state, params, context, waiter, setup, ins).await?;
+        let result = self.work(state, params, env, waiter, setup, ins).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
-            Some(t) => t.eval(&result, context)?,
+            Some(t) => t.eval(&result, env)?,
             None => result,
         };
         ins.record(|i| &mut i.after_result_selector, &selected);
         Ok(selected)
     }
 
-    /// The state's output once its result is in: ResultPath, then OutputPath.
+    /// The state's output once its result is in (after ResultSelector): its Assign over the
+    /// result, then ResultPath and OutputPath.
     fn finish_work(
         &self,
         state: &State,
         raw: Value,
         result: Value,
-        context: &Value,
+        env: &Env<'_>,
         ins: &Inspector,
-    ) -> Result<Flow, StatesError> {
+    ) -> Result<(Flow, Assignment), StatesError> {
+        let assigned = model::assign(&state.assign, &result, env)?;
         let output = state.result_path.merge(raw, result)?;
         ins.record(|i| &mut i.after_result_path, &output);
-        Ok(Self::flow(state, state.output_path.apply(&output, context)?))
+        Ok((Self::flow(state, state.output_path.apply(&output, env)?), assigned))
+    }
+
+    /// A catcher's output and Assign, both over the error output.
+    fn caught(
+        catcher: &Catcher,
+        raw: Value,
+        error: &StatesError,
+        env: &Env<'_>,
+    ) -> Result<(Value, Assignment), StatesError> {
+        let error_output = error.to_catch_output();
+        let assigned = model::assign(&catcher.assign, &error_output, env)?;
+        Ok((catcher.result_path.merge(raw, error_output)?, assigned))
     }
 
     async fn work_state(
         &self,
         state: &State,
         raw: Value,
-        context: &Value,
+        env: &Env<'_>,
         ins: &Inspector,
-    ) -> Result<Flow, StatesError> {
+    ) -> Result<(Flow, Assignment), StatesError> {
         let mut attempts = vec![0u32; state.retry.len()];
         loop {
             let retries: u32 = attempts.iter().sum();
             let retried;
-            let context = if retries == 0 {
-                context
+            let env = if retries == 0 {
+                *env
             } else {
-                let mut with_count = context.clone();
+                let mut with_count = env.context.clone();
                 with_count["State"]["RetryCount"] = json!(retries);
                 retried = with_count;
-                &retried
+                env.with_context(&retried)
             };
-            match self.attempt(state, &raw, context, ins).await {
-                Ok(result) => return self.finish_work(state, raw, result, context, ins),
+            match self.attempt(state, &raw, &env, ins).await {
+                Ok(result) => return self.finish_work(state, raw, result, &env, ins),
                 Err(error) => {
                     if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
                         && attempts[i] < state.retry[i].max_attempts
@@ -1235,8 +1314,8 @@ impl Run {
                         continue;
                     }
                     if let Some(catcher) = state.catch.iter().find(|c: &&Catcher| matches(&c.error_equals, &error)) {
-                        let output = catcher.result_path.merge(raw, error.to_catch_output())?;
-                        return Ok(Flow::Next(catcher.next.clone(), output));
+                        let (output, assigned) = Self::caught(catcher, raw, &error, &env)?;
+                        return Ok((Flow::Next(catcher.next.clone(), output), assigned));
                     }
                     return Err(error);
                 }
@@ -1248,7 +1327,7 @@ impl Run {
         &self,
         state: &State,
         params: Value,
-        context: &Value,
+        env: &Env<'_>,
         waiter: Option<Waiter>,
         setup: TaskSetup,
         ins: &Inspector,
@@ -1267,12 +1346,8 @@ impl Run {
                 Some(failed),
             ) = (&state.kind, self.map_iteration_failure_count)
             {
-                let tolerated = Tolerated::resolve(
-                    tolerated_count.as_ref(),
-                    tolerated_percentage.as_ref(),
-                    &params,
-                    context,
-                )?;
+                let tolerated =
+                    Tolerated::resolve(tolerated_count.as_ref(), tolerated_percentage.as_ref(), &params, env)?;
                 // The mocked result holds the iterations that succeeded; the failed ones add to them.
                 let total = result.as_array().map_or(0, Vec::len) + failed as usize;
                 if tolerated.is_some_and(|t| t.exceeded(failed as usize, total)) {
@@ -1290,7 +1365,7 @@ impl Run {
                 self.history.push(self.now(), "ParallelStateStarted", json!({}));
                 let runs = branches
                     .iter()
-                    .map(|b| self.machine_with(b, params.clone(), context.clone()));
+                    .map(|b| self.machine_with(b, params.clone(), env.context.clone(), env.variables.inner()));
                 let results = futures::future::join_all(runs).await;
                 let mut outputs = Vec::with_capacity(results.len());
                 for result in results {
@@ -1316,13 +1391,14 @@ impl Run {
                 tolerated_count,
                 tolerated_percentage,
                 label,
+                distributed,
             } => {
-                let limit = max_concurrency.resolve(&params, context)?;
+                let limit = max_concurrency.resolve(&params, env)?;
                 let items = match reader {
-                    Some(reader) => self.read_items(reader, &params, context).await?,
+                    Some(reader) => self.read_items(reader, &params, env).await?,
                     None => {
                         let items = match items_path {
-                            Some(p) => p.select(&params, context)?,
+                            Some(p) => p.select(&params, env)?,
                             None => params.clone(),
                         };
                         let Value::Array(items) = items else {
@@ -1341,12 +1417,8 @@ impl Run {
                 );
                 ins.record(|i| &mut i.after_items_path, &Value::Array(items.clone()));
                 ins.record(|i| &mut i.max_concurrency, &json!(limit));
-                let tolerated = Tolerated::resolve(
-                    tolerated_count.as_ref(),
-                    tolerated_percentage.as_ref(),
-                    &params,
-                    context,
-                )?;
+                let tolerated =
+                    Tolerated::resolve(tolerated_count.as_ref(), tolerated_percentage.as_ref(), &params, env)?;
                 if let Some(t) = &tolerated {
                     if let Some(count) = t.count {
                         ins.record(|i| &mut i.tolerated_failure_count, &json!(count));
@@ -1359,13 +1431,13 @@ impl Run {
                 // Each iteration gets its own context (with $$.Map.Item) only when it runs: a copy
                 // per item made up front would hold n copies of the execution's input at once.
                 let mut inputs: Vec<(Value, Option<Value>)> = Vec::with_capacity(items.len());
-                let mut scratch = item_selector.as_ref().map(|_| context.clone());
+                let mut scratch = item_selector.as_ref().map(|_| env.context.clone());
                 for (index, item) in items.into_iter().enumerate() {
                     let map_item = json!({"Item": {"Index": index, "Value": item}});
                     let input = match (item_selector, scratch.as_mut()) {
                         (Some(t), Some(scratch)) => {
                             scratch["Map"] = map_item.clone();
-                            t.eval(&params, scratch)?
+                            t.eval(&params, &env.with_context(scratch))?
                         }
                         _ => map_item["Item"]["Value"].clone(),
                     };
@@ -1376,17 +1448,25 @@ impl Run {
                     ins.record(|i| &mut i.after_item_selector, &Value::Array(selected));
                 }
                 if let Some(batcher) = batcher {
-                    inputs = batch(batcher, inputs, &params, context)?;
+                    inputs = batch(batcher, inputs, &params, env)?;
                     let batched = inputs.iter().map(|(input, _)| input.clone()).collect();
                     ins.record(|i| &mut i.after_item_batcher, &Value::Array(batched));
                 }
                 let limit = if limit == 0 { inputs.len().max(1) } else { limit };
+                // Each iteration reads the Map's variables (a Distributed Map's child executions
+                // see none) and assigns its own, which end with it.
+                let scope = if *distributed {
+                    Variables::default()
+                } else {
+                    env.variables.inner()
+                };
                 let semaphore = tokio::sync::Semaphore::new(limit);
                 let iterations = inputs.into_iter().enumerate().map(|(index, (input, map_item))| {
                     let semaphore = &semaphore;
+                    let scope = &scope;
                     async move {
                         let _permit = semaphore.acquire().await.expect("never closed");
-                        let mut item_context = context.clone();
+                        let mut item_context = env.context.clone();
                         if let Some(map_item) = map_item {
                             item_context["Map"] = map_item;
                         }
@@ -1395,7 +1475,9 @@ impl Run {
                             "MapIterationStarted",
                             json!({"mapIterationStartedEventDetails": {"name": state.name, "index": index}}),
                         );
-                        let result = self.machine_with(processor, input.clone(), item_context).await;
+                        let result = self
+                            .machine_with(processor, input.clone(), item_context, scope.clone())
+                            .await;
                         let (kind, details) = if result.is_ok() {
                             ("MapIterationSucceeded", "mapIterationSucceededEventDetails")
                         } else {
@@ -1427,7 +1509,7 @@ impl Run {
                 let output = match writer {
                     Some(writer) => {
                         let run_name = label.as_deref().unwrap_or(&state.name);
-                        self.write_results(run_name, writer, &results, &params, context).await?
+                        self.write_results(run_name, writer, &results, &params, env).await?
                     }
                     None => Value::Array(
                         results
@@ -1512,10 +1594,10 @@ impl Run {
     }
 
     /// A Distributed Map's items, read from S3 as its ItemReader says.
-    async fn read_items(&self, reader: &ItemReader, input: &Value, context: &Value) -> Result<Vec<Value>, StatesError> {
+    async fn read_items(&self, reader: &ItemReader, input: &Value, env: &Env<'_>) -> Result<Vec<Value>, StatesError> {
         let failed = |cause: String| StatesError::new("States.ItemReaderFailed", cause);
         let params = match &reader.parameters {
-            Some(t) => t.eval(input, context)?,
+            Some(t) => t.eval(input, env)?,
             None => json!({}),
         };
         // TestState's mapItemReaderData stands in for what S3 holds.
@@ -1550,7 +1632,7 @@ impl Run {
             }
         };
         if let Some(max) = &reader.max_items {
-            let max = tolerance_number(max, "MaxItems", input, context)?;
+            let max = tolerance_number(max, "MaxItems", input, env)?;
             items.truncate(max as usize);
         }
         Ok(items)
@@ -1611,10 +1693,10 @@ impl Run {
         writer: &ResultWriter,
         results: &[(Value, Result<Value, StatesError>)],
         input: &Value,
-        context: &Value,
+        env: &Env<'_>,
     ) -> Result<Value, StatesError> {
         let run = uuid::Uuid::new_v4().to_string();
-        let machine = context["StateMachine"]["Name"].as_str().unwrap_or_default();
+        let machine = env.context["StateMachine"]["Name"].as_str().unwrap_or_default();
         let map_run_arn = arn::map_run(machine, run_name, &run);
         // A failed child's entry is always the full one, whatever the transformation.
         let full = |child_input: &Value, r: &Result<Value, StatesError>| {
@@ -1650,7 +1732,7 @@ impl Run {
         let failed =
             |e: StatesError| StatesError::new("States.ResultWriterFailed", format!("{}: {}", e.error, e.cause));
         let params = match &writer.parameters {
-            Some(t) => t.eval(input, context)?,
+            Some(t) => t.eval(input, env)?,
             None => json!({}),
         };
         let bucket = params["Bucket"].as_str().unwrap_or_default().to_string();

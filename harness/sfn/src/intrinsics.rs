@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::StatesError;
 use crate::paths::Path;
+use crate::variables::Env;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
@@ -237,13 +238,13 @@ impl Intrinsic {
         Ok(call)
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<Value, StatesError> {
         let mut args = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             args.push(match arg {
                 Arg::Literal(v) => v.clone(),
-                Arg::Path(p) => p.select(input, context)?,
-                Arg::Call(call) => call.eval(input, context)?,
+                Arg::Path(p) => p.select(input, env)?,
+                Arg::Call(call) => call.eval(input, env)?,
             });
         }
         call(&self.name, args)

@@ -13,9 +13,11 @@ pub mod model;
 pub mod paths;
 pub mod service;
 pub mod tokens;
+pub mod variables;
 
 pub use error::StatesError;
 pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, StateTestOptions, Status, TaskFn, TimeMode};
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, ValidationErrors};
 pub use service::{ApiError, Service, ServiceOptions};
+pub use variables::{Assignment, Env, VariableError, Variables};

@@ -9,6 +9,7 @@ use crate::choice::Rule;
 use crate::error::StatesError;
 use crate::intrinsics::Intrinsic;
 use crate::paths::{Path, ReferencePath};
+use crate::variables::{self, Assignment, Env};
 
 /// A Parameters / ResultSelector / ItemSelector template.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,22 +58,75 @@ impl Template {
         }
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<Value, StatesError> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
-            Template::Path(p) => p.select(input, context)?,
-            Template::Intrinsic(f) => f.eval(input, context)?,
-            Template::Array(items) => {
-                Value::Array(items.iter().map(|t| t.eval(input, context)).collect::<Result<_, _>>()?)
-            }
+            Template::Path(p) => p.select(input, env)?,
+            Template::Intrinsic(f) => f.eval(input, env)?,
+            Template::Array(items) => Value::Array(items.iter().map(|t| t.eval(input, env)).collect::<Result<_, _>>()?),
             Template::Object(fields) => {
                 let mut out = Map::new();
                 for (name, t) in fields {
-                    out.insert(name.clone(), t.eval(input, context)?);
+                    out.insert(name.clone(), t.eval(input, env)?);
                 }
                 Value::Object(out)
             }
         })
+    }
+}
+
+/// An `Assign` field (of a state, a Choice rule or a Catcher) in a JSONPath state: each variable
+/// with the template that gives its value. A `name.$` key takes a path or an intrinsic function
+/// (over the value the field applies to, `$$` and the variables); any other value is assigned as
+/// written, `.$` keys nested in it evaluated as in Parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign(Vec<(String, Template)>);
+
+impl Assign {
+    fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Assign> {
+        let Some(fields) = value.as_object() else {
+            errors.push(format!(
+                "{at} must be an object of variable names and values, got {value}"
+            ));
+            return None;
+        };
+        let mut seen = BTreeSet::new();
+        for key in fields.keys() {
+            let name = key.strip_suffix(".$").unwrap_or(key);
+            if let Err(e) = variables::check_name(name) {
+                errors.push(format!("{at}.{key}: {e}"));
+            }
+            if !seen.insert(name) {
+                errors.push(format!("{at}.{key}: the variable {name:?} is assigned twice"));
+            }
+        }
+        match Template::parse(value, at, errors) {
+            Template::Object(bindings) => Some(Assign(bindings)),
+            _ => None,
+        }
+    }
+
+    /// Evaluates every value against `input` and the variables as they are now; nothing is
+    /// assigned until the caller commits the result.
+    pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<Assignment, StatesError> {
+        let mut bindings = Vec::with_capacity(self.0.len());
+        for (name, template) in &self.0 {
+            bindings.push((name.clone(), template.eval(input, env)?));
+        }
+        Ok(Assignment::new(bindings))
+    }
+
+    /// The names it assigns.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+}
+
+/// An optional `Assign` evaluated, or nothing assigned.
+pub fn assign(assign: &Option<Assign>, input: &Value, env: &Env<'_>) -> Result<Assignment, StatesError> {
+    match assign {
+        Some(a) => a.eval(input, env),
+        None => Ok(Assignment::default()),
     }
 }
 
@@ -85,11 +139,11 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub fn apply(&self, value: &Value, context: &Value) -> Result<Value, StatesError> {
+    pub fn apply(&self, value: &Value, env: &Env<'_>) -> Result<Value, StatesError> {
         match self {
             Filter::All => Ok(value.clone()),
             Filter::Discard => Ok(Value::Object(Map::new())),
-            Filter::Path(p) => p.select(value, context),
+            Filter::Path(p) => p.select(value, env),
         }
     }
 }
@@ -124,6 +178,9 @@ pub struct Retrier {
 pub struct Catcher {
     pub error_equals: Vec<String>,
     pub result_path: ResultPath,
+    /// Evaluated over the error output (`{"Error", "Cause"}`) when this catcher catches; the
+    /// state's own Assign is not.
+    pub assign: Option<Assign>,
     pub next: String,
 }
 
@@ -138,6 +195,9 @@ pub enum WaitFor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceBranch {
     pub rule: Rule,
+    /// Evaluated over the effective input when this rule is the one taken (the state's own
+    /// Assign is then not).
+    pub assign: Option<Assign>,
     pub next: String,
 }
 
@@ -258,7 +318,7 @@ pub enum Kind {
     },
     Map {
         processor: Box<StateMachine>,
-        items_path: Option<Path>,
+        items_path: Option<Box<Path>>,
         item_selector: Option<Template>,
         max_concurrency: Concurrency,
         /// Distributed mode: where the items come from, how they are batched, where results go.
@@ -269,6 +329,9 @@ pub enum Kind {
         tolerated_percentage: Option<Tolerance>,
         /// `Label`: names the Map run (its ARN) in place of the state's name.
         label: Option<String>,
+        /// `ItemProcessor.ProcessorConfig.Mode` is `DISTRIBUTED`: each child runs as an execution of
+        /// its own, which sees none of the parent's variables.
+        distributed: bool,
     },
 }
 
@@ -299,6 +362,8 @@ pub struct State {
     pub result_path: ResultPath,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// Evaluated when the state succeeds (for a Choice, when its Default is taken).
+    pub assign: Option<Assign>,
     /// `None` for terminal states (End, Succeed, Fail) and Choice.
     pub next: Option<String>,
 }
@@ -330,7 +395,7 @@ const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", 
 
 fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
-        "Pass" => &["Parameters", "Result", "ResultPath"],
+        "Pass" => &["Parameters", "Result", "ResultPath", "Assign"],
         "Task" => &[
             "Resource",
             "Parameters",
@@ -343,9 +408,10 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "HeartbeatSeconds",
             "HeartbeatSecondsPath",
             "Credentials",
+            "Assign",
         ],
-        "Choice" => &["Choices", "Default"],
-        "Wait" => &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"],
+        "Choice" => &["Choices", "Default", "Assign"],
+        "Wait" => &["Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"],
         "Succeed" => &[],
         "Fail" => &["Error", "Cause", "ErrorPath", "CausePath"],
         "Parallel" => &[
@@ -355,6 +421,7 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "ResultPath",
             "Retry",
             "Catch",
+            "Assign",
         ],
         "Map" => &[
             "Iterator",
@@ -376,6 +443,7 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "ItemBatcher",
             "ResultWriter",
             "Label",
+            "Assign",
         ],
         _ => return None,
     })
@@ -717,6 +785,9 @@ impl Ctx<'_> {
                 Some(Catcher {
                     error_equals,
                     result_path: self.result_path(c, "ResultPath", &at),
+                    assign: c
+                        .get("Assign")
+                        .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), self.errors)),
                     next,
                 })
             })
@@ -872,9 +943,13 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     for (i, item) in items.iter().enumerate() {
                         let at = format!("{at}.Choices[{i}]");
                         let next = item.get("Next").and_then(Value::as_str);
+                        let assign = item
+                            .get("Assign")
+                            .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), ctx.errors));
                         match (Rule::parse(item, &at), next) {
                             (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
                                 rule,
+                                assign,
                                 next: next.to_string(),
                             }),
                             (Err(e), _) => ctx.err(e),
@@ -970,13 +1045,18 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     ));
                 }
             }
+            let distributed = obj
+                .get(field)
+                .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
+                .is_some_and(|mode| mode == "DISTRIBUTED");
             Kind::Map {
+                distributed,
                 processor: Box::new(processor.unwrap_or(StateMachine {
                     start_at: String::new(),
                     states: BTreeMap::new(),
                     timeout_seconds: None,
                 })),
-                items_path: ctx.path(obj, "ItemsPath", at),
+                items_path: ctx.path(obj, "ItemsPath", at).map(Box::new),
                 item_selector: template(parameters_field, &mut ctx),
                 max_concurrency,
                 reader: obj
@@ -1008,6 +1088,9 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
         result_path: ctx.result_path(obj, "ResultPath", at),
         retry: ctx.retriers(obj, at),
         catch: ctx.catchers(obj, at),
+        assign: obj
+            .get("Assign")
+            .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), ctx.errors)),
         next: if end { None } else { next },
         kind,
     })

@@ -1,7 +1,8 @@
 //! JSONPath as the States Language uses it.
 //!
 //! A *path* (`InputPath`, `OutputPath`, `ItemsPath`, `Variable`, `.$` fields) selects from the
-//! effective input (`$`) or the context object (`$$`); a path with no wildcard, filter, slice,
+//! effective input (`$`), the context object (`$$`) or a workflow variable (`$name`, `$name.field`,
+//! `$name[0]`); a path with no wildcard, filter, slice,
 //! union or descendant segment is *definite* and yields one value (no match is `States.Runtime`),
 //! others yield the array of matches. A *reference path* (`ResultPath`) is definite and made of
 //! fields and indexes only; it can also write.
@@ -10,11 +11,23 @@ use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
 use crate::error::StatesError;
+use crate::variables::{self, Env, VariableError};
+
+/// What a path selects from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the state's input (or whatever the field applies to: a result, an error output).
+    Input,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: a workflow variable.
+    Variable(String),
+}
 
 #[derive(Debug, Clone)]
 pub struct Path {
     raw: String,
-    context: bool,
+    root: Root,
     query: JsonPath,
     definite: bool,
 }
@@ -47,16 +60,12 @@ fn is_definite(path: &str) -> bool {
 
 impl Path {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let (context, query_text) = match raw.strip_prefix("$$") {
-            Some(rest) => (true, format!("${rest}")),
-            None if raw.starts_with('$') => (false, raw.to_string()),
-            None => return Err(format!("{raw:?} is not a path: it must start with '$'")),
-        };
+        let (root, query_text) = split_root(raw)?;
         let query = JsonPath::parse(&bracket_unusual_names(&query_text))
             .map_err(|e| format!("{raw:?} is not a valid JSONPath: {e}"))?;
         Ok(Self {
             raw: raw.to_string(),
-            context,
+            root,
             query,
             definite: is_definite(&query_text),
         })
@@ -66,13 +75,28 @@ impl Path {
         &self.raw
     }
 
-    pub fn is_context(&self) -> bool {
-        self.context
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
-    /// Selects from `input` (or `context` for `$$` paths).
-    pub fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
-        let target = if self.context { context } else { input };
+    /// The value the path starts from: `input`, the context object, or a variable (which must
+    /// be defined).
+    fn target<'v>(&self, input: &'v Value, env: &Env<'v>) -> Result<&'v Value, VariableError> {
+        match &self.root {
+            Root::Input => Ok(input),
+            Root::Context => Ok(env.context),
+            Root::Variable(name) => env
+                .variables
+                .get(name)
+                .ok_or_else(|| VariableError::Undefined(name.clone())),
+        }
+    }
+
+    /// Selects from `input`, the context object or a variable, as the path's root says.
+    pub fn select(&self, input: &Value, env: &Env<'_>) -> Result<Value, StatesError> {
+        let target = self
+            .target(input, env)
+            .map_err(|e| StatesError::runtime(format!("Invalid path '{}': {e}", self.raw)))?;
         let nodes = self.query.query(target).all();
         if self.definite {
             match nodes.first() {
@@ -88,9 +112,10 @@ impl Path {
         }
     }
 
-    /// Like `select`, but a definite path that matches nothing is `None` (Choice `IsPresent`).
-    pub fn find(&self, input: &Value, context: &Value) -> Option<Value> {
-        let target = if self.context { context } else { input };
+    /// Like `select`, but a definite path that matches nothing is `None` (Choice `IsPresent`), and
+    /// so is a variable that is not defined.
+    pub fn find(&self, input: &Value, env: &Env<'_>) -> Option<Value> {
+        let target = self.target(input, env).ok()?;
         let nodes = self.query.query(target).all();
         if self.definite {
             nodes.first().map(|v| (*v).clone())
@@ -98,6 +123,23 @@ impl Path {
             Some(Value::Array(nodes.into_iter().cloned().collect()))
         }
     }
+}
+
+/// The root of `raw` and the rest as a JSONPath query from `$`.
+fn split_root(raw: &str) -> Result<(Root, String), String> {
+    if let Some(rest) = raw.strip_prefix("$$") {
+        return Ok((Root::Context, format!("${rest}")));
+    }
+    let Some(rest) = raw.strip_prefix('$') else {
+        return Err(format!("{raw:?} is not a path: it must start with '$'"));
+    };
+    let end = rest.find(['.', '[']).unwrap_or(rest.len());
+    if end == 0 {
+        return Ok((Root::Input, raw.to_string()));
+    }
+    let name = &rest[..end];
+    variables::check_name(name).map_err(|e| format!("{raw:?} is not a valid variable reference: {e}"))?;
+    Ok((Root::Variable(name.to_string()), format!("${}", &rest[end..])))
 }
 
 /// Step Functions (Jayway JSONPath) accepts dot-notation names such as `$.delivery-partner` that
@@ -158,10 +200,7 @@ fn bracket_unusual_names(path: &str) -> String {
 
 /// AWS's normalized form of a definite path in error causes: `$.a.b[0]` → `$['a']['b'][0]`.
 fn normalized(raw: &str) -> String {
-    let body = raw
-        .strip_prefix("$$")
-        .map(|r| format!("${r}"))
-        .unwrap_or_else(|| raw.to_string());
+    let body = split_root(raw).map_or_else(|_| raw.to_string(), |(_, query)| query);
     match ReferencePath::parse(&body) {
         Ok(path) => {
             let mut out = String::from("$");
@@ -196,6 +235,9 @@ impl ReferencePath {
         let rest = raw.strip_prefix('$').ok_or_else(|| bad("it must start with '$'"))?;
         if rest.starts_with('$') {
             return Err(bad("the context object cannot be written"));
+        }
+        if rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            return Err(bad("a variable cannot be written here (use Assign)"));
         }
         let chars: Vec<char> = rest.chars().collect();
         let mut segments = Vec::new();
@@ -305,7 +347,19 @@ mod tests {
     #[test]
     fn definite_and_indefinite_paths() {
         let input = json!({"a": {"b": [1, 2, 3]}, "c d": 4});
-        let ctx = json!({"Execution": {"Id": "arn"}});
+        let context = json!({"Execution": {"Id": "arn"}});
+        let vars = crate::variables::Variables::from_json(json!({"v": {"a": [5, 6]}})).unwrap();
+        let ctx = Env::new(&context, &vars);
+        assert_eq!(Path::parse("$v.a[1]").unwrap().select(&input, &ctx).unwrap(), json!(6));
+        assert_eq!(
+            Path::parse("$v").unwrap().select(&input, &ctx).unwrap(),
+            json!({"a": [5, 6]})
+        );
+        assert_eq!(
+            Path::parse("$nope").unwrap().select(&input, &ctx).unwrap_err().error,
+            "States.Runtime"
+        );
+        assert!(Path::parse("$states.input").is_err());
         assert_eq!(Path::parse("$.a.b[1]").unwrap().select(&input, &ctx).unwrap(), json!(2));
         assert_eq!(
             Path::parse("$.a.b[*]").unwrap().select(&input, &ctx).unwrap(),

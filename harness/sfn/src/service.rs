@@ -14,6 +14,7 @@ use crate::exec::{Bindings, EndHook, Executor, Handle, RunOptions, StateTestOpti
 use crate::mock::{MockConfig, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
 use crate::tokens::{TaskTokens, TokenError};
+use crate::variables::Variables;
 
 /// An error as the Step Functions API returns it: HTTP 400, `{"__type": kind, "message": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -662,9 +663,6 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
             format!("Invalid State Machine Definition: 'the definition is not JSON: {e}'"),
         )
     })?;
-    if body.get("variables").is_some() {
-        return Err(validation("variables are not supported by this emulator yet"));
-    }
     let (machine, state_name) = if definition.get("States").is_some() {
         let name = optional(body, "stateName")
             .or_else(|| definition.get("StartAt").and_then(Value::as_str))
@@ -693,6 +691,16 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
         )));
     }
     let input = execution_input(body)?;
+    // `variables`: JSON text of an object, the variables in scope when the state runs.
+    let variables = match body.get("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => {
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| validation(format!("variables is not valid JSON: {e}")))?;
+            Some(Variables::from_json(value).map_err(|e| validation(format!("variables: {e}")))?)
+        }
+        Some(other) => return Err(validation(format!("variables must be a string of JSON, got {other}"))),
+    };
     let mocks = match body.get("mock") {
         None => None,
         Some(mock) => {
@@ -718,6 +726,7 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
         item_reader_data: configuration["mapItemReaderData"].as_str().map(str::to_string),
         map_iteration_failure_count: configuration["mapIterationFailureCount"].as_u64(),
         error_caused_by_state: configuration["errorCausedByState"].as_str().map(str::to_string),
+        variables,
     };
     let executor = Executor::new(parsed, bindings.clone());
     let test = executor

@@ -83,7 +83,7 @@ fn shown(value: &impl std::fmt::Display) -> String {
 /// `expected` the fields of the answer (`output` and `inspectionData` values parsed from their text).
 fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
     let mut request = request.clone();
-    for field in ["definition", "input"] {
+    for field in ["definition", "input", "variables"] {
         if let Some(value) = request.get(field).filter(|v| !v.is_string()) {
             request[field] = json!(value.to_string());
         }
@@ -128,6 +128,35 @@ fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
     } else {
         Err(format!("{}\n(answer {})", problems.join("\n"), shown(&answer)).into())
     }
+}
+
+/// Every `…StateExited` event that assigned variables, in history order, as
+/// `{"state": name, "variables": {name: value}}`: AWS records each value as JSON text, which is
+/// parsed here (a value that is not text, or details without `truncated: false`, shows as such).
+fn assigned_variables(history: &[Value]) -> Value {
+    let mut out = Vec::new();
+    for event in history {
+        let details = &event["stateExitedEventDetails"];
+        let Some(assigned) = details.get("assignedVariables").and_then(Value::as_object) else {
+            continue;
+        };
+        let variables: serde_json::Map<String, Value> = assigned
+            .iter()
+            .map(|(name, text)| {
+                let value = text
+                    .as_str()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or_else(|| json!({"notJsonText": text}));
+                (name.clone(), value)
+            })
+            .collect();
+        let mut entry = json!({"state": details["name"], "variables": variables});
+        if details["assignedVariablesDetails"] != json!({"truncated": false}) {
+            entry["assignedVariablesDetails"] = details["assignedVariablesDetails"].clone();
+        }
+        out.push(entry);
+    }
+    Value::Array(out)
 }
 
 fn run_case(case: &Value) -> Result<(), Failed> {
@@ -193,6 +222,12 @@ fn run_case(case: &Value) -> Result<(), Failed> {
             "cause: expected it to contain {part:?}, got {:?}",
             execution.cause
         ));
+    }
+    if let Some(wanted) = expected.get("assigned") {
+        let got = assigned_variables(&execution.history);
+        if &got != wanted {
+            problems.push(format!("assigned: expected {}, got {}", shown(wanted), shown(&got)));
+        }
     }
     if let Some(types) = expected.get("events") {
         let got: Vec<Value> = execution.history.iter().map(|e| e["type"].clone()).collect();
