@@ -19,12 +19,13 @@
 //! Multilingual Plane, and outside it ours is the sensible reading (jsonata-js would split a
 //! surrogate pair, e.g. build its digit family from half a mathematical zero).
 //!
-//! Where jsonata-js has no answer we give the F&O one instead of looping or throwing a JavaScript
-//! error, so that no input can hang or panic. None of these can arise from a JSONata expression
-//! evaluated by jsonata-js with ordinary numbers; each is marked `Deviation:` below:
-//! - NaN formats as the `NaN` property and an infinite (adjusted) number as prefix, the `infinity`
-//!   property and suffix (F&O 4.7.5 bullets 1 and 4; jsonata-js has TODOs there and would loop
-//!   forever on an infinite number with an exponent picture).
+//! For every finite number the result, string or error code, is jsonata-js's, even where that is
+//! odd ("1e,+21" for 1e21 with "#,###", "NaN.00" for 1.7e308 with "0.00"). Where jsonata-js has
+//! no answer we give the F&O one instead of looping or throwing a JavaScript error, so that no
+//! input can hang or panic; each is marked `Deviation:` below:
+//! - NaN formats as the `NaN` property, ±Infinity as prefix, `infinity` property and suffix (F&O
+//!   4.7.5 bullets 1 and 4; jsonata-js has TODOs there, and loops forever on an infinite number
+//!   with an exponent picture). JSONata numbers are finite, so the evaluator never passes these.
 //! - More than 100 fractional digits are honoured (`toFixed` throws a RangeError).
 //! - An empty grouping-separator gives no grouping positions (jsonata-js loops forever), an empty
 //!   pattern-separator with an empty picture is D3085 (jsonata-js reads past its array).
@@ -465,11 +466,22 @@ impl SubPicture {
     /// F&O 4.7.5's bullets, in jsonata-js's string operations (it builds the digits with `.` as
     /// the decimal point, then edits the string in place).
     fn format(&self, value: f64, symbols: &Symbols) -> String {
-        // Deviation (bullet 1): jsonata-js has a TODO here.
+        // Deviation (bullets 1 and 4): jsonata-js has TODOs here ("not sure we'd ever get this in
+        // JSON"), and an infinite number would never leave its exponent loop. A JSONata number is
+        // finite, so only a caller outside the evaluator gets here.
         if value.is_nan() {
             return symbols.nan.iter().collect();
         }
-        // Bullet 3.
+        if value.is_infinite() {
+            return [&self.prefix, &symbols.infinity, &self.suffix]
+                .into_iter()
+                .flatten()
+                .collect();
+        }
+        // Bullet 3. A percentage of a number near the largest double can overflow to infinity;
+        // jsonata-js then formats the string "Infinity" (or "NaN", from round) as if it were
+        // digits, and so do we: 1e307 with "#,##0%" is "In,fin,ity%". An exponent, whose loop
+        // would not end, cannot be in the same picture (D3092).
         let adjusted = if contains(&self.picture, &symbols.percent) {
             value * 100.0
         } else if contains(&self.picture, &symbols.per_mille) {
@@ -477,13 +489,6 @@ impl SubPicture {
         } else {
             value
         };
-        // Deviation (bullet 4): jsonata-js has a TODO here, and would loop with an exponent.
-        if adjusted.is_infinite() {
-            return [&self.prefix, &symbols.infinity, &self.suffix]
-                .into_iter()
-                .flatten()
-                .collect();
-        }
         // Bullet 5: with an exponent, a mantissa of `scaling_factor` integer digits. Zero keeps
         // exponent 0 and a negative is scaled by its magnitude (jsonata-js issue #785).
         let (mantissa, exponent) = if self.min_exponent == 0 {
@@ -494,8 +499,9 @@ impl SubPicture {
             let mut mantissa = adjusted;
             let mut exponent: i64 = 0;
             if mantissa != 0.0 {
-                // Ends: a finite non-zero mantissa grows past any finite bound or reaches infinity
-                // (which is not below an infinite bound), and shrinks below any finite bound.
+                // Ends: the mantissa is finite and not zero, so it grows past any finite bound or
+                // reaches infinity (not below an infinite bound), and shrinks below a finite bound
+                // (an infinite one, from a scaling factor over 308, it is not above).
                 while mantissa.abs() < min_mantissa {
                     mantissa *= 10.0;
                     exponent -= 1;
@@ -997,6 +1003,10 @@ mod tests {
         assert_eq!(fmt_with(f64::INFINITY, "0.0", &[("infinity", "∞")]), "∞");
         assert_eq!(fmt_with(f64::NEG_INFINITY, "0", &[]), "-Infinity");
         assert_eq!(fmt_with(f64::NAN, "0", &[("NaN", "not a number")]), "not a number");
+        // A finite number whose percentage overflows is jsonata-js's business, not infinity's.
+        assert_eq!(fmt(1e307, "#,##0%"), "In,fin,ity%");
+        assert_eq!(fmt(1e307, "0.00%"), "NaN.00%");
+        assert_eq!(fmt(-1e307, "0‰"), "-Infinity‰");
         assert_eq!(fmt_with(3.0, "0", &[("unknown", "x")]), "3");
     }
 
