@@ -27,8 +27,7 @@
 //!   4.7.5 bullets 1 and 4; jsonata-js has TODOs there, and loops forever on an infinite number
 //!   with an exponent picture). JSONata numbers are finite, so the evaluator never passes these.
 //! - More than 100 fractional digits are honoured (`toFixed` throws a RangeError).
-//! - An empty grouping-separator gives no grouping positions (jsonata-js loops forever), an empty
-//!   pattern-separator with an empty picture is D3085 (jsonata-js reads past its array).
+//! - An empty pattern-separator with an empty picture is D3085 (jsonata-js reads past its array).
 //! - `$formatBase` with a NaN radix is D3100 (jsonata-js throws a RangeError).
 
 use crate::Error;
@@ -72,7 +71,12 @@ pub fn format_base(value: f64, radix: Option<f64>) -> Result<String, Error> {
             None,
             format!(
                 "The radix of the formatBase function must be between 2 and 36.  It was given {}",
-                js::number_to_string(radix)
+                // JSON.stringify's rendering, as jsonata-js's message template uses.
+                if radix.is_finite() {
+                    js::number_to_string(radix)
+                } else {
+                    "null".into()
+                }
             ),
         ));
     }
@@ -263,16 +267,12 @@ impl Parts {
             .map_or(sub_picture.len(), |i| i + 1);
         let prefix = sub_picture[..prefix_len].to_vec();
         let suffix = sub_picture[suffix_start..].to_vec();
-        let active = substring(
-            sub_picture,
-            prefix.len() as isize,
-            (sub_picture.len() - suffix.len()) as isize,
-        )
-        .to_vec();
-        // jsonata-js finds the exponent separator's position in the whole sub-picture but cuts the
-        // active part at it, so a prefix shifts the cut; kept, since it decides the error codes.
+        let active = sub_picture[prefix_len..suffix_start].to_vec();
+        // jsonata-js finds the exponent separator in the whole sub-picture but cuts the active part
+        // at that position, so behind a prefix an exponent picture is D3093 ("$0.0e0"). Kept:
+        // jsonata-js users get that error.
         let exponent_at =
-            index_of(sub_picture, &symbols.exponent_separator, prefix.len()).filter(|&at| at <= suffix_start);
+            index_of(sub_picture, &symbols.exponent_separator, prefix_len).filter(|&at| at <= suffix_start);
         let (mantissa, exponent) = match exponent_at {
             Some(at) => (
                 substring(&active, 0, at as isize).to_vec(),
@@ -414,7 +414,8 @@ impl Parts {
     fn grouping_positions(&self, part: &[char], from_left: bool, symbols: &Symbols) -> Vec<usize> {
         let separator = &symbols.grouping_separator;
         let mut positions = Vec::new();
-        // Deviation: jsonata-js never leaves this loop when the separator is empty.
+        // jsonata-js would never leave this loop with an empty separator, but validation has
+        // already refused that (an empty string is "two adjacent separators" anywhere, D3089).
         if separator.is_empty() {
             return positions;
         }
@@ -562,8 +563,9 @@ impl SubPicture {
         for &position in &self.fractional_grouping {
             text = insert_at(&text, position as isize + decimal_at + 1, grouping);
         }
-        // Bullet 12: no decimal separator without a fractional part (jsonata-js drops the last
-        // character, which is the separator whenever it is asked to).
+        // Bullet 12: no decimal separator without a fractional part. jsonata-js drops the last
+        // character, which is the separator except where the picture has none but an exponent
+        // forced a fractional digit: 0.123 with "#e0" is "0.e0" there, and here.
         let decimal_at = index_of(&text, decimal, 0);
         if !contains(&self.picture, decimal) || decimal_at.is_some_and(|at| at + 1 == text.len()) {
             text.pop();
@@ -943,6 +945,9 @@ mod tests {
         for picture in ["%%", "‰‰", "%‰", "---"] {
             assert_eq!(code(42.0, picture), "D3086", "{picture}");
         }
+        // jsonata-js's, not F&O's: an exponent picture behind a prefix loses its exponent digits.
+        assert_eq!(code(1234.0, "$0.0e0"), "D3093");
+        assert_eq!(fmt(1234.0, "0.0e0 units"), "1.2e3 units");
     }
 
     #[test]
@@ -961,6 +966,7 @@ mod tests {
         assert_eq!(fmt(0.25, "#.#"), ".2");
         assert_eq!(fmt(1.5, "0."), "2");
         assert_eq!(fmt(1.0, "#.e0"), "1.0e0");
+        assert_eq!(fmt(0.123, "#e0"), "0.e0");
         // From 1e21 toFixed writes the exponent form, and jsonata-js groups whatever it got.
         assert_eq!(fmt(1e21, "#,###"), "1e,+21");
         assert_eq!(fmt(1e21, "0"), "1e+21");
