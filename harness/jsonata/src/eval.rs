@@ -145,6 +145,7 @@ pub struct Evaluator {
     frames: RefCell<Vec<Weak<Frame>>>,
     builtins: RefCell<HashMap<String, Value>>,
     customs: HashMap<String, Value>,
+    excluded: Vec<String>,
 }
 
 impl Drop for Evaluator {
@@ -361,7 +362,13 @@ fn tuple_stream(items: Vec<Value>) -> Value {
 }
 
 impl Evaluator {
-    pub fn new(limits: Limits, timestamp_millis: f64, seed: u64, customs: HashMap<String, Value>) -> Self {
+    pub fn new(
+        limits: Limits,
+        timestamp_millis: f64,
+        seed: u64,
+        customs: HashMap<String, Value>,
+        excluded: Vec<String>,
+    ) -> Self {
         Self {
             depth: Cell::new(0),
             steps: Cell::new(0),
@@ -371,6 +378,7 @@ impl Evaluator {
             frames: RefCell::new(Vec::new()),
             builtins: RefCell::new(HashMap::new()),
             customs,
+            excluded,
         }
     }
 
@@ -406,6 +414,9 @@ impl Evaluator {
         }
         if let Some(custom) = self.customs.get(name) {
             return Some(custom.clone());
+        }
+        if self.excluded.iter().any(|e| e == name) {
+            return None;
         }
         if let Some(v) = self.builtins.borrow().get(name) {
             return Some(v.clone());

@@ -91,6 +91,8 @@ pub struct Options {
     /// Variables in scope (`$name`), as JSON.
     pub bindings: Vec<(String, serde_json::Value)>,
     pub functions: Vec<CustomFunction>,
+    /// Built-in functions left out (`$eval` in Step Functions): calling one is T1006.
+    pub excluded: Vec<String>,
     /// Nested evaluations (recursion) beyond this fail with U1001.
     pub max_depth: usize,
     /// An evaluation running longer fails with U1001 (as the suite's reference runner reports it).
@@ -106,6 +108,7 @@ impl Default for Options {
         Self {
             bindings: Vec::new(),
             functions: Vec::new(),
+            excluded: Vec::new(),
             max_depth: DEFAULT_MAX_DEPTH,
             timeout: None,
             now_millis: None,
@@ -133,6 +136,22 @@ impl Expression {
     /// The tree the evaluator walks.
     pub fn tree(&self) -> &tree::Expr {
         &self.tree
+    }
+
+    /// The names of the variables the expression reads (`$name`; `$` and `$$` excluded), in
+    /// order of first appearance: what a caller has to bind for it.
+    pub fn variable_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        self.tree.walk(&mut |e| {
+            if let tree::Kind::Variable(name) = &e.kind
+                && !name.is_empty()
+                && name != "$"
+                && !names.contains(name)
+            {
+                names.push(name.clone());
+            }
+        });
+        names
     }
 
     /// Evaluates against `input` (None: no input, JSONata's undefined). `Ok(None)` is an
@@ -210,7 +229,7 @@ impl Expression {
             max_depth: options.max_depth,
             deadline: options.timeout.map(|t| Instant::now() + t),
         };
-        let evaluator = eval::Evaluator::new(limits, now, seed, customs);
+        let evaluator = eval::Evaluator::new(limits, now, seed, customs, options.excluded.clone());
         let env = evaluator.frame(None);
         for (name, value) in &options.bindings {
             evaluator.bind(&env, name, Value::from_json(value));

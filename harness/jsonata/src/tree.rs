@@ -129,6 +129,44 @@ impl Expr {
         }
     }
 
+    /// Calls `f` on this expression and every expression inside it.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        let children: Vec<&Expr> = match &self.kind {
+            Kind::Path(items) | Kind::Array(items) | Kind::Block(items) => items.iter().collect(),
+            Kind::Negate(e) | Kind::Bind { value: e, .. } => vec![&**e],
+            Kind::Binary { lhs, rhs, .. } | Kind::Apply { lhs, rhs } => vec![&**lhs, &**rhs],
+            Kind::Sort(terms) => terms.iter().map(|(e, _)| e).collect(),
+            Kind::Object(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
+            Kind::Call {
+                procedure, arguments, ..
+            } => std::iter::once(&**procedure).chain(arguments.iter()).collect(),
+            Kind::Lambda { body, .. } => vec![&**body],
+            Kind::Condition {
+                condition,
+                then,
+                otherwise,
+            } => [Some(&**condition), Some(&**then), otherwise.as_deref()].into_iter().flatten().collect(),
+            Kind::Transform {
+                pattern,
+                update,
+                delete,
+            } => [Some(&**pattern), Some(&**update), delete.as_deref()].into_iter().flatten().collect(),
+            _ => Vec::new(),
+        };
+        for child in children
+            .into_iter()
+            .chain(self.predicate.iter())
+            .chain(self.stages.iter().filter_map(|s| match s {
+                Stage::Filter(e) => Some(&**e),
+                Stage::Index(_) => None,
+            }))
+            .chain(self.group.iter().flatten().flat_map(|(k, v)| [k, v]))
+        {
+            child.walk(f);
+        }
+    }
+
     /// Every expression directly inside this one.
     fn children_mut(&mut self) -> Vec<&mut Expr> {
         let mut out: Vec<&mut Expr> = Vec::new();

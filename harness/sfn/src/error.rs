@@ -6,6 +6,9 @@ use serde_json::Value;
 pub struct StatesError {
     pub error: String,
     pub cause: String,
+    /// Where in its state a JSONata expression failed (`Arguments/FunctionName`, `Output`):
+    /// the `location` of AWS's `EvaluationFailed` event.
+    pub location: Option<String>,
 }
 
 impl StatesError {
@@ -13,6 +16,17 @@ impl StatesError {
         Self {
             error: error.into(),
             cause: cause.into(),
+            location: None,
+        }
+    }
+
+    /// `States.QueryEvaluationError`: a JSONata expression at `location` failed, or gave nothing or
+    /// a value of the wrong type for its field. Retriable and catchable (`States.ALL` matches it).
+    pub fn query(location: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: crate::query::QUERY_EVALUATION_ERROR.into(),
+            cause: cause.into(),
+            location: Some(location.into()),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod intrinsics;
 pub mod mock;
 pub mod model;
 pub mod paths;
+pub mod query;
 pub mod service;
 pub mod tokens;
 pub mod variables;

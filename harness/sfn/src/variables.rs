@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::StatesError;
+use crate::query::States;
 
 /// "Step Functions defines a single reserved variable called `$states`".
 pub const RESERVED: &str = "states";
@@ -219,17 +220,35 @@ impl Variables {
     }
 }
 
-/// What a path or an expression can read besides its input: the context object (`$$`) and the
-/// variables in scope (`$name`).
+/// What a path or an expression can read besides its input: the context object (`$$`,
+/// `$states.context`), the variables in scope (`$name`) and, for a JSONata expression, the
+/// state's result or error output (`$states.result`, `$states.errorOutput`) where it has one.
 #[derive(Debug, Clone, Copy)]
 pub struct Env<'a> {
     pub context: &'a Value,
     pub variables: &'a Variables,
+    pub states: States<'a>,
 }
 
 impl<'a> Env<'a> {
     pub fn new(context: &'a Value, variables: &'a Variables) -> Self {
-        Self { context, variables }
+        Self {
+            context,
+            variables,
+            states: States::default(),
+        }
+    }
+
+    /// The same scope for a JSONata field that reads `$states.result` or `$states.errorOutput`.
+    pub fn with_states<'b>(&self, states: States<'b>) -> Env<'b>
+    where
+        'a: 'b,
+    {
+        Env {
+            context: self.context,
+            variables: self.variables,
+            states,
+        }
     }
 
     /// The same variables with another context object (a retry's count, a task token, a Map item).
@@ -240,6 +259,7 @@ impl<'a> Env<'a> {
         Env {
             context,
             variables: self.variables,
+            states: self.states,
         }
     }
 }
