@@ -146,12 +146,18 @@ impl Expr {
                 condition,
                 then,
                 otherwise,
-            } => [Some(&**condition), Some(&**then), otherwise.as_deref()].into_iter().flatten().collect(),
+            } => [Some(&**condition), Some(&**then), otherwise.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
             Kind::Transform {
                 pattern,
                 update,
                 delete,
-            } => [Some(&**pattern), Some(&**update), delete.as_deref()].into_iter().flatten().collect(),
+            } => [Some(&**pattern), Some(&**update), delete.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
             _ => Vec::new(),
         };
         for child in children

@@ -44,6 +44,8 @@ pub enum Operand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
+    /// A JSONata rule's `Condition`: `true`/`false`, or an expression that must give a boolean.
+    Condition(crate::model::Template),
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
@@ -92,6 +94,12 @@ const TESTS: [(&str, TypeTest); 6] = [
     ("IsBoolean", TypeTest::IsBoolean),
     ("IsTimestamp", TypeTest::IsTimestamp),
 ];
+
+/// Whether `field` is one of the JSONPath comparison or type-test operators.
+pub fn is_comparison(field: &str) -> bool {
+    let base = field.strip_suffix("Path").unwrap_or(field);
+    COMPARISONS.iter().any(|(name, ..)| *name == base) || TESTS.iter().any(|(name, _)| *name == field)
+}
 
 impl Rule {
     /// Parses one rule (a top-level Choice carries `Next` beside it, which the caller reads).
@@ -181,6 +189,13 @@ impl Rule {
 
     pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<bool, StatesError> {
         match self {
+            Rule::Condition(condition) => match condition.eval(input, env)? {
+                Value::Bool(b) => Ok(b),
+                other => Err(match condition.as_query() {
+                    Some(q) => q.error(&format!("returned a non-boolean value: {other}")),
+                    None => StatesError::runtime(format!("The Condition is not a boolean: {other}")),
+                }),
+            },
             Rule::And(rules) => {
                 for rule in rules {
                     if !rule.eval(input, env)? {

@@ -16,6 +16,7 @@ use crate::arn;
 use crate::error::StatesError;
 use crate::history::History;
 use crate::mock::TestCase;
+use crate::query::{QUERY_EVALUATION_ERROR, States};
 use crate::tokens::{TaskTokens, Waiter};
 use crate::variables::{Assignment, Env, Variables};
 
@@ -25,8 +26,8 @@ const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 use crate::model::{
-    self, Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, ResultWriter, Retrier, State,
-    StateMachine, Template, Tolerance, Transformation, WaitFor,
+    self, Catcher, Concurrency, InputType, ItemBatcher, ItemReader, Kind, Limit, QueryLanguage, ResultWriter, Retrier,
+    State, StateMachine, Template, Tolerance, Transformation, WaitFor,
 };
 
 /// A bound Task: takes the Task's input (Parameters applied), returns its result or an error.
@@ -245,6 +246,9 @@ pub struct Inspection {
     pub after_input_path: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_parameters: Option<Value>,
+    /// A JSONata state's `Arguments`, evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_arguments: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -680,6 +684,20 @@ impl Run {
     }
 }
 
+/// A JSONata state's `Output` over its input (and result or error output), or `default`.
+fn jsonata_output(
+    output: &Option<Template>,
+    default: Value,
+    raw: &Value,
+    states: States<'_>,
+    env: &Env<'_>,
+) -> Result<Value, StatesError> {
+    match output {
+        Some(t) => t.eval(raw, &env.with_states(states)),
+        None => Ok(default),
+    }
+}
+
 /// A `TimeoutSeconds`/`HeartbeatSeconds` value; a `…Path` reads the state input and must find a
 /// positive integer.
 fn limit_seconds(limit: Option<&Limit>, input: &Value, env: &Env<'_>) -> Result<Option<f64>, StatesError> {
@@ -696,6 +714,22 @@ fn limit_seconds(limit: Option<&Limit>, input: &Value, env: &Env<'_>) -> Result<
                 ))),
             }
         }
+        Some(Limit::Query(query)) => {
+            let value = query.eval(input, env)?;
+            match value.as_u64().filter(|n| *n > 0) {
+                Some(n) => Ok(Some(n as f64)),
+                None => Err(query.error(&format!("returned {value}, which is not a positive integer."))),
+            }
+        }
+    }
+}
+
+/// A JSONata field's value that must be a non-negative integer (at most `max`).
+fn query_integer(query: &crate::query::Query, input: &Value, env: &Env<'_>, max: f64) -> Result<f64, StatesError> {
+    let value = query.eval(input, env)?;
+    match value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= max) {
+        Some(n) => Ok(n),
+        None => Err(query.error(&format!("returned {value}, which is not an integer from 0 to {max}."))),
     }
 }
 
@@ -753,6 +787,14 @@ impl Tolerated {
 fn tolerance_number(tolerance: &Tolerance, field: &str, input: &Value, env: &Env<'_>) -> Result<f64, StatesError> {
     match tolerance {
         Tolerance::Fixed(n) => Ok(*n),
+        Tolerance::Query(query) => {
+            let max = if field == "ToleratedFailurePercentage" {
+                100.0
+            } else {
+                f64::MAX
+            };
+            query_integer(query, input, env, max)
+        }
         Tolerance::Path(path) => {
             let value = path.select(input, env)?;
             let integer = field != "ToleratedFailurePercentage";
@@ -866,6 +908,7 @@ impl Concurrency {
     fn resolve(&self, input: &Value, env: &Env<'_>) -> Result<usize, StatesError> {
         match self {
             Concurrency::Fixed(n) => Ok(*n),
+            Concurrency::Query(query) => query_integer(query, input, env, f64::MAX).map(|n| n as usize),
             Concurrency::Path(path) => {
                 let value = path.select(input, env)?;
                 value.as_u64().map(|n| n as usize).ok_or_else(|| {
@@ -1004,12 +1047,25 @@ impl Run {
                 }
                 let (flow, assigned) = outcome.map_err(|mut e| {
                     // AWS names the state and its entry event in the cause of a runtime error.
-                    if e.error == "States.Runtime"
+                    if (e.error == "States.Runtime" || e.error == QUERY_EVALUATION_ERROR)
                         && !e.cause.starts_with("An error occurred while executing the state")
                     {
                         e.cause = format!(
                             "An error occurred while executing the state '{}' (entered at the event id #{entered}). {}",
                             state.name, e.cause
+                        );
+                    }
+                    // A JSONata expression that failed the state is recorded where it failed (once:
+                    // the Map or Parallel around it fails with the same error).
+                    if e.error == QUERY_EVALUATION_ERROR
+                        && let Some(location) = e.location.take()
+                    {
+                        self.history.push(
+                            self.now(),
+                            "EvaluationFailed",
+                            json!({"evaluationFailedEventDetails": {
+                                "cause": e.cause, "error": e.error, "location": location, "state": state.name
+                            }}),
                         );
                     }
                     e
@@ -1063,10 +1119,11 @@ impl Run {
     ) -> Result<(Flow, Assignment), StatesError> {
         ins.record(|i| &mut i.input, &raw);
         match &state.kind {
-            Kind::Succeed => Ok((
-                Flow::End(state.output_path.apply(&state.input_path.apply(&raw, env)?, env)?),
-                Assignment::default(),
-            )),
+            Kind::Succeed => {
+                let output = state.output_path.apply(&state.input_path.apply(&raw, env)?, env)?;
+                let output = jsonata_output(&state.output, output, &raw, States::default(), env)?;
+                Ok((Flow::End(output), Assignment::default()))
+            }
             Kind::Fail {
                 error,
                 cause,
@@ -1096,19 +1153,17 @@ impl Run {
                 for branch in choices {
                     if branch.rule.eval(&effective, env)? {
                         let assigned = model::assign(&branch.assign, &effective, env)?;
-                        return Ok((
-                            Flow::Next(branch.next.clone(), state.output_path.apply(&effective, env)?),
-                            assigned,
-                        ));
+                        let output = state.output_path.apply(&effective, env)?;
+                        let output = jsonata_output(&branch.output, output, &raw, States::default(), env)?;
+                        return Ok((Flow::Next(branch.next.clone(), output), assigned));
                     }
                 }
                 match default {
                     Some(next) => {
                         let assigned = model::assign(&state.assign, &effective, env)?;
-                        Ok((
-                            Flow::Next(next.clone(), state.output_path.apply(&effective, env)?),
-                            assigned,
-                        ))
+                        let output = state.output_path.apply(&effective, env)?;
+                        let output = jsonata_output(&state.output, output, &raw, States::default(), env)?;
+                        Ok((Flow::Next(next.clone(), output), assigned))
                     }
                     None => Err(StatesError::new(
                         "States.NoChoiceMatched",
@@ -1143,6 +1198,13 @@ impl Run {
                             }
                         }
                     }
+                    WaitFor::SecondsQuery(query) => query_integer(query, &effective, env, 99_999_999.0)?,
+                    WaitFor::TimestampQuery(query) => {
+                        let value = query.eval(&effective, env)?;
+                        let refused = || query.error(&format!("returned {value}, which is not an RFC 3339 timestamp."));
+                        let text = value.as_str().ok_or_else(refused)?;
+                        self.seconds_until(text).map_err(|_| refused())?
+                    }
                     WaitFor::Timestamp(t) => self.seconds_until(t).map_err(|_| {
                         StatesError::runtime(format!("The Timestamp {t:?} is not a valid RFC 3339 timestamp"))
                     })?,
@@ -1161,7 +1223,9 @@ impl Run {
                 };
                 self.sleep(seconds).await;
                 let assigned = model::assign(&state.assign, &effective, env)?;
-                Ok((Self::flow(state, state.output_path.apply(&effective, env)?), assigned))
+                let output = state.output_path.apply(&effective, env)?;
+                let output = jsonata_output(&state.output, output, &raw, States::default(), env)?;
+                Ok((Self::flow(state, output), assigned))
             }
             Kind::Pass { result } => {
                 let effective = state.input_path.apply(&raw, env)?;
@@ -1173,11 +1237,17 @@ impl Run {
                 ins.record(|i| &mut i.after_parameters, &params);
                 let result = result.clone().unwrap_or(params);
                 ins.record(|i| &mut i.result, &result);
-                // `$` in a Pass state's Assign is its result (Result, or what Parameters made).
-                let assigned = model::assign(&state.assign, &result, env)?;
-                let output = state.result_path.merge(raw, result)?;
+                // `$` in a JSONPath Pass state's Assign is its result (Result, or what Parameters
+                // made); a JSONata one reads `$states.input`.
+                let assigned = match state.query_language {
+                    QueryLanguage::JsonPath => model::assign(&state.assign, &result, env)?,
+                    QueryLanguage::Jsonata => model::assign(&state.assign, &raw, env)?,
+                };
+                let output = state.result_path.merge(raw.clone(), result)?;
                 ins.record(|i| &mut i.after_result_path, &output);
-                Ok((Self::flow(state, state.output_path.apply(&output, env)?), assigned))
+                let output = state.output_path.apply(&output, env)?;
+                let output = jsonata_output(&state.output, output, &raw, States::default(), env)?;
+                Ok((Self::flow(state, output), assigned))
             }
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => self.work_state(state, raw, env, ins).await,
         }
@@ -1240,11 +1310,27 @@ impl Run {
             },
             _ => TaskSetup::default(),
         };
-        let params = match &state.parameters {
-            Some(t) => t.eval(&effective, env)?,
-            None => effective,
+        let params = match (&state.parameters, &state.arguments) {
+            (Some(t), _) => {
+                let params = t.eval(&effective, env)?;
+                ins.record(|i| &mut i.after_parameters, &params);
+                params
+            }
+            (None, Some(t)) => {
+                let arguments = t.eval(&effective, env)?;
+                // AWS leaves afterArguments out for a JSONata Parallel state.
+                if !matches!(state.kind, Kind::Parallel { .. }) {
+                    ins.record(|i| &mut i.after_arguments, &arguments);
+                }
+                arguments
+            }
+            (None, None) => {
+                if state.query_language == QueryLanguage::JsonPath {
+                    ins.record(|i| &mut i.after_parameters, &effective);
+                }
+                effective
+            }
         };
-        ins.record(|i| &mut i.after_parameters, &params);
         let result = self.work(state, params, env, waiter, setup, ins).await?;
         ins.record(|i| &mut i.result, &result);
         let selected = match &state.result_selector {
@@ -1265,10 +1351,25 @@ impl Run {
         env: &Env<'_>,
         ins: &Inspector,
     ) -> Result<(Flow, Assignment), StatesError> {
-        let assigned = model::assign(&state.assign, &result, env)?;
-        let output = state.result_path.merge(raw, result)?;
-        ins.record(|i| &mut i.after_result_path, &output);
-        Ok((Self::flow(state, state.output_path.apply(&output, env)?), assigned))
+        let states = States {
+            result: Some(&result),
+            error_output: None,
+        };
+        let assigned = match state.query_language {
+            QueryLanguage::JsonPath => model::assign(&state.assign, &result, env)?,
+            QueryLanguage::Jsonata => model::assign(&state.assign, &raw, &env.with_states(states))?,
+        };
+        let output = match (state.query_language, &state.output) {
+            (QueryLanguage::Jsonata, Some(t)) => t.eval(&raw, &env.with_states(states))?,
+            _ => {
+                let output = state.result_path.merge(raw, result.clone())?;
+                if state.query_language == QueryLanguage::JsonPath {
+                    ins.record(|i| &mut i.after_result_path, &output);
+                }
+                state.output_path.apply(&output, env)?
+            }
+        };
+        Ok((Self::flow(state, output), assigned))
     }
 
     /// A catcher's output and Assign, both over the error output.
@@ -1279,8 +1380,22 @@ impl Run {
         env: &Env<'_>,
     ) -> Result<(Value, Assignment), StatesError> {
         let error_output = error.to_catch_output();
-        let assigned = model::assign(&catcher.assign, &error_output, env)?;
-        Ok((catcher.result_path.merge(raw, error_output)?, assigned))
+        let states = States {
+            result: None,
+            error_output: Some(&error_output),
+        };
+        // A JSONata catcher's Output and Assign read `$states.errorOutput`; a JSONPath one's
+        // Assign reads the error output as `$`.
+        let assigned = if catcher.query_language == QueryLanguage::Jsonata {
+            model::assign(&catcher.assign, &raw, &env.with_states(states))?
+        } else {
+            model::assign(&catcher.assign, &error_output, env)?
+        };
+        let output = match &catcher.output {
+            Some(t) => t.eval(&raw, &env.with_states(states))?,
+            None => catcher.result_path.merge(raw, error_output.clone())?,
+        };
+        Ok((output, assigned))
     }
 
     async fn work_state(
@@ -1382,7 +1497,7 @@ impl Run {
             }
             Kind::Map {
                 processor,
-                items_path,
+                items: items_field,
                 item_selector,
                 max_concurrency,
                 reader,
@@ -1397,15 +1512,18 @@ impl Run {
                 let items = match reader {
                     Some(reader) => self.read_items(reader, &params, env).await?,
                     None => {
-                        let items = match items_path {
-                            Some(p) => p.select(&params, env)?,
+                        let items = match items_field.as_deref() {
+                            Some(t) => t.eval(&params, env)?,
                             None => params.clone(),
                         };
                         let Value::Array(items) = items else {
-                            return Err(StatesError::runtime(format!(
-                                "Map state {:?}: ItemsPath did not select an array",
-                                state.name
-                            )));
+                            return Err(match items_field.as_deref().and_then(Template::as_query) {
+                                Some(q) => q.error(&format!("returned {items}, which is not an array.")),
+                                None => StatesError::runtime(format!(
+                                    "Map state {:?}: ItemsPath did not select an array",
+                                    state.name
+                                )),
+                            });
                         };
                         items
                     }

@@ -9,7 +9,50 @@ use crate::choice::Rule;
 use crate::error::StatesError;
 use crate::intrinsics::Intrinsic;
 use crate::paths::{Path, ReferencePath};
+use crate::query::{self, Query, Reads};
 use crate::variables::{self, Assignment, Env};
+
+/// The language a state's fields are written in: JSONPath (paths, `.$` keys, intrinsic
+/// functions) or JSONata (`{% … %}` expressions in Arguments, Output, Assign …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLanguage {
+    #[default]
+    JsonPath,
+    Jsonata,
+}
+
+/// Fields only a JSONPath state has; a JSONata state refuses them (and the reverse for
+/// `JSONATA_ONLY`), with AWS's words.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Result",
+    "ItemsPath",
+    "MaxConcurrencyPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "Iterator",
+];
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
+
+fn language_mismatch(at: &str, language: QueryLanguage, field: &str) -> String {
+    let (is, only) = match language {
+        QueryLanguage::Jsonata => ("JSONata", "JSONPath"),
+        QueryLanguage::JsonPath => ("JSONPath", "JSONata"),
+    };
+    format!(
+        "{at}: The QueryLanguage is set to '{is}', but field '{field}' is only supported for the '{only}' QueryLanguage"
+    )
+}
 
 /// A Parameters / ResultSelector / ItemSelector template.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,9 +62,76 @@ pub enum Template {
     Array(Vec<Template>),
     Path(Path),
     Intrinsic(Intrinsic),
+    /// A `{% … %}` string in a JSONata state.
+    Query(Query),
 }
 
 impl Template {
+    /// A field of a JSONata state: `{% … %}` strings (at any depth) are expressions, everything
+    /// else is taken as written (`.$` keys included). `location` names the field as AWS does
+    /// (`Output`, `Arguments/Payload`); `reads` says which `$states` fields it may read.
+    pub fn parse_jsonata(value: &Value, at: &str, location: &str, reads: Reads, errors: &mut Vec<String>) -> Template {
+        match value {
+            Value::String(text) => match query::expression_text(text) {
+                Some(expression) => match Query::parse(expression, location, reads) {
+                    Ok(q) => Template::Query(q),
+                    Err(problems) => {
+                        errors.extend(problems.into_iter().map(|p| format!("{at}: {p}")));
+                        Template::Literal(Value::Null)
+                    }
+                },
+                None => Template::Literal(value.clone()),
+            },
+            Value::Object(map) => Template::Object(
+                map.iter()
+                    .map(|(key, v)| {
+                        let t = Template::parse_jsonata(
+                            v,
+                            &format!("{at}.{key}"),
+                            &format!("{location}/{key}"),
+                            reads,
+                            errors,
+                        );
+                        (key.clone(), t)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        Template::parse_jsonata(v, &format!("{at}[{i}]"), &format!("{location}[{i}]"), reads, errors)
+                    })
+                    .collect(),
+            ),
+            other => Template::Literal(other.clone()),
+        }
+    }
+
+    /// A field in `language`: a JSONPath template or a JSONata one.
+    pub fn parse_in(
+        language: QueryLanguage,
+        value: &Value,
+        at: &str,
+        location: &str,
+        reads: Reads,
+        errors: &mut Vec<String>,
+    ) -> Template {
+        match language {
+            QueryLanguage::JsonPath => Template::parse(value, at, errors),
+            QueryLanguage::Jsonata => Template::parse_jsonata(value, at, location, reads, errors),
+        }
+    }
+
+    /// The expression, when the whole field is one `{% … %}` string.
+    pub fn as_query(&self) -> Option<&Query> {
+        match self {
+            Template::Query(q) => Some(q),
+            _ => None,
+        }
+    }
+
     fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Template {
         match value {
             Value::Object(map) => Template::Object(
@@ -63,6 +173,7 @@ impl Template {
             Template::Literal(v) => v.clone(),
             Template::Path(p) => p.select(input, env)?,
             Template::Intrinsic(f) => f.eval(input, env)?,
+            Template::Query(q) => q.eval(input, env)?,
             Template::Array(items) => Value::Array(items.iter().map(|t| t.eval(input, env)).collect::<Result<_, _>>()?),
             Template::Object(fields) => {
                 let mut out = Map::new();
@@ -83,6 +194,41 @@ impl Template {
 pub struct Assign(Vec<(String, Template)>);
 
 impl Assign {
+    /// An `Assign` in `language`; in JSONata each value is a JSONata template at
+    /// `Assign/<name>` (under `prefix`, a Catcher's or a Choice rule's place).
+    fn parse_in(
+        language: QueryLanguage,
+        value: &Value,
+        at: &str,
+        prefix: &str,
+        reads: Reads,
+        errors: &mut Vec<String>,
+    ) -> Option<Assign> {
+        match language {
+            QueryLanguage::JsonPath => Assign::parse(value, at, errors),
+            QueryLanguage::Jsonata => {
+                let Some(fields) = value.as_object() else {
+                    errors.push(format!(
+                        "{at} must be an object of variable names and values, got {value}"
+                    ));
+                    return None;
+                };
+                let mut bindings = Vec::with_capacity(fields.len());
+                for (name, v) in fields {
+                    if let Err(e) = variables::check_name(name) {
+                        errors.push(format!("{at}.{name}: {e}"));
+                    }
+                    let location = format!("{prefix}Assign/{name}");
+                    bindings.push((
+                        name.clone(),
+                        Template::parse_jsonata(v, &format!("{at}.{name}"), &location, reads, errors),
+                    ));
+                }
+                Some(Assign(bindings))
+            }
+        }
+    }
+
     fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Assign> {
         let Some(fields) = value.as_object() else {
             errors.push(format!(
@@ -181,6 +327,9 @@ pub struct Catcher {
     /// Evaluated over the error output (`{"Error", "Cause"}`) when this catcher catches; the
     /// state's own Assign is not.
     pub assign: Option<Assign>,
+    /// A JSONata catcher's `Output` over the error output (which is the output without it).
+    pub output: Option<Template>,
+    pub query_language: QueryLanguage,
     pub next: String,
 }
 
@@ -190,6 +339,10 @@ pub enum WaitFor {
     Timestamp(String),
     SecondsPath(Path),
     TimestampPath(Path),
+    /// JSONata `Seconds`: an expression giving an integer from 0 to 99999999.
+    SecondsQuery(Query),
+    /// JSONata `Timestamp`: an expression giving an RFC 3339 timestamp.
+    TimestampQuery(Query),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +351,8 @@ pub struct ChoiceBranch {
     /// Evaluated over the effective input when this rule is the one taken (the state's own
     /// Assign is then not).
     pub assign: Option<Assign>,
+    /// A JSONata rule's `Output` (the input without it).
+    pub output: Option<Template>,
     pub next: String,
 }
 
@@ -268,6 +423,7 @@ pub enum Transformation {
 pub enum Tolerance {
     Fixed(f64),
     Path(Path),
+    Query(Query),
 }
 
 /// A Map's `MaxConcurrency` (0: no limit), or `MaxConcurrencyPath` read from its input.
@@ -275,6 +431,7 @@ pub enum Tolerance {
 pub enum Concurrency {
     Fixed(usize),
     Path(Path),
+    Query(Query),
 }
 
 /// A Task's `TimeoutSeconds` / `HeartbeatSeconds`, or their `…Path` read from the state input.
@@ -282,6 +439,7 @@ pub enum Concurrency {
 pub enum Limit {
     Seconds(f64),
     Path(Path),
+    Query(Query),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -318,7 +476,8 @@ pub enum Kind {
     },
     Map {
         processor: Box<StateMachine>,
-        items_path: Option<Box<Path>>,
+        /// `ItemsPath` (a path over the state input) or JSONata `Items` (an array or an expression).
+        items: Option<Box<Template>>,
         item_selector: Option<Template>,
         max_concurrency: Concurrency,
         /// Distributed mode: where the items come from, how they are batched, where results go.
@@ -355,6 +514,12 @@ impl Kind {
 pub struct State {
     pub name: String,
     pub kind: Kind,
+    pub query_language: QueryLanguage,
+    /// JSONata `Arguments` (Task, Parallel): what the work gets; the state input without it.
+    pub arguments: Option<Template>,
+    /// JSONata `Output`: the state's output; without it the result (Task, Map, Parallel) or the
+    /// input (the other states).
+    pub output: Option<Template>,
     pub input_path: Filter,
     pub output_path: Filter,
     pub parameters: Option<Template>,
@@ -370,6 +535,9 @@ pub struct State {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateMachine {
+    /// The machine's `QueryLanguage`, which every state inside it (branches and item processors
+    /// included) defaults to.
+    pub query_language: QueryLanguage,
     pub start_at: String,
     pub states: BTreeMap<String, State>,
     pub timeout_seconds: Option<f64>,
@@ -391,11 +559,19 @@ impl std::fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", "End"];
+const COMMON: &[&str] = &[
+    "Type",
+    "Comment",
+    "InputPath",
+    "OutputPath",
+    "Next",
+    "End",
+    "QueryLanguage",
+];
 
 fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
-        "Pass" => &["Parameters", "Result", "ResultPath", "Assign"],
+        "Pass" => &["Parameters", "Result", "ResultPath", "Assign", "Output"],
         "Task" => &[
             "Resource",
             "Parameters",
@@ -409,10 +585,19 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "HeartbeatSecondsPath",
             "Credentials",
             "Assign",
+            "Arguments",
+            "Output",
         ],
-        "Choice" => &["Choices", "Default", "Assign"],
-        "Wait" => &["Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"],
-        "Succeed" => &[],
+        "Choice" => &["Choices", "Default", "Assign", "Output"],
+        "Wait" => &[
+            "Seconds",
+            "Timestamp",
+            "SecondsPath",
+            "TimestampPath",
+            "Assign",
+            "Output",
+        ],
+        "Succeed" => &["Output"],
         "Fail" => &["Error", "Cause", "ErrorPath", "CausePath"],
         "Parallel" => &[
             "Branches",
@@ -422,6 +607,8 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "Retry",
             "Catch",
             "Assign",
+            "Arguments",
+            "Output",
         ],
         "Map" => &[
             "Iterator",
@@ -444,6 +631,8 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "ResultWriter",
             "Label",
             "Assign",
+            "Items",
+            "Output",
         ],
         _ => return None,
     })
@@ -451,11 +640,27 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
 
 struct Ctx<'a> {
     errors: &'a mut Vec<String>,
+    /// The language of the state being read.
+    language: QueryLanguage,
 }
 
 impl Ctx<'_> {
     fn err(&mut self, message: String) {
         self.errors.push(message);
+    }
+
+    /// A JSONata field's `{% … %}` expression (`Some(Err(()))` when it was refused), or `None`
+    /// when the field is not one.
+    fn query(&mut self, obj: &Map<String, Value>, field: &str, at: &str, location: &str) -> Option<Result<Query, ()>> {
+        if self.language != QueryLanguage::Jsonata {
+            return None;
+        }
+        let text = query::expression_text(obj.get(field)?.as_str()?)?;
+        Some(Query::parse(text, location, Reads::Input).map_err(|problems| {
+            for p in problems {
+                self.err(format!("{at}.{field}: {p}"));
+            }
+        }))
     }
 
     fn string(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<String> {
@@ -489,6 +694,9 @@ impl Ctx<'_> {
                 None
             }
             (true, false) => {
+                if let Some(q) = self.query(obj, field, at, field) {
+                    return q.ok().map(Limit::Query);
+                }
                 let seconds = self.number(obj, field, at)?;
                 if seconds <= 0.0 {
                     self.err(format!("{at}.{field} must be a positive integer"));
@@ -508,7 +716,10 @@ impl Ctx<'_> {
                 self.err(format!("{at}: {field} and {path_field} cannot both be given"));
                 None
             }
-            (true, false) => self.number(obj, field, at).map(Tolerance::Fixed),
+            (true, false) => match self.query(obj, field, at, field) {
+                Some(q) => q.ok().map(Tolerance::Query),
+                None => self.number(obj, field, at).map(Tolerance::Fixed),
+            },
             (false, true) => self.path(obj, &path_field, at).map(Tolerance::Path),
             (false, false) => None,
         }
@@ -582,8 +793,8 @@ impl Ctx<'_> {
         Some(ItemReader {
             integration,
             parameters: obj
-                .get("Parameters")
-                .map(|p| Template::parse(p, &format!("{at}.Parameters"), self.errors)),
+                .get(self.arguments_field())
+                .map(|p| self.template(p, &format!("{at}.{}", self.arguments_field()), "ItemReader/Arguments")),
             input_type,
             max_items: self.tolerance(&config, "MaxItems", &at_config),
         })
@@ -596,7 +807,7 @@ impl Ctx<'_> {
             max_bytes: self.number(&obj, "MaxInputBytesPerBatch", at).map(|n| n as u64),
             batch_input: obj
                 .get("BatchInput")
-                .map(|b| Template::parse(b, &format!("{at}.BatchInput"), self.errors)),
+                .map(|b| self.template(b, &format!("{at}.BatchInput"), "ItemBatcher/BatchInput")),
         };
         if batcher.max_items.is_none() && batcher.max_bytes.is_none() {
             self.err(format!("{at} needs MaxItemsPerBatch or MaxInputBytesPerBatch"));
@@ -643,14 +854,28 @@ impl Ctx<'_> {
                 false
             }
         };
+        let field = self.arguments_field();
         Some(ResultWriter {
             integration,
             parameters: obj
-                .get("Parameters")
-                .map(|p| Template::parse(p, &format!("{at}.Parameters"), self.errors)),
+                .get(field)
+                .map(|p| self.template(p, &format!("{at}.{field}"), "ResultWriter/Arguments")),
             transformation,
             jsonl,
         })
+    }
+
+    /// `Parameters` in JSONPath, `Arguments` in JSONata (ItemReader, ResultWriter).
+    fn arguments_field(&self) -> &'static str {
+        match self.language {
+            QueryLanguage::JsonPath => "Parameters",
+            QueryLanguage::Jsonata => "Arguments",
+        }
+    }
+
+    /// A template in the state's language, at `location` (for JSONata causes).
+    fn template(&mut self, value: &Value, at: &str, location: &str) -> Template {
+        Template::parse_in(self.language, value, at, location, Reads::Input, self.errors)
     }
 
     /// A reference path, or an intrinsic function (Fail's ErrorPath and CausePath take either).
@@ -776,8 +1001,28 @@ impl Ctx<'_> {
     fn catchers(&mut self, obj: &Map<String, Value>, at: &str) -> Vec<Catcher> {
         self.objects(obj, "Catch", at)
             .into_iter()
-            .filter_map(|(at, c)| {
+            .enumerate()
+            .filter_map(|(i, (at, c))| {
                 let error_equals = self.error_equals(c, &at);
+                let language = self.language;
+                let prefix = format!("Catch[{i}]/");
+                for field in c.keys() {
+                    let allowed = match language {
+                        QueryLanguage::JsonPath => {
+                            ["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"].contains(&field.as_str())
+                        }
+                        QueryLanguage::Jsonata => {
+                            ["ErrorEquals", "Next", "Output", "Assign", "Comment"].contains(&field.as_str())
+                        }
+                    };
+                    if !allowed {
+                        if field == "ResultPath" || field == "Output" {
+                            self.err(language_mismatch(&at, language, field));
+                        } else {
+                            self.err(format!("{at}: Field '{field}' is not supported"));
+                        }
+                    }
+                }
                 let Some(next) = self.string(c, "Next", &at) else {
                     self.err(format!("{at} has no Next"));
                     return None;
@@ -785,9 +1030,26 @@ impl Ctx<'_> {
                 Some(Catcher {
                     error_equals,
                     result_path: self.result_path(c, "ResultPath", &at),
-                    assign: c
-                        .get("Assign")
-                        .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), self.errors)),
+                    assign: c.get("Assign").and_then(|a| {
+                        Assign::parse_in(
+                            language,
+                            a,
+                            &format!("{at}.Assign"),
+                            &prefix,
+                            Reads::ErrorOutput,
+                            self.errors,
+                        )
+                    }),
+                    output: c.get("Output").filter(|_| language == QueryLanguage::Jsonata).map(|o| {
+                        Template::parse_jsonata(
+                            o,
+                            &format!("{at}.Output"),
+                            &format!("{prefix}Output"),
+                            Reads::ErrorOutput,
+                            self.errors,
+                        )
+                    }),
+                    query_language: language,
                     next,
                 })
             })
@@ -805,7 +1067,7 @@ impl StateMachine {
 
     pub fn from_value(value: &Value) -> Result<StateMachine, ValidationErrors> {
         let mut errors = Vec::new();
-        let machine = parse_machine(value, "$", &mut errors);
+        let machine = parse_machine(value, "$", &mut errors, None);
         if errors.is_empty() {
             Ok(machine.expect("no errors means a machine"))
         } else {
@@ -814,17 +1076,30 @@ impl StateMachine {
     }
 }
 
-fn parse_machine(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<StateMachine> {
+fn parse_machine(
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+    inherited: Option<QueryLanguage>,
+) -> Option<StateMachine> {
     let Some(obj) = value.as_object() else {
         errors.push(format!("{at} must be an object"));
         return None;
     };
-    if let Some(lang) = obj.get("QueryLanguage")
-        && lang != "JSONPath"
-    {
-        errors.push(format!("{at}.QueryLanguage {lang} is not supported (JSONPath only)"));
-    }
-    let mut ctx = Ctx { errors };
+    // Only the whole machine names its language; branches and item processors take it from
+    // there (not from their Parallel or Map state).
+    let query_language = match (inherited, obj.get("QueryLanguage")) {
+        (Some(_), Some(_)) => {
+            errors.push(format!("{at}: Field 'QueryLanguage' is not supported"));
+            inherited.unwrap_or_default()
+        }
+        (Some(language), None) => language,
+        (None, field) => parse_language(field, &format!("{at}.QueryLanguage"), errors).unwrap_or_default(),
+    };
+    let mut ctx = Ctx {
+        errors,
+        language: query_language,
+    };
     let start_at = ctx.string(obj, "StartAt", at);
     let timeout_seconds = ctx.number(obj, "TimeoutSeconds", at);
     let Some(states_obj) = obj.get("States").and_then(Value::as_object) else {
@@ -836,7 +1111,7 @@ fn parse_machine(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<St
         if name.len() > 80 {
             ctx.err(format!("{at}.States.{name}: state names are at most 80 characters"));
         }
-        if let Some(state) = parse_state(name, state, &format!("{at}.States.{name}"), ctx.errors) {
+        if let Some(state) = parse_state(name, state, &format!("{at}.States.{name}"), ctx.errors, query_language) {
             states.insert(name.clone(), state);
         }
     }
@@ -875,28 +1150,120 @@ fn parse_machine(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<St
         ctx.err(format!("{at}.States.{name} is unreachable from StartAt"));
     }
     Some(StateMachine {
+        query_language,
         start_at,
         states,
         timeout_seconds,
     })
 }
 
-fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) -> Option<State> {
+/// A JSONata Choice rule: its `Condition` (a boolean, or an expression that gives one); the
+/// JSONPath comparison fields are refused.
+fn jsonata_rule(item: &Value, at: &str, prefix: &str, errors: &mut Vec<String>) -> Result<Rule, String> {
+    let object = item
+        .as_object()
+        .ok_or_else(|| format!("{at}: a choice rule must be an object"))?;
+    for field in object.keys() {
+        if !["Condition", "Next", "Assign", "Output", "Comment"].contains(&field.as_str()) {
+            errors.push(
+                if ["Variable", "And", "Or", "Not"].contains(&field.as_str()) || crate::choice::is_comparison(field) {
+                    language_mismatch(at, QueryLanguage::Jsonata, field)
+                } else {
+                    format!("{at}: Field '{field}' is not supported")
+                },
+            );
+        }
+    }
+    let condition = object
+        .get("Condition")
+        .ok_or_else(|| format!("{at}: a JSONata choice rule needs a Condition"))?;
+    match condition {
+        Value::Bool(_) | Value::String(_) => {}
+        other => {
+            return Err(format!(
+                "{at}.Condition must be a boolean or a JSONata expression, got {other}"
+            ));
+        }
+    }
+    if condition.as_str().is_some_and(|t| query::expression_text(t).is_none()) {
+        return Err(format!(
+            "{at}.Condition must be a boolean or a JSONata expression, got {condition}"
+        ));
+    }
+    Ok(Rule::Condition(Template::parse_jsonata(
+        condition,
+        &format!("{at}.Condition"),
+        &format!("{prefix}Condition"),
+        Reads::Input,
+        errors,
+    )))
+}
+
+/// A `QueryLanguage` field's value (`None` when absent or not one of the two).
+fn parse_language(field: Option<&Value>, at: &str, errors: &mut Vec<String>) -> Option<QueryLanguage> {
+    match field? {
+        Value::String(s) if s == "JSONPath" => Some(QueryLanguage::JsonPath),
+        Value::String(s) if s == "JSONata" => Some(QueryLanguage::Jsonata),
+        Value::String(_) => {
+            errors.push(format!(
+                "{at}: Value should be one of the following: [JSONPath, JSONata]"
+            ));
+            None
+        }
+        _ => {
+            errors.push(format!("{at}: Expected value of type [STRING]"));
+            None
+        }
+    }
+}
+
+fn parse_state(
+    name: &str,
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+    machine_language: QueryLanguage,
+) -> Option<State> {
     let Some(obj) = value.as_object() else {
         errors.push(format!("{at} must be an object"));
         return None;
     };
-    let mut ctx = Ctx { errors };
+    let language = match parse_language(obj.get("QueryLanguage"), &format!("{at}.QueryLanguage"), errors) {
+        Some(QueryLanguage::JsonPath) if machine_language == QueryLanguage::Jsonata => {
+            errors.push(format!(
+                "{at}: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+            ));
+            QueryLanguage::Jsonata
+        }
+        Some(language) => language,
+        None => machine_language,
+    };
+    let mut ctx = Ctx { errors, language };
     let type_name = ctx.string(obj, "Type", at).unwrap_or_default();
     let Some(allowed) = allowed_fields(&type_name) else {
         ctx.err(format!("{at}.Type {type_name:?} is not a state type"));
         return None;
     };
     for field in obj.keys() {
-        if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
+        let other_language = match language {
+            QueryLanguage::Jsonata => JSONPATH_ONLY,
+            QueryLanguage::JsonPath => JSONATA_ONLY,
+        };
+        if other_language.contains(&field.as_str())
+            && (COMMON.contains(&field.as_str()) || allowed.contains(&field.as_str()))
+        {
+            ctx.err(language_mismatch(at, language, field));
+        } else if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
             ctx.err(format!("{at}: field {field:?} is not allowed in a {type_name} state"));
         }
     }
+    let jsonata = language == QueryLanguage::Jsonata;
+    // `$states.result` is there for the Output and Assign of the states that have a result.
+    let result_reads = if matches!(type_name.as_str(), "Task" | "Map" | "Parallel") {
+        Reads::Result
+    } else {
+        Reads::Input
+    };
     let next = ctx.string(obj, "Next", at);
     let end = obj.get("End").and_then(Value::as_bool).unwrap_or(false);
     let terminal = matches!(type_name.as_str(), "Succeed" | "Fail" | "Choice");
@@ -916,10 +1283,8 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
     } else {
         "Parameters"
     };
-    let template = |field: &str, ctx: &mut Ctx| {
-        obj.get(field)
-            .map(|v| Template::parse(v, &format!("{at}.{field}"), ctx.errors))
-    };
+    let template =
+        |field: &str, ctx: &mut Ctx| obj.get(field).map(|v| ctx.template(v, &format!("{at}.{field}"), field));
     let kind = match type_name.as_str() {
         "Pass" => Kind::Pass {
             result: obj.get("Result").cloned(),
@@ -943,13 +1308,32 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                     for (i, item) in items.iter().enumerate() {
                         let at = format!("{at}.Choices[{i}]");
                         let next = item.get("Next").and_then(Value::as_str);
-                        let assign = item
-                            .get("Assign")
-                            .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), ctx.errors));
-                        match (Rule::parse(item, &at), next) {
+                        let prefix = format!("Choices[{i}]/");
+                        let assign = item.get("Assign").and_then(|a| {
+                            Assign::parse_in(language, a, &format!("{at}.Assign"), &prefix, Reads::Input, ctx.errors)
+                        });
+                        let output = item.get("Output").map(|o| {
+                            Template::parse_jsonata(
+                                o,
+                                &format!("{at}.Output"),
+                                &format!("{prefix}Output"),
+                                Reads::Input,
+                                ctx.errors,
+                            )
+                        });
+                        let rule = if jsonata {
+                            jsonata_rule(item, &at, &prefix, ctx.errors)
+                        } else {
+                            if item.get("Output").is_some() {
+                                ctx.err(language_mismatch(&at, language, "Output"));
+                            }
+                            Rule::parse(item, &at)
+                        };
+                        match (rule, next) {
                             (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
                                 rule,
                                 assign,
+                                output,
                                 next: next.to_string(),
                             }),
                             (Err(e), _) => ctx.err(e),
@@ -965,7 +1349,13 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             }
         }
         "Wait" => {
-            let wait = if let Some(s) = ctx.number(obj, "Seconds", at) {
+            let seconds_query = ctx.query(obj, "Seconds", at, "Seconds");
+            let timestamp_query = ctx.query(obj, "Timestamp", at, "Timestamp");
+            let wait = if let Some(q) = seconds_query {
+                q.ok().map(WaitFor::SecondsQuery)
+            } else if let Some(q) = timestamp_query {
+                q.ok().map(WaitFor::TimestampQuery)
+            } else if let Some(s) = ctx.number(obj, "Seconds", at) {
                 Some(WaitFor::Seconds(s))
             } else if let Some(t) = ctx.string(obj, "Timestamp", at) {
                 if parse_timestamp(&t).is_none() {
@@ -991,18 +1381,39 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             }
         }
         "Succeed" => Kind::Succeed,
-        "Fail" => Kind::Fail {
-            error: ctx.string(obj, "Error", at),
-            cause: ctx.string(obj, "Cause", at),
-            error_path: ctx.path_or_intrinsic(obj, "ErrorPath", at),
-            cause_path: ctx.path_or_intrinsic(obj, "CausePath", at),
-        },
+        "Fail" => {
+            // JSONata writes the expressions in Error and Cause themselves.
+            let error_query = ctx.query(obj, "Error", at, "Error");
+            let cause_query = ctx.query(obj, "Cause", at, "Cause");
+            Kind::Fail {
+                error: if error_query.is_some() {
+                    None
+                } else {
+                    ctx.string(obj, "Error", at)
+                },
+                cause: if cause_query.is_some() {
+                    None
+                } else {
+                    ctx.string(obj, "Cause", at)
+                },
+                error_path: match error_query {
+                    Some(q) => q.ok().map(Template::Query),
+                    None => ctx.path_or_intrinsic(obj, "ErrorPath", at),
+                },
+                cause_path: match cause_query {
+                    Some(q) => q.ok().map(Template::Query),
+                    None => ctx.path_or_intrinsic(obj, "CausePath", at),
+                },
+            }
+        }
         "Parallel" => {
             let branches = match obj.get("Branches").and_then(Value::as_array) {
                 Some(items) if !items.is_empty() => items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, b)| parse_machine(b, &format!("{at}.Branches[{i}]"), ctx.errors))
+                    .filter_map(|(i, b)| {
+                        parse_machine(b, &format!("{at}.Branches[{i}]"), ctx.errors, Some(machine_language))
+                    })
                     .collect(),
                 _ => {
                     ctx.err(format!("{at}.Branches must be a non-empty array"));
@@ -1018,13 +1429,15 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
                 "Iterator"
             };
             let processor = match obj.get(field) {
-                Some(p) => parse_machine(p, &format!("{at}.{field}"), ctx.errors),
+                Some(p) => parse_machine(p, &format!("{at}.{field}"), ctx.errors, Some(machine_language)),
                 None => {
                     ctx.err(format!("{at} needs an ItemProcessor (or Iterator)"));
                     None
                 }
             };
-            let max_concurrency = if obj.contains_key("MaxConcurrencyPath") {
+            let max_concurrency = if let Some(q) = ctx.query(obj, "MaxConcurrency", at, "MaxConcurrency") {
+                q.map(Concurrency::Query).unwrap_or(Concurrency::Fixed(0))
+            } else if obj.contains_key("MaxConcurrencyPath") {
                 if obj.contains_key("MaxConcurrency") {
                     ctx.err(format!(
                         "{at}: MaxConcurrency and MaxConcurrencyPath cannot both be given"
@@ -1052,11 +1465,24 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
             Kind::Map {
                 distributed,
                 processor: Box::new(processor.unwrap_or(StateMachine {
+                    query_language: machine_language,
                     start_at: String::new(),
                     states: BTreeMap::new(),
                     timeout_seconds: None,
                 })),
-                items_path: ctx.path(obj, "ItemsPath", at).map(Box::new),
+                items: if jsonata {
+                    obj.get("Items").map(|v| {
+                        Box::new(Template::parse_jsonata(
+                            v,
+                            &format!("{at}.Items"),
+                            "Items",
+                            Reads::Input,
+                            ctx.errors,
+                        ))
+                    })
+                } else {
+                    ctx.path(obj, "ItemsPath", at).map(|p| Box::new(Template::Path(p)))
+                },
                 item_selector: template(parameters_field, &mut ctx),
                 max_concurrency,
                 reader: obj
@@ -1078,8 +1504,18 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
         _ => unreachable!("allowed_fields checked the type"),
     };
     let is_map = matches!(kind, Kind::Map { .. });
+    let jsonata_field = |field: &str, reads: Reads, ctx: &mut Ctx| {
+        obj.get(field)
+            .filter(|_| jsonata)
+            .map(|v| Template::parse_jsonata(v, &format!("{at}.{field}"), field, reads, ctx.errors))
+    };
+    let arguments = jsonata_field("Arguments", Reads::Input, &mut ctx);
+    let output = jsonata_field("Output", result_reads, &mut ctx);
     Some(State {
         name: name.to_string(),
+        query_language: language,
+        arguments,
+        output,
         input_path: ctx.filter(obj, "InputPath", at),
         output_path: ctx.filter(obj, "OutputPath", at),
         // A Map's Parameters/ItemSelector apply per item (held in its Kind), not to the state input.
@@ -1090,7 +1526,7 @@ fn parse_state(name: &str, value: &Value, at: &str, errors: &mut Vec<String>) ->
         catch: ctx.catchers(obj, at),
         assign: obj
             .get("Assign")
-            .and_then(|a| Assign::parse(a, &format!("{at}.Assign"), ctx.errors)),
+            .and_then(|a| Assign::parse_in(language, a, &format!("{at}.Assign"), "", result_reads, ctx.errors)),
         next: if end { None } else { next },
         kind,
     })

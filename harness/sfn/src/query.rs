@@ -74,8 +74,8 @@ impl Query {
     /// the field cannot read (UNSUPPORTED_JSONATA_EXPRESSION). Each problem is one message.
     pub fn parse(text: &str, location: &str, reads: Reads) -> Result<Query, Vec<String>> {
         let source = text.trim().to_string();
-        let expression = jsonata::Expression::new(text)
-            .map_err(|e| vec![format!("INVALID_JSONATA_EXPRESSION: {}", e.message)])?;
+        let expression =
+            jsonata::Expression::new(text).map_err(|e| vec![format!("INVALID_JSONATA_EXPRESSION: {}", e.message)])?;
         let mut problems = Vec::new();
         let mut references = Vec::new();
         top_level_references(expression.tree(), &mut references);
@@ -96,7 +96,9 @@ impl Query {
                 _ => false,
             };
             if !allowed {
-                problems.push(format!("UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.{field}' does not exist."));
+                problems.push(format!(
+                    "UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.{field}' does not exist."
+                ));
             }
         }
         if !problems.is_empty() {
@@ -315,7 +317,9 @@ pub mod functions {
         if count > 1_000_000 {
             return Err(Error::runtime("D3137", "Expression evaluation memory limit exceeded"));
         }
-        Ok(Value::sequence((0..count).map(|i| Value::Number(start + step * i as f64)).collect()))
+        Ok(Value::sequence(
+            (0..count).map(|i| Value::Number(start + step * i as f64)).collect(),
+        ))
     }
 
     /// `$hash(data, algorithm)`: the digest in lowercase hex; nothing without an algorithm.

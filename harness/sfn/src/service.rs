@@ -780,7 +780,13 @@ fn validate_definition(body: &Value) -> Value {
                         .next()
                         .filter(|l| l.starts_with('$'))
                         .unwrap_or("$");
-                    json!({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": message,
+                    // A problem AWS reports under a code of its own reads `<location>: CODE: text`.
+                    let (code, text) = message
+                        .split_once(": ")
+                        .and_then(|(_, rest)| rest.split_once(": "))
+                        .filter(|(code, _)| code.len() > 3 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                        .unwrap_or(("SCHEMA_VALIDATION_FAILED", message.as_str()));
+                    json!({"severity": "ERROR", "code": code, "message": text,
                            "location": location.trim_start_matches('$').replace('.', "/")})
                 })
                 .collect();
