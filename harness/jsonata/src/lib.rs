@@ -10,6 +10,7 @@
 //! seedable `$random`), see `../shared/field-notes.md`.
 
 pub mod ast;
+pub mod datetime;
 pub mod lexer;
 pub mod parser;
 pub mod signature;
