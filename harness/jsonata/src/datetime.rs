@@ -20,12 +20,15 @@
 //! for the words of `Infinity` or the roman numerals of 10^10, `String.fromCodePoint` of a negative
 //! number when `$parseInteger` reads a character below the picture's digit family, `undefined` for
 //! the name of a month outside the date range), this port returns `D1001` ("Number out of range"),
-//! or `D3133` for a name modifier on fractional seconds (`[fN]`). Output is bounded: more than
-//! 2^20 padding digits or roman numerals is `D1001` too, where jsonata-js would build the string.
+//! or `D3133` for a name modifier on fractional seconds (`[fN]`). Output is bounded: roman
+//! numerals from 9,000,000 up (about where Node's stack gives out) and more than 2^20 characters
+//! of padding or of markers in one picture are `D1001` too, where jsonata-js builds the string.
 //!
 //! Deliberate differences: timestamps without an offset are UTC (jsonata-js uses the machine's zone,
-//! UTC in Step Functions); a timezone separator in a `$toMillis` picture that is a regular-expression
-//! metacharacter other than `.` is matched literally (jsonata-js pastes it into a regex unescaped).
+//! UTC in Step Functions); jsonata-js pastes the separator of a `[Z]` marker into a regex unescaped,
+//! and of the metacharacters this port follows `.`, `^`, `$` and the invalid `*`, `+`, `(`, `)`
+//! (D1001), but matches `?`, `|`, `[` and `\` literally. Where jsonata-js leaves lone UTF-16
+//! surrogates in a string (a letter numbering past U+FFFF, a cut name), they become U+FFFD.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -67,14 +70,35 @@ pub fn from_millis(millis: f64, picture: Option<&str>, timezone: Option<&str>) -
             minutes: 0.0,
         },
     };
-    let parts = parse_picture(picture.unwrap_or(ISO_8601_PICTURE))?;
+    // `$now()` formats with the ISO picture on every call: analysed once, as jsonata-js caches it.
+    static ISO_8601: OnceLock<Vec<Part>> = OnceLock::new();
+    let analysed;
+    let parts: &[Part] = match picture {
+        Some(picture) => {
+            analysed = parse_picture(picture)?;
+            &analysed
+        }
+        None => ISO_8601.get_or_init(|| parse_picture(ISO_8601_PICTURE).unwrap_or_default()),
+    };
     let offset_millis = (60.0 * offset.hours + offset.minutes) * 60.0 * 1000.0;
     let date = JsDate::new(millis + offset_millis);
     let mut out = String::new();
-    for part in &parts {
+    // Each marker is bounded, and so is their sum: a picture of many wide markers must not make
+    // a short picture allocate without bound.
+    let mut written = 0;
+    for part in parts {
         match part {
             Part::Literal(text) => out.push_str(text),
-            Part::Marker(marker) => out.push_str(&format_marker(marker, &date, offset)?),
+            Part::Marker(marker) => {
+                let text = format_marker(marker, &date, offset)?;
+                written += text.len();
+                if written > MAX_OUTPUT {
+                    return Err(out_of_range(format!(
+                        "a date/time picture writing {written} characters"
+                    )));
+                }
+                out.push_str(&text);
+            }
         }
     }
     Ok(out)
@@ -118,9 +142,12 @@ pub fn current_millis() -> f64 {
 
 const ISO_8601_PICTURE: &str = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]";
 
-/// The most padding digits or roman numerals one marker writes (jsonata-js has no bound below the
-/// engine's string limit, or its stack for roman numerals).
+/// The most padding digits one number, or all the markers of one picture, may write (jsonata-js
+/// has no bound below the engine's string limit).
 const MAX_OUTPUT: usize = 1 << 20;
+
+/// The roman numerals jsonata-js can write before its recursion overflows the stack.
+const MAX_ROMAN: f64 = 9_000_000.0;
 
 fn error(code: &'static str, message: impl Into<String>) -> Error {
     Error::new(code, 0, None, message)
@@ -479,8 +506,9 @@ fn roman(value: f64) -> Result<String, Error> {
     if value.is_nan() {
         return Ok(String::new());
     }
-    if value > MAX_OUTPUT as f64 * 1000.0 {
-        return Err(out_of_range(value));
+    // One numeral per recursion in jsonata-js: Node's default stack overflows near 9,000 of them.
+    if value >= MAX_ROMAN {
+        return Err(out_of_range(js::number_to_string(value)));
     }
     let mut out = String::new();
     let mut value = value;
@@ -1393,6 +1421,12 @@ impl ParsePart {
                     }) => Some(*separator),
                     _ => None,
                 };
+                // jsonata-js pastes the separator into its regex unescaped: these make it invalid.
+                if let Some(separator @ ('*' | '+' | '(' | ')')) = separator {
+                    return Err(out_of_range(format!(
+                        "the timezone separator {separator} (jsonata-js builds an invalid regular expression)"
+                    )));
+                }
                 let gmt = component == Component::GmtTimezone;
                 (
                     Pattern::Timezone { gmt, separator },
@@ -1596,9 +1630,11 @@ impl Pattern {
                         None => ends.push(hours_end),
                         Some(separator) => {
                             let matches = text.get(hours_end).is_some_and(|&c| match separator {
-                                // `.` is pasted into the regex as is: any character but a line
-                                // terminator (and not half of a surrogate pair).
+                                // The separator is pasted into the regex as is: `.` is any character
+                                // but a line terminator (and not half of a surrogate pair), `^` and
+                                // `$` are anchors that cannot hold there.
                                 '.' => !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}') && (c as u32) < 0x10000,
+                                '^' | '$' => false,
                                 _ => js::canonicalize(c) == js::canonicalize(*separator),
                             });
                             if matches {
@@ -3190,6 +3226,13 @@ mod tests {
         assert_eq!(code(to_millis_at("1 march 2018", Some("[D] [MNn] [Y]"), NOW)), "D3136");
         // A non-ASCII digit family cannot read the ASCII digits the regex matched.
         assert_eq!(code(to_millis_at("2018", Some("[Y١]"), NOW)), "D1001");
+        // A timezone separator pasted into jsonata-js's regex: invalid, or an anchor that never holds.
+        assert_eq!(code(to_millis_at("+09", Some("[z+9,]"), NOW)), "D1001");
+        assert_eq!(to_millis_at("+01^00", Some("[Z01^01]"), NOW), Ok(None));
+        assert_eq!(
+            millis("2018 +01.30", "[Y] [Z01.01]").map(iso).as_deref(),
+            Some("2017-12-31T22:30:00.000Z")
+        );
     }
 
     // function-fromMillis/isoWeekDate.json
@@ -3245,6 +3288,7 @@ mod tests {
         assert!(format_integer(1e300, "a").is_ok_and(|s| s.len() > 200));
         assert!(format_integer(1e308, "w").is_ok());
         assert_eq!(code(from_millis(0.0, Some("[Y,99999999999]"), None)), "D1001");
+        assert_eq!(code(from_millis(0.0, Some(&"[Y,500000]".repeat(3)), None)), "D1001");
         // Irregular separators past the number's length: jsonata-js's substr keeps the tail only.
         assert_eq!(format_integer(12.0, "#:###,##0").as_deref(), Ok(",:12"));
         assert_eq!(format_integer(12.0, "0,").as_deref(), Ok("12,"));
