@@ -17,18 +17,21 @@
 //! (grouping separators, ordinal suffixes, name widths).
 //!
 //! Where jsonata-js fails with a JavaScript exception instead of a JSONata error (a stack overflow
-//! for the words of `Infinity` or the roman numerals of 10^10, `String.fromCodePoint` of a negative
-//! number when `$parseInteger` reads a character below the picture's digit family, `undefined` for
-//! the name of a month outside the date range), this port returns `D1001` ("Number out of range"),
-//! or `D3133` for a name modifier on fractional seconds (`[fN]`). Output is bounded: roman
-//! numerals from 9,000,000 up (about where Node's stack gives out) and more than 2^20 characters
-//! of padding or of markers in one picture are `D1001` too, where jsonata-js builds the string.
+//! for the words of `Infinity` or the roman numerals of 9,000,000 and more, `String.fromCodePoint`
+//! of a negative number when `$parseInteger` reads a character below the picture's digit family,
+//! a method called on the `undefined` name of a month outside the date range, a regex made invalid
+//! by a `[Z]` separator), this port returns `D1001` ("Number out of range"), or `D3133` for a name
+//! modifier on fractional seconds (`[fN]`, a TypeError there). Output is bounded: more than 2^20
+//! characters of padding, or of markers in one picture, is `D1001` too.
 //!
 //! Deliberate differences: timestamps without an offset are UTC (jsonata-js uses the machine's zone,
 //! UTC in Step Functions); jsonata-js pastes the separator of a `[Z]` marker into a regex unescaped,
-//! and of the metacharacters this port follows `.`, `^`, `$` and the invalid `*`, `+`, `(`, `)`
-//! (D1001), but matches `?`, `|`, `[` and `\` literally. Where jsonata-js leaves lone UTF-16
-//! surrogates in a string (a letter numbering past U+FFFF, a cut name), they become U+FFFD.
+//! and of the metacharacters this port follows `.`, `^`, `$`, `*`, `+`, `(` and `)`, but matches
+//! `?`, `|`, `[` and `\` literally; where jsonata-js builds a string holding lone UTF-16 surrogates
+//! (the letters of a huge number, a non-BMP separator cut apart), Rust has U+FFFD.
+//!
+//! `tests/datetime_suite.rs` runs the official suite's cases that are one call with literal
+//! arguments; `tests/datetime_jsonata_js.rs` compares thousands of generated calls with jsonata-js.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -792,7 +795,7 @@ enum Component {
 }
 
 impl Component {
-    const COUNT: usize = 20;
+    const COUNT: usize = Component::Unknown as usize + 1;
 
     /// The component specifier is the marker's first UTF-16 code unit.
     fn from_unit(unit: Option<u16>) -> Self {
