@@ -237,14 +237,21 @@ fn run_case(case: &Value) -> Result<(), Failed> {
     }
     // `eventDetails`: for each event type named, the first such event's fields (besides its id,
     // previous id, timestamp and type).
-    for (kind, want) in expected.get("eventDetails").and_then(Value::as_object).into_iter().flatten() {
+    for (kind, want) in expected
+        .get("eventDetails")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         let got = execution
             .history
             .iter()
             .find(|e| e["type"] == *kind)
             .and_then(Value::as_object)
             .map(|e| {
-                let fields = e.iter().filter(|(k, _)| !["id", "previousEventId", "timestamp", "type"].contains(&k.as_str()));
+                let fields = e
+                    .iter()
+                    .filter(|(k, _)| !["id", "previousEventId", "timestamp", "type"].contains(&k.as_str()));
                 Value::Object(fields.map(|(k, v)| (k.clone(), v.clone())).collect())
             })
             .unwrap_or(Value::Null);
