@@ -274,6 +274,21 @@ pub struct Inspection {
     pub variables: Option<Value>,
 }
 
+impl Inspection {
+    /// The fields of a JSONata state: AWS fills none of the JSONPath stages' (InputPath,
+    /// Parameters, ResultSelector, ResultPath, ItemsPath) there.
+    pub fn for_language(mut self, language: QueryLanguage) -> Self {
+        if language == QueryLanguage::Jsonata {
+            self.after_input_path = None;
+            self.after_parameters = None;
+            self.after_result_selector = None;
+            self.after_result_path = None;
+            self.after_items_path = None;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetails {
@@ -524,16 +539,17 @@ impl Executor {
         let (mut test, assigned) = match &state.kind {
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
                 ins.record(|i| &mut i.input, &input);
-                match run.attempt(state, &input, &env, &ins).await {
-                    Ok(result) => match run.finish_work(state, input.clone(), result, &env, &ins) {
-                        Ok((flow, assigned)) => (StateTest::ended(flow), assigned),
-                        Err(error) => (StateTest::failed(error), Assignment::default()),
-                    },
+                let attempt = match run.attempt(state, &input, &env, &ins).await {
+                    Ok(result) => run.finish_work(state, input.clone(), result, &env, &ins),
+                    Err(error) => Err(error),
+                };
+                match attempt {
+                    Ok((flow, assigned)) => (StateTest::ended(flow), assigned),
                     Err(error) => {
                         if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
                             && retrier_retry_count < state.retry[i].max_attempts
                         {
-                            let mut inspection = ins.take().unwrap_or_default();
+                            let mut inspection = ins.take().unwrap_or_default().for_language(state.query_language);
                             inspection.error_details = Some(ErrorDetails {
                                 retry_index: Some(i),
                                 retry_backoff_interval_seconds: Some(retry_delay(&state.retry[i], retrier_retry_count)),
@@ -584,7 +600,7 @@ impl Executor {
             test = StateTest::failed(error.into());
         }
         let error_details = test.inspection.error_details.take();
-        test.inspection = ins.take().unwrap_or_default();
+        test.inspection = ins.take().unwrap_or_default().for_language(state.query_language);
         test.inspection.error_details = error_details;
         // "The set of workflow variables after execution of the state": those TestState was
         // given and those the state assigned.
@@ -1040,7 +1056,10 @@ impl Run {
                 if !variables.is_empty() {
                     inspector.record(|i| &mut i.variables, &Value::Object(variables.visible()));
                 }
-                if let (Some(all), Some(inspection)) = (&self.inspections, inspector.take()) {
+                if let (Some(all), Some(inspection)) = (
+                    &self.inspections,
+                    inspector.take().map(|i| i.for_language(state.query_language)),
+                ) {
                     all.lock()
                         .expect("inspections")
                         .push(json!({"state": state.name, "inspectionData": inspection}));
@@ -1417,8 +1436,15 @@ impl Run {
                 retried = with_count;
                 env.with_context(&retried)
             };
-            match self.attempt(state, &raw, &env, ins).await {
-                Ok(result) => return self.finish_work(state, raw, result, &env, ins),
+            // A JSONata state's Output and Assign failing is the state's error like any other:
+            // its Retry and Catch apply (a JSONPath state's ResultPath and OutputPath fail with
+            // States.Runtime, which they never match).
+            let attempt = match self.attempt(state, &raw, &env, ins).await {
+                Ok(result) => self.finish_work(state, raw.clone(), result, &env, ins),
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(done) => return Ok(done),
                 Err(error) => {
                     if let Some(i) = state.retry.iter().position(|r| matches(&r.error_equals, &error))
                         && attempts[i] < state.retry[i].max_attempts

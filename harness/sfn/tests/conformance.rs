@@ -117,6 +117,15 @@ fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
                 let wanted = want.as_object().cloned().unwrap_or_default();
                 Value::Object(data.into_iter().filter(|(k, _)| wanted.contains_key(k)).collect())
             }
+            // The names of the inspection data's fields, all of them, sorted.
+            "inspectionFields" => Value::Array(
+                answer["inspectionData"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|data| data.keys().cloned())
+                    .map(Value::String)
+                    .collect(),
+            ),
             other => answer.get(other).cloned().unwrap_or(Value::Null),
         };
         if &got != want {
