@@ -12,7 +12,7 @@ fn main() {
     let args = Arguments::from_args();
     let project = Project::discover(None).expect("the checkout is a project");
     let scenarios = project.scenarios_dir().expect("the project has scenarios/");
-    let trials = scenario_files(&[scenarios])
+    let trials = scenario_files(&[scenarios.clone()])
         .into_iter()
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
@@ -40,6 +40,36 @@ fn main() {
             })
             .with_ignored_flag(slow)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut trials = trials;
+    trials.push(Trial::test("jsonata_twins_have_their_originals_snapshots", move || {
+        twins_match(&scenarios)
+    }));
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// `<name>_jsonata.yaml` runs `<name>.yaml` on the JSONata rewrite of the state machine: the items
+/// it leaves must be the same, so its snapshot is the original's, byte for byte.
+fn twins_match(scenarios: &std::path::Path) -> Result<(), Failed> {
+    let snapshots = scenarios.join("snapshots");
+    let mut twins = 0;
+    for entry in std::fs::read_dir(scenarios).map_err(|e| e.to_string())?.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let Some(original) = file.strip_suffix("_jsonata.yaml") else {
+            continue;
+        };
+        let read = |name: &str| std::fs::read_to_string(snapshots.join(format!("{name}.snap")));
+        let (twin, base) = (read(&format!("{original}_jsonata")), read(original));
+        match (twin, base) {
+            (Ok(twin), Ok(base)) if twin == base => twins += 1,
+            (Ok(_), Ok(_)) => return Err(format!("{original}_jsonata.snap differs from {original}.snap").into()),
+            (twin, base) => {
+                return Err(format!("{original}: snapshots missing ({:?}, {:?})", twin.err(), base.err()).into());
+            }
+        }
+    }
+    if twins == 0 {
+        return Err("no <name>_jsonata.yaml scenario".into());
+    }
+    Ok(())
 }

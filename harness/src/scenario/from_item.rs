@@ -136,6 +136,7 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
         remote: Vec::new(),
         faults: FaultSet::default(),
         secret: SecretOverrides::default(),
+        state_machine: None,
         jobs: vec![JobSpec {
             job_id: job_id.clone(),
             project: project.clone(),

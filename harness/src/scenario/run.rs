@@ -2,7 +2,7 @@
 //! for the world to settle, then checks expectations and invariants and renders the snapshot.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pipeline::job::{Job, S3Location};
@@ -16,7 +16,7 @@ use super::snapshot;
 use crate::emulate::pipe::insert_batch;
 use crate::ftps::{ExternalFtps, ExternalFtpsError, Fault};
 use crate::world::pki::{Pki, PkiError};
-use crate::world::{Ending, Project, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
+use crate::world::{Ending, Project, ProjectFile, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -38,6 +38,12 @@ pub enum RunError {
     NotTriggered(String),
     #[error("reading the staged remote file {path}: {source}")]
     RemoteFile { path: String, source: std::io::Error },
+    #[error("{file}: state_machine {path}: {source}")]
+    StateMachine {
+        file: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The outcome of one scenario.
@@ -138,8 +144,24 @@ impl Runner {
             ),
             None => None,
         };
+        let state_machine = match &scenario.state_machine {
+            Some(relative) => {
+                let path = path.parent().unwrap_or(Path::new(".")).join(relative);
+                let text = std::fs::read_to_string(&path).map_err(|source| RunError::StateMachine {
+                    file: file.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+                Some(ProjectFile {
+                    name: path.display().to_string(),
+                    text: text.into(),
+                })
+            }
+            None => None,
+        };
         let world = World::boot(WorldOptions {
             project: self.project.clone(),
+            state_machine,
             mocks,
             timeouts: timeouts(),
             s3: scenario.s3,

@@ -50,6 +50,11 @@ pub struct Scenario {
     /// What happens after the jobs are written, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Action>,
+    /// A state machine definition to run instead of the project's `infra/statemachine.asl.json`
+    /// (a path relative to the scenario file): a rewrite of it, such as the JSONata one, shown to
+    /// end jobs as the deployed one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine: Option<PathBuf>,
     /// Task mocks in AWS's MockConfigFile form (state machine `FileChecks`) and the test case to use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mocks: Option<Mocks>,

@@ -32,7 +32,7 @@ use sfn::{Execution, Executor, Handle, Service, ServiceOptions, TimeMode};
 use tokio::sync::broadcast;
 
 pub use backend::{Backend, BackendError};
-pub use project::{Project, ProjectError};
+pub use project::{Project, ProjectError, ProjectFile};
 
 use crate::emulate::aws_fault::AwsFaults;
 use crate::emulate::edge::{Edge, EdgeError};
@@ -161,6 +161,8 @@ pub struct WorldOptions {
     pub backend: Backend,
     /// Where the template and the state machine come from.
     pub project: Project,
+    /// A definition run in place of the project's state machine (a scenario's `state_machine`).
+    pub state_machine: Option<ProjectFile>,
     pub ftps_user: String,
     pub ftps_password: String,
     /// Task mocks (MockConfigFile test case) applied to every execution.
@@ -182,6 +184,7 @@ impl Default for WorldOptions {
         Self {
             backend: Backend::from_env(),
             project: Project::default(),
+            state_machine: None,
             ftps_user: "filechecks".into(),
             ftps_password: format!("pw-{}", uuid::Uuid::new_v4().simple()),
             mocks: None,
@@ -325,7 +328,10 @@ impl World {
         let sdk = aws::sdk_config(&bound.endpoint()).await;
         let direct = aws::sdk_config(&backend.endpoint).await;
         let stack = StackSpec::parse(&options.project.template()?)?;
-        let definition = options.project.state_machine()?;
+        let definition = match &options.state_machine {
+            Some(definition) => definition.clone(),
+            None => options.project.state_machine()?,
+        };
         let deployed = workflow::substitute_function_arns(&definition.text);
         let machine = sfn::StateMachine::from_json(&deployed).map_err(|errors| WorldError::Definition {
             file: definition.name.clone(),
