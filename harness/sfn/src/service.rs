@@ -780,12 +780,16 @@ fn validate_definition(body: &Value) -> Value {
                         .next()
                         .filter(|l| l.starts_with('$'))
                         .unwrap_or("$");
-                    // A problem AWS reports under a code of its own reads `<location>: CODE: text`.
-                    let (code, text) = message
+                    // The message without its location (the diagnostic has a field for it); a
+                    // problem AWS reports under a code of its own reads `<location>: CODE: text`.
+                    let text = match message.split_once(": ") {
+                        Some((at, rest)) if at == location => rest,
+                        _ => message.as_str(),
+                    };
+                    let (code, text) = text
                         .split_once(": ")
-                        .and_then(|(_, rest)| rest.split_once(": "))
                         .filter(|(code, _)| code.len() > 3 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
-                        .unwrap_or(("SCHEMA_VALIDATION_FAILED", message.as_str()));
+                        .unwrap_or(("SCHEMA_VALIDATION_FAILED", text));
                     json!({"severity": "ERROR", "code": code, "message": text,
                            "location": location.trim_start_matches('$').replace('.', "/")})
                 })
