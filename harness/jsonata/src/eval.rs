@@ -156,6 +156,10 @@ impl Drop for Evaluator {
     }
 }
 
+/// Where a message names the function or operator an error arose in (jsonata-js's `{{token}}`);
+/// filled in once the error is placed (`Error::at`).
+pub const TOKEN: &str = crate::TOKEN_MARK;
+
 pub fn err(code: &'static str, message: impl Into<String>) -> Error {
     Error::runtime(code, message)
 }
@@ -978,7 +982,11 @@ impl Evaluator {
         {
             return Err(err(
                 code,
-                format!("Attempted to invoke a non-function. Did you mean ${name}?"),
+                if code == "T1005" {
+                    format!("Attempted to invoke a non-function. Did you mean ${name}?")
+                } else {
+                    format!("Attempted to partially apply a non-function. Did you mean ${name}?")
+                },
             )
             .at(position, Some(name)));
         }
@@ -1099,13 +1107,9 @@ impl Evaluator {
                     _ => {
                         let comparable = |v: &Value| matches!(v, Value::String(_) | Value::Number(_));
                         if !comparable(x) || !comparable(y) {
-                            let bad = if comparable(x) { y } else { x };
                             return Err(err(
                                 "T2008",
-                                format!(
-                                    "The expressions within an order-by clause must evaluate to numeric or string values: {}",
-                                    describe(bad)
-                                ),
+                                "The expressions within an order-by clause must evaluate to numeric or string values",
                             )
                             .at(position, None));
                         }
@@ -1242,11 +1246,7 @@ impl Evaluator {
                 if let Value::Object(o) = &next
                     && o.borrow().get("match").and_then(Value::as_str) == Some("")
                 {
-                    return Err(err(
-                        "D1004",
-                        format!("Regular expression matches zero length string: /{}/", pattern.source),
-                    )
-                    .at(*position, None));
+                    return Err(err("D1004", "Regular expression matches zero length string").at(*position, None));
                 }
                 Ok(Flow::Value(next))
             }
@@ -1545,19 +1545,13 @@ fn binary(op: &str, left: Value, right: Value) -> Result<Value, Error> {
             if !left.is_undefined() && !left.is_numeric()? {
                 return Err(err(
                     "T2001",
-                    format!(
-                        "The left side of the {op:?} operator must evaluate to a number: {}",
-                        describe(&left)
-                    ),
+                    format!("The left side of the {op:?} operator must evaluate to a number"),
                 ));
             }
             if !right.is_undefined() && !right.is_numeric()? {
                 return Err(err(
                     "T2002",
-                    format!(
-                        "The right side of the {op:?} operator must evaluate to a number: {}",
-                        describe(&right)
-                    ),
+                    format!("The right side of the {op:?} operator must evaluate to a number"),
                 ));
             }
             let (Value::Number(l), Value::Number(r)) = (&left, &right) else {
@@ -1580,17 +1574,9 @@ fn binary(op: &str, left: Value, right: Value) -> Result<Value, Error> {
         "<" | "<=" | ">" | ">=" => {
             let comparable = |v: &Value| matches!(v, Value::Undefined | Value::String(_) | Value::Number(_));
             if !comparable(&left) || !comparable(&right) {
-                let bad = if matches!(left, Value::String(_) | Value::Number(_)) {
-                    &right
-                } else {
-                    &left
-                };
                 return Err(err(
                     "T2010",
-                    format!(
-                        "The expressions either side of operator {op:?} must evaluate to numeric or string values: {}",
-                        describe(bad)
-                    ),
+                    format!("The expressions either side of operator {op:?} must evaluate to numeric or string values"),
                 ));
             }
             if left.is_undefined() || right.is_undefined() {
@@ -1633,19 +1619,13 @@ fn binary(op: &str, left: Value, right: Value) -> Result<Value, Error> {
             if !left.is_undefined() && !integer(&left) {
                 return Err(err(
                     "T2003",
-                    format!(
-                        "The left side of the range operator (..) must evaluate to an integer: {}",
-                        describe(&left)
-                    ),
+                    "The left side of the range operator (..) must evaluate to an integer",
                 ));
             }
             if !right.is_undefined() && !integer(&right) {
                 return Err(err(
                     "T2004",
-                    format!(
-                        "The right side of the range operator (..) must evaluate to an integer: {}",
-                        describe(&right)
-                    ),
+                    "The right side of the range operator (..) must evaluate to an integer",
                 ));
             }
             let (Value::Number(l), Value::Number(r)) = (&left, &right) else {
@@ -1690,14 +1670,11 @@ pub fn validate(signature: &Signature, args: Vec<Value>, context: &Value) -> Res
                 None => break,
             }
         }
-        let value = args.get(good_to).cloned().unwrap_or_default();
         return Err(err(
             "T0410",
             format!(
-                "Argument {} of function does not match function signature {}: {}",
-                good_to + 1,
-                signature.text,
-                describe(&value)
+                "Argument {} of function {TOKEN} does not match function signature",
+                good_to + 1
             ),
         ));
     };
@@ -1715,9 +1692,8 @@ pub fn validate(signature: &Signature, args: Vec<Value>, context: &Value) -> Res
                     return Err(err(
                         "T0411",
                         format!(
-                            "Context value is not a compatible type with argument {} of function: {}",
-                            arg_index + 1,
-                            describe(context)
+                            "Context value is not a compatible type with argument {} of function {TOKEN}",
+                            arg_index + 1
                         ),
                     ));
                 }
@@ -1751,10 +1727,9 @@ pub fn validate(signature: &Signature, args: Vec<Value>, context: &Value) -> Res
                         return Err(err(
                             "T0412",
                             format!(
-                                "Argument {} of function must be an array of {}: {}",
+                                "Argument {} of function {TOKEN} must be an array of \"{}\"",
                                 arg_index + 1,
-                                type_word(param.subtype.as_deref().unwrap_or("")),
-                                describe(&arg)
+                                type_word(param.subtype.as_deref().unwrap_or(""))
                             ),
                         ));
                     }

@@ -161,10 +161,9 @@ pub fn string(value: &Value, pretty: bool) -> Result<String, Error> {
     match value {
         Value::String(s) => Ok(s.to_string()),
         Value::Function(_) => Ok(String::new()),
-        Value::Number(n) if !n.is_finite() => Err(err(
-            "D3001",
-            format!("Attempting to invoke string function on Infinity or NaN: {n}"),
-        )),
+        Value::Number(n) if !n.is_finite() => {
+            Err(err("D3001", "Attempting to invoke string function on Infinity or NaN"))
+        }
         Value::Array(a) if a.outer_wrapper => a.items.first().cloned().unwrap_or_default().stringify(pretty),
         other => other.stringify(pretty),
     }
@@ -343,13 +342,19 @@ fn evaluate_matcher(ev: &Evaluator, focus: &Focus, matcher: &Value, text: Option
         if !ok {
             return Err(err(
                 "T1010",
-                "The matcher function argument passed to function does not return the correct object structure",
+                format!(
+                    "The matcher function argument passed to function {} does not return the correct object structure",
+                    eval::TOKEN
+                ),
             ));
         }
     } else if !result.is_undefined() && js_truthy(&result) {
         return Err(err(
             "T1010",
-            "The matcher function argument passed to function does not return the correct object structure",
+            format!(
+                "The matcher function argument passed to function {} does not return the correct object structure",
+                eval::TOKEN
+            ),
         ));
     }
     Ok(result)

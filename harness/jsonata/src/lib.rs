@@ -55,7 +55,8 @@ impl Error {
         Self::new(code, 0, None, message)
     }
 
-    /// Places the error at `position` and `token`, unless something nearer placed it already.
+    /// Places the error at `position` and `token`, unless something nearer placed it already; a
+    /// message that names its token (`Argument 1 of function "sum" …`) gets it now.
     pub(crate) fn at(mut self, position: usize, token: Option<&str>) -> Self {
         if self.position == 0 {
             self.position = position;
@@ -63,6 +64,16 @@ impl Error {
         if self.token.is_none() {
             self.token = token.map(str::to_string);
         }
+        if let Some(token) = &self.token {
+            let quoted = serde_json::to_string(token).unwrap_or_default();
+            self.message = self.message.replace(TOKEN_MARK, &quoted);
+        }
+        self
+    }
+
+    /// The message as jsonata-js words it when no token was ever known (`undefined`).
+    fn settled(mut self) -> Self {
+        self.message = self.message.replace(TOKEN_MARK, "undefined");
         self
     }
 
@@ -75,6 +86,9 @@ impl Error {
         }
     }
 }
+
+/// Stands for the token in a message until the error is placed.
+pub(crate) const TOKEN_MARK: &str = "\u{1}token\u{1}";
 
 /// A function the caller adds to the expression's scope (`$name`), with a JSONata signature
 /// (`<s?:s>` …) its arguments are checked against.
@@ -182,7 +196,7 @@ impl Expression {
         options: &Options,
         input: impl FnOnce() -> Result<Value, Error> + Send,
     ) -> Result<Option<serde_json::Value>, Error> {
-        std::thread::scope(|scope| {
+        let outcome = std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("jsonata".into())
                 .stack_size(STACK)
@@ -204,7 +218,8 @@ impl Expression {
                     format!("Cannot start the JSONata evaluator: {e}"),
                 )),
             }
-        })
+        });
+        outcome.map_err(Error::settled)
     }
 
     fn evaluate_here(&self, input: Value, options: &Options) -> Result<Option<serde_json::Value>, Error> {

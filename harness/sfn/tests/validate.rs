@@ -12,7 +12,10 @@ async fn validate(definition: Value) -> Value {
         time: TimeMode::Virtual,
     });
     service
-        .call("ValidateStateMachineDefinition", &json!({"definition": definition.to_string()}))
+        .call(
+            "ValidateStateMachineDefinition",
+            &json!({"definition": definition.to_string()}),
+        )
         .await
         .expect("the API answers")
 }
@@ -39,7 +42,11 @@ async fn jsonata_problems_carry_awss_codes_and_locations() {
     assert_eq!(answer["result"], "FAIL");
     let found = diagnostics(&answer);
     let expected = [
-        ("INVALID_JSONATA_EXPRESSION", "Expected \"]\", got \",\"", "/States/E/Output/v"),
+        (
+            "INVALID_JSONATA_EXPRESSION",
+            "Expected \"]\", got \",\"",
+            "/States/E/Output/v",
+        ),
         (
             "UNSUPPORTED_JSONATA_EXPRESSION",
             "Reference to 'phone' at the top level is not supported.",
