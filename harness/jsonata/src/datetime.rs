@@ -2553,41 +2553,7 @@ mod js {
         if negative { -magnitude } else { magnitude }
     }
 
-    /// `String(number)`.
-    pub(super) fn number_to_string(value: f64) -> String {
-        if value.is_nan() {
-            return "NaN".to_string();
-        }
-        if value == 0.0 {
-            return "0".to_string();
-        }
-        if value.is_infinite() {
-            return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-        }
-        let sign = if value < 0.0 { "-" } else { "" };
-        // Rust's shortest round-trip digits, laid out by ECMAScript's Number::toString rules.
-        let scientific = format!("{:e}", value.abs());
-        let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-        let k = digits.len() as i64;
-        let n = exponent.parse::<i64>().unwrap_or(0) + 1;
-        let body = if k <= n && n <= 21 {
-            digits + &"0".repeat((n - k) as usize)
-        } else if 0 < n && n <= 21 {
-            let (int, frac) = digits.split_at(n as usize);
-            format!("{int}.{frac}")
-        } else if -6 < n && n <= 0 {
-            format!("0.{}{digits}", "0".repeat((-n) as usize))
-        } else {
-            let e = n - 1;
-            let e = if e >= 0 { format!("+{e}") } else { e.to_string() };
-            match digits.get(1..) {
-                Some(rest) if !rest.is_empty() => format!("{}.{rest}e{e}", &digits[..1]),
-                _ => format!("{digits}e{e}"),
-            }
-        };
-        format!("{sign}{body}")
-    }
+    pub(super) use crate::number::to_string as number_to_string;
 
     /// ToUint16, as `String.fromCharCode` applies it.
     pub(super) fn to_uint16(value: f64) -> u16 {

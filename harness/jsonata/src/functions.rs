@@ -739,40 +739,9 @@ fn abs(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> {
     unary_math(&args, f64::abs)
 }
 
-/// JavaScript's `Math.round`: halves go up (towards +∞).
-fn js_round(x: f64) -> f64 {
-    let floor = x.floor();
-    if x - floor >= 0.5 { floor + 1.0 } else { floor }
-}
-
-/// `$round`: half to even, at `precision` decimal places (shifted through the decimal text, as
-/// jsonata-js does, so that 2.675 at 2 places is decided on its digits).
-pub fn round(value: f64, precision: Option<f64>) -> f64 {
-    let shift = |n: f64, by: f64| -> f64 {
-        let text = number::to_string(n);
-        let (mantissa, exponent) = match text.split_once('e') {
-            Some((m, e)) => (m.to_string(), e.parse::<f64>().unwrap_or(0.0)),
-            None => (text, 0.0),
-        };
-        format!("{mantissa}e{}", exponent + by).parse().unwrap_or(n)
-    };
-    let precision = precision.filter(|p| *p != 0.0);
-    let arg = match precision {
-        Some(p) => shift(value, p),
-        None => value,
-    };
-    let mut result = js_round(arg);
-    if (result - arg).abs() == 0.5 && (result % 2.0).abs() == 1.0 {
-        result -= 1.0;
-    }
-    if let Some(p) = precision {
-        result = shift(result, -p);
-    }
-    if result == 0.0 { 0.0 } else { result }
-}
-
 fn round_fn(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> {
-    Ok(num_arg(&args, 0).map_or(Value::Undefined, |n| Value::Number(round(n, num_arg(&args, 1)))))
+    let precision = num_arg(&args, 1).map_or(0, |p| p.trunc() as i64);
+    Ok(num_arg(&args, 0).map_or(Value::Undefined, |n| Value::Number(number::round(n, precision))))
 }
 
 fn sqrt(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> {
@@ -1403,15 +1372,6 @@ impl Function {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounding_is_half_to_even_on_the_decimal_digits() {
-        assert_eq!(round(2.5, None), 2.0);
-        assert_eq!(round(3.5, None), 4.0);
-        assert_eq!(round(-2.5, None), -2.0);
-        assert_eq!(round(2.675, Some(2.0)), 2.68);
-        assert_eq!(round(1234.5, Some(-2.0)), 1200.0);
-    }
 
     #[test]
     fn number_accepts_json_decimals_and_prefixed_integers() {
