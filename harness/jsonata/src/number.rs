@@ -154,10 +154,12 @@ mod tests {
             (-0.0, "0"),
             (0.1 + 0.2, "0.30000000000000004"),
             (f64::MAX, "1.7976931348623157e+308"),
-            (1730515161497700.25, "1730515161497700.2"),
         ] {
             assert_eq!(to_string(n), text, "{n:e}");
         }
+        // Exactly halfway between two shortest spellings: ECMAScript takes the even one.
+        let tie: f64 = "1730515161497700.25".parse().unwrap();
+        assert_eq!(to_string(tie), "1730515161497700.2");
         assert_eq!(to_string(to_precision_15(0.1 + 0.2)), "0.3");
         assert_eq!(to_string(to_precision_15(1.234_567_890_123_456_7)), "1.23456789012346");
     }
