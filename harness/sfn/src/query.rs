@@ -148,10 +148,17 @@ impl Query {
                 bindings.push((name.clone(), value.clone()));
             }
         }
+        // `$now()` and `$millis()` read the execution's clock (virtual in scenarios): the time the
+        // state was entered.
+        let now_millis = env.context["State"]["EnteredTime"]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as f64);
         let options = jsonata::Options {
             bindings,
             functions: functions::all(),
             excluded: vec!["eval".into()],
+            now_millis,
             ..jsonata::Options::default()
         };
         match self.expression.evaluate(None, &options) {
