@@ -841,8 +841,14 @@ fn batch(
         Some(t) => Some(t.eval(params, env)?),
         None => None,
     };
-    let max_items = batcher.max_items.unwrap_or(u64::MAX).max(1) as usize;
-    let max_bytes = batcher.max_bytes.unwrap_or(u64::MAX) as usize;
+    let limit = |t: &Option<Tolerance>, field: &str| -> Result<usize, StatesError> {
+        match t {
+            Some(t) => Ok(tolerance_number(t, field, params, env)?.max(0.0) as usize),
+            None => Ok(usize::MAX),
+        }
+    };
+    let max_items = limit(&batcher.max_items, "MaxItemsPerBatch")?.max(1);
+    let max_bytes = limit(&batcher.max_bytes, "MaxInputBytesPerBatch")?;
     let mut batches: Vec<(Value, Option<Value>)> = Vec::new();
     let mut current: Vec<Value> = Vec::new();
     let mut bytes = 0usize;

@@ -391,8 +391,10 @@ pub enum InputType {
 /// `ItemBatcher`: items handed to each child run in batches (`{"Items": […], "BatchInput": …}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemBatcher {
-    pub max_items: Option<u64>,
-    pub max_bytes: Option<u64>,
+    /// `MaxItemsPerBatch`, its `…Path`, or a JSONata expression.
+    pub max_items: Option<Tolerance>,
+    /// `MaxInputBytesPerBatch`, its `…Path`, or a JSONata expression.
+    pub max_bytes: Option<Tolerance>,
     pub batch_input: Option<Template>,
 }
 
@@ -711,6 +713,14 @@ impl Ctx<'_> {
     /// `Field` (a number) or `FieldPath`, not both.
     fn tolerance(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Tolerance> {
         let path_field = format!("{field}Path");
+        // A state's own `…Path` fields are checked with its other fields; these are inside objects.
+        if self.language == QueryLanguage::Jsonata
+            && obj.contains_key(&path_field)
+            && !JSONPATH_ONLY.contains(&path_field.as_str())
+        {
+            self.err(language_mismatch(at, self.language, &path_field));
+            return None;
+        }
         match (obj.contains_key(field), obj.contains_key(&path_field)) {
             (true, true) => {
                 self.err(format!("{at}: {field} and {path_field} cannot both be given"));
@@ -803,8 +813,8 @@ impl Ctx<'_> {
     fn item_batcher(&mut self, value: &Value, at: &str) -> ItemBatcher {
         let obj = value.as_object().cloned().unwrap_or_default();
         let batcher = ItemBatcher {
-            max_items: self.number(&obj, "MaxItemsPerBatch", at).map(|n| n as u64),
-            max_bytes: self.number(&obj, "MaxInputBytesPerBatch", at).map(|n| n as u64),
+            max_items: self.tolerance(&obj, "MaxItemsPerBatch", at),
+            max_bytes: self.tolerance(&obj, "MaxInputBytesPerBatch", at),
             batch_input: obj
                 .get("BatchInput")
                 .map(|b| self.template(b, &format!("{at}.BatchInput"), "ItemBatcher/BatchInput")),
