@@ -23,6 +23,8 @@ enum Command {
     Submit(cli::submit::Args),
     /// Prints a job's item from a running `up`'s table.
     Status(cli::status::Args),
+    /// Draws a state machine (JSONPath or JSONata) as SVG, an execution's path over it if given.
+    Graph(cli::graph::Args),
     /// Scenario tools.
     Scenario {
         #[command(subcommand)]
@@ -43,6 +45,7 @@ async fn main() -> ExitCode {
         Command::Up(args) => cli::up::run(args).await,
         Command::Submit(args) => cli::submit::run(args).await,
         Command::Status(args) => cli::status::run(args).await,
+        Command::Graph(args) => cli::graph::run(args),
         Command::Scenario { command } => cli::scenario::run(command),
         Command::Sfn { command } => cli::sfn::run(command).await,
     };

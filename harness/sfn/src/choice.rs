@@ -102,6 +102,53 @@ pub fn is_comparison(field: &str) -> bool {
 }
 
 impl Rule {
+    /// The rule in a few words, for a graph's edge label: `$.n > 3`, `{% $x %}`, `not (…)`.
+    pub fn summary(&self) -> String {
+        let join = |rules: &[Rule], word: &str| {
+            rules
+                .iter()
+                .map(|r| format!("({})", r.summary()))
+                .collect::<Vec<_>>()
+                .join(&format!(" {word} "))
+        };
+        match self {
+            Rule::Condition(crate::model::Template::Query(q)) => format!("{{% {} %}}", q.source()),
+            Rule::Condition(crate::model::Template::Literal(v)) => v.to_string(),
+            Rule::Condition(_) => "Condition".into(),
+            Rule::And(rules) => join(rules, "and"),
+            Rule::Or(rules) => join(rules, "or"),
+            Rule::Not(rule) => format!("not ({})", rule.summary()),
+            Rule::Compare {
+                variable,
+                comparison,
+                operand,
+                ..
+            } => {
+                let op = match comparison {
+                    Comparison::Equals => "==",
+                    Comparison::LessThan => "<",
+                    Comparison::GreaterThan => ">",
+                    Comparison::LessThanEquals => "<=",
+                    Comparison::GreaterThanEquals => ">=",
+                    Comparison::Matches => "matches",
+                };
+                let operand = match operand {
+                    Operand::Literal(v) => v.to_string(),
+                    Operand::Path(p) => p.as_str().to_string(),
+                };
+                format!("{} {op} {operand}", variable.as_str())
+            }
+            Rule::Test {
+                variable,
+                test,
+                expected,
+            } => {
+                let name = TESTS.iter().find(|(_, t)| t == test).map_or("Is?", |(n, _)| *n);
+                format!("{} {name} {expected}", variable.as_str())
+            }
+        }
+    }
+
     /// Parses one rule (a top-level Choice carries `Next` beside it, which the caller reads).
     pub fn parse(value: &Value, at: &str) -> Result<Rule, String> {
         let object = value

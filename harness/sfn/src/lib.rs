@@ -6,6 +6,7 @@ pub mod arn;
 pub mod choice;
 pub mod error;
 pub mod exec;
+pub mod graph;
 pub mod history;
 pub mod intrinsics;
 pub mod mock;
