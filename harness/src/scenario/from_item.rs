@@ -49,7 +49,7 @@ pub fn plain(value: &Value) -> Value {
 enum Cause {
     /// The file is not on the server.
     MissingFile,
-    Secret(SecretOverrides),
+    Secret(Box<SecretOverrides>),
     Faults(Vec<Fault>),
     /// The item itself (an unsafe name, a malformed field): written again, it fails again.
     Item,
@@ -60,18 +60,18 @@ enum Cause {
 fn cause_of(error: &str) -> Cause {
     match error {
         "RemoteFileNotFound" => Cause::MissingFile,
-        "FtpsAuthFailed" => Cause::Secret(SecretOverrides {
+        "FtpsAuthFailed" => Cause::Secret(Box::new(SecretOverrides {
             password: Some("not-the-recorded-password".into()),
             ..Default::default()
-        }),
-        "TlsVerificationFailed" => Cause::Secret(SecretOverrides {
+        })),
+        "TlsVerificationFailed" => Cause::Secret(Box::new(SecretOverrides {
             ca_bundle: Some(UNTRUSTED_CA.into()),
             ..Default::default()
-        }),
-        "CertificatePinMismatch" => Cause::Secret(SecretOverrides {
+        })),
+        "CertificatePinMismatch" => Cause::Secret(Box::new(SecretOverrides {
             cert_sha256: Some("00".repeat(32)),
             ..Default::default()
-        }),
+        })),
         "TransientNetwork" => Cause::Faults(vec![Fault::DropAfterBytes(1), Fault::DropTimes(Times::ALWAYS)]),
         "TooManyConnections" => Cause::Faults(vec![Fault::RejectConnections(1000)]),
         "IntegrityMismatch" => Cause::Faults(vec![Fault::SizeDelta(1)]),
@@ -170,7 +170,7 @@ pub fn scenario_from_item(exported: &Value) -> Result<Scenario, FromItemError> {
     };
     match cause {
         Cause::MissingFile | Cause::Item => {}
-        Cause::Secret(overrides) => scenario.secret = overrides,
+        Cause::Secret(overrides) => scenario.secret = *overrides,
         Cause::Faults(faults) => scenario.faults = faults.into(),
         Cause::Mocked => scenario.mocks = Some(throwing_transfer(&error, &message)),
     }
