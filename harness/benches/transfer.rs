@@ -401,10 +401,10 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
             })?,
             {
                 let sampler = CpuSampler::start();
-                let rate = sink_rate(&s3, bucket, size_mib, upload, false).await?;
+                let rate = sink_rate(s3, bucket, size_mib, upload, false).await?;
                 (rate, sampler.stop())
             },
-            sink_rate(&s3, bucket, size_mib, upload, true).await?,
+            sink_rate(s3, bucket, size_mib, upload, true).await?,
             tokio::task::block_in_place(|| rclone_rate(server, &remote, &endpoint, bucket, size_mib, upload)),
         )
     };
