@@ -84,6 +84,9 @@ const GAP_Y: f64 = 46.0;
 const PAD: f64 = 14.0;
 const HEADER: f64 = 26.0;
 const CIRCLE: f64 = 12.0;
+/// Room beside the machine for edge labels (left) and for the arcs of loops (right).
+const MARGIN_LEFT: f64 = 120.0;
+const MARGIN_RIGHT: f64 = 170.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum EdgeKind {
@@ -331,6 +334,37 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
             rows[l].push(name);
         }
     }
+    // Fewer crossings: each row ordered by where its predecessors sit in the rows above
+    // (the barycenter heuristic, one pass down), ties kept in discovery order.
+    for r in 1..rows.len() {
+        let position: BTreeMap<&str, f64> = rows[..r]
+            .iter()
+            .flat_map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(move |(i, n)| (n.as_str(), (i as f64 + 0.5) / row.len().max(1) as f64))
+            })
+            .collect();
+        let mut keyed: Vec<(f64, usize, String)> = rows[r]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let above: Vec<f64> = edges
+                    .iter()
+                    .filter(|e| &e.to == name)
+                    .filter_map(|e| position.get(e.from.as_str()).copied())
+                    .collect();
+                let key = if above.is_empty() {
+                    f64::MAX
+                } else {
+                    above.iter().sum::<f64>() / above.len() as f64
+                };
+                (key, i, name.clone())
+            })
+            .collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        rows[r] = keyed.into_iter().map(|(_, _, n)| n).collect();
+    }
     let row_width = |row: &Vec<String>, nodes: &BTreeMap<String, Node>| -> f64 {
         row.iter().map(|n| nodes[n].w).sum::<f64>() + GAP_X * (row.len().saturating_sub(1)) as f64
     };
@@ -350,7 +384,7 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
     }
     let height = y - GAP_Y + PAD;
     Layout {
-        width: width + 160.0,
+        width,
         height,
         nodes: nodes.into_values().collect(),
         edges,
@@ -381,16 +415,47 @@ fn short(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
+/// Where each edge leaves its source and enters its target: the downward edges of a node spread
+/// along its bottom (and into a node along its top) in the order of the nodes at their other end,
+/// so that they do not all start at one point.
+fn ports(l: &Layout) -> Vec<((f64, f64), (f64, f64))> {
+    let find = |name: &str| l.nodes.iter().find(|n| n.name == name);
+    let centre = |name: &str| find(name).map_or(0.0, |n| n.x + n.w / 2.0);
+    let downward = |e: &Edge| match (find(&e.from), find(&e.to)) {
+        (Some(a), Some(b)) => b.y > a.y + a.h / 2.0,
+        _ => false,
+    };
+    let spread = |node: &Node, mut others: Vec<f64>, me: f64| -> f64 {
+        others.sort_by(f64::total_cmp);
+        let index = others.iter().position(|x| *x == me).unwrap_or(0);
+        node.x + node.w * (index as f64 + 1.0) / (others.len() as f64 + 1.0)
+    };
+    l.edges
+        .iter()
+        .map(|e| {
+            let (Some(a), Some(b)) = (find(&e.from), find(&e.to)) else {
+                return ((0.0, 0.0), (0.0, 0.0));
+            };
+            if !downward(e) {
+                return (a.bottom(), b.top());
+            }
+            let outgoing = l.edges.iter().filter(|o| o.from == e.from && downward(o));
+            let incoming = l.edges.iter().filter(|i| i.to == e.to && downward(i));
+            let x1 = spread(a, outgoing.map(|o| centre(&o.to)).collect(), centre(&e.to));
+            let x2 = spread(b, incoming.map(|i| centre(&i.from)).collect(), centre(&e.from));
+            ((x1, a.y + a.h), (x2, b.y))
+        })
+        .collect()
+}
+
 fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
     let find = |name: &str| l.nodes.iter().find(|n| n.name == name);
-    for e in &l.edges {
+    for (e, ((x1, y1), (x2, y2))) in l.edges.iter().zip(ports(l)) {
         let (Some(a), Some(b)) = (find(&e.from), find(&e.to)) else {
             continue;
         };
         let taken = path.taken.contains(&(e.from.clone(), e.to.clone()));
         let class = format!("edge {}{}", e.kind.name(), if taken { " taken" } else { "" });
-        let (x1, y1) = a.bottom();
-        let (x2, y2) = b.top();
         let (x1, y1, x2, y2) = (x1 + dx, y1 + dy, x2 + dx, y2 + dy);
         let d = if y2 > y1 {
             let mid = (y1 + y2) / 2.0;
@@ -410,14 +475,17 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             e.kind.name()
         );
         if !e.label.is_empty() {
-            let (lx, ly) = if y2 > y1 {
-                ((x1 + x2) / 2.0 + 4.0, (y1 + y2) / 2.0 - 3.0)
+            // Beside the edge where it has turned towards its target, on that side.
+            let (lx, ly, anchor) = if y2 > y1 {
+                let anchor = if x2 < x1 - 1.0 { "end" } else { "start" };
+                let nudge = if anchor == "end" { -4.0 } else { 4.0 };
+                (x1 + (x2 - x1) * 0.6 + nudge, y1 + (y2 - y1) * 0.55, anchor)
             } else {
-                (a.x.max(b.x) + a.w.max(b.w) + dx + 44.0, (y1 + y2) / 2.0)
+                (a.x.max(b.x) + a.w.max(b.w) + dx + 44.0, (y1 + y2) / 2.0, "start")
             };
             let _ = write!(
                 out,
-                r#"<text x="{lx:.1}" y="{ly:.1}" class="label"><title>{}</title>{}</text>"#,
+                r#"<text x="{lx:.1}" y="{ly:.1}" class="label" text-anchor="{anchor}"><title>{}</title>{}</text>"#,
                 escape(&e.label),
                 escape(&short(&e.label, 36))
             );
@@ -482,7 +550,7 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
                 r#"<rect class="branch" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="4"/>"#,
                 x + ix,
                 y + iy,
-                inner.width - 160.0,
+                inner.width,
                 inner.height
             );
             draw(out, inner, x + ix, y + iy, path);
@@ -503,7 +571,7 @@ rect.branch{fill:none;stroke:#aab7b8;stroke-dasharray:3 3}\
 text{font:12px sans-serif;fill:#16191f}\
 text.name{text-anchor:middle}\
 text.retries{text-anchor:middle;font-size:11px;fill:#b7410e}\
-text.label{font-size:10px;fill:#545b64}\
+text.label{font-size:10px;fill:#545b64;paint-order:stroke;stroke:#fff;stroke-width:3px}\
 .edge path{fill:none;stroke:#879596;stroke-width:1.2}\
 .edge.catch path{stroke:#d13212;stroke-dasharray:5 3}\
 .edge.taken path{stroke:#1d8102;stroke-width:2.6}\
@@ -516,10 +584,10 @@ pub fn svg(machine: &StateMachine, path: &Path) -> String {
     let _ = write!(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" class="state-machine" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="img"><style>{STYLE}</style><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#879596"/></marker></defs>"##,
-        w = l.width,
+        w = l.width + MARGIN_LEFT + MARGIN_RIGHT,
         h = l.height
     );
-    draw(&mut out, &l, 0.0, 0.0, path);
+    draw(&mut out, &l, MARGIN_LEFT, 0.0, path);
     out.push_str("</svg>\n");
     out
 }
