@@ -12,7 +12,7 @@ fn main() {
     let args = Arguments::from_args();
     let project = Project::discover(None).expect("the checkout is a project");
     let scenarios = project.scenarios_dir().expect("the project has scenarios/");
-    let trials = scenario_files(std::slice::from_ref(&scenarios))
+    let mut trials = scenario_files(std::slice::from_ref(&scenarios))
         .into_iter()
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
@@ -41,7 +41,6 @@ fn main() {
             .with_ignored_flag(slow)
         })
         .collect::<Vec<_>>();
-    let mut trials = trials;
     trials.push(Trial::test("jsonata_twins_have_their_originals_snapshots", move || {
         twins_match(&scenarios)
     }));

@@ -58,7 +58,6 @@ pub enum Function {
         update: Arc<Expr>,
         delete: Option<Arc<Expr>>,
         env: Env,
-        position: usize,
     },
     /// `$f ~> $g`: `function($x) { $g($f($x)) }`
     Chain(Value, Value),
@@ -348,7 +347,8 @@ fn object_of(tuple: &Value) -> Object {
     }
 }
 
-fn tuple_get(tuple: &Value, key: &str) -> Value {
+/// A field of an object (a tuple, a match object); undefined for anything else.
+pub fn tuple_get(tuple: &Value, key: &str) -> Value {
     match tuple {
         Value::Object(o) => o.borrow().get(key).cloned().unwrap_or_default(),
         _ => Value::Undefined,
@@ -406,7 +406,13 @@ impl Evaluator {
     pub fn bind(&self, env: &Env, name: &str, value: Value) {
         let mut bindings = env.bindings.borrow_mut();
         if bindings.is_empty() {
-            self.frames.borrow_mut().push(Rc::downgrade(env));
+            let mut frames = self.frames.borrow_mut();
+            // Most frames die with their call; forget those whenever the list has doubled, so a
+            // long loop keeps only the frames still alive (amortised constant time per frame).
+            if frames.len() >= 1024 && frames.len().is_power_of_two() {
+                frames.retain(|f| f.strong_count() > 0);
+            }
+            frames.push(Rc::downgrade(env));
         }
         bindings.insert(name.to_string(), value);
     }
@@ -566,7 +572,6 @@ impl Evaluator {
                 update: update.clone(),
                 delete: delete.clone(),
                 env: env.clone(),
-                position: expr.position,
             })),
             Kind::Placeholder => Value::Undefined,
         };
@@ -1255,11 +1260,10 @@ impl Evaluator {
                 update,
                 delete,
                 env: transform_env,
-                position,
             } => {
-                let args = validate(&transform_signature(), args, input).map_err(at)?;
+                let args = validate(&TRANSFORM_SIGNATURE, args, input).map_err(at)?;
                 let target = args.into_iter().next().unwrap_or_default();
-                self.transform(target, pattern, update, delete.as_deref(), transform_env, *position)
+                self.transform(target, pattern, update, delete.as_deref(), transform_env)
                     .map(Flow::Value)
             }
             Function::Chain(f, g) => {
@@ -1347,7 +1351,6 @@ impl Evaluator {
         update: &Expr,
         delete: Option<&Expr>,
         env: &Env,
-        position: usize,
     ) -> Result<Value, Error> {
         if target.is_undefined() {
             return Ok(Value::Undefined);
@@ -1404,17 +1407,22 @@ impl Evaluator {
                 }
             }
         }
-        let _ = position;
         Ok(result)
     }
 }
 
-fn transform_signature() -> Signature {
-    crate::signature::parse("<(oa):o>", 0).unwrap_or(Signature {
-        text: String::new(),
-        params: Vec::new(),
-    })
-}
+/// A transformer's signature, `<(oa):o>`: an object or an array.
+static TRANSFORM_SIGNATURE: std::sync::LazyLock<Signature> = std::sync::LazyLock::new(|| Signature {
+    text: "<(oa):o>".into(),
+    params: vec![crate::signature::Param {
+        kind: "(oa)".into(),
+        accepts: "oam".into(),
+        context: false,
+        optional: false,
+        one_or_more: false,
+        subtype: None,
+    }],
+});
 
 /// `$clone`'s copy: fresh objects and arrays all the way down (the transform updates its copy in place).
 pub fn deep_clone(value: &Value) -> Value {
@@ -1612,6 +1620,7 @@ fn binary(op: &str, left: Value, right: Value) -> Result<Value, Error> {
                     out.push_str(&functions::string(side, false)?);
                 }
             }
+            functions::check_length(out.len() as f64)?;
             Ok(Value::from(out))
         }
         ".." => {
@@ -1758,11 +1767,27 @@ fn type_word(symbol: &str) -> &'static str {
 
 /// Matches the type symbols against the parameters, greedily with backtracking (as the regular
 /// expression jsonata-js builds would): how many symbols each parameter takes. `anchored`: the
-/// parameters must take every symbol.
+/// parameters must take every symbol. Positions already known to fail are remembered, so the
+/// search is polynomial however many `+` parameters a signature has.
 fn match_params(params: &[crate::signature::Param], symbols: &[char], at: usize, anchored: bool) -> Option<Vec<usize>> {
-    let Some((param, rest)) = params.split_first() else {
+    let mut failed = std::collections::HashSet::new();
+    match_from(params, 0, symbols, at, anchored, &mut failed)
+}
+
+fn match_from(
+    params: &[crate::signature::Param],
+    index: usize,
+    symbols: &[char],
+    at: usize,
+    anchored: bool,
+    failed: &mut std::collections::HashSet<(usize, usize)>,
+) -> Option<Vec<usize>> {
+    let Some(param) = params.get(index) else {
         return (!anchored || at == symbols.len()).then(Vec::new);
     };
+    if failed.contains(&(index, at)) {
+        return None;
+    }
     let optional = param.optional || param.context;
     let min = if optional { 0 } else { 1 };
     let mut max = 0;
@@ -1770,17 +1795,16 @@ fn match_params(params: &[crate::signature::Param], symbols: &[char], at: usize,
         max += 1;
     }
     let mut count = max;
-    loop {
-        if count < min {
-            return None;
-        }
-        if let Some(mut tail) = match_params(rest, symbols, at + count, anchored) {
+    while count >= min {
+        if let Some(mut tail) = match_from(params, index + 1, symbols, at + count, anchored, failed) {
             tail.insert(0, count);
             return Some(tail);
         }
         if count == 0 {
-            return None;
+            break;
         }
         count -= 1;
     }
+    failed.insert((index, at));
+    None
 }

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 
 use crate::Error;
 use crate::eval::{
-    self, Builtin, Evaluator, Focus, Function, Implementation, Native, append, boolean, deep_clone, describe, err,
-    js_string_cmp, merge_sort, utf16_to_byte,
+    self, Builtin, Evaluator, Focus, Implementation, Native, append, boolean, deep_clone, describe, err, js_string_cmp,
+    merge_sort, utf16_to_byte,
 };
 use crate::number;
 use crate::signature::{self, Signature};
@@ -143,6 +143,17 @@ fn num_arg(args: &[Value], i: usize) -> Option<f64> {
 
 fn numbers(value: &Value) -> Vec<f64> {
     value.items().iter().filter_map(Value::as_number).collect()
+}
+
+/// The longest string a function builds (characters): past it an expression is running away with
+/// memory, as AWS's evaluator reports it.
+const MAX_STRING: f64 = (64 * 1024 * 1024) as f64;
+
+pub fn check_length(chars: f64) -> Result<(), Error> {
+    if chars > MAX_STRING {
+        return Err(err("U1002", "Expression evaluation memory limit exceeded"));
+    }
+    Ok(())
 }
 
 /// JavaScript's truthiness (what `$sort`'s comparator result is tested with).
@@ -321,6 +332,7 @@ fn pad(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> {
     if pad_length <= 0.0 {
         return Ok(Value::from(s));
     }
+    check_length(pad_length)?;
     let padding: String = fill.chars().cycle().take(pad_length as usize).collect();
     Ok(Value::from(if width > 0.0 {
         format!("{s}{padding}")
@@ -360,15 +372,8 @@ fn evaluate_matcher(ev: &Evaluator, focus: &Focus, matcher: &Value, text: Option
     Ok(result)
 }
 
-fn field(value: &Value, key: &str) -> Value {
-    match value {
-        Value::Object(o) => o.borrow().get(key).cloned().unwrap_or_default(),
-        _ => Value::Undefined,
-    }
-}
-
 fn next_match(ev: &Evaluator, focus: &Focus, current: &Value) -> Result<Value, Error> {
-    let next = field(current, "next");
+    let next = eval::tuple_get(current, "next");
     if !next.is_function() {
         return Ok(Value::Undefined);
     }
@@ -391,9 +396,9 @@ fn match_fn(ev: &Evaluator, focus: &Focus, args: Vec<Value>) -> Result<Value, Er
         let mut matches = evaluate_matcher(ev, focus, arg(&args, 1), Some(s))?;
         while !matches.is_undefined() && limit.is_none_or(|l| (result.len() as f64) < l) {
             let mut object = Object::new();
-            object.insert("match", field(&matches, "match"));
-            object.insert("index", field(&matches, "start"));
-            object.insert("groups", field(&matches, "groups"));
+            object.insert("match", eval::tuple_get(&matches, "match"));
+            object.insert("index", eval::tuple_get(&matches, "start"));
+            object.insert("groups", eval::tuple_get(&matches, "groups"));
             result.push(object.into());
             matches = next_match(ev, focus, &matches)?;
         }
@@ -512,13 +517,13 @@ fn replace(ev: &Evaluator, focus: &Focus, args: Vec<Value>) -> Result<Value, Err
     let mut position = 0; // UTF-16 units, as the matches report them
     let mut count = 0;
     while !matches.is_undefined() && under(count) {
-        let start = field(&matches, "start").as_number().unwrap_or(0.0) as usize;
-        let matched = field(&matches, "match");
+        let start = eval::tuple_get(&matches, "start").as_number().unwrap_or(0.0) as usize;
+        let matched = eval::tuple_get(&matches, "match");
         let matched = matched.as_str().unwrap_or("");
         result.push_str(utf16_slice(s, position, start));
         let with = match replacement {
             Value::String(r) => {
-                let groups = field(&matches, "groups").items();
+                let groups = eval::tuple_get(&matches, "groups").items();
                 Value::from(substitute(r, matched, &groups))
             }
             function => ev.apply(function, vec![matches.clone()], &focus.input, &focus.env)?,
@@ -590,9 +595,9 @@ fn split(ev: &Evaluator, focus: &Focus, args: Vec<Value>) -> Result<Value, Error
                 let mut start = 0;
                 let mut count = 0;
                 while !matches.is_undefined() && under(count) {
-                    let begin = field(&matches, "start").as_number().unwrap_or(0.0) as usize;
+                    let begin = eval::tuple_get(&matches, "start").as_number().unwrap_or(0.0) as usize;
                     result.push(Value::from(utf16_slice(s, start, begin)));
-                    start = field(&matches, "end").as_number().unwrap_or(0.0) as usize;
+                    start = eval::tuple_get(&matches, "end").as_number().unwrap_or(0.0) as usize;
                     matches = next_match(ev, focus, &matches)?;
                     count += 1;
                 }
@@ -1132,9 +1137,15 @@ fn distinct(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> 
     if a.items.len() <= 1 {
         return Ok(value.clone());
     }
+    // Deep-equal values have the same canonical text (keys sorted), so only values sharing a text
+    // are compared: linear, where comparing each with every other is quadratic.
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
     let mut results: Vec<Value> = Vec::new();
     for item in &a.items {
-        if !results.iter().any(|r| r.deep_equal(item)) {
+        let key = canonical(item);
+        let bucket = seen.entry(key).or_default();
+        if !bucket.iter().any(|&i| results[i].deep_equal(item)) {
+            bucket.push(results.len());
             results.push(item.clone());
         }
     }
@@ -1143,6 +1154,24 @@ fn distinct(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> 
     } else {
         Value::array(results)
     })
+}
+
+/// A text equal for deep-equal values (objects' keys sorted); functions all alike.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(o) => {
+            let o = o.borrow();
+            let mut entries: Vec<(&String, &Value)> = o.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries.iter().map(|(k, v)| format!("{k:?}:{}", canonical(v))).collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(a) => format!("[{}]", a.items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Number(n) => format!("n{n}"),
+        Value::String(s) => format!("{s:?}"),
+        Value::Function(_) => "f".into(),
+        other => other.type_name().to_string(),
+    }
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1316,7 +1345,7 @@ fn json_clone(value: &Value) -> Result<Value, Error> {
     Ok(match value {
         Value::Number(n) => {
             if !n.is_finite() {
-                return Err(err("D1001", format!("Number out of range: {n}")));
+                return Err(err("D1001", format!("Number out of range: {}", number::to_string(*n))));
             }
             Value::Number(number::to_precision_15(*n))
         }
@@ -1352,21 +1381,6 @@ fn clone(_: &Evaluator, _: &Focus, args: Vec<Value>) -> Result<Value, Error> {
         return Ok(Value::Undefined);
     }
     json_clone(value)
-}
-
-/// The built-in names, for validation ("is `$x` a function AWS's JSONata knows").
-pub fn names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(name, ..)| *name)
-}
-
-impl Function {
-    /// A built-in's name, where this is one.
-    pub fn builtin_name(&self) -> Option<&str> {
-        match self {
-            Function::Native(n) => Some(&n.name),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,35 @@ pub fn compile(source: &str) -> Result<tree::Expr, Error> {
     tree::process(&parse(source)?)
 }
 
+/// Runs `f` on a thread of its own with a large stack (`STACK`): the parser and the evaluator
+/// recurse as deep as the expression and the data are nested, which the caller's thread (a tokio
+/// worker has 2 MiB) may not hold; their limits (`MAX_NESTING`, `Options::max_depth`) keep within it.
+fn on_large_stack<T: Send>(f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("jsonata".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, f);
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(Error::runtime(
+                    "U1000",
+                    format!("Internal error in the JSONata evaluator: {message}"),
+                ))
+            }),
+            Err(e) => Err(Error::runtime(
+                "U1000",
+                format!("Cannot start the JSONata evaluator: {e}"),
+            )),
+        }
+    })
+}
+
 /// An error as jsonata-js names it: `code` (`S0201` for syntax, `T…` for types, `D…` for
 /// dynamic errors, `U…` for limits), the character `position` of the expression it arose at (0
 /// where none applies), and the offending token where there is one.
@@ -145,7 +174,9 @@ pub struct Expression {
 
 impl Expression {
     pub fn new(source: &str) -> Result<Self, Error> {
-        Ok(Self { tree: compile(source)? })
+        Ok(Self {
+            tree: on_large_stack(|| compile(source))?,
+        })
     }
 
     /// The tree the evaluator walks.
@@ -197,29 +228,7 @@ impl Expression {
         options: &Options,
         input: impl FnOnce() -> Result<Value, Error> + Send,
     ) -> Result<Option<serde_json::Value>, Error> {
-        let outcome = std::thread::scope(|scope| {
-            let worker = std::thread::Builder::new()
-                .name("jsonata".into())
-                .stack_size(STACK)
-                .spawn_scoped(scope, || self.evaluate_here(input()?, options));
-            match worker {
-                Ok(handle) => handle.join().unwrap_or_else(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    Err(Error::runtime(
-                        "U1000",
-                        format!("Internal error in the JSONata evaluator: {message}"),
-                    ))
-                }),
-                Err(e) => Err(Error::runtime(
-                    "U1000",
-                    format!("Cannot start the JSONata evaluator: {e}"),
-                )),
-            }
-        });
+        let outcome = on_large_stack(|| self.evaluate_here(input()?, options));
         outcome.map_err(Error::settled)
     }
 

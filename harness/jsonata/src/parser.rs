@@ -33,6 +33,7 @@ pub fn parse(source: &str) -> Result<Node, Error> {
             kind: Kind::End,
             position: 0,
         },
+        depth: 0,
     };
     parser.advance(true)?;
     let node = parser.expression(0)?;
@@ -64,7 +65,13 @@ struct Parser<'a> {
     lexer: Lexer<'a>,
     /// The current (not yet consumed) token.
     token: Token,
+    /// How deeply the expression being read is nested.
+    depth: usize,
 }
+
+/// The deepest nesting an expression may have: jsonata-js would exhaust JavaScript's stack long
+/// before a person writes this much, and a bound keeps the parser's own stack bounded.
+pub const MAX_NESTING: usize = 1000;
 
 impl Parser<'_> {
     /// Moves to the next token; `prefix`: the next one is read at an operand position.
@@ -110,12 +117,22 @@ impl Parser<'_> {
     }
 
     fn expression(&mut self, rbp: u8) -> Result<Node, Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(Error::new(
+                "U1001",
+                self.token.position,
+                None,
+                format!("The expression is nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
         let token = self.advance(false)?;
         let mut left = self.prefix(token)?;
         while rbp < self.left_power() {
             let token = self.advance(true)?;
             left = self.infix(token, left)?;
         }
+        self.depth -= 1;
         Ok(left)
     }
 

@@ -113,14 +113,22 @@ impl Object {
         }
         match array_index(&key) {
             Some(index) => {
-                let at = self
-                    .map
-                    .keys()
-                    .take(self.indexes)
-                    .filter_map(|k| array_index(k))
-                    .take_while(|k| *k < index)
-                    .count();
-                self.map.shift_insert(at, key, value);
+                // The integer keys are the first `indexes` keys, ascending: find the place by halves.
+                let (mut low, mut high) = (0, self.indexes);
+                while low < high {
+                    let mid = (low + high) / 2;
+                    let below = self
+                        .map
+                        .get_index(mid)
+                        .and_then(|(k, _)| array_index(k))
+                        .is_some_and(|k| k < index);
+                    if below {
+                        low = mid + 1;
+                    } else {
+                        high = mid;
+                    }
+                }
+                self.map.shift_insert(low, key, value);
                 self.indexes += 1;
             }
             None => {
@@ -213,15 +221,11 @@ impl Value {
         matches!(self, Value::Function(_))
     }
 
-    pub fn is_sequence(&self) -> bool {
-        matches!(self, Value::Array(a) if a.sequence)
-    }
-
     /// jsonata-js's `isNumeric`: a number that is not NaN. An infinite one is an error (D1001),
     /// which is how jsonata-js stops an overflow from flowing on.
     pub fn is_numeric(&self) -> Result<bool, Error> {
         match self {
-            Value::Number(n) if n.is_infinite() => Err(Error::runtime("D1001", format!("Number out of range: {n}"))),
+            Value::Number(n) if n.is_infinite() => Err(out_of_range(*n)),
             Value::Number(n) => Ok(!n.is_nan()),
             _ => Ok(false),
         }
@@ -359,6 +363,13 @@ impl Value {
     /// function), undefined or function array items as null, properties holding them left out.
     /// A non-finite number is an error (D1001), as in `$string`.
     pub fn to_json(&self) -> Result<Option<serde_json::Value>, Error> {
+        self.to_json_at(0)
+    }
+
+    fn to_json_at(&self, depth: usize) -> Result<Option<serde_json::Value>, Error> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
         Ok(Some(match self {
             Value::Undefined | Value::Function(_) => return Ok(None),
             Value::Null => serde_json::Value::Null,
@@ -368,13 +379,13 @@ impl Value {
             Value::Array(a) => serde_json::Value::Array(
                 a.items
                     .iter()
-                    .map(|v| Ok(v.to_json()?.unwrap_or(serde_json::Value::Null)))
+                    .map(|v| Ok(v.to_json_at(depth + 1)?.unwrap_or(serde_json::Value::Null)))
                     .collect::<Result<_, Error>>()?,
             ),
             Value::Object(o) => {
                 let mut map = serde_json::Map::new();
                 for (k, v) in o.borrow().iter() {
-                    if let Some(json) = v.to_json()? {
+                    if let Some(json) = v.to_json_at(depth + 1)? {
                         map.insert(k.clone(), json);
                     }
                 }
@@ -392,9 +403,24 @@ impl Value {
     }
 }
 
+/// How deeply a value written out (as JSON, or as `$string`'s text) may be nested: serde_json and
+/// the callers that walk it recurse per level.
+pub const MAX_DEPTH: usize = 1000;
+
+fn too_deep() -> Error {
+    Error::runtime(
+        "U1001",
+        format!("The value is nested more than {MAX_DEPTH} levels deep"),
+    )
+}
+
+fn out_of_range(n: f64) -> Error {
+    Error::runtime("D1001", format!("Number out of range: {}", number::to_string(n)))
+}
+
 fn number_to_json(n: f64) -> Result<serde_json::Value, Error> {
     if !n.is_finite() {
-        return Err(Error::runtime("D1001", format!("Number out of range: {n}")));
+        return Err(out_of_range(n));
     }
     if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
         return Ok(serde_json::Value::from(n as i64));
@@ -433,12 +459,15 @@ fn newline(out: &mut String, indent: usize, level: usize) {
 }
 
 fn write_json(out: &mut String, value: &Value, indent: usize, level: usize) -> Result<(), Error> {
+    if level > MAX_DEPTH {
+        return Err(too_deep());
+    }
     match value {
         Value::Undefined | Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
             if !n.is_finite() {
-                return Err(Error::runtime("D1001", format!("Number out of range: {n}")));
+                return Err(out_of_range(*n));
             }
             // Integers are written in full; other numbers to 15 significant digits, which hides
             // binary noise such as 0.1 + 0.2.

@@ -843,6 +843,11 @@ fn batch(
     };
     let limit = |t: &Option<Tolerance>, field: &str| -> Result<usize, StatesError> {
         match t {
+            // A JSONata expression "MUST evaluate to a positive integer".
+            Some(Tolerance::Query(q)) => match tolerance_number(&Tolerance::Query(q.clone()), field, params, env)? {
+                n if n >= 1.0 => Ok(n as usize),
+                n => Err(q.error(&format!("returned {n}, which is not a positive integer."))),
+            },
             Some(t) => Ok(tolerance_number(t, field, params, env)?.max(0.0) as usize),
             None => Ok(usize::MAX),
         }
@@ -1160,9 +1165,13 @@ impl Run {
                         match selector {
                             Some(t) => match t.eval(&raw, env)? {
                                 Value::String(s) => Ok(Some(s)),
-                                other => Err(StatesError::runtime(format!(
-                                    "The ErrorPath or CausePath must give a string, got {other}"
-                                ))),
+                                // A JSONata Error or Cause "MUST be a string": its expression failed.
+                                other => Err(match t.as_query() {
+                                    Some(q) => q.error(&format!("returned {other}, which is not a string.")),
+                                    None => StatesError::runtime(format!(
+                                        "The ErrorPath or CausePath must give a string, got {other}"
+                                    )),
+                                }),
                             },
                             None => Ok(fixed.clone()),
                         }
@@ -1384,9 +1393,9 @@ impl Run {
             QueryLanguage::JsonPath => model::assign(&state.assign, &result, env)?,
             QueryLanguage::Jsonata => model::assign(&state.assign, &raw, &env.with_states(states))?,
         };
-        let output = match (state.query_language, &state.output) {
-            (QueryLanguage::Jsonata, Some(t)) => t.eval(&raw, &env.with_states(states))?,
-            _ => {
+        let output = match state.query_language {
+            QueryLanguage::Jsonata => jsonata_output(&state.output, result.clone(), &raw, states, env)?,
+            QueryLanguage::JsonPath => {
                 let output = state.result_path.merge(raw, result.clone())?;
                 if state.query_language == QueryLanguage::JsonPath {
                     ins.record(|i| &mut i.after_result_path, &output);
@@ -1549,9 +1558,15 @@ impl Run {
                             None => params.clone(),
                         };
                         let Value::Array(items) = items else {
-                            return Err(match items_field.as_deref().and_then(Template::as_query) {
-                                Some(q) => q.error(&format!("returned {items}, which is not an array.")),
-                                None => StatesError::runtime(format!(
+                            return Err(match (items_field.as_deref(), state.query_language) {
+                                (Some(Template::Query(q)), _) => {
+                                    q.error(&format!("returned {items}, which is not an array."))
+                                }
+                                (_, QueryLanguage::Jsonata) => StatesError::query(
+                                    "Items",
+                                    format!("The field 'Items' must be a JSON array, got {items}"),
+                                ),
+                                _ => StatesError::runtime(format!(
                                     "Map state {:?}: ItemsPath did not select an array",
                                     state.name
                                 )),

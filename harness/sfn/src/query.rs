@@ -19,6 +19,9 @@ use crate::variables::Env;
 /// The error a JSONata expression's failure raises.
 pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 
+/// How long one expression may run before it fails (U1001, as a States.QueryEvaluationError).
+pub const EVALUATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The text between `{%` and `%}` when `text` is a JSONata expression string.
 pub fn expression_text(text: &str) -> Option<&str> {
     text.strip_prefix("{%")?.strip_suffix("%}")
@@ -121,15 +124,6 @@ impl Query {
         &self.source
     }
 
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    /// The workflow variables the expression may read.
-    pub fn variables(&self) -> &[String] {
-        &self.variables
-    }
-
     /// Evaluates with `$states` made of `input`, `states` and `env`'s context, and the variables
     /// it reads. Nothing (undefined) is an error, as JSON cannot hold it.
     pub fn eval(&self, input: &Value, env: &Env<'_>) -> Result<Value, StatesError> {
@@ -159,6 +153,9 @@ impl Query {
             functions: functions::all(),
             excluded: vec!["eval".into()],
             now_millis,
+            // The evaluation is synchronous: a runaway expression must end by itself, as the
+            // execution's timeout and StopExecution cannot interrupt it.
+            timeout: Some(EVALUATION_TIMEOUT),
             ..jsonata::Options::default()
         };
         match self.expression.evaluate(None, &options) {
@@ -294,9 +291,14 @@ pub mod functions {
     /// `$partition(array, size)`: chunks of `size`, the remainder last; the whole array as one
     /// chunk without a size; nothing for an empty array or a size of 0.
     fn partition(args: &[Value]) -> Result<Value, Error> {
-        let items = args.first().map(Value::items).unwrap_or_default();
+        let Some(first) = args.first().filter(|v| !v.is_undefined()) else {
+            return Ok(Value::Undefined);
+        };
+        let items = first.items();
+        // An array of chunks, never collapsed: `$partition([0], 1)` is `[[0]]` on AWS.
         let size = match number(args, 1) {
-            None => return Ok(Value::sequence(vec![Value::array(items)])),
+            None => return Ok(Value::array(vec![Value::array(items)])),
+            Some(s) if s.is_nan() => return Ok(Value::Undefined),
             Some(s) => s.trunc(),
         };
         if size < 0.0 {
@@ -305,10 +307,15 @@ pub mod functions {
         if items.is_empty() || size == 0.0 {
             return Ok(Value::Undefined);
         }
-        Ok(Value::sequence(
-            items.chunks(size as usize).map(|c| Value::array(c.to_vec())).collect(),
+        let size = size.min(items.len() as f64) as usize;
+        Ok(Value::array(
+            items.chunks(size).map(|c| Value::array(c.to_vec())).collect(),
         ))
     }
+
+    /// The most items `$range` makes: AWS's evaluator ran out of its memory past 360,145
+    /// (measured by the Floci emulator's authors); the same bound here.
+    const MAX_RANGE: f64 = 360_145.0;
 
     /// `$range(start, end, step)`: from `start` by `step` while not past `end` (inclusive);
     /// nothing for a missing or zero step, or one that leads away from `end`.
@@ -317,13 +324,14 @@ pub mod functions {
         let Some(step) = number(args, 2).filter(|s| *s != 0.0 && s.is_finite()) else {
             return Ok(Value::Undefined);
         };
-        if (end - start) * step < 0.0 {
+        if (end - start) * step < 0.0 || !(end - start).is_finite() {
             return Ok(Value::Undefined);
         }
-        let count = ((end - start) / step).floor() as usize + 1;
-        if count > 1_000_000 {
+        let count = ((end - start) / step).floor() + 1.0;
+        if count > MAX_RANGE {
             return Err(Error::runtime("D3137", "Expression evaluation memory limit exceeded"));
         }
+        let count = count as usize;
         Ok(Value::sequence(
             (0..count).map(|i| Value::Number(start + step * i as f64)).collect(),
         ))
@@ -332,8 +340,11 @@ pub mod functions {
     /// `$hash(data, algorithm)`: the digest in lowercase hex; nothing without an algorithm.
     fn hash(args: &[Value]) -> Result<Value, Error> {
         use sha2::Digest;
-        let data = args.first().and_then(Value::as_str).unwrap_or("");
-        let Some(algorithm) = args.get(1).and_then(Value::as_str) else {
+        // Undefined in, undefined out, as JSONata's functions do.
+        let (Some(data), Some(algorithm)) = (
+            args.first().and_then(Value::as_str),
+            args.get(1).and_then(Value::as_str),
+        ) else {
             return Ok(Value::Undefined);
         };
         let digest = match algorithm {
@@ -380,7 +391,9 @@ pub mod functions {
 
     /// `$parse(text)`: strict JSON (a duplicated key included), else D3137.
     fn parse(args: &[Value]) -> Result<Value, Error> {
-        let text = args.first().and_then(Value::as_str).unwrap_or("");
+        let Some(text) = args.first().and_then(Value::as_str) else {
+            return Ok(Value::Undefined);
+        };
         let invalid = || Error::runtime("D3137", "Invalid JSON");
         // A JSON reader keeps the last of duplicated keys; AWS refuses them.
         if has_duplicate_keys(text) {
@@ -451,6 +464,17 @@ pub mod functions {
         #[test]
         fn random_with_a_seed_is_javas() {
             assert_eq!(java_next_double(42), 0.7275636800328681);
+        }
+
+        #[test]
+        fn bad_sizes_give_nothing_or_an_error_never_a_panic() {
+            let n = |x: f64| Value::Number(x);
+            let items = Value::array(vec![n(1.0), n(2.0)]);
+            assert!(partition(&[items.clone(), n(f64::NAN)]).unwrap().is_undefined());
+            assert!(partition(&[items.clone(), n(1e300)]).is_ok());
+            assert_eq!(range(&[n(0.0), n(1e20), n(1.0)]).unwrap_err().code, "D3137");
+            assert!(range(&[n(0.0), n(f64::INFINITY), n(1.0)]).unwrap().is_undefined());
+            assert!(range(&[n(0.0), n(10.0), n(f64::NAN)]).unwrap().is_undefined());
         }
 
         #[test]

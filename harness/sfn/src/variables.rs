@@ -7,8 +7,8 @@
 //!
 //! A state's `Assign` is evaluated in full against the variables as they were when the state was
 //! entered, and only then committed: the state's own fields (OutputPath included) and every
-//! expression in the `Assign` see the old values. How an `Assign` is written (JSONPath templates
-//! now, JSONata `{% … %}` later) is the model's business; this module only stores what an
+//! expression in the `Assign` see the old values. How an `Assign` is written (JSONPath templates,
+//! JSONata `{% … %}` templates) is the model's business; this module only stores what an
 //! evaluated `Assign` produced ([`Assignment`]) and checks the limits.
 
 use std::collections::BTreeMap;
