@@ -6,9 +6,11 @@
 //! - `ftps` — FTPS servers: in-process with faults, vsftpd, external ones.
 //! - `emulate` — the EventBridge Pipe and event patterns.
 //! - `scenario` — scenario files: schema, run, checks, snapshots, content, from-item.
+//! - `report` — HTML pages of runs: the graph and path of each execution, items' versions.
 
 pub mod emulate;
 pub mod ftps;
 pub mod progress;
+pub mod report;
 pub mod scenario;
 pub mod world;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use harness::ftps::ExternalFtps;
+use harness::report;
 use harness::scenario::schema::{SLOW_TESTS, slow_tests_enabled};
 use harness::scenario::{Runner, Scenario, scenario_files, snapshot};
 use harness::world::Project;
@@ -25,6 +26,15 @@ pub struct Args {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Write an HTML report here: a page per scenario (its executions' graphs and timelines, the
+    /// items' versions, the Pipe's reads, the bucket) and an index.html. Under CI (`CI` set) a
+    /// failed run writes one to target/filechecks-report/ without being asked.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// `text` (a line per scenario) or `json` (one JSON object per scenario and line: name, result,
+    /// duration, problems, executions, items).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// Replay against this FTPS server instead of the in-process one: ftps://USER:PASS@HOST:PORT
     /// (the scenarios' remote files are uploaded there first; faults need the in-process server).
     #[arg(long)]
@@ -38,6 +48,12 @@ pub struct Args {
     /// The name its certificate is verified against, when it is not the URL's host.
     #[arg(long, requires = "ftps_url")]
     ftps_server_name: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// A path as given if it exists; else relative to the project; else `scenarios/NAME.yaml` there.
@@ -97,13 +113,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?);
     }
     let mut cases = Vec::new();
+    let mut pages = Vec::new();
     for file in &files {
         let name = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
         if Scenario::load(file).is_ok_and(|s| s.slow) && !slow_tests_enabled() {
-            println!("skipped {name} (slow: set {SLOW_TESTS}=1 to run it)");
+            if args.format == Format::Text {
+                println!("skipped {name} (slow: set {SLOW_TESTS}=1 to run it)");
+            }
             continue;
         }
-        let (problems, elapsed) = match runner.run(file).await {
+        let (problems, elapsed, items, snapshot_text, evidence) = match runner.run(file).await {
             Ok(report) => {
                 let mut problems = report.failures;
                 if problems.is_empty()
@@ -111,22 +130,38 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 {
                     problems.push(diff.to_string());
                 }
-                (problems, report.elapsed)
+                let items: Vec<serde_json::Value> = report.items.into_iter().map(|s| s.item).collect();
+                (problems, report.elapsed, items, report.snapshot, report.evidence)
             }
-            Err(err) => (vec![err.to_string()], Duration::ZERO),
+            Err(err) => (
+                vec![err.to_string()],
+                Duration::ZERO,
+                Vec::new(),
+                String::new(),
+                Default::default(),
+            ),
         };
-        if problems.is_empty() {
-            println!("ok     {name} ({:.1} s)", elapsed.as_secs_f64());
-        } else {
-            println!("FAILED {name} ({:.1} s)", elapsed.as_secs_f64());
-            for line in problems.iter().flat_map(|p| p.lines()) {
-                println!("       {line}");
+        match args.format {
+            Format::Text if problems.is_empty() => println!("ok     {name} ({:.1} s)", elapsed.as_secs_f64()),
+            Format::Text => {
+                println!("FAILED {name} ({:.1} s)", elapsed.as_secs_f64());
+                for line in problems.iter().flat_map(|p| p.lines()) {
+                    println!("       {line}");
+                }
             }
+            Format::Json => println!("{}", json_line(&name, &problems, elapsed, &evidence, &items)),
         }
         cases.push(junit::Case {
-            name,
+            name: name.clone(),
             elapsed,
+            problems: problems.clone(),
+        });
+        pages.push(report::Page {
+            name,
             problems,
+            elapsed,
+            items: snapshot_text,
+            evidence,
         });
     }
     if let Some(path) = &args.junit
@@ -136,10 +171,57 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("harness: writing {}: {e}", path.display());
     }
     let failed = cases.iter().filter(|c| !c.problems.is_empty()).count();
-    println!("{} passed, {failed} failed", cases.len() - failed);
+    // Under CI a failed run leaves its report behind, for the person who reads the build.
+    let report_dir = args.report.clone().or_else(|| {
+        (failed > 0 && std::env::var_os("CI").is_some()).then(|| {
+            runner
+                .project
+                .root()
+                .map_or_else(|| PathBuf::from("target"), |r| r.join("target"))
+                .join("filechecks-report")
+        })
+    });
+    if let Some(dir) = report_dir {
+        match report::write(&dir, &pages) {
+            Ok(index) => eprintln!("report: {}", index.display()),
+            // The scenarios' results stand; the missing report is said, not turned into a failure.
+            Err(e) => eprintln!("harness: writing the report in {}: {e}", dir.display()),
+        }
+    }
+    if args.format == Format::Text {
+        println!("{} passed, {failed} failed", cases.len() - failed);
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A scenario's outcome for machines: one JSON object on one line.
+fn json_line(
+    name: &str,
+    problems: &[String],
+    elapsed: Duration,
+    evidence: &report::Evidence,
+    items: &[serde_json::Value],
+) -> String {
+    let executions: Vec<serde_json::Value> = evidence
+        .executions
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "status": e.status, "error": e.error, "cause": e.cause, "events": e.history.len(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": name,
+        "result": if problems.is_empty() { "passed" } else { "failed" },
+        "durationSeconds": elapsed.as_secs_f64(),
+        "problems": problems,
+        "executions": executions,
+        "items": items,
+    })
+    .to_string()
 }

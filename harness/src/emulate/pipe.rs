@@ -46,6 +46,16 @@ pub struct Progress {
 pub struct Pipe {
     progress: watch::Receiver<Progress>,
     task: tokio::task::JoinHandle<()>,
+    log: Arc<std::sync::Mutex<Vec<Read>>>,
+}
+
+/// One stream record as the Pipe read it: what it was (`INSERT`, `MODIFY`, `REMOVE`), the item
+/// it carried, and whether the filter let it through to the target.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The record as the Pipe filters and delivers it (`eventName`, `dynamodb.Keys`, `NewImage` …).
+    pub record: Value,
+    pub delivered: bool,
 }
 
 impl Drop for Pipe {
@@ -140,8 +150,23 @@ impl Pipe {
             .ok_or_else(|| PipeError::NoStream(table.to_string()))?;
         let (progress_tx, progress) = watch::channel(Progress::default());
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(streams, stream_arn, spec, target, progress_tx, in_flight));
-        Ok(Self { progress, task })
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let task = tokio::spawn(run(
+            streams,
+            stream_arn,
+            spec,
+            target,
+            progress_tx,
+            in_flight,
+            log.clone(),
+        ));
+        Ok(Self { progress, task, log })
+    }
+
+    /// Every record read so far, in the order read (a report shows the items' versions and what
+    /// the filter dropped).
+    pub fn log(&self) -> Vec<Read> {
+        self.log.lock().expect("pipe log").clone()
     }
 
     /// Resolves once every record written before this call has been read, filtered, delivered,
@@ -164,6 +189,7 @@ async fn run(
     target: Target,
     progress: watch::Sender<Progress>,
     in_flight: Arc<AtomicUsize>,
+    log: Arc<std::sync::Mutex<Vec<Read>>>,
 ) {
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     let finished = Arc::new(tokio::sync::Notify::new());
@@ -201,7 +227,12 @@ async fn run(
                     for record in out.records.unwrap_or_default() {
                         seen += 1;
                         let record = record_json(&record, &stream_arn);
-                        if spec.filters.is_empty() || spec.filters.iter().any(|f| f.matches(&record)) {
+                        let delivered = spec.filters.is_empty() || spec.filters.iter().any(|f| f.matches(&record));
+                        log.lock().expect("pipe log").push(Read {
+                            record: record.clone(),
+                            delivered,
+                        });
+                        if delivered {
                             batch.push(record);
                         }
                         if batch.len() >= spec.batch_size.max(1) {

@@ -59,6 +59,8 @@ pub struct Report {
     /// The items, redacted, keys sorted (pretty JSON): what the snapshot holds.
     pub snapshot: String,
     pub elapsed: Duration,
+    /// What a report shows of the run.
+    pub evidence: crate::report::Evidence,
 }
 
 /// Runs scenarios of a project: its `fixtures/` and `infra/` are the ones used.
@@ -266,6 +268,14 @@ impl Runner {
         let broken_invariants = checks::invariants(&observed, &originals, &redrives);
         failures.extend(broken_invariants.iter().cloned());
         let snapshot = snapshot::render(&observed.items);
+        let evidence = crate::report::Evidence {
+            description: scenario.description.clone(),
+            definition: world.definition.clone(),
+            executions: world.executions(),
+            reads: world.pipe_log(),
+            objects: world.objects().await,
+            uploads: world.unfinished_uploads().await,
+        };
         Ok(Report {
             name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
             failures,
@@ -273,6 +283,7 @@ impl Runner {
             items: observed.items,
             snapshot,
             elapsed: started.elapsed(),
+            evidence,
         })
     }
 }

@@ -303,6 +303,8 @@ pub struct World {
     /// execution the Pipe starts, and whatever API users create.
     pub service: Arc<Service>,
     pub state_machine_arn: String,
+    /// The state machine definition the world runs, placeholders replaced (as deployed).
+    pub definition: String,
     edge: Edge,
     executions: Arc<Mutex<Vec<Execution>>>,
     finished: broadcast::Sender<Execution>,
@@ -443,6 +445,7 @@ impl World {
             executor,
             service,
             state_machine_arn,
+            definition: deployed,
             edge,
             executions,
             finished,
@@ -689,6 +692,42 @@ impl World {
     /// Every execution finished so far.
     pub fn executions(&self) -> Vec<Execution> {
         self.executions.lock().expect("executions").clone()
+    }
+
+    /// The landing bucket's objects (key, size), as far as they can be listed.
+    pub async fn objects(&self) -> Vec<(String, i64)> {
+        let listed = self.s3.list_objects_v2().bucket(&self.names.bucket).send().await;
+        listed
+            .map(|out| {
+                out.contents()
+                    .iter()
+                    .map(|o| (o.key().unwrap_or_default().to_string(), o.size().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Multipart uploads started in the landing bucket and never completed nor aborted.
+    pub async fn unfinished_uploads(&self) -> Vec<(String, String)> {
+        let listed = self.s3.list_multipart_uploads().bucket(&self.names.bucket).send().await;
+        listed
+            .map(|out| {
+                out.uploads()
+                    .iter()
+                    .map(|u| {
+                        (
+                            u.key().unwrap_or_default().to_string(),
+                            u.upload_id().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every stream record the Pipe read, and whether its filter delivered it.
+    pub fn pipe_log(&self) -> Vec<crate::emulate::pipe::Read> {
+        self.pipe.as_ref().map(Pipe::log).unwrap_or_default()
     }
 
     /// Each execution as it finishes (the `up` command reports them).

@@ -1,0 +1,441 @@
+//! Reports of runs a person can look at: one self-contained HTML page per scenario (`harness run
+//! --report DIR`) and an `index.html`. A page shows whether the scenario passed and why not, each
+//! execution as the state machine's graph with its path highlighted (`sfn::graph`), its timeline
+//! (states entered and left, retries, errors with their cause, each state's input and output), the
+//! job items' versions as the table's stream recorded them (field by field), the Pipe's reads
+//! (delivered or dropped by its filter), and the objects and unfinished multipart uploads in the
+//! landing bucket. Offline: no script, no font, nothing fetched; the graph is inline SVG.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::emulate::pipe::Read;
+use crate::world::workflow;
+
+/// What a run leaves to show, gathered before its world goes away.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub description: String,
+    /// The definition the world ran (placeholders replaced).
+    pub definition: String,
+    pub executions: Vec<sfn::Execution>,
+    /// Every stream record the Pipe read.
+    pub reads: Vec<Read>,
+    /// Objects in the landing bucket: key and size.
+    pub objects: Vec<(String, i64)>,
+    /// Multipart uploads left unfinished: key and upload id.
+    pub uploads: Vec<(String, String)>,
+}
+
+/// One scenario's outcome, as a report page shows it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub name: String,
+    /// Broken expectations and invariants, snapshot differences, or the error that stopped the run.
+    pub problems: Vec<String>,
+    pub elapsed: Duration,
+    /// The table's items at the end (redacted pretty JSON, as snapshotted).
+    pub items: String,
+    pub evidence: Evidence,
+}
+
+impl Page {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    pub fn file_name(&self) -> String {
+        format!("{}.html", self.name)
+    }
+}
+
+/// Writes each page and an index into `dir` (created if need be); returns the index's path.
+pub fn write(dir: &Path, pages: &[Page]) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    for page in pages {
+        std::fs::write(dir.join(page.file_name()), render(page))?;
+    }
+    let index = dir.join("index.html");
+    std::fs::write(&index, render_index(pages))?;
+    Ok(index)
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "\
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#16191f;margin:0 auto;max-width:1100px;padding:12px 16px}\
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:22px 0 8px;border-bottom:1px solid #d5dbdb;padding-bottom:4px}\
+h3{font-size:15px;margin:16px 0 6px}\
+.badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;font-size:13px;vertical-align:middle}\
+.passed{background:#e3f4e8;color:#1d8102}.failed{background:#fde8e8;color:#d13212}\
+.succeeded{color:#1d8102}.failed-status,.timed_out,.aborted{color:#d13212}\
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #eaeded;padding:4px 6px;text-align:left;vertical-align:top}\
+th{background:#f7f8fa}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
+.scroll{overflow-x:auto;max-width:100%}\
+pre{background:#f7f8fa;padding:6px 8px;margin:4px 0;overflow-x:auto;font-size:12px;max-height:320px}\
+code{font-size:12px}details summary{cursor:pointer;color:#0972d3}\
+ul.problems li{color:#d13212;white-space:pre-wrap}\
+tr.error td{background:#fdf3f1}tr.retry td{background:#fef6e7}\
+del{color:#d13212;text-decoration:line-through}ins{color:#1d8102;text-decoration:none}\
+.dropped{color:#5f6b7a}.muted{color:#5f6b7a}\
+svg.state-machine{max-width:100%;height:auto}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        escape(title)
+    )
+}
+
+fn badge(passed: bool) -> &'static str {
+    if passed {
+        "<span class=\"badge passed\">PASSED</span>"
+    } else {
+        "<span class=\"badge failed\">FAILED</span>"
+    }
+}
+
+/// The index: every scenario, passed or failed, linked to its page.
+pub fn render_index(pages: &[Page]) -> String {
+    let failed = pages.iter().filter(|p| !p.passed()).count();
+    let mut body = format!(
+        "<h1>FileChecks scenarios</h1><p>{} passed, {failed} failed</p><div class=\"scroll\"><table><tr><th>Scenario</th><th>Result</th><th>Time</th><th>First problem</th></tr>",
+        pages.len() - failed
+    );
+    for p in pages {
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">{:.1} s</td><td>{}</td></tr>",
+            escape(&p.file_name()),
+            escape(&p.name),
+            badge(p.passed()),
+            p.elapsed.as_secs_f64(),
+            escape(p.problems.first().map(String::as_str).unwrap_or(""))
+        );
+    }
+    body.push_str("</table></div>");
+    page("FileChecks scenarios", &body)
+}
+
+/// One scenario's page.
+pub fn render(p: &Page) -> String {
+    let mut body = format!(
+        "<p><a href=\"index.html\">All scenarios</a></p><h1>{} {}</h1><p>{}</p><p class=\"muted\">{:.1} s, {} execution(s)</p>",
+        escape(&p.name),
+        badge(p.passed()),
+        escape(&p.evidence.description),
+        p.elapsed.as_secs_f64(),
+        p.evidence.executions.len()
+    );
+    if !p.problems.is_empty() {
+        body.push_str("<h2>What failed</h2><ul class=\"problems\">");
+        for problem in &p.problems {
+            let _ = write!(body, "<li>{}</li>", escape(problem));
+        }
+        body.push_str("</ul>");
+    }
+    let machine = workflow::load(&p.evidence.definition).ok();
+    for (i, execution) in p.evidence.executions.iter().enumerate() {
+        body.push_str(&render_execution(i + 1, execution, machine.as_ref()));
+    }
+    body.push_str(&render_items(&p.evidence.reads));
+    let _ = write!(body, "<h2>Items at the end</h2><pre>{}</pre>", escape(&p.items));
+    body.push_str(&render_bucket(&p.evidence));
+    body.push_str(&render_pipe(&p.evidence.reads));
+    page(&format!("{} — FileChecks scenario", p.name), &body)
+}
+
+fn status_name(status: &sfn::Status) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn timestamp_millis(event: &Value) -> Option<i128> {
+    let text = event["timestamp"].as_str()?;
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(at.unix_timestamp_nanos() / 1_000_000)
+}
+
+/// JSON text shown as itself, pretty when it is JSON.
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
+}
+
+/// The detail object of an event (`…EventDetails`).
+fn details(event: &Value) -> Option<&Map<String, Value>> {
+    event
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.ends_with("EventDetails"))
+        .and_then(|(_, v)| v.as_object())
+}
+
+fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>) -> String {
+    let status = status_name(&execution.status);
+    let class = match status.as_str() {
+        "SUCCEEDED" => "succeeded".to_string(),
+        "FAILED" => "failed-status".to_string(),
+        other => other.to_lowercase(),
+    };
+    let mut out = format!(
+        "<section class=\"execution\"><h2>Execution {n}: <span class=\"{class}\">{}</span></h2>",
+        escape(&status)
+    );
+    if let Some(error) = &execution.error {
+        let _ = write!(
+            out,
+            "<p><b>{}</b>: {}</p>",
+            escape(error),
+            escape(execution.cause.as_deref().unwrap_or(""))
+        );
+    }
+    if let Some(machine) = machine {
+        let path = sfn::graph::Path::from_history(&execution.history);
+        let _ = write!(out, "<div class=\"scroll\">{}</div>", sfn::graph::svg(machine, &path));
+    }
+    out.push_str(
+        "<h3>Timeline</h3><div class=\"scroll\"><table><tr><th>ms</th><th>Event</th><th>State</th><th>Detail</th></tr>",
+    );
+    let start = execution.history.first().and_then(timestamp_millis).unwrap_or(0);
+    let mut state = String::new();
+    // Tasks scheduled since the state was entered: a second one is a retry.
+    let mut scheduled = 0;
+    for event in &execution.history {
+        let kind = event["type"].as_str().unwrap_or_default();
+        let detail = details(event);
+        if let Some(name) = detail.and_then(|d| d.get("name")).and_then(Value::as_str)
+            && kind.ends_with("StateEntered")
+        {
+            state = name.to_string();
+            scheduled = 0;
+        }
+        if kind.ends_with("Scheduled") {
+            scheduled += 1;
+        }
+        let row_class = if kind.ends_with("Failed") || kind.ends_with("TimedOut") || kind == "EvaluationFailed" {
+            " class=\"error\""
+        } else if kind.ends_with("Scheduled") && scheduled > 1 {
+            " class=\"retry\""
+        } else {
+            ""
+        };
+        let mut cell = String::new();
+        if let Some(d) = detail {
+            for key in ["error", "cause"] {
+                if let Some(v) = d.get(key).and_then(Value::as_str) {
+                    let _ = write!(cell, "<div><b>{key}</b>: {}</div>", escape(v));
+                }
+            }
+            for key in ["input", "output", "parameters", "assignedVariables"] {
+                if let Some(v) = d.get(key) {
+                    let text = match v {
+                        Value::String(s) => pretty(s),
+                        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                    };
+                    let _ = write!(
+                        cell,
+                        "<details><summary>{key}</summary><pre>{}</pre></details>",
+                        escape(&text)
+                    );
+                }
+            }
+        }
+        let at = timestamp_millis(event).map_or(String::new(), |t| (t - start).to_string());
+        let _ = write!(
+            out,
+            "<tr{row_class}><td class=\"num\">{at}</td><td>{}</td><td>{}</td><td>{cell}</td></tr>",
+            escape(kind),
+            escape(&state)
+        );
+    }
+    out.push_str("</table></div></section>");
+    out
+}
+
+/// DynamoDB JSON (`{"S": "x"}`) as plain JSON.
+fn plain(typed: &Value) -> Value {
+    let Some((kind, value)) = typed.as_object().and_then(|o| o.iter().next()) else {
+        return typed.clone();
+    };
+    match kind.as_str() {
+        "S" | "BOOL" | "B" => value.clone(),
+        "N" => value
+            .as_str()
+            .and_then(|n| serde_json::from_str::<Value>(n).ok())
+            .unwrap_or_else(|| value.clone()),
+        "NULL" => Value::Null,
+        "M" => Value::Object(
+            value
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
+                .unwrap_or_default(),
+        ),
+        "L" => Value::Array(
+            value
+                .as_array()
+                .map(|l| l.iter().map(plain).collect())
+                .unwrap_or_default(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+fn image(record: &Value, which: &str) -> Option<Map<String, Value>> {
+    let image = record["dynamodb"][which].as_object()?;
+    Some(image.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
+}
+
+fn short_json(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(159).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// One write of an item: the stream's event name (`INSERT`, `MODIFY`) and the item after it.
+type Version = (String, Map<String, Value>);
+
+/// Each job's versions from the stream: the first in full, then what each write changed.
+fn render_items(reads: &[Read]) -> String {
+    let mut versions: BTreeMap<String, Vec<Version>> = BTreeMap::new();
+    for read in reads {
+        let event = read.record["eventName"].as_str().unwrap_or_default().to_string();
+        let key = read.record["dynamodb"]["Keys"]["jobId"]["S"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string();
+        let new = image(&read.record, "NewImage").unwrap_or_default();
+        versions.entry(key).or_default().push((event, new));
+    }
+    if versions.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>Job items, version by version</h2>");
+    for (job, list) in &versions {
+        let mut statuses: Vec<String> = list
+            .iter()
+            .map(|(event, item)| match item.get("status").and_then(Value::as_str) {
+                Some(s) => s.to_string(),
+                None => event.clone(),
+            })
+            .collect();
+        statuses.dedup();
+        let _ = write!(
+            out,
+            "<h3>{}</h3><p class=\"versions\">{}</p><div class=\"scroll\"><table><tr><th>#</th><th>Write</th><th>Field</th><th>Before</th><th>After</th></tr>",
+            escape(job),
+            escape(&statuses.join(" → "))
+        );
+        let mut previous: Map<String, Value> = Map::new();
+        for (i, (event, item)) in list.iter().enumerate() {
+            let mut fields: Vec<&String> = previous.keys().chain(item.keys()).collect();
+            fields.sort();
+            fields.dedup();
+            let mut first = true;
+            for field in fields {
+                let (before, after) = (previous.get(field), item.get(field));
+                if before == after {
+                    continue;
+                }
+                let number = if first { format!("{}", i + 1) } else { String::new() };
+                let write = if first { escape(event) } else { String::new() };
+                first = false;
+                let _ = write!(
+                    out,
+                    "<tr><td class=\"num\">{number}</td><td>{write}</td><td><code>{}</code></td><td><del>{}</del></td><td><ins>{}</ins></td></tr>",
+                    escape(field),
+                    escape(&before.map(short_json).unwrap_or_default()),
+                    escape(&after.map(short_json).unwrap_or_default())
+                );
+            }
+            previous = item.clone();
+        }
+        out.push_str("</table></div>");
+    }
+    out
+}
+
+fn render_bucket(evidence: &Evidence) -> String {
+    let mut out = String::from("<h2>Landing bucket</h2>");
+    if evidence.objects.is_empty() {
+        out.push_str("<p class=\"muted\">No objects.</p>");
+    } else {
+        out.push_str("<div class=\"scroll\"><table><tr><th>Key</th><th>Bytes</th></tr>");
+        for (key, size) in &evidence.objects {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td class=\"num\">{size}</td></tr>",
+                escape(key)
+            );
+        }
+        out.push_str("</table></div>");
+    }
+    if evidence.uploads.is_empty() {
+        out.push_str("<p class=\"muted\">No unfinished multipart upload.</p>");
+    } else {
+        out.push_str("<h3>Unfinished multipart uploads</h3><ul>");
+        for (key, id) in &evidence.uploads {
+            let _ = write!(out, "<li><code>{}</code> ({})</li>", escape(key), escape(id));
+        }
+        out.push_str("</ul>");
+    }
+    out
+}
+
+fn render_pipe(reads: &[Read]) -> String {
+    if reads.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h2>The Pipe's reads</h2><div class=\"scroll\"><table><tr><th>#</th><th>Record</th><th>Job</th><th>Status</th><th>Pipe</th></tr>",
+    );
+    for (i, read) in reads.iter().enumerate() {
+        let event = read.record["eventName"].as_str().unwrap_or_default();
+        let job = read.record["dynamodb"]["Keys"]["jobId"]["S"].as_str().unwrap_or("?");
+        let status = read.record["dynamodb"]["NewImage"]["status"]["S"]
+            .as_str()
+            .unwrap_or("");
+        let verdict = if read.delivered {
+            "delivered"
+        } else {
+            "<span class=\"dropped\">dropped by the filter</span>"
+        };
+        let _ = write!(
+            out,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
+            i + 1,
+            escape(event),
+            escape(job),
+            escape(status)
+        );
+    }
+    out.push_str("</table></div>");
+    out
+}
