@@ -129,6 +129,15 @@ fn the_report_shows_the_run_in_a_browser() {
         seed.contains("<ins>COMPLETED</ins>"),
         "the final status in the item's diff"
     );
+    // The FTPS session as the server saw it: the commands, the password masked (the world's
+    // password is `pw-` and 32 hex digits; no such text may reach a report).
+    assert!(
+        seed.contains(r#"Command(Retr { path: "/s_dart_cert/plas/in/mo.moyr540.data" })"#),
+        "the download"
+    );
+    assert!(seed.contains("Password { bytes: ******* }"), "the password, masked");
+    let raw = std::fs::read_to_string(reports.path().join("seed_example.html")).unwrap();
+    assert!(!raw.contains("pw-"), "no password in the report");
 
     let failed = render(
         &browser,

@@ -6,8 +6,10 @@ pub mod external;
 pub mod fault;
 mod relay;
 pub mod server;
+pub mod session_log;
 pub mod vsftpd;
 
 pub use external::{ExternalFtps, ExternalFtpsError};
 pub use fault::{Fault, FaultSet, Faults, SourceChange, Times};
 pub use server::{FtpsServer, FtpsServerError};
+pub use session_log::{SessionLine, SessionLog};

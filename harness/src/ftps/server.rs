@@ -48,6 +48,7 @@ pub struct FtpsServer {
     downloads: tokio::sync::broadcast::Sender<Arc<DownloadProgress>>,
     username: String,
     password: String,
+    log: super::SessionLog,
     _dirs: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -76,7 +77,10 @@ impl FtpsServer {
         let addr = listener.local_addr()?;
 
         let (downloads, _) = tokio::sync::broadcast::channel(256);
+        let log = super::SessionLog::default();
         let make_server = {
+            let log = log.clone();
+            let secret = password.to_string();
             let downloads: tokio::sync::broadcast::Sender<Arc<DownloadProgress>> = downloads.clone();
             let root = root.clone();
             let faults = faults.clone();
@@ -85,7 +89,7 @@ impl FtpsServer {
                 password: password.into(),
             });
             let (cert, key) = (pki.cert_path.clone(), pki.key_path.clone());
-            move || {
+            move |session: usize| {
                 let root = root.clone();
                 let faults = faults.clone();
                 let downloads = downloads.clone();
@@ -103,17 +107,20 @@ impl FtpsServer {
                 .ftps_required(FtpsRequired::All, FtpsRequired::All)
                 .ftps_tls_flags(TlsFlags::LATEST_VERSIONS | TlsFlags::RESUMPTION_SESS_ID | TlsFlags::RESUMPTION_TICKETS)
                 .binder(LoopbackPort0)
+                .logger(log.logger(session, &secret))
                 .build()
             }
         };
         // Fail now, not on the first connection, if the configuration is wrong.
-        make_server().map_err(|e| FtpsServerError::Config(e.to_string()))?;
+        make_server(0).map_err(|e| FtpsServerError::Config(e.to_string()))?;
         // libunftp's own listener needs a fixed port; accepting ourselves keeps port 0.
         let accept_faults = faults.clone();
         let sessions = Arc::new(Sessions::default());
         let accept_sessions = sessions.clone();
         let task = tokio::spawn(async move {
+            let mut accepted = 0;
             while let Ok((mut stream, _)) = listener.accept().await {
+                accepted += 1;
                 if accept_faults.take_reject_connection(accept_sessions.open()) {
                     use tokio::io::AsyncWriteExt;
                     accept_sessions.refused.fetch_add(1, Ordering::SeqCst);
@@ -122,7 +129,7 @@ impl FtpsServer {
                         .await;
                     continue;
                 }
-                let Ok(server) = make_server() else { continue };
+                let Ok(server) = make_server(accepted) else { continue };
                 let session = accept_sessions.begin();
                 tokio::spawn(async move {
                     // libunftp serves a TcpStream: give it the far end of a loopback pair and
@@ -151,9 +158,15 @@ impl FtpsServer {
             downloads,
             username: username.into(),
             password: password.into(),
+            log,
             _dirs: dirs,
             task,
         })
+    }
+
+    /// Every session's control-channel commands and replies so far (the password masked).
+    pub fn session_log(&self) -> Vec<super::SessionLine> {
+        self.log.lines()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -29,6 +29,8 @@ pub struct Evidence {
     pub objects: Vec<(String, i64)>,
     /// Multipart uploads left unfinished: key and upload id.
     pub uploads: Vec<(String, String)>,
+    /// The in-process FTPS server's control-channel conversations (the password masked).
+    pub ftps: Vec<crate::ftps::SessionLine>,
 }
 
 /// One scenario's outcome, as a report page shows it.
@@ -157,6 +159,7 @@ pub fn render(p: &Page) -> String {
     }
     body.push_str(&render_items(&p.evidence.reads));
     let _ = write!(body, "<h2>Items at the end</h2><pre>{}</pre>", escape(&p.items));
+    body.push_str(&render_ftps(&p.evidence.ftps));
     body.push_str(&render_bucket(&p.evidence));
     body.push_str(&render_pipe(&p.evidence.reads));
     page(&format!("{} — FileChecks scenario", p.name), &body)
@@ -378,6 +381,42 @@ fn render_items(reads: &[Read]) -> String {
             previous = item.clone();
         }
         out.push_str("</table></div>");
+    }
+    out
+}
+
+/// Each FTPS session's commands and replies, in order.
+fn render_ftps(lines: &[crate::ftps::SessionLine]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut sessions: BTreeMap<usize, Vec<&crate::ftps::SessionLine>> = BTreeMap::new();
+    for line in lines {
+        sessions.entry(line.session).or_default().push(line);
+    }
+    let mut out = format!(
+        "<h2>The FTPS server's sessions</h2><p class=\"muted\">{} session(s); commands as the server received them, the password masked.</p>",
+        sessions.len()
+    );
+    for (session, lines) in sessions {
+        let _ = write!(
+            out,
+            "<details><summary>Session {session} ({} lines)</summary><div class=\"scroll\"><table>",
+            lines.len()
+        );
+        for line in lines {
+            let (who, class) = if line.command {
+                ("client", "")
+            } else {
+                ("server", " class=\"muted\"")
+            };
+            let _ = write!(
+                out,
+                "<tr{class}><td>{who}</td><td><code>{}</code></td></tr>",
+                escape(&line.text)
+            );
+        }
+        out.push_str("</table></div></details>");
     }
     out
 }

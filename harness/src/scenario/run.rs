@@ -275,6 +275,7 @@ impl Runner {
             reads: world.pipe_log(),
             objects: world.objects().await,
             uploads: world.unfinished_uploads().await,
+            ftps: world.ftps.session_log(),
         };
         Ok(Report {
             name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
