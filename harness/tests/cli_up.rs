@@ -1,6 +1,7 @@
 //! `harness up` as a user runs it: it prints the environment and stays up; `harness submit`
 //! inserts a job into its table and the live pipeline (Pipe → Step Functions emulator → real
-//! handlers) transfers it; `harness status` reads the item.
+//! handlers) transfers it; `harness status` reads the item, and `--report` finds the page `up`
+//! wrote for the execution.
 
 mod common;
 
@@ -35,6 +36,22 @@ fn up_submit_status() {
         .find(|l| l.contains(&job_id) && !l.contains(" RUNNING "))
         .expect("the execution finished");
     assert!(finished.contains("SUCCEEDED"), "{finished}");
+
+    // Then its report page: the line says it is written.
+    let reported = up
+        .stderr
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("harness: report ") && l.contains(&job_id))
+        .expect("the execution's report was written");
+    let (code, path, err) = up.harness(&["status", &job_id, "--report"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(reported.ends_with(path.trim()), "{reported} names {path}");
+    let page = std::fs::read_to_string(path.trim()).expect("the report exists");
+    assert!(
+        page.contains("SUCCEEDED") && page.contains(r#"data-state="TransferFile""#),
+        "{page}"
+    );
 
     let (code, item, err) = up.harness(&["status", &job_id, "--json"]);
     assert_eq!(code, 0, "{err}");

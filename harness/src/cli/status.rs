@@ -12,9 +12,16 @@ pub struct Args {
     /// Print the item as plain JSON.
     #[arg(long)]
     json: bool,
+    /// Print the path of the job's latest execution report (in FILECHECKS_REPORTS, which
+    /// `harness up` exports) and open it in a browser where one can be opened.
+    #[arg(long)]
+    report: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.report {
+        return open_report(&args.job_id);
+    }
     let sdk = super::sdk_from_env().await?;
     let table = super::table_from_env()?;
     let out = aws_sdk_dynamodb::Client::new(&sdk)
@@ -112,4 +119,38 @@ mod tests {
             render(&job)
         );
     }
+}
+
+/// The newest `<job>-<n>.html` in the reports directory: printed, and handed to `xdg-open` (or
+/// `open`) when there is a display to open it on.
+fn open_report(job: &str) -> anyhow::Result<ExitCode> {
+    let dir = std::env::var_os("FILECHECKS_REPORTS")
+        .map(std::path::PathBuf::from)
+        .context("FILECHECKS_REPORTS is not set: export what `harness up` printed")?;
+    let prefix = format!("{job}-");
+    let latest = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".html"))
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+    let Some(latest) = latest else {
+        bail!(
+            "no report for job {job} in {} (none of its executions has finished yet)",
+            dir.display()
+        );
+    };
+    let path = latest.path();
+    println!("{}", path.display());
+    let display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if display || cfg!(target_os = "macos") {
+        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+        // Opening is a convenience: the printed path is the answer.
+        let _ = std::process::Command::new(opener).arg(&path).spawn();
+    }
+    Ok(ExitCode::SUCCESS)
 }

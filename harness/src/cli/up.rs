@@ -1,13 +1,16 @@
 //! `harness up`: the world stays up, event-driven; jobs written to its table run through the Pipe,
-//! and each finished execution is reported on stderr.
+//! and each finished execution is reported on stderr and as an HTML page in the reports directory
+//! it exports (`FILECHECKS_REPORTS`; `harness status JOB --report` finds a job's latest there).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use harness::ftps::FaultSet;
 use harness::progress::{Bars, say};
+use harness::report;
 use harness::world::{Project, S3Store, World, WorldOptions, execution_job, input_job};
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
@@ -28,20 +31,31 @@ pub struct Args {
     /// exported as AWS_ENDPOINT_URL_S3.
     #[arg(long)]
     disk_s3: bool,
+    /// Where each finished execution's report goes (default: a new directory under the system's
+    /// temp directory); exported as FILECHECKS_REPORTS.
+    #[arg(long, value_name = "DIR")]
+    reports: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!("harness: booting the world…");
-    let world = World::boot(WorldOptions {
-        project: Project::discover(args.project.as_deref())?,
-        ftps_root: args.ftps_root,
-        shared_secret: true,
-        // A live world keeps AWS's clock: retry intervals and Wait states take their time.
-        time: TimeMode::Real,
-        s3: if args.disk_s3 { S3Store::Disk } else { S3Store::Backend },
-        ..Default::default()
-    })
-    .await?;
+    let world = Arc::new(
+        World::boot(WorldOptions {
+            project: Project::discover(args.project.as_deref())?,
+            ftps_root: args.ftps_root,
+            shared_secret: true,
+            // A live world keeps AWS's clock: retry intervals and Wait states take their time.
+            time: TimeMode::Real,
+            s3: if args.disk_s3 { S3Store::Disk } else { S3Store::Backend },
+            ..Default::default()
+        })
+        .await?,
+    );
+    let reports = match args.reports {
+        Some(dir) => dir,
+        None => tempfile::Builder::new().prefix("filechecks-reports-").tempdir()?.keep(),
+    };
+    std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
     world.put_secret("", &world.ftps.secret()).await?;
     if let Some(file) = &args.faults {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -84,7 +98,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let mut finished = world.subscribe();
     let out = bars.clone();
+    let (reporting, dir) = (world.clone(), reports.clone());
     tokio::spawn(async move {
+        let mut pages: Vec<report::Page> = Vec::new();
         loop {
             let execution = match finished.recv().await {
                 Ok(execution) => execution,
@@ -107,11 +123,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     execution.error.as_deref().unwrap_or("")
                 ),
             );
+            let page = execution_page(&reporting, &job, pages.len() + 1, execution).await;
+            let file = dir.join(page.file_name());
+            pages.push(page);
+            match report::write(&dir, &pages) {
+                Ok(_) => say(out.as_ref(), format!("harness: report {}", file.display())),
+                Err(e) => say(
+                    out.as_ref(),
+                    format!("harness: writing the report in {}: {e}", dir.display()),
+                ),
+            }
         }
     });
     for (name, value) in world.environment() {
         println!("export {name}='{}'", value.replace('\'', "'\\''"));
     }
+    println!(
+        "export FILECHECKS_REPORTS='{}'",
+        reports.display().to_string().replace('\'', "'\\''")
+    );
     println!(
         "# FTPS server: ftps://127.0.0.1:{} (user {}; files under $FILECHECKS_FTPS_ROOT)",
         world.ftps.addr().port(),
@@ -125,4 +155,40 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tokio::signal::ctrl_c().await?;
     eprintln!("harness: stopping");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report page of one finished execution of job `job`: its graph and timeline, and the job's
+/// reads, the bucket and the FTPS sessions as they stand now.
+async fn execution_page(world: &World, job: &str, n: usize, execution: sfn::Execution) -> report::Page {
+    let problems = match &execution.error {
+        Some(error) => vec![format!("{error}: {}", execution.cause.as_deref().unwrap_or(""))],
+        None => Vec::new(),
+    };
+    let reads = world
+        .pipe_log()
+        .into_iter()
+        .filter(|r| r.record["dynamodb"]["Keys"]["jobId"]["S"] == job)
+        .collect();
+    let items = match world.items().await {
+        Ok(items) => {
+            let mine: Vec<&serde_json::Value> = items.iter().map(|s| &s.item).filter(|i| i["jobId"] == job).collect();
+            serde_json::to_string_pretty(&mine).unwrap_or_default()
+        }
+        Err(e) => format!("(the table could not be read: {e})"),
+    };
+    report::Page {
+        name: format!("{job}-{n}"),
+        problems,
+        elapsed: std::time::Duration::ZERO,
+        items,
+        evidence: report::Evidence {
+            description: format!("Execution {n} of this world, for job {job}"),
+            definition: world.definition.clone(),
+            executions: vec![execution],
+            reads,
+            objects: world.objects().await,
+            uploads: world.unfinished_uploads().await,
+            ftps: world.ftps.session_log(),
+        },
+    }
 }

@@ -10,6 +10,7 @@ pub struct Up {
     pub env: Vec<(String, String)>,
     /// Its stderr, where each finished execution is reported.
     pub stderr: Lines<BufReader<ChildStderr>>,
+    _reports: tempfile::TempDir,
 }
 
 impl Drop for Up {
@@ -27,9 +28,13 @@ impl Up {
 
     /// `start` with more arguments to `up`.
     pub fn start_with(root: &Path, args: &[&str]) -> Up {
+        // Its execution reports go to a directory of the test's own, removed with it.
+        let reports = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
             .args(["up", "--ftps-root"])
             .arg(root)
+            .arg("--reports")
+            .arg(reports.path())
             .args(args)
             .env_remove("AWS_ENDPOINT_URL")
             .stdout(Stdio::piped())
@@ -49,7 +54,12 @@ impl Up {
                 break;
             }
         }
-        Up { child, env, stderr }
+        Up {
+            child,
+            env,
+            stderr,
+            _reports: reports,
+        }
     }
 
     /// Reads stderr up to the first line containing every one of `words`, and returns it.
