@@ -87,40 +87,6 @@ fn render(job: &Job) -> String {
     text.trim_end().to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pipeline::job::{FileRef, JobKey, UploadCheckpoint};
-
-    #[test]
-    fn a_running_transfer_shows_how_far_its_upload_got() {
-        let key = JobKey {
-            job_id: "j".into(),
-            project: "P".into(),
-        };
-        let file = FileRef {
-            file_name: "big.data".into(),
-            remote_path: "/in/big.data".into(),
-        };
-        let mut job = Job::triggered(key, "PIPE", file);
-        job.upload = Some(UploadCheckpoint {
-            upload_id: "u".into(),
-            part_size: 8 << 20,
-            parts: 2,
-            bytes: 16 << 20,
-            sha256_state: String::new(),
-            part_crcs: String::new(),
-            source_size: 40 << 20,
-            source_modified_at: None,
-        });
-        assert!(
-            render(&job).contains("upload in progress: 16777216 of 41943040 bytes (40%, 2 parts confirmed)"),
-            "{}",
-            render(&job)
-        );
-    }
-}
-
 /// The newest `<job>-<n>.html` in the reports directory: printed, and handed to `xdg-open` (or
 /// `open`) when there is a display to open it on.
 fn open_report(job: &str) -> anyhow::Result<ExitCode> {
@@ -153,4 +119,38 @@ fn open_report(job: &str) -> anyhow::Result<ExitCode> {
         let _ = std::process::Command::new(opener).arg(&path).spawn();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline::job::{FileRef, JobKey, UploadCheckpoint};
+
+    #[test]
+    fn a_running_transfer_shows_how_far_its_upload_got() {
+        let key = JobKey {
+            job_id: "j".into(),
+            project: "P".into(),
+        };
+        let file = FileRef {
+            file_name: "big.data".into(),
+            remote_path: "/in/big.data".into(),
+        };
+        let mut job = Job::triggered(key, "PIPE", file);
+        job.upload = Some(UploadCheckpoint {
+            upload_id: "u".into(),
+            part_size: 8 << 20,
+            parts: 2,
+            bytes: 16 << 20,
+            sha256_state: String::new(),
+            part_crcs: String::new(),
+            source_size: 40 << 20,
+            source_modified_at: None,
+        });
+        assert!(
+            render(&job).contains("upload in progress: 16777216 of 41943040 bytes (40%, 2 parts confirmed)"),
+            "{}",
+            render(&job)
+        );
+    }
 }
