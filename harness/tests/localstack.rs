@@ -14,7 +14,7 @@ async fn the_world_boots_on_localstack() {
     .await
     {
         Ok(world) => world,
-        Err(WorldError::Backend(BackendError::Container(e))) => {
+        Err(WorldError::Backend(BackendError::Container(_, e))) => {
             eprintln!("skipping: LocalStack needs a Docker daemon, and none answered ({e})");
             return;
         }

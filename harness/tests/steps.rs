@@ -488,7 +488,7 @@ async fn connection_leases_cap_a_server_and_expire_with_their_holder() {
 
     use pipeline::lease::Leases;
     let world = world_with_ftps().await;
-    let leases = Leases::new(aws_sdk_dynamodb::Client::new(&world.sdk), world.names.leases.clone());
+    let leases = Leases::new(world.ddb().clone(), world.names.leases.clone());
     let later = SystemTime::now() + Duration::from_secs(600);
     let server = "ftps.example:21";
 

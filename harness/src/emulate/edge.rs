@@ -49,6 +49,8 @@ impl Drop for Edge {
 struct Routes {
     service: Arc<Service>,
     backend: Option<(Uri, Client<HttpConnector, Body>)>,
+    /// DynamoDB and DynamoDB Streams, when another backend serves them (DynamoDB Local).
+    dynamodb: Option<(Uri, Client<HttpConnector, Body>)>,
     faults: Arc<AwsFaults>,
 }
 
@@ -71,19 +73,28 @@ impl BoundEdge {
         backend: Option<&str>,
         faults: Arc<AwsFaults>,
     ) -> Result<Edge, EdgeError> {
-        let backend = match backend {
-            Some(url) => {
-                let uri: Uri = url.parse().map_err(|_| EdgeError::Backend(url.to_string()))?;
-                if uri.authority().is_none() {
-                    return Err(EdgeError::Backend(url.to_string()));
-                }
-                Some((uri, Client::builder(TokioExecutor::new()).build_http()))
+        self.serve_split(service, backend, None, faults)
+    }
+
+    /// `serve`, with DynamoDB and DynamoDB Streams proxied to `dynamodb` instead.
+    pub fn serve_split(
+        self,
+        service: Arc<Service>,
+        backend: Option<&str>,
+        dynamodb: Option<&str>,
+        faults: Arc<AwsFaults>,
+    ) -> Result<Edge, EdgeError> {
+        let upstream = |url: &str| -> Result<(Uri, Client<HttpConnector, Body>), EdgeError> {
+            let uri: Uri = url.parse().map_err(|_| EdgeError::Backend(url.to_string()))?;
+            if uri.authority().is_none() {
+                return Err(EdgeError::Backend(url.to_string()));
             }
-            None => None,
+            Ok((uri, Client::builder(TokioExecutor::new()).build_http()))
         };
         let routes = Arc::new(Routes {
             service,
-            backend,
+            backend: backend.map(upstream).transpose()?,
+            dynamodb: dynamodb.map(upstream).transpose()?,
             faults,
         });
         let BoundEdge { listener, addr } = self;
@@ -194,9 +205,21 @@ impl Routes {
             .and_then(|v| v.to_str().ok())
             .and_then(|t| t.strip_prefix(TARGET_PREFIX))
             .map(str::to_string);
+        let dynamodb = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("DynamoDB_20120810.") || t.starts_with("DynamoDBStreams_20120810."));
         match target {
             Some(operation) => self.step_functions(&operation, request).await,
-            None => self.proxy(request, action == "s3:ListParts").await,
+            None => {
+                let upstream = if dynamodb && self.dynamodb.is_some() {
+                    &self.dynamodb
+                } else {
+                    &self.backend
+                };
+                self.proxy(upstream, request, action == "s3:ListParts").await
+            }
         }
     }
 
@@ -266,8 +289,13 @@ impl Routes {
     }
 
     /// `list_parts`: the answer's root element is renamed (see `list_parts_result`).
-    async fn proxy(&self, request: Request<Body>, list_parts: bool) -> Response<Body> {
-        let Some((backend, client)) = &self.backend else {
+    async fn proxy(
+        &self,
+        upstream: &Option<(Uri, Client<HttpConnector, Body>)>,
+        request: Request<Body>,
+        list_parts: bool,
+    ) -> Response<Body> {
+        let Some((backend, client)) = upstream else {
             return error(
                 "UnknownOperationException",
                 "this endpoint serves the Step Functions API only (X-Amz-Target: AWSStepFunctions.*)",

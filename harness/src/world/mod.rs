@@ -329,6 +329,11 @@ impl World {
         let bound = Edge::bind(0).await?;
         let sdk = aws::sdk_config(&bound.endpoint()).await;
         let direct = aws::sdk_config(&backend.endpoint).await;
+        // DynamoDB and its stream may be another backend's (DynamoDB Local).
+        let direct_dynamodb = match &backend.dynamodb_endpoint {
+            Some(endpoint) => aws::sdk_config(endpoint).await,
+            None => direct.clone(),
+        };
         let stack = StackSpec::parse(&options.project.template()?)?;
         let definition = match &options.state_machine {
             Some(definition) => definition.clone(),
@@ -351,8 +356,8 @@ impl World {
             },
             id,
         };
-        aws::create_job_table(&direct, &names.table, &stack.table).await?;
-        aws::create_lease_table(&direct, &names.leases, &stack.leases).await?;
+        aws::create_job_table(&direct_dynamodb, &names.table, &stack.table).await?;
+        aws::create_lease_table(&direct_dynamodb, &names.leases, &stack.leases).await?;
         let disk_s3 = match options.s3 {
             S3Store::Disk => Some(DiskS3::start(None, aws::TEST_CREDENTIALS, aws::TEST_CREDENTIALS).await?),
             S3Store::Backend => None,
@@ -393,7 +398,12 @@ impl World {
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
         let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone())?;
-        let edge = bound.serve(service.clone(), Some(&backend.endpoint), aws_faults.clone())?;
+        let edge = bound.serve_split(
+            service.clone(),
+            Some(&backend.endpoint),
+            backend.dynamodb_endpoint.as_deref(),
+            aws_faults.clone(),
+        )?;
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
         let running = Arc::new(tokio::sync::watch::channel(Vec::<Handle>::new()).0);
@@ -430,7 +440,7 @@ impl World {
         };
         Ok(World {
             _backend: backend,
-            ddb: aws_sdk_dynamodb::Client::new(&direct),
+            ddb: aws_sdk_dynamodb::Client::new(&direct_dynamodb),
             s3: aws::s3_client(&s3_direct),
             disk_s3,
             sdk: direct,

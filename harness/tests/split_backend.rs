@@ -1,0 +1,44 @@
+//! DynamoDB and its stream on a backend of their own (what `FILECHECKS_BACKEND=dynamodb-local`
+//! does with DynamoDB Local): here a second moto_server plays DynamoDB Local, so the split is
+//! checked on every machine. The table must exist only there, and a job must still run end to end
+//! — the handlers' and the Pipe's DynamoDB calls routed there by the edge, S3 and Secrets Manager
+//! to the embedded moto_server.
+
+use harness::world::moto::Moto;
+use harness::world::{Backend, World, WorldOptions};
+use pipeline::job::{FileRef, Job, JobKey, JobStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_on_its_own_backend() {
+    let dynamodb = Moto::start().expect("a second moto_server");
+    let world = World::boot(WorldOptions {
+        backend: Backend::DynamoDbLocal {
+            endpoint: Some(dynamodb.endpoint().to_string()),
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The table is on the DynamoDB backend, not on the one that serves S3.
+    let s3_side = aws_sdk_dynamodb::Client::new(&world.sdk);
+    let tables = s3_side.list_tables().send().await.unwrap();
+    assert!(
+        !tables.table_names().contains(&world.names.table),
+        "the job table is not on the S3 backend"
+    );
+    world.ftps.put_file("/in/a.data", b"split\n").unwrap();
+    world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
+    let key = JobKey {
+        job_id: "split-1".into(),
+        project: "P".into(),
+    };
+    let file = FileRef {
+        file_name: "a.data".into(),
+        remote_path: "/in/a.data".into(),
+    };
+    world.put_job(&Job::triggered(key, "FLPIDS_ODS", file)).await.unwrap();
+    world.settle().await;
+    let jobs = world.jobs().await.unwrap();
+    assert_eq!(jobs[0].status, JobStatus::Completed, "{jobs:?}");
+    assert_eq!(world.objects().await, vec![("P/a.data".to_string(), 6)]);
+}
