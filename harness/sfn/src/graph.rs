@@ -84,6 +84,7 @@ const GAP_Y: f64 = 46.0;
 const PAD: f64 = 14.0;
 const HEADER: f64 = 26.0;
 const CIRCLE: f64 = 12.0;
+const RETRY_ROOM: f64 = 96.0;
 /// Room beside the machine for edge labels (left) and for the arcs of loops (right).
 const MARGIN_LEFT: f64 = 120.0;
 const MARGIN_RIGHT: f64 = 170.0;
@@ -303,9 +304,6 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
             h = HEADER + tallest + PAD;
         }
         let retry_label = path.retries.get(name).map(|n| format!("retried ×{n}"));
-        if let Some(label) = &retry_label {
-            w = w.max(text_width(label) + 2.0 * PAD);
-        }
         nodes.insert(
             name.clone(),
             Node {
@@ -365,8 +363,10 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
         keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         rows[r] = keyed.into_iter().map(|(_, _, n)| n).collect();
     }
+    // A retried state keeps room on its right for its retry loop and count.
+    let span = |node: &Node| node.w + if node.retry_label.is_some() { RETRY_ROOM } else { 0.0 };
     let row_width = |row: &Vec<String>, nodes: &BTreeMap<String, Node>| -> f64 {
-        row.iter().map(|n| nodes[n].w).sum::<f64>() + GAP_X * (row.len().saturating_sub(1)) as f64
+        row.iter().map(|n| span(&nodes[n])).sum::<f64>() + GAP_X * (row.len().saturating_sub(1)) as f64
     };
     let width = rows.iter().map(|r| row_width(r, &nodes)).fold(0.0, f64::max) + 2.0 * PAD;
     let mut y = PAD;
@@ -377,7 +377,7 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
             if let Some(node) = nodes.get_mut(name) {
                 node.x = x;
                 node.y = y + (height - node.h) / 2.0;
-                x += node.w + GAP_X;
+                x += span(node) + GAP_X;
             }
         }
         y += height + GAP_Y;
@@ -536,12 +536,19 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             escape(&n.name)
         );
         if let Some(label) = &n.retry_label {
+            // The Retry edge: a loop from the state back to itself, its count beside it.
+            let (rx, top, bottom) = (x + n.w, y + n.h * 0.3, y + n.h * 0.7);
             let _ = write!(
                 out,
-                r#"<text x="{:.1}" y="{:.1}" class="retries">{}</text>"#,
-                x + n.w / 2.0,
-                y + n.h + 12.0,
-                escape(label)
+                r#"<g class="edge retry taken" data-from="{name}" data-to="{name}" data-kind="retry"><path d="M{rx:.1},{top:.1} C{:.1},{:.1} {:.1},{:.1} {rx:.1},{bottom:.1}" marker-end="url(#arrow)"/><text x="{:.1}" y="{:.1}" class="retries">{}</text></g>"#,
+                rx + 26.0,
+                top - 8.0,
+                rx + 26.0,
+                bottom + 8.0,
+                rx + 30.0,
+                y + n.h / 2.0 + 4.0,
+                escape(label),
+                name = escape(&n.name),
             );
         }
         for (ix, iy, inner) in &n.inner {
@@ -570,7 +577,8 @@ const STYLE: &str = "\
 rect.branch{fill:none;stroke:#aab7b8;stroke-dasharray:3 3}\
 text{font:12px sans-serif;fill:#16191f}\
 text.name{text-anchor:middle}\
-text.retries{text-anchor:middle;font-size:11px;fill:#b7410e}\
+text.retries{font-size:11px;fill:#b7410e}\
+.edge.retry path{stroke:#b7410e;stroke-width:1.6}\
 text.label{font-size:10px;fill:#545b64;paint-order:stroke;stroke:#fff;stroke-width:3px}\
 .edge path{fill:none;stroke:#879596;stroke-width:1.2}\
 .edge.catch path{stroke:#d13212;stroke-dasharray:5 3}\
