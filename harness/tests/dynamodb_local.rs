@@ -4,8 +4,11 @@
 //! Without a Docker daemon the test says so and passes.
 #![cfg(feature = "dynamodb-local")]
 
+mod common;
+
+use common::backends::one_job_through;
 use harness::world::{Backend, BackendError, World, WorldError, WorldOptions};
-use pipeline::job::{FileRef, Job, JobKey, JobStatus, TransferStage};
+use pipeline::job::{JobStatus, TransferStage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_runs_on_dynamodb_local() {
@@ -22,19 +25,7 @@ async fn a_job_runs_on_dynamodb_local() {
         }
         Err(e) => panic!("{e}"),
     };
-    world.ftps.put_file("/in/a.data", b"on dynamodb local\n").unwrap();
-    world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
-    let key = JobKey {
-        job_id: "ddb-local-1".into(),
-        project: "P".into(),
-    };
-    let file = FileRef {
-        file_name: "a.data".into(),
-        remote_path: "/in/a.data".into(),
-    };
-    world.put_job(&Job::triggered(key, "FLPIDS_ODS", file)).await.unwrap();
-    world.settle().await;
-    let jobs = world.jobs().await.unwrap();
+    let jobs = one_job_through(&world, "ddb-local-1", b"on dynamodb local\n").await;
     assert_eq!(jobs[0].status, JobStatus::Completed, "{jobs:?}");
     assert_eq!(jobs[0].transfer_stage, Some(TransferStage::Done));
     assert_eq!(world.objects().await, vec![("P/a.data".to_string(), 18)]);

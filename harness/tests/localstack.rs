@@ -2,8 +2,11 @@
 //! end to end too. Without a daemon the test says so and passes.
 #![cfg(feature = "localstack")]
 
+mod common;
+
+use common::backends::one_job_through;
 use harness::world::{Backend, BackendError, World, WorldError, WorldOptions};
-use pipeline::job::{FileRef, Job, JobKey, JobStatus};
+use pipeline::job::JobStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_world_boots_on_localstack() {
@@ -20,18 +23,6 @@ async fn the_world_boots_on_localstack() {
         }
         Err(e) => panic!("{e}"),
     };
-    world.ftps.put_file("/in/a.data", b"on localstack\n").unwrap();
-    world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
-    let key = JobKey {
-        job_id: "ls-1".into(),
-        project: "P".into(),
-    };
-    let file = FileRef {
-        file_name: "a.data".into(),
-        remote_path: "/in/a.data".into(),
-    };
-    world.put_job(&Job::triggered(key, "FLPIDS_ODS", file)).await.unwrap();
-    world.settle().await;
-    let jobs = world.jobs().await.unwrap();
+    let jobs = one_job_through(&world, "ls-1", b"on localstack\n").await;
     assert_eq!(jobs[0].status, JobStatus::Completed, "{jobs:?}");
 }

@@ -4,9 +4,12 @@
 //! — the handlers' and the Pipe's DynamoDB calls routed there by the edge, S3 and Secrets Manager
 //! to the embedded moto_server.
 
+mod common;
+
+use common::backends::one_job_through;
 use harness::world::moto::Moto;
 use harness::world::{Backend, World, WorldOptions};
-use pipeline::job::{FileRef, Job, JobKey, JobStatus};
+use pipeline::job::JobStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_on_its_own_backend() {
@@ -26,19 +29,7 @@ async fn dynamodb_on_its_own_backend() {
         !tables.table_names().contains(&world.names.table),
         "the job table is not on the S3 backend"
     );
-    world.ftps.put_file("/in/a.data", b"split\n").unwrap();
-    world.put_secret("FLPIDS_ODS", &world.ftps.secret()).await.unwrap();
-    let key = JobKey {
-        job_id: "split-1".into(),
-        project: "P".into(),
-    };
-    let file = FileRef {
-        file_name: "a.data".into(),
-        remote_path: "/in/a.data".into(),
-    };
-    world.put_job(&Job::triggered(key, "FLPIDS_ODS", file)).await.unwrap();
-    world.settle().await;
-    let jobs = world.jobs().await.unwrap();
+    let jobs = one_job_through(&world, "split-1", b"split\n").await;
     assert_eq!(jobs[0].status, JobStatus::Completed, "{jobs:?}");
     assert_eq!(world.objects().await, vec![("P/a.data".to_string(), 6)]);
 }

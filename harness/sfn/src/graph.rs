@@ -391,7 +391,8 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
     }
 }
 
-fn escape(text: &str) -> String {
+/// Text for HTML or SVG: `&`, `<`, `>` and quotes as entities.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

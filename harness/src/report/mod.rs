@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::emulate::pipe::Read;
 use crate::world::workflow;
+use sfn::graph::escape;
 
 /// What a run leaves to show, gathered before its world goes away.
 #[derive(Debug, Clone, Default)]
@@ -64,21 +65,6 @@ pub fn write(dir: &Path, pages: &[Page]) -> std::io::Result<PathBuf> {
     let index = dir.join("index.html");
     std::fs::write(&index, render_index(pages))?;
     Ok(index)
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "\

@@ -3,6 +3,7 @@
 //! state machine would do.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod up;
 
 use std::collections::HashMap;
