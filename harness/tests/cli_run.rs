@@ -16,14 +16,25 @@ expect:
   remote: []
 "#;
 
+/// `harness run --project project args…` as CI runs it (`CI` set: no snapshot is written).
 fn harness(project: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+    harness_with(project, args, true)
+}
+
+fn harness_with(project: &Path, args: &[&str], ci: bool) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
+    command
         .args(["run", "--project"])
         .arg(project)
         .args(args)
         .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .unwrap();
+        .env_remove("INSTA_UPDATE");
+    if ci {
+        command.env("CI", "1");
+    } else {
+        command.env_remove("CI");
+    }
+    let out = command.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),
@@ -38,11 +49,11 @@ fn a_changed_item_fails_with_a_unified_diff_of_the_snapshot() {
     std::fs::create_dir_all(scenarios.join("snapshots")).unwrap();
     std::fs::write(scenarios.join("lands.yaml"), SCENARIO).unwrap();
 
-    // No snapshot yet: the run says how to make one.
+    // No snapshot yet: under CI the run fails and says how to make one.
     let (code, stdout, _) = harness(project.path(), &["lands"]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("no snapshot at") && stdout.contains("INSTA_UPDATE=always"),
+        stdout.contains("no snapshot at") && stdout.contains("--accept"),
         "{stdout}"
     );
 
@@ -82,6 +93,24 @@ fn a_changed_item_fails_with_a_unified_diff_of_the_snapshot() {
         report.contains("tests=\"1\" failures=\"1\"") && report.contains("differs"),
         "{report}"
     );
+    assert!(
+        !scenarios.join("snapshots/lands.snap.new").exists(),
+        "CI writes no snapshot"
+    );
+
+    // Outside CI the new snapshot waits beside the old one for review, as insta leaves it, and
+    // `--accept` takes it.
+    let (code, stdout, _) = harness_with(project.path(), &["lands"], false);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("lands.snap.new"), "{stdout}");
+    let pending = std::fs::read_to_string(scenarios.join("snapshots/lands.snap.new")).unwrap();
+    assert!(pending.contains("\"bytes\": 3,"), "{pending}");
+    let (code, stdout, _) = harness_with(project.path(), &["--accept", "lands"], false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("updated snapshot"), "{stdout}");
+    assert!(!scenarios.join("snapshots/lands.snap.new").exists(), "taken");
+    let (code, stdout, _) = harness(project.path(), &["lands"]);
+    assert_eq!(code, 0, "{stdout}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use harness::ftps::ExternalFtps;
 use harness::report;
 use harness::scenario::schema::{SLOW_TESTS, slow_tests_enabled};
+use harness::scenario::snapshot::{Outcome, Update};
 use harness::scenario::{Runner, Scenario, scenario_files, snapshot};
 use harness::world::Project;
 
@@ -31,6 +32,10 @@ pub struct Args {
     /// failed run writes one to target/filechecks-report/ without being asked.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// Take this run's snapshots where they differ from the stored ones (insta's
+    /// `INSTA_UPDATE=always`); without it a changed snapshot is left beside the old as `.snap.new`.
+    #[arg(long)]
+    accept: bool,
     /// `text` (a line per scenario) or `json` (one JSON object per scenario and line: name, result,
     /// duration, problems, executions, items).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -125,10 +130,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (problems, elapsed, items, snapshot_text, evidence) = match runner.run(file).await {
             Ok(report) => {
                 let mut problems = report.failures;
-                if problems.is_empty()
-                    && let Err(diff) = snapshot::compare(file, &report.snapshot)
-                {
-                    problems.push(diff.to_string());
+                // A scenario that failed its checks has no snapshot worth keeping.
+                if problems.is_empty() {
+                    match snapshot::check(file, &report.snapshot, Update::from_env(args.accept)) {
+                        Ok(Outcome::Matches) => {}
+                        Ok(Outcome::Created(path)) if args.format == Format::Text => {
+                            println!("new snapshot {} — review it", path.display())
+                        }
+                        Ok(Outcome::Updated(path)) if args.format == Format::Text => {
+                            println!("updated snapshot {}", path.display())
+                        }
+                        Ok(_) => {}
+                        Err(e) => problems.push(e.to_string()),
+                    }
                 }
                 let items: Vec<serde_json::Value> = report.items.into_iter().map(|s| s.item).collect();
                 (problems, report.elapsed, items, report.snapshot, report.evidence)

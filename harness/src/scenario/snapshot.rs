@@ -44,6 +44,15 @@ fn redact_world_ids(text: &str) -> String {
     })
 }
 
+/// `the server presented e334…` → `the server presented [certificate-sha256]`: each world's FTPS
+/// server has a certificate of its own, so its fingerprint in a pin mismatch varies per run.
+fn redact_certificate_fingerprints(text: &str) -> String {
+    redact_after(text, "the server presented ", "[certificate-sha256]", |after| {
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 64 { hex } else { 0 }
+    })
+}
+
 /// `arn:aws:states:…:execution:<machine>:<name>` → `[execution-arn]`: execution names are random.
 fn redact_execution_arns(text: &str) -> String {
     text.split(' ')
@@ -80,7 +89,8 @@ pub fn redact(item: &Value) -> Value {
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
             Value::String(s) if key == "message" => {
-                Value::String(redact_world_ids(&redact_execution_arns(&redact_ports(s))))
+                let redacted = redact_world_ids(&redact_execution_arns(&redact_ports(s)));
+                Value::String(redact_certificate_fingerprints(&redacted))
             }
             other => other.clone(),
         }
@@ -106,14 +116,117 @@ pub fn path(scenario: &Path) -> PathBuf {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error(
-        "no snapshot at {0} (create it with `INSTA_UPDATE=always cargo test -p harness --test scenarios`, or `cargo insta review`)"
-    )]
+    #[error("no snapshot at {0} (a run outside CI writes it; `harness run --accept` writes it anywhere)")]
     Missing(PathBuf),
     #[error("snapshot {path}: {message}")]
     Unreadable { path: PathBuf, message: String },
-    #[error("snapshot {path} differs:\n{diff}")]
-    Differs { path: PathBuf, diff: String },
+    #[error("snapshot {path} differs:\n{diff}{pending}")]
+    Differs {
+        path: PathBuf,
+        diff: String,
+        /// Where the new snapshot waits for review, when it was written (`.snap.new`).
+        pending: String,
+    },
+    #[error("writing snapshot {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// What a run may write, as insta's `INSTA_UPDATE` says (`--accept` is `always`): `auto` — the
+/// default — writes a missing snapshot and puts a changed one beside the old as `.snap.new` for
+/// review, except under CI (`CI` set), where it writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Write new and changed snapshots (`INSTA_UPDATE=always`, `--accept`).
+    Always,
+    /// Write new and changed snapshots as `.snap.new` (`INSTA_UPDATE=new`).
+    New,
+    /// Write a missing snapshot; a changed one as `.snap.new` (`auto` outside CI).
+    Auto,
+    /// Write nothing (`INSTA_UPDATE=no`, and `auto` under CI).
+    No,
+}
+
+impl Update {
+    /// The mode `INSTA_UPDATE` and `CI` give, or `Always` when the user accepts.
+    pub fn from_env(accept: bool) -> Update {
+        if accept {
+            return Update::Always;
+        }
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        match std::env::var("INSTA_UPDATE").as_deref() {
+            Ok("always") | Ok("1") => Update::Always,
+            Ok("new") => Update::New,
+            Ok("no") | Ok("0") => Update::No,
+            _ if ci => Update::No,
+            _ => Update::Auto,
+        }
+    }
+}
+
+/// A run's snapshot held against the stored one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Matches,
+    /// There was none: this run's is now stored (to be reviewed).
+    Created(PathBuf),
+    /// It differed and was accepted.
+    Updated(PathBuf),
+}
+
+/// insta's file format, as `cargo test` writes a scenario's snapshot.
+fn snapshot_file(snapshot: &str) -> String {
+    format!("---\nsource: harness/tests/scenarios.rs\n---\n{snapshot}\n")
+}
+
+fn write(path: &Path, snapshot: &str) -> Result<(), SnapshotError> {
+    let fail = |source| SnapshotError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    std::fs::write(path, snapshot_file(snapshot)).map_err(fail)
+}
+
+/// Compares `snapshot` with the one stored for `scenario` and writes what `update` allows: a
+/// missing snapshot (then the run passes and says so), a changed one (accepted, or left beside
+/// the old one as `.snap.new` for `cargo insta review`).
+pub fn check(scenario: &Path, snapshot: &str, update: Update) -> Result<Outcome, SnapshotError> {
+    let stored = path(scenario);
+    let pending = stored.with_extension("snap.new");
+    match compare(scenario, snapshot) {
+        Ok(()) => {
+            // An old `.snap.new` for a snapshot that matches again is stale.
+            let _ = std::fs::remove_file(&pending);
+            Ok(Outcome::Matches)
+        }
+        Err(SnapshotError::Missing(_)) if matches!(update, Update::Always | Update::Auto) => {
+            write(&stored, snapshot)?;
+            Ok(Outcome::Created(stored))
+        }
+        Err(SnapshotError::Differs { .. }) if update == Update::Always => {
+            write(&stored, snapshot)?;
+            let _ = std::fs::remove_file(&pending);
+            Ok(Outcome::Updated(stored))
+        }
+        Err(SnapshotError::Missing(path)) if update == Update::New => {
+            write(&pending, snapshot)?;
+            Err(SnapshotError::Missing(path))
+        }
+        Err(SnapshotError::Differs { path, diff, .. }) if matches!(update, Update::New | Update::Auto) => {
+            write(&pending, snapshot)?;
+            Err(SnapshotError::Differs {
+                path,
+                diff,
+                pending: format!(
+                    "\nthe new one is at {} (`cargo insta review`, or `harness run --accept` to take it)",
+                    pending.display()
+                ),
+            })
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Compares `snapshot` with the one stored for `scenario`, as insta does.
@@ -140,7 +253,11 @@ pub fn compare(scenario: &Path, snapshot: &str) -> Result<(), SnapshotError> {
         .context_radius(3)
         .header("stored", "this run")
         .to_string();
-    Err(SnapshotError::Differs { path, diff })
+    Err(SnapshotError::Differs {
+        path,
+        diff,
+        pending: String::new(),
+    })
 }
 
 #[cfg(test)]
@@ -150,12 +267,13 @@ mod tests {
     #[test]
     fn messages_lose_what_varies_per_run_and_keep_the_rest() {
         let message = "secret filechecks/0123456789ab/ftps/X at 127.0.0.1:40971 by \
-            arn:aws:states:us-east-1:123456789012:execution:M:6f1c, not filechecks/docs/ nor 127.0.0.1:";
+            arn:aws:states:us-east-1:123456789012:execution:M:6f1c, not filechecks/docs/ nor 127.0.0.1:; \
+            the server presented e33432477baea20b3c85c6ba71c15aee9ec5431a0440caf97b01bfe7beb622e7";
         let item = json!({"error": {"message": message}});
         assert_eq!(
             redact(&item)["error"]["message"],
             "secret filechecks/[world]/ftps/X at 127.0.0.1:[port] by [execution-arn], \
-             not filechecks/docs/ nor 127.0.0.1:"
+             not filechecks/docs/ nor 127.0.0.1:; the server presented [certificate-sha256]"
         );
     }
 }

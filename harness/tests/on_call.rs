@@ -1,0 +1,130 @@
+//! The README's "Reproducing a production ERROR" section, run as the person on call runs it, in a
+//! directory outside the checkout: an ERROR item → `harness scenario from-item item.json --output
+//! incident.yaml` → `harness run incident.yaml`. For every error from-item knows, the first run
+//! must reproduce the error, pass (`1 passed, 0 failed`) and write the scenario's snapshot beside
+//! it; the second must pass against that snapshot. Under CI the same first run fails, naming the
+//! missing snapshot, as insta does.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+
+/// The errors `from-item` reproduces, each with a message as the pipeline records it.
+const ERRORS: &[(&str, &str)] = &[
+    ("RemoteFileNotFound", "remote file not found: /x: 550 File not found"),
+    ("FtpsAuthFailed", "530 Login incorrect."),
+    ("TlsVerificationFailed", "invalid peer certificate: UnknownIssuer"),
+    (
+        "CertificatePinMismatch",
+        "the server's certificate does not match the pinned SHA-256",
+    ),
+    (
+        "TransientNetwork",
+        "data connection for /x failed after 1048576 bytes: connection reset",
+    ),
+    ("TooManyConnections", "421 Too many connections"),
+    ("IntegrityMismatch", "size mismatch: SIZE says 10, read 11"),
+    ("RemoteDeleteFailed", "DELE refused: 550 Permission denied"),
+    ("UnsafeFileName", "unsafe file name"),
+    ("SourceChanged", "the source changed while it was read"),
+];
+
+fn harness(cwd: &Path, args: &[&str], ci: bool) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("INSTA_UPDATE")
+        .env_remove("FILECHECKS_PROJECT");
+    if ci {
+        command.env("CI", "1");
+    } else {
+        command.env_remove("CI");
+    }
+    let out = command.output().expect("harness runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn item(name: &str, message: &str) -> serde_json::Value {
+    let file = if name == "UnsafeFileName" {
+        "../escape.data"
+    } else {
+        "incident.data"
+    };
+    json!({"jobId": "incident-1234", "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
+           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": "STREAMING",
+           "file": {"fileName": file, "remotePath": format!("/s_dart_cert/plas/in/{file}")},
+           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}})
+}
+
+#[test]
+fn the_readme_on_call_commands_pass_on_the_first_try() {
+    for (name, message) in ERRORS {
+        // Outside the checkout: no project around, the embedded infra.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("item.json"), item(name, message).to_string()).unwrap();
+        let (code, out) = harness(
+            dir.path(),
+            &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],
+            false,
+        );
+        assert_eq!(code, 0, "{name}: from-item: {out}");
+
+        let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
+        assert_eq!(code, 0, "{name}: first run: {out}");
+        assert!(out.contains("1 passed, 0 failed"), "{name}: {out}");
+        let snapshot = dir.path().join("snapshots/incident-1234.snap");
+        assert!(
+            out.contains(&format!(
+                "new snapshot {} — review it",
+                Path::new("snapshots/incident-1234.snap").display()
+            )) || out.contains("new snapshot") && out.contains("incident-1234.snap — review it"),
+            "{name}: the run says it wrote the snapshot: {out}"
+        );
+        let stored = std::fs::read_to_string(&snapshot).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        assert!(stored.contains(&format!("\"name\": \"{name}\"")), "{name}: {stored}");
+
+        let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
+        assert_eq!(code, 0, "{name}: second run: {out}");
+        assert!(
+            out.contains("1 passed, 0 failed") && !out.contains("new snapshot"),
+            "{name}: {out}"
+        );
+    }
+}
+
+#[test]
+fn under_ci_a_missing_snapshot_fails_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (name, message) = ERRORS[0];
+    std::fs::write(dir.path().join("item.json"), item(name, message).to_string()).unwrap();
+    let (code, out) = harness(
+        dir.path(),
+        &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],
+        true,
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], true);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+    assert!(
+        out.contains("no snapshot at") && out.contains("incident-1234.snap"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("snapshots/incident-1234.snap").exists(),
+        "nothing written under CI"
+    );
+    // Accepted, it is written; the next CI run passes.
+    let (code, out) = harness(dir.path(), &["run", "--accept", "incident-1234.yaml"], true);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], true);
+    assert_eq!(code, 0, "{out}");
+}
