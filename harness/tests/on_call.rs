@@ -10,24 +10,35 @@ use std::process::Command;
 
 use serde_json::json;
 
-/// The errors `from-item` reproduces, each with a message as the pipeline records it.
-const ERRORS: &[(&str, &str)] = &[
-    ("RemoteFileNotFound", "remote file not found: /x: 550 File not found"),
-    ("FtpsAuthFailed", "530 Login incorrect."),
-    ("TlsVerificationFailed", "invalid peer certificate: UnknownIssuer"),
+/// The errors `from-item` reproduces: a message as the pipeline records it, and the stage the
+/// job had reached (what production items carry).
+const ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "RemoteFileNotFound",
+        "remote file not found: /x: 550 File not found",
+        "CONNECTING",
+    ),
+    ("FtpsAuthFailed", "530 Login incorrect.", "CONNECTING"),
+    (
+        "TlsVerificationFailed",
+        "invalid peer certificate: UnknownIssuer",
+        "CONNECTING",
+    ),
     (
         "CertificatePinMismatch",
         "the server's certificate does not match the pinned SHA-256",
+        "CONNECTING",
     ),
     (
         "TransientNetwork",
         "data connection for /x failed after 1048576 bytes: connection reset",
+        "STREAMING",
     ),
-    ("TooManyConnections", "421 Too many connections"),
-    ("IntegrityMismatch", "size mismatch: SIZE says 10, read 11"),
-    ("RemoteDeleteFailed", "DELE refused: 550 Permission denied"),
-    ("UnsafeFileName", "unsafe file name"),
-    ("SourceChanged", "the source changed while it was read"),
+    ("TooManyConnections", "421 Too many connections", "CONNECTING"),
+    ("IntegrityMismatch", "size mismatch: SIZE says 10, read 11", "STREAMING"),
+    ("RemoteDeleteFailed", "DELE refused: 550 Permission denied", "VERIFIED"),
+    ("UnsafeFileName", "unsafe file name", "PENDING"),
+    ("SourceChanged", "the source changed while it was read", "STREAMING"),
 ];
 
 fn harness(cwd: &Path, args: &[&str], ci: bool) -> (i32, String) {
@@ -52,30 +63,47 @@ fn harness(cwd: &Path, args: &[&str], ci: bool) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-fn item(name: &str, message: &str) -> serde_json::Value {
+fn item(name: &str, message: &str, stage: &str) -> serde_json::Value {
     let file = if name == "UnsafeFileName" {
         "../escape.data"
     } else {
         "incident.data"
     };
-    json!({"jobId": "incident-1234", "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
-           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": "STREAMING",
+    let mut item = json!({"jobId": "incident-1234", "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
+           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": stage,
            "file": {"fileName": file, "remotePath": format!("/s_dart_cert/plas/in/{file}")},
-           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}})
+           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}});
+    if stage == "VERIFIED" {
+        // After VERIFIED the item holds the landing.
+        item["s3"] = json!({"bucket": "landing-prod", "key": "FLPIDS-NATS/incident.data"});
+        item["transfer"] = json!({"bytes": 2048, "sha256": "00"});
+    }
+    item
 }
 
 #[test]
 fn the_readme_on_call_commands_pass_on_the_first_try() {
-    for (name, message) in ERRORS {
+    for (name, message, stage) in ERRORS {
         // Outside the checkout: no project around, the embedded infra.
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("item.json"), item(name, message).to_string()).unwrap();
+        std::fs::write(dir.path().join("item.json"), item(name, message, stage).to_string()).unwrap();
         let (code, out) = harness(
             dir.path(),
             &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],
             false,
         );
         assert_eq!(code, 0, "{name}: from-item: {out}");
+        // What it cannot reproduce, it says.
+        assert!(out.contains("not reproduced: the file's content"), "{name}: {out}");
+        let scenario = std::fs::read_to_string(dir.path().join("incident-1234.yaml")).unwrap();
+        if *name != "SourceChanged" {
+            assert!(
+                scenario.contains(&format!("transferStage: {stage}")),
+                "{name}: the stage: {scenario}"
+            );
+        } else {
+            assert!(out.contains("not reproduced: the stage STREAMING"), "{name}: {out}");
+        }
 
         let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
         assert_eq!(code, 0, "{name}: first run: {out}");
@@ -90,6 +118,14 @@ fn the_readme_on_call_commands_pass_on_the_first_try() {
         );
         let stored = std::fs::read_to_string(&snapshot).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
         assert!(stored.contains(&format!("\"name\": \"{name}\"")), "{name}: {stored}");
+        if *name == "TransientNetwork" {
+            // The drop where the item says, in a file large enough for it.
+            assert!(scenario.contains("drop_after_bytes: 1048576"), "{scenario}");
+            assert!(scenario.contains("size: 2097152"), "{scenario}");
+        }
+        if *name == "RemoteDeleteFailed" {
+            assert!(stored.contains("\"bytes\": 2048"), "the recorded size landed: {stored}");
+        }
 
         let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
         assert_eq!(code, 0, "{name}: second run: {out}");
@@ -103,8 +139,8 @@ fn the_readme_on_call_commands_pass_on_the_first_try() {
 #[test]
 fn under_ci_a_missing_snapshot_fails_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (name, message) = ERRORS[0];
-    std::fs::write(dir.path().join("item.json"), item(name, message).to_string()).unwrap();
+    let (name, message, stage) = ERRORS[0];
+    std::fs::write(dir.path().join("item.json"), item(name, message, stage).to_string()).unwrap();
     let (code, out) = harness(
         dir.path(),
         &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use harness::scenario::from_item::scenario_from_item;
+use harness::scenario::from_item::reproduce;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -46,8 +46,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&item).with_context(|| format!("reading {}", item.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", item.display()))?;
-    let scenario = scenario_from_item(&value).with_context(|| item.display().to_string())?;
-    let yaml = scenario.to_yaml();
+    let reproduction = reproduce(&value).with_context(|| item.display().to_string())?;
+    let yaml = reproduction.scenario.to_yaml();
+    // What the scenario cannot carry is said, so nobody reads more into a pass than it shows.
+    for note in &reproduction.not_reproduced {
+        eprintln!("from-item: not reproduced: {note}");
+    }
     match output {
         Some(path) => std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?,
         None => println!("{}", yaml.trim_end()),
