@@ -1,9 +1,9 @@
 //! The README's "Reproducing a production ERROR" section, run as the person on call runs it, in a
-//! directory outside the checkout: an ERROR item → `harness scenario from-item item.json --output
-//! incident.yaml` → `harness run incident.yaml`. For every error from-item knows, the first run
-//! must reproduce the error, pass (`1 passed, 0 failed`) and write the scenario's snapshot beside
-//! it; the second must pass against that snapshot. Under CI the same first run fails, naming the
-//! missing snapshot, as insta does.
+//! directory outside the checkout: the commands are read from the README itself (`from-item item.json
+//! --output scenarios/incident-1234.yaml`, then `run scenarios/incident-1234.yaml`). For every error
+//! from-item knows, the first run must reproduce the error, pass (`1 passed, 0 failed`) and write the
+//! scenario's snapshot beside it; the second must pass against that snapshot. Under CI the same
+//! first run fails, naming the missing snapshot, as insta does.
 
 use std::path::Path;
 use std::process::Command;
@@ -41,7 +41,31 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("SourceChanged", "the source changed while it was read", "STREAMING"),
 ];
 
-fn harness(cwd: &Path, args: &[&str], ci: bool) -> (i32, String) {
+/// The README's on-call commands (`from-item`, then `run`), read from its "Reproducing a
+/// production ERROR" section: `cargo run -p harness --` becomes the built binary, and the
+/// replay against a staging server (it needs one) is left out.
+fn readme_commands() -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("## Reproducing a production ERROR")
+        .nth(1)
+        .expect("the README has the on-call section");
+    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    let commands: Vec<Vec<String>> = block
+        .lines()
+        .filter_map(|line| line.strip_prefix("cargo run -p harness -- "))
+        .filter(|rest| !rest.contains("--ftps-url"))
+        .map(|rest| rest.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(
+        commands.iter().map(|c| c[0].as_str()).collect::<Vec<_>>(),
+        ["scenario", "run"],
+        "the README's on-call commands changed: {block}"
+    );
+    commands
+}
+
+fn harness(cwd: &Path, args: &[String], ci: bool) -> (i32, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
     command
         .args(args)
@@ -83,19 +107,22 @@ fn item(name: &str, message: &str, stage: &str) -> serde_json::Value {
 
 #[test]
 fn the_readme_on_call_commands_pass_on_the_first_try() {
+    let commands = readme_commands();
+    let (from_item, run) = (&commands[0], &commands[1]);
+    // The scenario path the README writes, and the snapshot beside it.
+    let output = &from_item[from_item.iter().position(|a| a == "--output").unwrap() + 1];
+    let snapshot_shown = Path::new(output)
+        .with_file_name("snapshots")
+        .join(Path::new(output).with_extension("snap").file_name().unwrap());
     for (name, message, stage) in ERRORS {
         // Outside the checkout: no project around, the embedded infra.
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("item.json"), item(name, message, stage).to_string()).unwrap();
-        let (code, out) = harness(
-            dir.path(),
-            &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],
-            false,
-        );
+        let (code, out) = harness(dir.path(), from_item, false);
         assert_eq!(code, 0, "{name}: from-item: {out}");
         // What it cannot reproduce, it says.
         assert!(out.contains("not reproduced: the file's content"), "{name}: {out}");
-        let scenario = std::fs::read_to_string(dir.path().join("incident-1234.yaml")).unwrap();
+        let scenario = std::fs::read_to_string(dir.path().join(output)).unwrap();
         if *name != "SourceChanged" {
             assert!(
                 scenario.contains(&format!("transferStage: {stage}")),
@@ -105,18 +132,15 @@ fn the_readme_on_call_commands_pass_on_the_first_try() {
             assert!(out.contains("not reproduced: the stage STREAMING"), "{name}: {out}");
         }
 
-        let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
+        let (code, out) = harness(dir.path(), run, false);
         assert_eq!(code, 0, "{name}: first run: {out}");
         assert!(out.contains("1 passed, 0 failed"), "{name}: {out}");
-        let snapshot = dir.path().join("snapshots/incident-1234.snap");
         assert!(
-            out.contains(&format!(
-                "new snapshot {} — review it",
-                Path::new("snapshots/incident-1234.snap").display()
-            )) || out.contains("new snapshot") && out.contains("incident-1234.snap — review it"),
+            out.contains(&format!("new snapshot {} — review it", snapshot_shown.display())),
             "{name}: the run says it wrote the snapshot: {out}"
         );
-        let stored = std::fs::read_to_string(&snapshot).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        let stored =
+            std::fs::read_to_string(dir.path().join(&snapshot_shown)).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
         assert!(stored.contains(&format!("\"name\": \"{name}\"")), "{name}: {stored}");
         if *name == "TransientNetwork" {
             // The drop where the item says, in a file large enough for it.
@@ -127,7 +151,7 @@ fn the_readme_on_call_commands_pass_on_the_first_try() {
             assert!(stored.contains("\"bytes\": 2048"), "the recorded size landed: {stored}");
         }
 
-        let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], false);
+        let (code, out) = harness(dir.path(), run, false);
         assert_eq!(code, 0, "{name}: second run: {out}");
         assert!(
             out.contains("1 passed, 0 failed") && !out.contains("new snapshot"),
@@ -138,29 +162,28 @@ fn the_readme_on_call_commands_pass_on_the_first_try() {
 
 #[test]
 fn under_ci_a_missing_snapshot_fails_and_is_named() {
+    let commands = readme_commands();
+    let (from_item, run) = (&commands[0], &commands[1]);
     let dir = tempfile::tempdir().unwrap();
     let (name, message, stage) = ERRORS[0];
     std::fs::write(dir.path().join("item.json"), item(name, message, stage).to_string()).unwrap();
-    let (code, out) = harness(
-        dir.path(),
-        &["scenario", "from-item", "item.json", "--output", "incident-1234.yaml"],
-        true,
-    );
+    let (code, out) = harness(dir.path(), from_item, true);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], true);
+    let (code, out) = harness(dir.path(), run, true);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("0 passed, 1 failed"), "{out}");
     assert!(
-        out.contains("no snapshot at") && out.contains("incident-1234.snap"),
+        out.contains("no snapshot at scenarios/snapshots/incident-1234.snap"),
         "{out}"
     );
     assert!(
-        !dir.path().join("snapshots/incident-1234.snap").exists(),
+        !dir.path().join("scenarios/snapshots/incident-1234.snap").exists(),
         "nothing written under CI"
     );
     // Accepted, it is written; the next CI run passes.
-    let (code, out) = harness(dir.path(), &["run", "--accept", "incident-1234.yaml"], true);
+    let accept: Vec<String> = [&run[..1], &["--accept".to_owned()], &run[1..]].concat();
+    let (code, out) = harness(dir.path(), &accept, true);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = harness(dir.path(), &["run", "incident-1234.yaml"], true);
+    let (code, out) = harness(dir.path(), run, true);
     assert_eq!(code, 0, "{out}");
 }

@@ -53,7 +53,14 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         eprintln!("from-item: not reproduced: {note}");
     }
     match output {
-        Some(path) => std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            // `--output scenarios/incident.yaml` from a directory without `scenarios/` is the
+            // README's own command outside the checkout.
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+            std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?
+        }
         None => println!("{}", yaml.trim_end()),
     }
     Ok(ExitCode::SUCCESS)
