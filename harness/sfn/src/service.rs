@@ -173,11 +173,16 @@ fn page(items: Vec<Value>, body: &Value, field: &str) -> Result<Value, ApiError>
             .map_err(|_| api_error("InvalidToken", format!("Invalid Token: '{token}'")))?,
         None => 0,
     };
-    let max = body
-        .get("maxResults")
-        .and_then(Value::as_u64)
-        .filter(|m| *m > 0)
-        .unwrap_or(100) as usize;
+    // AWS: 0..=1000, 0 (or none) meaning its default page of 100.
+    let max = match body.get("maxResults").and_then(Value::as_u64) {
+        None | Some(0) => 100,
+        Some(max @ 1..=1000) => max as usize,
+        Some(max) => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"
+            )));
+        }
+    };
     let end = (start + max).min(items.len());
     let mut out = Map::new();
     out.insert(
@@ -291,10 +296,15 @@ impl Service {
         let on_end = EndHook(Arc::new(
             move |handle: &Handle, execution: &crate::exec::Execution, stopped| {
                 ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let _ = events.send(status_change_event(execution_detail(
-                    handle,
-                    Some((execution, stopped)),
-                )));
+                // The hook runs just before the outcome is published; the event goes out after
+                // it, as AWS sends it once the execution is closed, so a consumer that calls
+                // DescribeExecution on the event sees the end status.
+                let event = status_change_event(execution_detail(handle, Some((execution, stopped))));
+                let (events, handle) = (events.clone(), handle.clone());
+                tokio::spawn(async move {
+                    handle.wait().await;
+                    let _ = events.send(event);
+                });
             },
         ));
         let options = RunOptions {
@@ -396,6 +406,12 @@ impl Service {
 
     fn update_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = self.machine_arn(body)?;
+        if body.get("definition").is_none() && body.get("roleArn").is_none() {
+            return Err(api_error(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+            ));
+        }
         let parsed = match optional(body, "definition") {
             Some(text) => Some((
                 text.to_string(),
@@ -423,7 +439,9 @@ impl Service {
     fn delete_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = self.machine_arn(body)?;
         // AWS answers a delete of an unknown machine with success too.
-        self.registry().machines.remove(arn);
+        let mut registry = self.registry();
+        registry.machines.remove(arn);
+        registry.tags.remove(arn);
         Ok(json!({}))
     }
 
@@ -588,10 +606,9 @@ impl Service {
 
     fn resource_arn<'a>(&self, body: &'a Value) -> Result<&'a str, ApiError> {
         let arn = string(body, "resourceArn")?;
-        let known = {
-            let registry = self.registry();
-            registry.machines.contains_key(arn) || registry.executions.iter().any(|e| e.handle.arn == arn)
-        };
+        // Tags belong to state machines and activities (TagResource's page); this service has
+        // no activities, and an execution is not taggable.
+        let known = self.registry().machines.contains_key(arn);
         if !known {
             return Err(api_error("ResourceNotFound", format!("Resource not found: '{arn}'")));
         }

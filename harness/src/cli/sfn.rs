@@ -1,4 +1,6 @@
-//! `harness sfn run`: one execution of any state machine, printed as one JSON object.
+//! `harness sfn run` (one execution of any state machine, printed as one JSON object), `harness sfn
+//! test-state` (one state, as the TestState API runs it) and `harness sfn serve` (the Step
+//! Functions API on a local endpoint, as Step Functions Local served it).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,7 +68,8 @@ pub enum Command {
         /// {"errorOutput": {"error": "…", "cause": "…"}}.
         #[arg(long)]
         mock: Option<String>,
-        /// {"retrierRetryCount": N}: how many retries the state has had.
+        /// TestState's stateConfiguration: {"retrierRetryCount": N, "errorCausedByState": "…",
+        /// "mapIterationFailureCount": N, "mapItemReaderData": "<JSON text>"}.
         #[arg(long)]
         state_configuration: Option<String>,
     },
@@ -166,7 +169,10 @@ async fn serve(port: u16, mock_config: Option<PathBuf>, virtual_time: bool) -> a
         },
     }));
     let edge = Edge::start(service, None, port).await?;
-    println!("export AWS_ENDPOINT_URL='{}'", edge.endpoint());
+    for (name, value) in harness::world::aws::client_environment(&edge.endpoint()) {
+        println!("export {name}='{value}'");
+    }
+    println!("# with these set: aws stepfunctions list-state-machines");
     println!("# ready: the Step Functions API; interrupt to stop");
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;

@@ -21,6 +21,20 @@ pub use sfn::arn::REGION;
 /// ever reach a real account.
 pub const TEST_CREDENTIALS: &str = "testing";
 
+/// Environment that points the AWS CLI and the SDKs at a local endpoint.
+pub fn client_environment(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", TEST_CREDENTIALS.into()),
+        ("AWS_SECRET_ACCESS_KEY", TEST_CREDENTIALS.into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_DEFAULT_REGION", REGION.into()),
+        // TestState and StartSyncExecution go to `sync-<host>` on AWS; the local endpoint is an
+        // IP. The AWS CLI and the SDKs that read this setting then call the endpoint as it is.
+        ("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".into()),
+    ]
+}
+
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))

@@ -482,30 +482,23 @@ impl World {
 
     /// Environment that points the AWS CLI, the SDKs and `harness submit`/`status` at this world.
     pub fn environment(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", aws::TEST_CREDENTIALS.into()),
-            ("AWS_SECRET_ACCESS_KEY", aws::TEST_CREDENTIALS.into()),
-            ("AWS_REGION", aws::REGION.into()),
-            ("AWS_DEFAULT_REGION", aws::REGION.into()),
-            // TestState and StartSyncExecution go to `sync-<host>` on AWS; the local endpoint is an
-            // IP. The AWS CLI and the SDKs that read this setting then call the endpoint as it is.
-            ("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".into()),
-            ("JOBS_TABLE", self.names.table.clone()),
-            ("LEASES_TABLE", self.names.leases.clone()),
-            ("LANDING_BUCKET", self.names.bucket.clone()),
-            ("FTPS_SECRET_ID", self.names.secret_id.clone()),
-            ("STATE_MACHINE_ARN", self.state_machine_arn.clone()),
-            ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
-        ]
-        .into_iter()
-        .chain(
-            self.disk_s3
-                .as_ref()
-                .map(|disk| ("AWS_ENDPOINT_URL_S3", disk.endpoint().to_string())),
-        )
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        aws::client_environment(&self.endpoint())
+            .into_iter()
+            .chain([
+                ("JOBS_TABLE", self.names.table.clone()),
+                ("LEASES_TABLE", self.names.leases.clone()),
+                ("LANDING_BUCKET", self.names.bucket.clone()),
+                ("FTPS_SECRET_ID", self.names.secret_id.clone()),
+                ("STATE_MACHINE_ARN", self.state_machine_arn.clone()),
+                ("FILECHECKS_FTPS_ROOT", self.ftps.root().display().to_string()),
+            ])
+            .chain(
+                self.disk_s3
+                    .as_ref()
+                    .map(|disk| ("AWS_ENDPOINT_URL_S3", disk.endpoint().to_string())),
+            )
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
     }
 
     /// Stores the FTPS secret for `pipeline` (any pipeline when the world shares one secret).
