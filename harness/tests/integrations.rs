@@ -107,6 +107,49 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
     );
 }
 
+/// The optimized putItem and deleteItem write the world's table; a deleteItem whose condition
+/// fails is `DynamoDB.ConditionalCheckFailedException`, and the item stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimized_put_and_delete_item_write_the_worlds_table() {
+    let world = quiet_world().await;
+    let table = &world.names.table;
+    let key = json!({"jobId": {"S": "job-put"}, "project": {"S": "FLPIDS-NATS"}});
+    let definition = json!({"StartAt": "Put", "States": {
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": table, "Item": {"jobId": {"S": "job-put"}, "project": {"S": "FLPIDS-NATS"},
+                "pipeline": {"S": "FLPIDS_ODS"}, "status": {"S": "PENDING"},
+                "file": {"M": {"fileName": {"S": "a.data"}, "remotePath": {"S": "/in/a.data"}}},
+                "createdAt": {"S": "2026-01-23T14:58:59.051433+00:00"}}},
+            "ResultPath": null, "Next": "DeleteIfDone"},
+        "DeleteIfDone": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem",
+            "Parameters": {"TableName": table, "Key": key, "ConditionExpression": "#s = :done",
+                "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":done": {"S": "COMPLETED"}}},
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.kept", "Next": "Check"}],
+            "Next": "Check"},
+        "Check": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": table, "Key": key}, "ResultSelector": {"status.$": "$.Item.status.S"},
+            "ResultPath": "$.after", "Next": "Delete"},
+        "Delete": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem",
+            "Parameters": {"TableName": table, "Key": key, "ReturnValues": "ALL_OLD"},
+            "ResultSelector": {"deleted.$": "$.Attributes.jobId.S"}, "ResultPath": "$.delete", "End": true}}});
+    let execution = run(&world, &definition, json!({})).await;
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
+    let output = execution.output.unwrap();
+    assert_eq!(output["kept"]["Error"], "DynamoDB.ConditionalCheckFailedException");
+    assert_eq!(output["after"], json!({"status": "PENDING"}), "the put item, read back");
+    assert_eq!(output["delete"], json!({"deleted": "job-put"}));
+    let left = world
+        .job(&JobKey {
+            job_id: "job-put".into(),
+            project: "FLPIDS-NATS".into(),
+        })
+        .await;
+    assert!(
+        matches!(left, Err(harness::world::WorldError::NoSuchJob(_))),
+        "deleted from the world's table: {left:?}"
+    );
+}
+
 /// A Distributed Map reads its items from the world's S3 (CSV with its header row, a JSON array,
 /// a listing) and writes its results there (manifest.json and SUCCEEDED_0.json under the prefix).
 /// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html, …/input-output-resultwriter.html)
@@ -130,6 +173,9 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
     .await
     .unwrap();
     put("in/items.json", r#"[{"n": 1}, {"n": 2}, {"n": 3}]"#).await.unwrap();
+    put("in/items.jsonl", "{\"n\": 1}\n{\"n\": [2]}\n\n{\"n\": \"3\"}\n")
+        .await
+        .unwrap();
     let processor = json!({"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let run = |reader: serde_json::Value, writer: Option<serde_json::Value>| {
@@ -157,6 +203,16 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
         )
     );
 
+    // JSON Lines: one item per line, blank lines skipped.
+    let jsonl = run(
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"},
+               "Parameters": {"Bucket.$": "$.bucket", "Key": "in/items.jsonl"}}),
+        None,
+    )
+    .await;
+    assert_eq!(jsonl.status, Status::Succeeded, "{:?}", jsonl.cause);
+    assert_eq!(jsonl.output, Some(json!([{"n": 1}, {"n": [2]}, {"n": "3"}])));
+
     let listing = run(
         json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}}),
         None,
@@ -171,7 +227,7 @@ async fn a_distributed_map_reads_and_writes_the_worlds_s3() {
         .iter()
         .map(|o| o["Key"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["in/farms.csv", "in/items.json"]);
+    assert_eq!(keys, ["in/farms.csv", "in/items.json", "in/items.jsonl"]);
 
     let written = run(
         json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON", "MaxItems": 2},
