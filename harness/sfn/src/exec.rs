@@ -21,7 +21,8 @@ use crate::tokens::{TaskTokens, Waiter};
 use crate::variables::{Assignment, Env, Variables};
 
 /// Step Functions' limit on a state's data: 256 KiB as UTF-8.
-const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
 /// The suffix of a callback task's resource.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
@@ -1061,6 +1062,10 @@ impl Run {
                     .await
                     // The state's assignments take effect only once it is done with the old values.
                     .and_then(|(flow, assigned)| {
+                        let (Flow::Next(_, output) | Flow::End(output)) = &flow;
+                        if !matches!(state.kind, Kind::Fail { .. }) {
+                            check_payload(output, &state.name)?;
+                        }
                         variables.commit(&assigned)?;
                         Ok((flow, assigned))
                     });
@@ -2123,13 +2128,7 @@ impl Run {
         // The service quota: a result over 256 KiB of UTF-8 is refused (and, as recorded on AWS,
         // can be caught).
         let result = result.and_then(|out| {
-            if out.to_string().len() > MAX_PAYLOAD_BYTES {
-                let task = if invoke { "lambda" } else { resource };
-                return Err(StatesError::new(
-                    "States.DataLimitExceeded",
-                    format!("The state/task '{task}' returned a result with a size exceeding the maximum number of bytes service limit."),
-                ));
-            }
+            check_payload(&out, if invoke { "lambda" } else { resource })?;
             Ok(out)
         });
         if callback && result.is_ok() {
@@ -2143,6 +2142,38 @@ impl Run {
         );
         result
     }
+}
+
+/// The service quota on data between states: 256 KiB of UTF-8 JSON. A task's result over it fails
+/// the task (it can be caught); any state's output over it fails the execution, naming the state
+/// (recorded on AWS for a Pass state: `…StateEntered`, then `ExecutionFailed`).
+fn check_payload(value: &Value, by: &str) -> Result<(), StatesError> {
+    if payload_bytes(value) > MAX_PAYLOAD_BYTES {
+        return Err(StatesError::new(
+            DATA_LIMIT_EXCEEDED,
+            format!(
+                "The state/task '{by}' returned a result with a size exceeding the maximum number of bytes service limit."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The UTF-8 length of a value's JSON text, counted without writing it out.
+pub fn payload_bytes(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// `IntervalSeconds × BackoffRate^attempt`, capped by `MaxDelaySeconds`, full jitter if asked.

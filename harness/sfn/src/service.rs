@@ -34,6 +34,11 @@ fn api_error(kind: &'static str, message: impl Into<String>) -> ApiError {
 /// A request's `input` (JSON text; `{}` when absent).
 fn execution_input(body: &Value) -> Result<Value, ApiError> {
     match optional(body, "input") {
+        // The API's length constraint on `input` (API_StartExecution: at most 262,144 bytes).
+        Some(text) if text.len() > crate::exec::MAX_PAYLOAD_BYTES => Err(validation(format!(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {}",
+            crate::exec::MAX_PAYLOAD_BYTES
+        ))),
         Some(text) => serde_json::from_str(text).map_err(|e| {
             api_error(
                 "InvalidExecutionInput",

@@ -305,6 +305,18 @@ async fn errors_carry_the_types_sdks_match() {
     )
     .await;
     assert_eq!(bad_input.kind, "InvalidExecutionInput");
+    // The input's length constraint: 262,144 bytes of UTF-8 (API_StartExecution).
+    let big = json!({"s": "é".repeat(131_072)}).to_string();
+    let too_big = error(
+        &service,
+        "StartExecution",
+        json!({"stateMachineArn": arn, "input": big}),
+    )
+    .await;
+    assert_eq!(too_big.kind, "ValidationException", "{too_big}");
+    let fits = json!({"s": "a".repeat(262_000)}).to_string();
+    let ran = run(&service, json!({"stateMachineArn": arn, "input": fits})).await;
+    assert_eq!(ran["status"], "SUCCEEDED");
     let no_machine = error(
         &service,
         "StartExecution",
