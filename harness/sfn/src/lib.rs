@@ -1,6 +1,7 @@
-//! A Step Functions emulator: an Amazon States Language (JSONPath) interpreter. It knows nothing
-//! of FileChecks: Task states call whatever `Bindings` the embedder gives it (the harness binds
-//! the pipeline's handlers), and `mock` applies AWS's MockConfigFile test cases.
+//! A Step Functions emulator: an Amazon States Language interpreter (JSONPath and JSONata), and the
+//! Step Functions API over it. It knows nothing of FileChecks: Task states call whatever `Bindings`
+//! the embedder gives it (the harness binds the pipeline's handlers), and `mock` applies AWS's
+//! MockConfigFile test cases.
 
 pub mod arn;
 pub mod choice;
