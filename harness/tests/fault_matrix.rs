@@ -14,7 +14,7 @@ fn main() {
         .into_iter()
         .map(|cell| {
             let path = dir.path().join(format!("{}.yaml", cell.name));
-            std::fs::write(&path, &cell.yaml).expect("the cell's scenario file");
+            std::fs::write(&path, cell.scenario.to_yaml()).expect("the cell's scenario file");
             let runner = Runner::new(project.clone());
             Trial::test(cell.name, move || {
                 let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -33,7 +33,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let cells = harness::scenario::matrix::cells();
             for cell in &cells {
                 let path = output.join(format!("{}.yaml", cell.name));
-                std::fs::write(&path, &cell.yaml).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, cell.scenario.to_yaml())
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             eprintln!(
                 "harness: {} fault-matrix scenarios in {}",

@@ -4,7 +4,12 @@
 //! no source deleted without its verified object, no open multipart upload, at most one landing
 //! per drive): what the job ends as may differ per cell, what must never happen may not.
 
-use pipeline::job::TransferStage;
+use pipeline::job::{FileRef, JobStatus, TransferStage};
+
+use super::schema::{Action, ExecutionStep, Expect, JobSpec, RemoteFile, Scenario};
+use crate::emulate::aws_fault::{AwsAnswer, AwsFault};
+use crate::emulate::lambda::{LambdaFault, LambdaFaultKind};
+use crate::ftps::fault::{Fault, FaultSet, Times};
 
 /// The stages, with the function that writes each.
 const STAGES: [(TransferStage, &str); 6] = [
@@ -19,77 +24,122 @@ const STAGES: [(TransferStage, &str); 6] = [
 /// The faults, by the name a cell carries.
 pub const FAULTS: [&str; 7] = ["crash", "timeout", "throttle", "5xx", "drop", "duplicate", "stop"];
 
-/// One generated scenario: its name (`streaming-crash`) and its YAML.
+/// One generated scenario and its name (`streaming-crash`).
 pub struct Cell {
     pub name: String,
-    pub yaml: String,
+    pub scenario: Scenario,
 }
 
 /// Two 8 MiB parts' worth: streaming faults find a multipart upload open.
 const FILE_SIZE: u64 = 9 * 1024 * 1024;
 
-fn scenario(name: &str, description: &str, faults: &str, steps: &str) -> Cell {
-    let yaml = format!(
-        "description: \"fault matrix: {description}\"\n\
-         remote:\n  - {{path: /in/matrix.data, size: {FILE_SIZE}, seed: 7}}\n\
-         {faults}\
-         jobs:\n  - {{jobId: job-matrix, project: FLPIDS-NATS, file: {{fileName: matrix.data, remotePath: /in/matrix.data}}}}\n\
-         {steps}\
-         expect: {{}}\n"
-    );
+const JOB: &str = "job-matrix";
+const REMOTE: &str = "/in/matrix.data";
+
+/// A cell's scenario: one job over one generated file, judged by the invariants alone.
+fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action>) -> Cell {
+    let scenario = Scenario {
+        description: format!("fault matrix: {description}"),
+        remote: vec![RemoteFile {
+            path: REMOTE.into(),
+            content: None,
+            fixture: None,
+            size: Some(FILE_SIZE),
+            seed: Some(7),
+            copies: None,
+        }],
+        faults: FaultSet(faults),
+        secret: Default::default(),
+        jobs: vec![JobSpec {
+            job_id: JOB.into(),
+            project: "FLPIDS-NATS".into(),
+            pipeline: super::schema::DEFAULT_PIPELINE.into(),
+            status: JobStatus::Triggered,
+            file: FileRef {
+                file_name: "matrix.data".into(),
+                remote_path: REMOTE.into(),
+            },
+            s3: None,
+            copies: None,
+        }],
+        items: Vec::new(),
+        steps,
+        state_machine: None,
+        mocks: None,
+        ftps: None,
+        speedup: None,
+        s3: Default::default(),
+        slow: false,
+        expect: Expect::default(),
+    };
     Cell {
         name: name.to_string(),
-        yaml,
+        scenario,
     }
 }
 
-/// The faults section for one cell, or None where the fault cannot happen at that stage.
-fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(String, String)> {
-    let at = stage.as_str();
+fn lambda(function: &str, fault: LambdaFaultKind, at_stage: Option<TransferStage>) -> Fault {
+    Fault::Lambda(vec![LambdaFault {
+        function: function.into(),
+        fault,
+        at_stage,
+        after_bytes: None,
+        timeout_seconds: None,
+        job: None,
+        times: Times::Count(1),
+    }])
+}
+
+fn stop_after(state: &str) -> Action {
+    Action::Stop(ExecutionStep {
+        job: JOB.into(),
+        after: state.into(),
+    })
+}
+
+/// The faults and steps for one cell, or None where the fault cannot happen at that stage.
+fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(Vec<Fault>, Vec<Action>)> {
     Some(match fault {
-        "crash" | "timeout" => (
-            format!("faults:\n  lambda:\n    - {{function: {function}, fault: {fault}, at_stage: {at}}}\n"),
-            String::new(),
-        ),
+        "crash" => (vec![lambda(function, LambdaFaultKind::Crash, Some(stage))], vec![]),
+        "timeout" => (vec![lambda(function, LambdaFaultKind::Timeout, Some(stage))], vec![]),
         // Past the SDK's own three attempts: the state's Retry must take over.
         "throttle" | "5xx" => {
             let respond = if fault == "throttle" {
-                "throttle"
+                AwsAnswer::Throttle
             } else {
-                "internal_error"
+                AwsAnswer::InternalError
             };
-            (
-                format!(
-                    "faults:\n  aws:\n    - {{action: 'dynamodb:UpdateItem', body_contains: '\"S\":\"{at}\"', respond: {respond}, times: 3}}\n"
-                ),
-                String::new(),
-            )
+            let write = AwsFault {
+                action: "dynamodb:UpdateItem".into(),
+                // The one UpdateItem that writes this stage.
+                body_contains: Some(format!("\"S\":\"{}\"", stage.as_str())),
+                respond,
+                delay_ms: 0,
+                times: Times::Count(3),
+            };
+            (vec![Fault::Aws(vec![write])], vec![])
         }
         "drop" => match stage {
-            TransferStage::Connecting => ("faults:\n  reject_connections: 1\n".to_string(), String::new()),
-            TransferStage::Streaming => ("faults:\n  drop_after_bytes: 1048576\n".to_string(), String::new()),
+            TransferStage::Connecting => (vec![Fault::RejectConnections(1)], vec![]),
+            TransferStage::Streaming => (vec![Fault::DropAfterBytes(1024 * 1024)], vec![]),
             _ => return None,
         },
         "duplicate" => match stage {
             // One cell per function: a duplicate does not depend on the stage.
-            TransferStage::Pending | TransferStage::Connecting | TransferStage::Done => (
-                format!("faults:\n  lambda:\n    - {{function: {function}, fault: duplicate}}\n"),
-                String::new(),
-            ),
+            TransferStage::Pending | TransferStage::Connecting | TransferStage::Done => {
+                (vec![lambda(function, LambdaFaultKind::Duplicate, None)], vec![])
+            }
             _ => return None,
         },
         "stop" => {
             let after = match stage {
                 TransferStage::Pending => "SetRunning",
                 TransferStage::Connecting => "TransferFile",
-                TransferStage::Streaming => "download",
+                TransferStage::Streaming => super::schema::DOWNLOAD,
                 TransferStage::Done => "FinalizeJob",
                 _ => return None,
             };
-            (
-                String::new(),
-                format!("steps:\n  - stop: {{job: job-matrix, after: {after}}}\n"),
-            )
+            (vec![], vec![stop_after(after)])
         }
         _ => return None,
     })
@@ -104,27 +154,28 @@ pub fn cells() -> Vec<Cell> {
             if let Some((faults, steps)) = cell(stage, function, fault) {
                 let name = format!("{}-{fault}", stage.as_str().to_lowercase().replace('_', "-"));
                 let description = format!("{fault} at {} ({function})", stage.as_str());
-                cells.push(scenario(&name, &description, &faults, &steps));
+                cells.push(scenario(&name, &description, faults, steps));
             }
         }
     }
+    let deliver = |times| Action::Deliver { job: JOB.into(), times };
     cells.push(scenario(
         "pipe-duplicate-delivery",
         "the Pipe delivers the record twice at once",
-        "",
-        "steps:\n  - deliver: {job: job-matrix, times: 2}\n",
+        vec![],
+        vec![deliver(2)],
     ));
     cells.push(scenario(
         "pipe-late-delivery",
         "the Pipe delivers the record again after the job completed",
-        "",
-        "steps:\n  - settle: true\n  - deliver: {job: job-matrix, times: 1}\n",
+        vec![],
+        vec![Action::Settle, deliver(1)],
     ));
     cells.push(scenario(
         "pipe-old-record-after-redrive",
         "a drop on every read ends the job ERROR; after a re-drive the old record arrives beside the new one",
-        "faults:\n  drop_after_bytes: 1024\n  drop_times: 5\n",
-        "steps:\n  - settle: true\n  - redrive: job-matrix\n  - deliver: {job: job-matrix, times: 1}\n",
+        vec![Fault::DropAfterBytes(1024), Fault::DropTimes(Times::Count(5))],
+        vec![Action::Settle, Action::Redrive(JOB.into()), deliver(1)],
     ));
     cells
 }
@@ -132,15 +183,17 @@ pub fn cells() -> Vec<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Scenario;
 
     #[test]
     fn every_cell_is_a_valid_scenario() {
         let cells = cells();
         assert!(cells.len() >= 30, "{}", cells.len());
         for cell in &cells {
-            Scenario::parse(&cell.yaml, std::path::Path::new(&cell.name))
-                .unwrap_or_else(|e| panic!("{}: {e}\n{}", cell.name, cell.yaml));
+            // What `harness scenario matrix` writes reads back as the same scenario.
+            let yaml = cell.scenario.to_yaml();
+            let read = Scenario::parse(&yaml, std::path::Path::new(&cell.name))
+                .unwrap_or_else(|e| panic!("{}: {e}\n{yaml}", cell.name));
+            assert_eq!(read.to_yaml(), yaml, "{}", cell.name);
         }
     }
 }
