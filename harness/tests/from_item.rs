@@ -4,25 +4,20 @@
 use harness::scenario::from_item::scenario_from_item;
 use harness::scenario::{Runner, Scenario};
 use harness::world::Project;
-use serde_json::{Value, json};
+use pipeline::job::TransferStage;
+use serde_json::Value;
+
+mod common;
 
 fn error_item(job: &str, name: &str, message: &str, file_name: &str) -> Value {
-    json!({"jobId": job, "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
-           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": "CONNECTING",
-           "file": {"fileName": file_name, "remotePath": format!("/s_dart_cert/plas/in/{file_name}")},
-           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}})
-}
-
-/// The same item as `aws dynamodb get-item` prints it.
-fn dynamodb_json(value: &Value) -> Value {
-    match value {
-        Value::String(s) => json!({"S": s}),
-        Value::Number(n) => json!({"N": n.to_string()}),
-        Value::Object(m) => {
-            json!({"M": m.iter().map(|(k, v)| (k.clone(), dynamodb_json(v))).collect::<serde_json::Map<_, _>>()})
-        }
-        other => other.clone(),
-    }
+    serde_json::to_value(common::error_job(
+        job,
+        name,
+        message,
+        file_name,
+        TransferStage::Connecting,
+    ))
+    .unwrap()
 }
 
 async fn reproduce(item: Value, expected_error: &str) {
@@ -44,14 +39,14 @@ async fn reproduce(item: Value, expected_error: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_file_from_dynamodb_json_export() {
-    let item = error_item(
+    let job = common::error_job(
         "job-a",
         "RemoteFileNotFound",
         "remote file not found: /x: 550 File not found",
         "mo.moyr540.data",
+        TransferStage::Connecting,
     );
-    let exported = json!({"Item": dynamodb_json(&item)["M"].clone()});
-    reproduce(exported, "RemoteFileNotFound").await;
+    reproduce(common::get_item_output(&job), "RemoteFileNotFound").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::json;
+use pipeline::job::{S3Location, TransferRecord, TransferStage};
+use serde_json::{Value, json};
+
+mod common;
 
 /// The errors `from-item` reproduces: a message as the pipeline records it, and the stage the
 /// job had reached (what production items carry).
@@ -38,6 +41,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("IntegrityMismatch", "size mismatch: SIZE says 10, read 11", "STREAMING"),
     ("RemoteDeleteFailed", "DELE refused: 550 Permission denied", "VERIFIED"),
     ("UnsafeFileName", "unsafe file name", "PENDING"),
+    (
+        "InvalidJob",
+        "the job item is malformed: pipeline: invalid type: integer `5`, expected a string",
+        "PENDING",
+    ),
     ("SourceChanged", "the source changed while it was read", "STREAMING"),
 ];
 
@@ -87,22 +95,40 @@ fn harness(cwd: &Path, args: &[String], ci: bool) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-fn item(name: &str, message: &str, stage: &str) -> serde_json::Value {
+/// The ERROR item production holds for `name`: a job as the pipeline records it (built as a
+/// `Job`), or, for InvalidJob, the malformed item a producer wrote.
+fn item(name: &str, message: &str, stage: &str) -> Value {
+    if name == "InvalidJob" {
+        // Malformed by definition: no `Job` can hold it.
+        return json!({"jobId": "incident-1234", "project": "FLPIDS-NATS", "pipeline": 5, "status": "ERROR",
+            "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": stage,
+            "file": {"fileName": "incident.data", "remotePath": "/s_dart_cert/plas/in/incident.data"},
+            "error": {"name": name, "message": message, "state": "SetRunning", "at": "2026-01-23T14:59:08.357292+00:00"}});
+    }
     let file = if name == "UnsafeFileName" {
         "../escape.data"
     } else {
         "incident.data"
     };
-    let mut item = json!({"jobId": "incident-1234", "project": "FLPIDS-NATS", "pipeline": "FLPIDS_ODS", "status": "ERROR",
-           "createdAt": "2026-01-23T14:58:59.051433+00:00", "transferStage": stage,
-           "file": {"fileName": file, "remotePath": format!("/s_dart_cert/plas/in/{file}")},
-           "error": {"name": name, "message": message, "state": "TransferFile", "at": "2026-01-23T14:59:08.357292+00:00"}});
-    if stage == "VERIFIED" {
+    let stage: TransferStage = serde_json::from_value(json!(stage)).unwrap();
+    let mut job = common::error_job("incident-1234", name, message, file, stage);
+    if stage == TransferStage::Verified {
         // After VERIFIED the item holds the landing.
-        item["s3"] = json!({"bucket": "landing-prod", "key": "FLPIDS-NATS/incident.data"});
-        item["transfer"] = json!({"bytes": 2048, "sha256": "00"});
+        job.s3 = Some(S3Location {
+            bucket: "landing-prod".into(),
+            key: "FLPIDS-NATS/incident.data".into(),
+        });
+        job.transfer = Some(TransferRecord {
+            bytes: 2048,
+            sha256: "00".repeat(32),
+            s3_checksum_crc32c: "AAAAAA==".into(),
+            s3_version_id: None,
+            parts: 1,
+            duration_ms: 12,
+            source_modified_at: None,
+        });
     }
-    item
+    serde_json::to_value(job).unwrap()
 }
 
 #[test]

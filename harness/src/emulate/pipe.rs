@@ -28,8 +28,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub enum PipeError {
     #[error("the table {0} has no stream")]
     NoStream(String),
-    #[error("DynamoDB Streams: {0}")]
-    Streams(String),
+    #[error(transparent)]
+    Streams(#[from] crate::world::aws::ResourceError),
 }
 
 /// Progress the Pipe reports after every read of the stream.
@@ -143,7 +143,7 @@ impl Pipe {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| PipeError::Streams(e.to_string()))?;
+            .map_err(|e| crate::world::aws::ResourceError::new("describing the job table's stream", &e))?;
         let stream_arn = described
             .table
             .and_then(|t| t.latest_stream_arn)

@@ -14,10 +14,28 @@ use suppaftp::{Mode, Status};
 pub enum ExternalFtpsError {
     #[error("--ftps-url {0}")]
     Url(String),
-    #[error("reading the CA file {path}: {message}")]
-    CaFile { path: String, message: String },
+    #[error("reading the CA file {path}: {source}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("external FTPS server: {0}")]
-    Ftp(String),
+    Ftp(#[from] suppaftp::FtpError),
+    #[error("external FTPS server: {remote_path}: {source}")]
+    File {
+        remote_path: String,
+        #[source]
+        source: suppaftp::FtpError,
+    },
+    #[error("external FTPS server: TLS: {0}")]
+    Tls(#[source] pipeline::PipelineError),
+    #[error("reading {path}: {source}")]
+    Local {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -74,10 +92,12 @@ impl ExternalFtps {
             None => (host_port.to_string(), None),
         };
         let ca_bundle = match ca_file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| ExternalFtpsError::CaFile {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?),
+            Some(path) => Some(
+                std::fs::read_to_string(path).map_err(|source| ExternalFtpsError::CaFile {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            ),
             None => None,
         };
         let settings = FtpsSettings {
@@ -105,8 +125,8 @@ impl ExternalFtps {
     }
 
     async fn connect(&self) -> Result<AsyncRustlsFtpStream, ExternalFtpsError> {
-        let fail = |e: suppaftp::FtpError| ExternalFtpsError::Ftp(e.to_string());
-        let tls = pipeline::tls::client_config(&self.settings).map_err(|e| ExternalFtpsError::Ftp(e.to_string()))?;
+        let fail = ExternalFtpsError::Ftp;
+        let tls = pipeline::tls::client_config(&self.settings).map_err(ExternalFtpsError::Tls)?;
         let connector = AsyncRustlsConnector::from(tokio_rustls::TlsConnector::from(Arc::clone(&tls)));
         let address = format!("{}:{}", self.settings.host, self.settings.port());
         let mut ftp = match self.settings.tls_mode {
@@ -139,7 +159,10 @@ impl ExternalFtps {
 
     /// Uploads a local file to `remote_path`, creating its directories.
     pub async fn upload(&self, local: &Path, remote_path: &str) -> Result<(), ExternalFtpsError> {
-        let fail = |e: suppaftp::FtpError| ExternalFtpsError::Ftp(format!("{remote_path}: {e}"));
+        let fail = |source| ExternalFtpsError::File {
+            remote_path: remote_path.to_string(),
+            source,
+        };
         let mut ftp = self.connect().await?;
         let mut dir = String::new();
         let parents: Vec<&str> = remote_path.trim_start_matches('/').split('/').collect();
@@ -151,7 +174,10 @@ impl ExternalFtps {
         }
         let mut file = tokio::fs::File::open(local)
             .await
-            .map_err(|e| ExternalFtpsError::Ftp(e.to_string()))?;
+            .map_err(|source| ExternalFtpsError::Local {
+                path: local.display().to_string(),
+                source,
+            })?;
         ftp.put_file(remote_path, &mut file).await.map_err(fail)?;
         let _ = ftp.quit().await;
         Ok(())

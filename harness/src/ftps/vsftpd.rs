@@ -21,9 +21,19 @@ pub enum VsftpdError {
     #[error("vsftpd not found (looked for $VSFTPD, vsftpd on PATH and /usr/sbin/vsftpd): apt-get install vsftpd")]
     NotInstalled,
     #[error("vsftpd setup: {0}")]
-    Setup(String),
-    #[error("vsftpd did not start: {0}")]
-    Start(String),
+    Io(#[from] std::io::Error),
+    #[error("vsftpd setup: {0}")]
+    Pki(#[from] crate::world::pki::PkiError),
+    /// A setup command (useradd, chpasswd, chown) failed; its stderr says why.
+    #[error("vsftpd setup: {command}: {stderr}")]
+    Command { command: String, stderr: String },
+    #[error("vsftpd exited with {status}: {output}")]
+    Exited {
+        status: std::process::ExitStatus,
+        output: String,
+    },
+    #[error("vsftpd did not start: no 220 greeting within 10 s")]
+    NoGreeting,
 }
 
 pub fn locate() -> Option<PathBuf> {
@@ -105,21 +115,17 @@ impl Vsftpd {
         require_ssl_reuse: bool,
     ) -> Result<Self, VsftpdError> {
         let binary = locate().ok_or(VsftpdError::NotInstalled)?;
-        let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         ensure_user(user, password)?;
-        let dir = tempfile::Builder::new()
-            .prefix("filechecks-vsftpd-")
-            .tempdir()
-            .map_err(setup)?;
+        let dir = tempfile::Builder::new().prefix("filechecks-vsftpd-").tempdir()?;
         // The FTP user must traverse the temp dir to reach its root (tempdirs are 0700).
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(setup)?;
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         let root = dir.path().join("root");
         let empty = dir.path().join("empty");
-        std::fs::create_dir_all(&root).map_err(setup)?;
-        std::fs::create_dir_all(&empty).map_err(setup)?;
+        std::fs::create_dir_all(&root)?;
+        std::fs::create_dir_all(&empty)?;
         chown(&root, user)?;
-        let pki = Pki::generate("filechecks-vsftpd", dir.path()).map_err(|e| VsftpdError::Setup(e.to_string()))?;
-        let port = free_port().map_err(setup)?;
+        let pki = Pki::generate("filechecks-vsftpd", dir.path())?;
+        let port = free_port()?;
         let pasv_min = port_range_start(port);
         // vsftpd 3.0.3 has no per-version switches beyond `ssl_tlsv1`; OpenSSL's own
         // configuration pins the protocol instead.
@@ -135,8 +141,7 @@ impl Vsftpd {
                  system_default = system_default_sect\n[system_default_sect]\nMinProtocol = {protocol}\n\
                  MaxProtocol = {protocol}\n"
             ),
-        )
-        .map_err(setup)?;
+        )?;
         let log = dir.path().join("vsftpd.log");
         let config = format!(
             "listen=YES\nlisten_ipv6=NO\nbackground=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
@@ -155,7 +160,7 @@ impl Vsftpd {
             reuse = if require_ssl_reuse { "YES" } else { "NO" },
         );
         let conf_path = dir.path().join("vsftpd.conf");
-        std::fs::write(&conf_path, config).map_err(setup)?;
+        std::fs::write(&conf_path, config)?;
         // vsftpd reports startup errors on fd 0, so stdin is a pipe we can read back.
         let child = Command::new(binary)
             .arg(&conf_path)
@@ -163,8 +168,7 @@ impl Vsftpd {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| VsftpdError::Start(e.to_string()))?;
+            .spawn()?;
         let mut server = Self {
             port,
             child,
@@ -182,7 +186,7 @@ impl Vsftpd {
     fn wait_ready(&mut self) -> Result<(), VsftpdError> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| VsftpdError::Start(e.to_string()))? {
+            if let Some(status) = self.child.try_wait()? {
                 let mut err = String::new();
                 for pipe in [
                     self.child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
@@ -194,7 +198,10 @@ impl Vsftpd {
                     let mut pipe = pipe;
                     let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
                 }
-                return Err(VsftpdError::Start(format!("exited with {status}: {}", err.trim())));
+                return Err(VsftpdError::Exited {
+                    status,
+                    output: err.trim().to_string(),
+                });
             }
             if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 // Explicit servers greet in clear; implicit ones accept the connection and wait
@@ -209,7 +216,7 @@ impl Vsftpd {
                 }
             }
             if Instant::now() > deadline {
-                return Err(VsftpdError::Start("no 220 greeting within 10 s".into()));
+                return Err(VsftpdError::NoGreeting);
             }
             // vsftpd prints nothing when it listens: a refused connect is the only signal, and
             // it comes back at once, so pace the retries.
@@ -253,12 +260,11 @@ impl Vsftpd {
     /// Writes a file under the served root, owned by the FTP user so it can DELE it.
     pub fn put_file(&self, remote_path: &str, content: &[u8]) -> Result<PathBuf, VsftpdError> {
         let path = self.root().join(remote_path.trim_start_matches('/'));
-        let setup = |e: std::io::Error| VsftpdError::Setup(e.to_string());
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(setup)?;
+            std::fs::create_dir_all(parent)?;
             chown(parent, &self.user)?;
         }
-        std::fs::write(&path, content).map_err(setup)?;
+        std::fs::write(&path, content)?;
         chown(&path, &self.user)?;
         Ok(path)
     }
@@ -266,23 +272,20 @@ impl Vsftpd {
 
 /// Runs a setup command, feeding it `stdin`; its stderr names the failure.
 fn run_with(command: &mut Command, stdin: &str) -> Result<(), VsftpdError> {
-    let shown = format!("{command:?}");
-    let failed = |e: std::io::Error| VsftpdError::Setup(format!("{shown}: {e}"));
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .map_err(failed)?;
+        .spawn()?;
     let mut pipe = child.stdin.take().expect("stdin is piped");
-    std::io::Write::write_all(&mut pipe, stdin.as_bytes()).map_err(failed)?;
+    std::io::Write::write_all(&mut pipe, stdin.as_bytes())?;
     drop(pipe);
-    let output = child.wait_with_output().map_err(failed)?;
+    let output = child.wait_with_output()?;
     if !output.status.success() {
-        return Err(VsftpdError::Setup(format!(
-            "{shown}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(VsftpdError::Command {
+            command: format!("{command:?}"),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(())
 }

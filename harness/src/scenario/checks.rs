@@ -11,18 +11,19 @@ use sha2::{Digest, Sha256};
 
 use super::content::Remote;
 use super::schema::{Expect, ObjectExpectation, Scenario};
+use crate::world::aws::ResourceError;
 use crate::world::{StoredJob, World, execution_job};
 
 /// The settled world.
 pub struct Observed {
     pub items: Vec<StoredJob>,
     /// Every object in the landing bucket, with its size and SHA-256 (sorted), or why not.
-    pub objects: Result<Vec<ObjectExpectation>, String>,
+    pub objects: Result<Vec<ObjectExpectation>, ResourceError>,
     /// Files on the server (sorted).
     pub remote: Vec<String>,
     pub executions: Vec<Execution>,
     /// Incomplete multipart uploads in the landing bucket, or why they could not be listed.
-    pub open_uploads: Result<usize, String>,
+    pub open_uploads: Result<usize, ResourceError>,
     /// The offsets the in-process server restarted downloads at (REST).
     pub rest_offsets: Vec<u64>,
     /// UploadPart requests the pipeline made.
@@ -41,7 +42,7 @@ impl Observed {
             .send()
             .await
             .map(|out| out.uploads.unwrap_or_default().len())
-            .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string());
+            .map_err(|e| ResourceError::new("listing multipart uploads", &e));
         Observed {
             items,
             objects: objects(world).await,
@@ -78,15 +79,14 @@ impl Observed {
     }
 }
 
-async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, String> {
-    let fail = |e: &dyn std::fmt::Display| e.to_string();
+async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, ResourceError> {
     let s3 = world.s3();
     let listed = s3
         .list_objects_v2()
         .bucket(&world.names.bucket)
         .send()
         .await
-        .map_err(|e| fail(&aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        .map_err(|e| ResourceError::new("listing the landing bucket", &e))?;
     let mut out = Vec::new();
     for object in listed.contents.unwrap_or_default() {
         let key = object.key.unwrap_or_default();
@@ -96,11 +96,15 @@ async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, String> {
             .key(&key)
             .send()
             .await
-            .map_err(|e| fail(&aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| ResourceError::new("reading a landed object", &e))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut stream = body.body;
-        while let Some(chunk) = stream.try_next().await.map_err(|e| fail(&e))? {
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|e| ResourceError::new("reading a landed object", &e))?
+        {
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }
@@ -187,7 +191,7 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
                 failures.push(format!("objects: expected {:?}, got {:?}", show(&want), show(found)));
             }
         }
-        Err(e) => failures.push(format!("listing objects: {e}")),
+        Err(e) => failures.push(e.to_string()),
     }
     let mut want_remote = expect.remote.clone();
     want_remote.sort();
@@ -307,7 +311,7 @@ pub fn invariants(
     match &observed.open_uploads {
         Ok(0) => {}
         Ok(n) => failures.push(format!("invariant: {n} incomplete multipart upload(s) left")),
-        Err(e) => failures.push(format!("listing multipart uploads: {e}")),
+        Err(e) => failures.push(e.to_string()),
     }
     for (job, count) in observed.transfers_by_job() {
         let allowed = 1 + redrives.get(&job).copied().unwrap_or(0);

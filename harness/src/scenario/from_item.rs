@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline::job::{FileRef, JobStatus, TransferStage};
+use pipeline::job::{FileRef, Job, JobStatus, TransferStage};
 use serde_json::{Map, Value};
 use sfn::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow};
 use sha2::{Digest, Sha256};
@@ -23,6 +23,9 @@ pub enum FromItemError {
     Missing(&'static str),
     #[error("job {job_id} is {status}, not ERROR: nothing to reproduce")]
     NotAnError { job_id: String, status: String },
+    /// Neither a job item nor one with the file it names: nothing to put on a server.
+    #[error("the item is not a job item ({0}) and names no file")]
+    Malformed(String),
 }
 
 /// DynamoDB JSON (`{"S": "x"}`, `{"M": {…}}` …) to plain JSON; plain JSON passes unchanged.
@@ -133,7 +136,7 @@ fn throwing_transfer(error: &str, message: &str) -> Mocks {
     };
     Mocks {
         test_case: "Reproduce".into(),
-        config: serde_json::to_value(config).expect("a mock config serializes"),
+        config,
     }
 }
 
@@ -149,40 +152,142 @@ pub struct Reproduction {
     pub not_reproduced: Vec<String>,
 }
 
+/// What an ERROR item recorded: read as the pipeline reads a job where the item is one, and
+/// field by field, as far as it goes, where it is not (what an InvalidJob item records).
+struct Recorded {
+    job_id: String,
+    project: String,
+    pipeline: String,
+    file: Option<FileRef>,
+    error: String,
+    message: String,
+    stage: Option<TransferStage>,
+    transfer_bytes: Option<u64>,
+    transfer_sha256: bool,
+    s3_key: Option<String>,
+    /// Not a job item: why not, and the item as it was.
+    malformed: Option<(String, Value)>,
+}
+
+impl Recorded {
+    fn read(item: &Value) -> Result<Self, FromItemError> {
+        let not_an_error = |job_id: String, status: String| FromItemError::NotAnError { job_id, status };
+        let missing_error = FromItemError::Missing("error.name (on an ERROR item)");
+        match serde_json::from_value::<Job>(item.clone()) {
+            Ok(job) => {
+                if job.status != JobStatus::Error {
+                    return Err(not_an_error(job.job_id, job.status.as_str().to_string()));
+                }
+                let error = job.error.ok_or(missing_error)?;
+                Ok(Self {
+                    job_id: job.job_id,
+                    project: job.project,
+                    pipeline: job.pipeline,
+                    file: Some(job.file),
+                    error: error.name,
+                    message: error.message,
+                    stage: job.transfer_stage,
+                    transfer_bytes: job.transfer.as_ref().map(|t| t.bytes),
+                    transfer_sha256: job.transfer.is_some(),
+                    s3_key: job.s3.map(|s3| s3.key),
+                    malformed: None,
+                })
+            }
+            Err(problem) => {
+                let text = |path: &str| item.pointer(path).and_then(Value::as_str).map(str::to_string);
+                let job_id = text("/jobId").ok_or(FromItemError::Missing("jobId"))?;
+                let project = text("/project").ok_or(FromItemError::Missing("project"))?;
+                let status = text("/status").unwrap_or_default();
+                if status != JobStatus::Error.as_str() {
+                    return Err(not_an_error(job_id, status));
+                }
+                let file = match (text("/file/fileName"), text("/file/remotePath")) {
+                    (Some(file_name), Some(remote_path)) => Some(FileRef { file_name, remote_path }),
+                    _ => None,
+                };
+                Ok(Self {
+                    job_id,
+                    project,
+                    pipeline: text("/pipeline").unwrap_or_else(|| DEFAULT_PIPELINE.into()),
+                    file,
+                    error: text("/error/name").ok_or(missing_error)?,
+                    message: text("/error/message").unwrap_or_default(),
+                    stage: item
+                        .get("transferStage")
+                        .and_then(|s| serde_json::from_value::<TransferStage>(s.clone()).ok()),
+                    transfer_bytes: item.pointer("/transfer/bytes").and_then(Value::as_u64),
+                    transfer_sha256: item.pointer("/transfer/sha256").is_some(),
+                    s3_key: text("/s3/key"),
+                    malformed: Some((problem.to_string(), item.clone())),
+                })
+            }
+        }
+    }
+}
+
+/// The item as a producer would write it again: TRIGGERED, without what a run recorded on it.
+fn retriggered(mut item: Value) -> Value {
+    if let Value::Object(fields) = &mut item {
+        for recorded in [
+            "error",
+            "transfer",
+            "upload",
+            "executionArn",
+            "startedAt",
+            "completedAt",
+        ] {
+            fields.remove(recorded);
+        }
+        fields.insert("status".into(), Value::String(JobStatus::Triggered.as_str().into()));
+    }
+    item
+}
+
 /// The scenario reproducing an ERROR item: the fault that produces its error, at the byte offset
 /// its message names (with a remote file large enough, generated, of the size the item recorded
 /// where it did), its recorded stage as an expectation, and its landing (key, size) where the error
-/// came after the object was verified.
+/// came after the object was verified. A malformed item that ended InvalidJob is written again
+/// as it was.
 pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
     let item = plain(exported.get("Item").unwrap_or(exported));
-    let text = |path: &str| item.pointer(path).and_then(Value::as_str).map(str::to_string);
-    let job_id = text("/jobId").ok_or(FromItemError::Missing("jobId"))?;
-    let project = text("/project").ok_or(FromItemError::Missing("project"))?;
-    let pipeline = text("/pipeline").unwrap_or_else(|| DEFAULT_PIPELINE.into());
-    let file_name = text("/file/fileName").ok_or(FromItemError::Missing("file.fileName"))?;
-    let remote_path = text("/file/remotePath").ok_or(FromItemError::Missing("file.remotePath"))?;
-    let status = text("/status").unwrap_or_default();
-    if status != JobStatus::Error.as_str() {
-        return Err(FromItemError::NotAnError { job_id, status });
-    }
-    let error = text("/error/name").ok_or(FromItemError::Missing("error.name (on an ERROR item)"))?;
-    let message = text("/error/message").unwrap_or_default();
-
+    let Recorded {
+        job_id,
+        project,
+        pipeline,
+        file,
+        error,
+        message,
+        stage: recorded_stage,
+        transfer_bytes,
+        transfer_sha256,
+        s3_key,
+        malformed,
+    } = Recorded::read(&item)?;
     let mut not_reproduced = vec![format!(
         "the file's content: the server holds a stand-in (generated bytes where the item gives a size)"
     )];
+    // A malformed item that ended InvalidJob is written again as it was; one that ended otherwise
+    // is written well-formed (its error came later), and that is said.
+    let (raw_item, file) = match (malformed, file) {
+        (Some((_, item)), file) if error == "InvalidJob" => (Some(retriggered(item)), file),
+        (Some((problem, _)), Some(file)) => {
+            not_reproduced.push(format!(
+                "the item's shape: it is not a well-formed job ({problem}); the scenario writes one"
+            ));
+            (None, Some(file))
+        }
+        (Some((problem, _)), None) => return Err(FromItemError::Malformed(problem)),
+        (None, file) => (None, file),
+    };
     let cause = cause_of(&error, &message);
     // The size the transfer recorded, else one large enough for the offset the message names.
-    let recorded_size = item.pointer("/transfer/bytes").and_then(Value::as_u64);
     let offset = bytes_read(&message);
-    let size = recorded_size.or(offset.map(|n| n + n.max(64 * 1024)));
+    let size = transfer_bytes.or(offset.map(|n| n + n.max(64 * 1024)));
+    let file_name = file.as_ref().map_or("", |f| f.file_name.as_str()).to_string();
     let content: Vec<u8> = match size {
         Some(len) => generated(len as usize, 1),
         None => format!("reproduction of {file_name}\n").into_bytes(),
     };
-    let recorded_stage = item
-        .get("transferStage")
-        .and_then(|s| serde_json::from_value::<TransferStage>(s.clone()).ok());
     let reached = stage_reached(&cause, &error);
     let stage = match (recorded_stage, reached) {
         (Some(recorded), Some(reached)) if recorded == reached => Some(recorded),
@@ -208,27 +313,15 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
             "how {error} arose: TransferFile is mocked to throw it with the recorded message"
         ));
     }
-    // A path the pipeline would refuse is not put on the server either: it could escape the root.
-    let remote_kept = pipeline::names::remote_path(&remote_path).is_ok() && !matches!(cause, Cause::MissingFile);
+    let file_missing = matches!(cause, Cause::MissingFile);
     let mut scenario = Scenario {
         description: format!("Reproduces job {job_id} ({project}), recorded ERROR {error}: {message}"),
         remote: Vec::new(),
         faults: FaultSet::default(),
         secret: SecretOverrides::default(),
         state_machine: None,
-        jobs: vec![JobSpec {
-            job_id: job_id.clone(),
-            project: project.clone(),
-            pipeline,
-            status: JobStatus::Triggered,
-            file: FileRef {
-                file_name: file_name.clone(),
-                remote_path: remote_path.clone(),
-            },
-            s3: None,
-            copies: None,
-        }],
-        items: Vec::new(),
+        jobs: Vec::new(),
+        items: raw_item.into_iter().collect(),
         steps: Vec::new(),
         mocks: None,
         ftps: None,
@@ -237,7 +330,7 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
         slow: false,
         expect: Expect {
             jobs: BTreeMap::from([(
-                job_id,
+                job_id.clone(),
                 JobExpectation {
                     status: JobStatus::Error,
                     transfer_stage: stage,
@@ -253,25 +346,39 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
         Cause::Faults(faults) => scenario.faults = faults.into(),
         Cause::Mocked => scenario.mocks = Some(throwing_transfer(&error, &message)),
     }
-    if remote_kept {
+    let Some(file) = file else {
+        return Ok(Reproduction {
+            scenario,
+            not_reproduced,
+        });
+    };
+    // A path the pipeline would refuse is not put on the server either: it could escape the root.
+    if pipeline::names::remote_path(&file.remote_path).is_ok() && !file_missing {
         scenario.remote.push(RemoteFile {
-            path: remote_path.clone(),
+            path: file.remote_path.clone(),
             content: size.is_none().then(|| String::from_utf8_lossy(&content).into_owned()),
             fixture: None,
             size,
             seed: size.map(|_| 1),
             copies: None,
         });
-        scenario.expect.remote.push(remote_path);
+        scenario.expect.remote.push(file.remote_path.clone());
     }
     // The landing the item recorded (`s3`, `transfer`) where the error came after it was verified.
-    let key = text("/s3/key").unwrap_or_else(|| format!("{project}/{file_name}"));
-    if key != format!("{project}/{file_name}")
-        && let Some(job) = scenario.jobs.first_mut()
-    {
-        job.s3 = Some(S3Spec {
-            bucket: None,
-            key: key.clone(),
+    let default_key = format!("{project}/{}", file.file_name);
+    let key = s3_key.unwrap_or_else(|| default_key.clone());
+    if scenario.items.is_empty() {
+        scenario.jobs.push(JobSpec {
+            job_id,
+            project,
+            pipeline,
+            status: JobStatus::Triggered,
+            file,
+            s3: (key != default_key).then(|| S3Spec {
+                bucket: None,
+                key: key.clone(),
+            }),
+            copies: None,
         });
     }
     if error == "RemoteDeleteFailed" {
@@ -280,7 +387,7 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
             size: content.len() as u64,
             sha256: hex::encode(Sha256::digest(&content)),
         });
-        if item.pointer("/transfer/sha256").is_some() {
+        if transfer_sha256 {
             not_reproduced.push("the recorded SHA-256: the stand-in file has the recorded size, not its bytes".into());
         }
     }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pipeline::job::{Job, S3Location};
-use sfn::MockConfig;
 use sha2::{Digest, Sha256};
 
 use super::checks::{self, Observed};
@@ -137,8 +136,8 @@ impl Runner {
         }
         let mocks = match &scenario.mocks {
             Some(m) => Some(
-                MockConfig::from_value(m.config.clone())
-                    .and_then(|c| c.test_case(Some(STATE_MACHINE_NAME), &m.test_case))
+                m.config
+                    .test_case(Some(STATE_MACHINE_NAME), &m.test_case)
                     .map_err(|source| RunError::Mocks {
                         file: file.clone(),
                         source,

@@ -91,8 +91,8 @@ pub struct ExternalServer {
 #[serde(deny_unknown_fields)]
 pub struct Mocks {
     pub test_case: String,
-    /// The MockConfigFile document, as AWS writes it.
-    pub config: Value,
+    /// The MockConfigFile document, as AWS writes it (checked when the scenario is read).
+    pub config: sfn::MockConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -662,8 +662,9 @@ impl Scenario {
             known(id, "expect.jobs")?;
         }
         if let Some(mocks) = &self.mocks {
-            sfn::MockConfig::from_value(mocks.config.clone())
-                .and_then(|config| config.test_case(Some(crate::world::STATE_MACHINE_NAME), &mocks.test_case))
+            mocks
+                .config
+                .test_case(Some(crate::world::STATE_MACHINE_NAME), &mocks.test_case)
                 .map_err(|e| format!("mocks: {e}"))?;
         }
         Ok(())

@@ -70,12 +70,16 @@ pub enum WorldError {
     },
     #[error("job {0:?}: not in the table")]
     NoSuchJob(String),
-    #[error("job table item {index}: not a job item: {message}")]
-    NotAJob { index: usize, message: String },
+    #[error("job table item {index}: not a job item: {source}")]
+    NotAJob {
+        index: usize,
+        #[source]
+        source: serde_dynamo::Error,
+    },
     #[error("the FTPS secret's id: {0}")]
     SecretId(pipeline::PipelineError),
     #[error("the template's healing rule: {0}")]
-    Healing(String),
+    Healing(#[source] crate::emulate::pattern::PatternError),
     #[error(transparent)]
     DiskS3(#[from] crate::emulate::disk_s3::DiskS3Error),
 }
@@ -234,9 +238,7 @@ impl Healing {
             });
         };
         let healed_tx = healed.clone();
-        let pattern = spec
-            .pattern(machine_arn)
-            .map_err(|e| WorldError::Healing(e.to_string()))?;
+        let pattern = spec.pattern(machine_arn).map_err(WorldError::Healing)?;
         let mut events = service.events();
         let task = tokio::spawn(async move {
             loop {
@@ -541,10 +543,8 @@ impl World {
             .map_err(|e| aws::ResourceError::new("scanning the job table", &e))?;
         let mut items = Vec::new();
         for (index, item) in out.items.unwrap_or_default().into_iter().enumerate() {
-            let stored: Value = serde_dynamo::from_item(item.clone()).map_err(|e| WorldError::NotAJob {
-                index,
-                message: e.to_string(),
-            })?;
+            let stored: Value =
+                serde_dynamo::from_item(item.clone()).map_err(|source| WorldError::NotAJob { index, source })?;
             let job: Option<Job> = serde_dynamo::from_item(item).ok();
             items.push(StoredJob { job, item: stored });
         }
@@ -559,10 +559,7 @@ impl World {
 
     /// Writes an item as it is, whatever it holds (a malformed job, as a producer's bug writes it).
     pub async fn put_raw_item(&self, item: &Value) -> Result<(), WorldError> {
-        let attrs = serde_dynamo::to_item(item).map_err(|e| WorldError::NotAJob {
-            index: 0,
-            message: e.to_string(),
-        })?;
+        let attrs = serde_dynamo::to_item(item).map_err(|source| WorldError::NotAJob { index: 0, source })?;
         self.ddb
             .put_item()
             .table_name(&self.names.table)

@@ -33,10 +33,25 @@ pub enum MotoError {
         "Python 3 is needed to run moto_server and was not found as {0:?} (set PYTHON, or install it: apt-get install python3 python3-venv)"
     )]
     NoPython(String),
-    #[error("provisioning moto_server into {venv}: {message}")]
-    Provision { venv: PathBuf, message: String },
+    #[error("provisioning moto_server into {venv}: {what}: {source}")]
+    ProvisionIo {
+        venv: PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::sync::Arc<std::io::Error>,
+    },
+    #[error("provisioning moto_server into {venv}: {command} failed ({status}){hint}")]
+    ProvisionCommand {
+        venv: PathBuf,
+        command: String,
+        status: std::process::ExitStatus,
+        hint: &'static str,
+    },
+    /// (Arc: the error of the one moto a process starts is handed to every world that asked.)
     #[error("moto_server did not start: {0}")]
-    Start(String),
+    Start(#[source] std::sync::Arc<std::io::Error>),
+    #[error("moto_server did not start: its first line was {0:?}, not READY <port>")]
+    NotReady(String),
 }
 
 /// Where the harness keeps what it provisions, shared by every checkout and installed binary of
@@ -71,16 +86,20 @@ pub fn provision() -> Result<PathBuf, MotoError> {
     let venv = home.join("moto-venv");
     let marker = venv.join(".filechecks-requirements");
     let wanted = REQUIREMENTS.join("\n");
-    let fail = |message: String| MotoError::Provision {
-        venv: venv.clone(),
-        message,
+    let io = |what: &'static str| {
+        let venv = venv.clone();
+        move |source| MotoError::ProvisionIo {
+            venv,
+            what,
+            source: std::sync::Arc::new(source),
+        }
     };
     if std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
         return Ok(venv);
     }
-    std::fs::create_dir_all(&home).map_err(|e| fail(format!("creating {}: {e}", home.display())))?;
-    let lock = std::fs::File::create(home.join("moto-venv.lock")).map_err(|e| fail(e.to_string()))?;
-    lock.lock().map_err(|e| fail(format!("locking: {e}")))?;
+    std::fs::create_dir_all(&home).map_err(io("creating the harness's cache directory"))?;
+    let lock = std::fs::File::create(home.join("moto-venv.lock")).map_err(io("creating its lock file"))?;
+    lock.lock().map_err(io("locking it"))?;
     if std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
         return Ok(venv);
     }
@@ -96,9 +115,12 @@ pub fn provision() -> Result<PathBuf, MotoError> {
         .status()
         .map_err(|_| MotoError::NoPython(python.clone()))?;
     if !status.success() {
-        return Err(fail(format!(
-            "{python} -m venv failed ({status}); on Debian install python3-venv"
-        )));
+        return Err(MotoError::ProvisionCommand {
+            venv,
+            command: format!("{python} -m venv"),
+            status,
+            hint: "; on Debian install python3-venv",
+        });
     }
     let status = Command::new(venv_python(&venv))
         .args([
@@ -112,14 +134,16 @@ pub fn provision() -> Result<PathBuf, MotoError> {
         .args(REQUIREMENTS)
         .stdout(Stdio::inherit())
         .status()
-        .map_err(|e| fail(format!("running pip: {e}")))?;
+        .map_err(io("running pip"))?;
     if !status.success() {
-        return Err(fail(format!(
-            "pip install {} failed ({status})",
-            REQUIREMENTS.join(" ")
-        )));
+        return Err(MotoError::ProvisionCommand {
+            venv,
+            command: format!("pip install {}", REQUIREMENTS.join(" ")),
+            status,
+            hint: "",
+        });
     }
-    std::fs::write(&marker, wanted).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&marker, wanted).map_err(io("writing its marker"))?;
     eprintln!("harness: moto_server provisioned");
     Ok(venv)
 }
@@ -150,17 +174,17 @@ impl Moto {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| MotoError::Start(e.to_string()))?;
+            .map_err(|e| MotoError::Start(e.into()))?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut first = String::new();
         BufReader::new(stdout)
             .read_line(&mut first)
-            .map_err(|e| MotoError::Start(e.to_string()))?;
+            .map_err(|e| MotoError::Start(e.into()))?;
         let port: u16 = first
             .strip_prefix("READY ")
             .and_then(|p| p.trim().parse().ok())
-            .ok_or_else(|| MotoError::Start(format!("unexpected first line {first:?}")))?;
+            .ok_or_else(|| MotoError::NotReady(first.clone()))?;
         Ok(Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             child: Mutex::new(child),

@@ -16,7 +16,7 @@ use harness::world::{PipeState, World, WorldOptions};
 use pipeline::PipelineError;
 use pipeline::ftps::Timeouts;
 use pipeline::handlers::{CaughtError, FinalizeInput, SetRunningInput, TransferInput};
-use pipeline::job::{FileRef, Job, JobKey};
+use pipeline::job::{ErrorRecord, FileRef, Job, JobKey, JobStatus, TransferStage};
 use pipeline::secret::FtpsSettings;
 use pipeline::upload::UploadSettings;
 use sha2::{Digest, Sha256};
@@ -31,6 +31,37 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Deterministic pseudo-random content (the scenarios' generator), so digests are reproducible.
 pub fn content(len: usize, seed: u64) -> Vec<u8> {
     harness::scenario::content::generated(len, seed)
+}
+
+/// A production ERROR job as FinalizeJobOnCatch leaves it: the seed's shape, the recorded error
+/// and stage, and, from VERIFIED on, the landing (`s3`, `transfer`) of `landed_bytes`.
+pub fn error_job(job_id: &str, error: &str, message: &str, file_name: &str, stage: TransferStage) -> Job {
+    let mut job = Job::triggered(
+        JobKey {
+            job_id: job_id.into(),
+            project: "FLPIDS-NATS".into(),
+        },
+        PIPELINE,
+        FileRef {
+            file_name: file_name.into(),
+            remote_path: format!("/s_dart_cert/plas/in/{file_name}"),
+        },
+    );
+    job.status = JobStatus::Error;
+    job.transfer_stage = Some(stage);
+    job.error = Some(ErrorRecord {
+        name: error.into(),
+        message: message.into(),
+        state: "TransferFile".into(),
+        at: "2026-01-23T14:59:08.357292+00:00".into(),
+    });
+    job
+}
+
+/// An item as `aws dynamodb get-item` prints it (`{"Item": {"jobId": {"S": …}, …}}`).
+pub fn get_item_output(job: &Job) -> serde_json::Value {
+    let item: serde_dynamo::Item = serde_dynamo::to_item(job).expect("a job is an item");
+    serde_json::json!({ "Item": item })
 }
 
 pub fn execution_arn(name: &str) -> String {
