@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
+use sfn::tokens::TaskTokens;
 use sfn::{Bindings, Executor, MockConfig, RunOptions, StateMachine, StatesError, TaskFn};
 
 fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'static) -> TaskFn {
@@ -20,9 +21,41 @@ fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'sta
 
 /// `Echo` returns its input; `Repeat` returns `char` repeated `times` times; `AddNumbers` adds `val1` and `val2`; `Fail` throws `{error, cause}`;
 /// `FailUntilRetry` throws `NotYet` while `retries < until`; `Sleep` waits `ms` milliseconds of
-/// real time (for TimeoutSeconds).
+/// real time (for TimeoutSeconds); `AnswerToken` is the worker of a callback task: it answers
+/// `token` once it has returned, as SendTaskSuccess (`success`: the output) or SendTaskFailure
+/// (`failure`: `{error, cause}`) would, or never (neither given).
 fn bindings() -> Bindings {
+    bindings_with(Arc::default())
+}
+
+fn bindings_with(tokens: Arc<TaskTokens>) -> Bindings {
     let mut b = Bindings::default();
+    b.bind(
+        "AnswerToken",
+        Arc::new(move |v: Value| {
+            let tokens = tokens.clone();
+            Box::pin(async move {
+                let token = v["token"].as_str().unwrap_or_default().to_string();
+                tokio::spawn(async move {
+                    // After the function has returned and the task waits on its token.
+                    tokio::task::yield_now().await;
+                    let answered = if let Some(output) = v.get("success") {
+                        tokens.succeed(&token, output.clone())
+                    } else if let Some(failure) = v.get("failure") {
+                        tokens.fail(
+                            &token,
+                            failure["error"].as_str().unwrap_or_default(),
+                            failure["cause"].as_str().unwrap_or_default(),
+                        )
+                    } else {
+                        Ok(())
+                    };
+                    answered.expect("the token is waited on");
+                });
+                Ok(json!({"StatusCode": 202}))
+            })
+        }),
+    );
     b.bind("Echo", function(Ok));
     b.bind(
         "AddNumbers",
@@ -198,7 +231,7 @@ fn run_case(case: &Value) -> Result<(), Failed> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let execution = runtime.block_on(Executor::new(machine, bindings()).run(input, options));
+    let execution = runtime.block_on(Executor::new(machine, bindings_with(options.tokens.clone())).run(input, options));
     let expected = &case["expected"];
     let mut problems = Vec::new();
     let status = serde_json::to_value(execution.status).unwrap_or_default();
