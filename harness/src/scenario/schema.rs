@@ -92,7 +92,25 @@ pub struct ExternalServer {
 pub struct Mocks {
     pub test_case: String,
     /// The MockConfigFile document, as AWS writes it (checked when the scenario is read).
+    #[serde(with = "mock_config_as_json")]
     pub config: sfn::MockConfig,
+}
+
+/// A MockConfigFile in a scenario is AWS's JSON document written as YAML: its responses are
+/// `{Return: …}` / `{Throw: …}` maps, which serde_yaml would read as tagged enums (`!Return`), so
+/// it goes through JSON's data model.
+mod mock_config_as_json {
+    use serde::{Deserialize, Serialize};
+
+    pub fn serialize<S: serde::Serializer>(config: &sfn::MockConfig, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::to_value(config)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<sfn::MockConfig, D::Error> {
+        sfn::MockConfig::from_value(serde_json::Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
