@@ -4,11 +4,13 @@
 //! types as the CLI reports them. The CLI is `$FILECHECKS_AWS_CLI` or `aws` on the PATH
 //! (`.ci/run` installs it); without one the test says so and passes, except under CI.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
+
+mod common;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 
@@ -32,17 +34,7 @@ fn serve(mock_config: &Path) -> Serve {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut env = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(export) = line.strip_prefix("export ") {
-            let (name, value) = export.split_once('=').unwrap();
-            env.push((name.to_string(), value.trim_matches('\'').to_string()));
-        }
-        if line.starts_with("# ready") {
-            break;
-        }
-    }
+    let env = common::up::exports(BufReader::new(child.stdout.take().unwrap()));
     Serve { child, env }
 }
 
@@ -89,6 +81,22 @@ impl Aws<'_> {
     fn ok(&self, args: &[&str]) -> Value {
         self.run(args)
             .unwrap_or_else(|e| panic!("aws stepfunctions {args:?}: {e}"))
+    }
+
+    /// `create-state-machine`, answering its ARN.
+    fn create(&self, name: &str, definition: &str, kind: &str) -> String {
+        let created = self.ok(&[
+            "create-state-machine",
+            "--name",
+            name,
+            "--type",
+            kind,
+            "--definition",
+            definition,
+            "--role-arn",
+            ROLE,
+        ]);
+        created["stateMachineArn"].as_str().unwrap().to_string()
     }
 
     fn err(&self, args: &[&str]) -> String {
@@ -198,18 +206,7 @@ fn the_aws_cli_works_against_sfn_serve() {
     assert!(failed["cause"].as_str().unwrap().contains("Greeter"), "{failed}");
 
     // Stopping a running execution: ABORTED, with its history event.
-    let slow_machine = aws.ok(&[
-        "create-state-machine",
-        "--name",
-        "Slow",
-        "--definition",
-        &slow,
-        "--role-arn",
-        ROLE,
-    ])["stateMachineArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let slow_machine = aws.create("Slow", &slow, "STANDARD");
     let s1 = aws.ok(&["start-execution", "--state-machine-arn", &slow_machine, "--name", "s1"])["executionArn"]
         .as_str()
         .unwrap()
@@ -241,20 +238,7 @@ fn the_aws_cli_works_against_sfn_serve() {
     );
 
     // Express: start-sync-execution, then update and delete.
-    let quick = aws.ok(&[
-        "create-state-machine",
-        "--name",
-        "Quick",
-        "--type",
-        "EXPRESS",
-        "--definition",
-        &fast,
-        "--role-arn",
-        ROLE,
-    ])["stateMachineArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let quick = aws.create("Quick", &fast, "EXPRESS");
     let sync = aws.ok(&["start-sync-execution", "--state-machine-arn", &quick, "--input", "{}"]);
     assert_eq!(sync["status"], "SUCCEEDED", "{sync}");
     assert_eq!(sync["output"], r#"{"fast":true}"#);

@@ -4,6 +4,22 @@ use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 
+/// The `export NAME='value'` lines a command (`up`, `sfn serve`) prints up to its `# ready` line.
+pub fn exports(stdout: impl BufRead) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(export) = line.strip_prefix("export ") {
+            let (name, value) = export.split_once('=').unwrap();
+            env.push((name.to_string(), value.trim_matches('\'').to_string()));
+        }
+        if line.starts_with("# ready") {
+            break;
+        }
+    }
+    env
+}
+
 pub struct Up {
     child: Child,
     /// The `export NAME='value'` lines it printed.
@@ -41,19 +57,8 @@ impl Up {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let env = exports(BufReader::new(child.stdout.take().unwrap()));
         let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut env = Vec::new();
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            if let Some(export) = line.strip_prefix("export ") {
-                let (name, value) = export.split_once('=').unwrap();
-                env.push((name.to_string(), value.trim_matches('\'').to_string()));
-            }
-            if line.starts_with("# ready") {
-                break;
-            }
-        }
         Up {
             child,
             env,
