@@ -173,9 +173,10 @@ pub enum Outcome {
     Updated(PathBuf),
 }
 
-/// insta's file format, as `cargo test` writes a scenario's snapshot.
+/// insta's file format, as `cargo test` writes a scenario's snapshot (`source` is the runner's
+/// `file!()`, relative to the harness package).
 fn snapshot_file(snapshot: &str) -> String {
-    format!("---\nsource: harness/tests/scenarios.rs\n---\n{snapshot}\n")
+    format!("---\nsource: harness/../scenarios/run.rs\n---\n{snapshot}\n")
 }
 
 fn write(path: &Path, snapshot: &str) -> Result<(), SnapshotError> {
