@@ -1,13 +1,13 @@
-//! The seed's example, end to end: the COMPLETED item the local world produces equals the one
-//! in `shared/seed.md` ("Example Completed Item") modulo redactions — timestamps have the same
-//! format (their values are the run's), the bucket is the world's landing bucket — and the
-//! audit fields this pipeline adds come on top.
+//! The seed's example, end to end: the COMPLETED item the local world produces equals the
+//! deployed design's example completed item (the README's "The system" shows it) modulo
+//! redactions — timestamps have the same format (their values are the run's), the bucket is the
+//! world's landing bucket — and the audit fields this pipeline adds come on top.
 
 use harness::scenario::Runner;
 use harness::world::Project;
 use serde_json::{Value, json};
 
-/// `shared/seed.md`, "Example Completed Item".
+/// The deployed design's example completed item, as the README's "The system" shows it.
 fn seed_item() -> Value {
     json!({
       "jobId": "5fa16210-84a8-4442-a17b-059f290b1b5c",
