@@ -4,9 +4,13 @@
 //! - `world` — the emulated AWS, the stack's resources, the handlers bound into the Step Functions
 //!   emulator (the `sfn` crate), the project's files.
 //! - `ftps` — FTPS servers: in-process with faults, vsftpd, external ones.
-//! - `emulate` — the EventBridge Pipe and event patterns.
+//! - `emulate` — what the world emulates beside moto: the EventBridge Pipe and its event patterns,
+//!   the one edge endpoint (Step Functions to the emulator, the rest to the backend) with AWS's own
+//!   faults, Lambda for the pipeline's functions (deadlines, Lambda's faults), and a disk-backed S3
+//!   for files moto cannot hold.
 //! - `scenario` — scenario files: schema, run, checks, snapshots, content, from-item.
 //! - `report` — HTML pages of runs: the graph and path of each execution, items' versions.
+//! - `progress` — live bars for the in-process FTPS server's downloads.
 
 pub mod emulate;
 pub mod ftps;

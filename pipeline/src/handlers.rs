@@ -1,5 +1,6 @@
-//! The three Lambda handlers as library functions: the Lambda binaries and the harness's Step
-//! Functions emulator call exactly these, with SDK clients pointed at AWS or at an emulator.
+//! The four Lambda handlers as library functions: the Lambda binaries and the harness (its Step
+//! Functions emulator, and its emulated healing rule for HealJob) call exactly these, with SDK
+//! clients pointed at AWS or at an emulator.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! FileChecks pipeline: the SetRunning, TransferFile and FinalizeJob Lambdas as a library.
+//! FileChecks pipeline: the SetRunning, TransferFile, FinalizeJob and HealJob Lambdas as a library
+//! (HealJob is the target of the rule on the state machine's status changes, not a state).
 //!
 //! See ARCHITECTURE.md for the flow of a job and the invariants this crate keeps.
 

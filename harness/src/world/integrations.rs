@@ -3,6 +3,8 @@
 //! Both pass the Task's Parameters as the API request (they are the API's JSON shapes), so each is
 //! one AWS JSON call to the backend; an API error becomes `DynamoDB.<Code>` (optimized) or
 //! `DynamoDb.<Code>` / `SecretsManager.<Code>` (AWS SDK integrations), as Step Functions names them.
+//! S3 goes through the SDK instead (`s3_bindings`): a Distributed Map's ItemReader and ResultWriter
+//! (`s3:*`) and `aws-sdk:s3:*` tasks, with errors `S3.<Code>`.
 
 use std::sync::Arc;
 
