@@ -2,11 +2,8 @@
 //! for the job table and its stream, moto for S3 and Secrets Manager: a job runs there end to end
 //! — its conditional writes judged by DynamoDB Local, the Pipe reading DynamoDB Local's stream.
 //! Without a Docker daemon the test says so and passes.
-#![cfg(feature = "dynamodb-local")]
 
-mod common;
-
-use common::backends::one_job_through;
+use crate::common::backends::one_job_through;
 use harness::world::{Backend, BackendError, World, WorldError, WorldOptions};
 use pipeline::job::{JobStatus, TransferStage};
 

@@ -2,9 +2,7 @@
 //! download lands with the right SHA-256 and the source is deleted, under TLS 1.2 and 1.3.
 //! Proof of data-channel session reuse: vsftpd refuses the data connection otherwise (522).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use harness::ftps::FtpsServer;
 use harness::ftps::vsftpd::{self, TlsVersion, Vsftpd};
 use pipeline::secret::TlsMode;

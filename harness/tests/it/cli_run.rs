@@ -58,7 +58,7 @@ fn a_changed_item_fails_with_a_unified_diff_of_the_snapshot() {
     );
 
     // A snapshot that holds another size: the diff names the line.
-    let snapshot = include_str!("../../scenarios/snapshots/seed_example.snap")
+    let snapshot = include_str!("../../../scenarios/snapshots/seed_example.snap")
         .split("\n---\n")
         .next()
         .unwrap()

@@ -7,10 +7,8 @@ use harness::world::Project;
 use pipeline::job::TransferStage;
 use serde_json::Value;
 
-mod common;
-
 fn error_item(job: &str, name: &str, message: &str, file_name: &str) -> Value {
-    serde_json::to_value(common::error_job(
+    serde_json::to_value(crate::common::error_job(
         job,
         name,
         message,
@@ -39,14 +37,14 @@ async fn reproduce(item: Value, expected_error: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_file_from_dynamodb_json_export() {
-    let job = common::error_job(
+    let job = crate::common::error_job(
         "job-a",
         "RemoteFileNotFound",
         "remote file not found: /x: 550 File not found",
         "mo.moyr540.data",
         TransferStage::Connecting,
     );
-    reproduce(common::get_item_output(&job), "RemoteFileNotFound").await;
+    reproduce(crate::common::get_item_output(&job), "RemoteFileNotFound").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,6 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-mod common;
-
 const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 
 struct Serve {
@@ -34,7 +32,7 @@ fn serve(mock_config: &Path) -> Serve {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let env = common::up::exports(BufReader::new(child.stdout.take().unwrap()));
+    let env = crate::common::up::exports(BufReader::new(child.stdout.take().unwrap()));
     Serve { child, env }
 }
 

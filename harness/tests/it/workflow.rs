@@ -2,9 +2,7 @@
 //! Functions emulator with the real handlers in-process, against moto and the FTPS server:
 //! the happy path, duplicate and concurrent deliveries, and every way into the Catch.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use harness::emulate::pipe::insert_batch;
 use harness::ftps::{Fault, Times};
 use pipeline::job::{JobKey, JobStatus, TransferStage};

@@ -4,9 +4,7 @@
 //! — the handlers' and the Pipe's DynamoDB calls routed there by the edge, S3 and Secrets Manager
 //! to the embedded moto_server.
 
-mod common;
-
-use common::backends::one_job_through;
+use crate::common::backends::one_job_through;
 use harness::world::moto::Moto;
 use harness::world::{Backend, World, WorldOptions};
 use pipeline::job::JobStatus;

@@ -1,10 +1,7 @@
 //! The world on LocalStack (testcontainers), for machines with a Docker daemon: a job runs there
 //! end to end too. Without a daemon the test says so and passes.
-#![cfg(feature = "localstack")]
 
-mod common;
-
-use common::backends::one_job_through;
+use crate::common::backends::one_job_through;
 use harness::world::{Backend, BackendError, World, WorldError, WorldOptions};
 use pipeline::job::JobStatus;
 

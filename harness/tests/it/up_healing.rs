@@ -2,12 +2,10 @@
 //! endpoint stops a job's execution mid-transfer, and the job ends ERROR ExecutionAborted with
 //! its source still on the server; a malformed TRIGGERED item ends ERROR naming the field.
 
-mod common;
-
 use std::time::Instant;
 
+use crate::common::up::Up;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::up::Up;
 
 async fn sdk(up: &Up) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -3,14 +3,12 @@
 //! execution is found with its history, a slow execution is stopped (ABORTED), and errors come
 //! back as the SDK's typed errors.
 
-mod common;
-
+use crate::common::up::Up;
 use aws_sdk_sfn::config::interceptors::BeforeSerializationInterceptorContextMut;
 use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
-use common::up::Up;
 
 /// The SDK puts `sync-` before the host for TestState and StartSyncExecution (AWS serves them on
 /// `sync-states.<region>.amazonaws.com`); a local endpoint is an IP, so the prefix is dropped.

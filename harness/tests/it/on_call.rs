@@ -11,8 +11,6 @@ use std::process::Command;
 use pipeline::job::{S3Location, TransferRecord, TransferStage};
 use serde_json::{Value, json};
 
-mod common;
-
 /// The errors `from-item` reproduces: a message as the pipeline records it, and the stage the
 /// job had reached (what production items carry).
 const ERRORS: &[(&str, &str, &str)] = &[
@@ -111,7 +109,7 @@ fn item(name: &str, message: &str, stage: &str) -> Value {
         "incident.data"
     };
     let stage: TransferStage = serde_json::from_value(json!(stage)).unwrap();
-    let mut job = common::error_job("incident-1234", name, message, file, stage);
+    let mut job = crate::common::error_job("incident-1234", name, message, file, stage);
     if stage == TransferStage::Verified {
         // After VERIFIED the item holds the landing.
         job.s3 = Some(S3Location {

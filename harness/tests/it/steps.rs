@@ -1,8 +1,6 @@
 //! Each Lambda step against moto_server and a real FTPS server (libunftp, TLS, generated CA).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use harness::ftps::{Fault, FtpsServer, Times};
 use pipeline::job::{JobStatus, TransferStage};
 use pipeline::secret::{FtpsSettings, Password};

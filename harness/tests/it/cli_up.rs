@@ -3,9 +3,7 @@
 //! handlers) transfers it; `harness status` reads the item, and `--report` finds the page `up`
 //! wrote for the execution.
 
-mod common;
-
-use common::up::Up;
+use crate::common::up::Up;
 use pipeline::job::{Job, JobStatus, TransferStage};
 
 #[test]
