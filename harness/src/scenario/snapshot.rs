@@ -244,11 +244,12 @@ pub fn compare(scenario: &Path, snapshot: &str) -> Result<(), SnapshotError> {
         path: path.clone(),
         message: "a binary snapshot".into(),
     })?;
-    let new = insta::internals::TextSnapshotContents::new(snapshot.to_string(), insta::TextSnapshotKind::File);
-    if stored.matches_latest(&new) {
+    // Both sides as insta compares a file snapshot: its text normalized (trailing whitespace
+    // trimmed, CRLF as LF), which is what the stored contents' `Display` gives.
+    let (old, new) = (stored.to_string(), normalized(snapshot));
+    if old == new {
         return Ok(());
     }
-    let (old, new) = (stored.to_string(), new.to_string());
     let diff = similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
@@ -261,9 +262,31 @@ pub fn compare(scenario: &Path, snapshot: &str) -> Result<(), SnapshotError> {
     })
 }
 
+/// A file snapshot's text as insta normalizes it before comparing (`TextSnapshotContents`'s
+/// `Display`): trailing whitespace trimmed, CRLF line ends as LF.
+fn normalized(snapshot: &str) -> String {
+    snapshot.trim_end().replace("\r\n", "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_compares_as_insta_normalizes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = dir.path().join("s.yaml");
+        write(&path(&scenario), "[\n  {\"a\": 1}\n]\n").unwrap();
+        // Line ends and trailing whitespace are not content, for insta nor for us.
+        assert!(compare(&scenario, "[\r\n  {\"a\": 1}\r\n]  \n\n").is_ok());
+        match compare(&scenario, "[\n  {\"a\": 2}\n]\n") {
+            Err(SnapshotError::Differs { diff, .. }) => assert!(diff.contains("+  {\"a\": 2}"), "{diff}"),
+            other => panic!("a changed line must differ: {other:?}"),
+        }
+        // The stored file is insta's own format: insta reads back what we wrote.
+        let stored = insta::Snapshot::from_file(&path(&scenario)).unwrap();
+        assert_eq!(stored.contents().as_text().unwrap().to_string(), "[\n  {\"a\": 1}\n]");
+    }
 
     #[test]
     fn messages_lose_what_varies_per_run_and_keep_the_rest() {
