@@ -57,7 +57,10 @@ fn peak_rss_mib() -> f64 {
 /// nobody else) until trimmed, and would otherwise count as the pipeline's.
 fn reset_peak_rss() -> f64 {
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
-    unsafe { libc::malloc_trim(0) };
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0)
+    };
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     rss_mib("VmRSS:")
 }
