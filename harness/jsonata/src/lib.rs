@@ -4,11 +4,13 @@
 //! (jsonata-js's processAST) into the `tree::Expr` that `eval` walks over `value::Value`s, with
 //! the function library in `functions` (`datetime` and `format_number` for the picture strings).
 //! Errors carry JSONata's own codes (`S0101`, `T2001`, `D3001` …) and positions, as jsonata-js
-//! reports them. `tests/suite.rs` runs the official test suite (`../shared/jsonata-test-suite`).
+//! reports them. `tests/suite.rs` runs the official JSONata test suite (see `tests/suite.rs` for
+//! where it is looked up).
 //!
-//! Why our own engine: `jsonata-rs` 0.3.4 passes 75.8% of the official suite, panics on 60 cases,
-//! keeps objects as hash maps (key order changes from run to run) and cannot override built-ins (a
-//! seedable `$random`), see `../shared/field-notes.md`.
+//! Why our own engine: `jsonata-rs` 0.3.4, the Rust crate there is, passes only 75.8% of the
+//! official suite and panics on 60 of its cases; it keeps objects as hash maps, so their key order
+//! changes from run to run; and it cannot override built-in functions, which the Step Functions
+//! emulator needs for a seedable `$random`.
 
 pub mod ast;
 pub mod datetime;
