@@ -1,42 +1,55 @@
 //! JSONata (<https://docs.jsonata.org>) for the Step Functions emulator's `QueryLanguage: JSONata`.
 //!
-//! `lexer` turns an expression into tokens, `parser` into an `ast::Node` tree and `tree`
-//! (jsonata-js's processAST) into the `tree::Expr` that `eval` walks over `value::Value`s, with
-//! the function library in `functions` (`datetime` and `format_number` for the picture strings).
-//! Errors carry JSONata's own codes (`S0101`, `T2001`, `D3001` …) and positions, as jsonata-js
-//! reports them. `tests/suite.rs` runs the official JSONata test suite (see `tests/suite.rs` for
-//! where it is looked up).
+//! An [`Expression`] is compiled once from its source and evaluated any number of times against
+//! JSON input, with the [`Options`] of an evaluation: variables bound, [`CustomFunction`]s added,
+//! built-ins left out, limits, the clock and the random seed. A failure is an [`Error`] with
+//! JSONata's own code (`S0101`, `T2001`, `D3001` …) and position, as jsonata-js reports them.
+//! Custom functions take and return [`Value`]s, JSONata's values (JSON plus undefined and
+//! functions). [`pictures`] has the picture-string functions for use without an expression.
+//!
+//! Inside, a lexer turns the source into tokens, a parser into a syntax tree, and `tree`
+//! (jsonata-js's processAST) into the tree the evaluator walks, with the function library beside
+//! it. `tests/suite.rs` runs the official JSONata test suite (see `tests/suite.rs` for where it is
+//! looked up).
 //!
 //! Why our own engine: `jsonata-rs` 0.3.4, the Rust crate there is, passes only 75.8% of the
 //! official suite and panics on 60 of its cases; it keeps objects as hash maps, so their key order
 //! changes from run to run; and it cannot override built-in functions, which the Step Functions
 //! emulator needs for a seedable `$random`.
 
-pub mod ast;
-pub mod datetime;
-pub mod eval;
-pub mod format_number;
-pub mod functions;
-pub mod lexer;
-pub mod number;
-pub mod parser;
-pub mod pattern;
-pub mod signature;
+mod ast;
+mod datetime;
+mod eval;
+mod format_number;
+mod functions;
+mod lexer;
+mod number;
+mod parser;
+mod pattern;
+mod signature;
+// Public until `Expression` offers the analysis its users do on it.
 pub mod tree;
-pub mod value;
+mod value;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use ast::Node;
 pub use eval::Custom;
-pub use parser::parse;
 pub use value::{Array, Object, Value};
 
+/// The picture-string functions of JSONata's library, for use without an expression:
+/// `$formatInteger`, `$parseInteger`, `$fromMillis` and `$toMillis` (XPath F&O 3.1 integer and
+/// date/time pictures, as jsonata-js implements them), `$formatNumber` and `$formatBase`. Their
+/// errors carry the codes the functions raise in an expression (`D3110`, `D3130` …).
+pub mod pictures {
+    pub use crate::datetime::{format_integer, from_millis, parse_integer, to_millis, to_millis_at};
+    pub use crate::format_number::{format_base, format_number};
+}
+
 /// Parses `source` and turns it into the tree the evaluator walks (`tree::process`).
-pub fn compile(source: &str) -> Result<tree::Expr, Error> {
-    tree::process(&parse(source)?)
+pub(crate) fn compile(source: &str) -> Result<tree::Expr, Error> {
+    tree::process(&parser::parse(source)?)
 }
 
 /// Runs `f` on a thread of its own with a large stack (`STACK`): the parser and the evaluator

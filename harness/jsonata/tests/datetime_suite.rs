@@ -1,5 +1,5 @@
 //! The official suite's cases that are a single call of `$formatInteger`, `$parseInteger`,
-//! `$fromMillis` or `$toMillis` with literal arguments only, run straight against `jsonata::datetime`
+//! `$fromMillis` or `$toMillis` with literal arguments only, run straight against `jsonata::pictures`
 //! (before the evaluator can run them). Every group is scanned; the count of such cases and of
 //! those that pass is printed (`cargo test -p jsonata --test datetime_suite -- --nocapture`), and
 //! every one must pass but those in `KNOWN_FAILURES`.
@@ -11,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use jsonata::datetime;
+use jsonata::pictures;
 use serde_json::Value;
 
 /// `group/file[index]` of cases allowed to fail, with the reason. None today.
@@ -141,13 +141,13 @@ fn call(name: &str, args: &[Arg]) -> Option<Outcome> {
         Err(e) => Outcome::Code(e.code.to_string()),
     };
     Some(match (name, args) {
-        ("formatInteger", [Num(n), Str(p)]) => string(datetime::format_integer(*n, p)),
-        ("parseInteger", [Str(s), Str(p)]) => number(datetime::parse_integer(s, p)),
-        ("fromMillis", [Num(n)]) => string(datetime::from_millis(*n, None, None)),
-        ("fromMillis", [Num(n), Str(p)]) => string(datetime::from_millis(*n, Some(p), None)),
-        ("fromMillis", [Num(n), Str(p), Str(z)]) => string(datetime::from_millis(*n, Some(p), Some(z))),
-        ("toMillis", [Str(s)]) => number(datetime::to_millis(s, None)),
-        ("toMillis", [Str(s), Str(p)]) => number(datetime::to_millis(s, Some(p))),
+        ("formatInteger", [Num(n), Str(p)]) => string(pictures::format_integer(*n, p)),
+        ("parseInteger", [Str(s), Str(p)]) => number(pictures::parse_integer(s, p)),
+        ("fromMillis", [Num(n)]) => string(pictures::from_millis(*n, None, None)),
+        ("fromMillis", [Num(n), Str(p)]) => string(pictures::from_millis(*n, Some(p), None)),
+        ("fromMillis", [Num(n), Str(p), Str(z)]) => string(pictures::from_millis(*n, Some(p), Some(z))),
+        ("toMillis", [Str(s)]) => number(pictures::to_millis(s, None)),
+        ("toMillis", [Str(s), Str(p)]) => number(pictures::to_millis(s, Some(p))),
         _ => return None,
     })
 }

@@ -1,5 +1,5 @@
 //! The official suite's `function-formatNumber` and `function-formatBase` groups, run straight
-//! against `jsonata::format_number` before the evaluator exists: every case whose expression is a
+//! against `jsonata::pictures` before the evaluator exists: every case whose expression is a
 //! single `$formatNumber(…)`/`$formatBase(…)` call with literal arguments (strings, numbers, and
 //! for the options an object of string literals) is called and compared with its `result`/`code`.
 //! The others (an argument computed, or read from the input) wait for the evaluator and the main
@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use jsonata::format_number::{format_base, format_number};
+use jsonata::pictures::{format_base, format_number};
 use serde_json::Value;
 
 /// Literal cases that are known not to pass, with the reason. None so far.
