@@ -5,7 +5,10 @@
 //! built-ins left out, limits, the clock and the random seed. A failure is an [`Error`] with
 //! JSONata's own code (`S0101`, `T2001`, `D3001` …) and position, as jsonata-js reports them.
 //! Custom functions take and return [`Value`]s, JSONata's values (JSON plus undefined and
-//! functions). [`pictures`] has the picture-string functions for use without an expression.
+//! functions). What an expression reads can be known before it runs:
+//! [`Expression::variable_names`], [`Expression::top_level_references`] (as
+//! [`ContextReference`]s) and [`Expression::fields_of`] a variable. [`pictures`] has the
+//! picture-string functions for use without an expression.
 //!
 //! Inside, a lexer turns the source into tokens, a parser into a syntax tree, and `tree`
 //! (jsonata-js's processAST) into the tree the evaluator walks, with the function library beside
@@ -17,6 +20,7 @@
 //! changes from run to run; and it cannot override built-in functions, which the Step Functions
 //! emulator needs for a seedable `$random`.
 
+mod analysis;
 mod ast;
 mod datetime;
 mod eval;
@@ -27,14 +31,14 @@ mod number;
 mod parser;
 mod pattern;
 mod signature;
-// Public until `Expression` offers the analysis its users do on it.
-pub mod tree;
+mod tree;
 mod value;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use analysis::ContextReference;
 pub use eval::Custom;
 pub use value::{Array, Object, Value};
 
@@ -194,11 +198,6 @@ impl Expression {
         })
     }
 
-    /// The tree the evaluator walks.
-    pub fn tree(&self) -> &tree::Expr {
-        &self.tree
-    }
-
     /// The names of the variables the expression reads (`$name`; `$` and `$$` excluded), in
     /// order of first appearance: what a caller has to bind for it.
     pub fn variable_names(&self) -> Vec<String> {
@@ -213,6 +212,23 @@ impl Expression {
             }
         });
         names
+    }
+
+    /// What the expression reads from its context value (the input it is evaluated against) at
+    /// its top level, each once: a bare field name, `$`, `$$`, `*`, `**`, `%`. Inside a path after
+    /// its first step, a predicate or a function body, the context is something the expression
+    /// made, so what is read there does not count. A host that evaluates without input (a Step
+    /// Functions JSONata state) refuses these.
+    pub fn top_level_references(&self) -> Vec<ContextReference> {
+        let mut references = Vec::new();
+        analysis::top_level_references(&self.tree, &mut references);
+        references
+    }
+
+    /// The fields the expression reads from the variable `variable` (named without its `$`), each
+    /// once: `["input", "context"]` for `$states.input.a & $states.context.b` and `"states"`.
+    pub fn fields_of(&self, variable: &str) -> Vec<String> {
+        analysis::fields_of(&self.tree, variable)
     }
 
     /// Evaluates against `input` (None: no input, JSONata's undefined). `Ok(None)` is an
