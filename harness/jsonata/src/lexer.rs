@@ -37,23 +37,17 @@ fn single(c: char) -> Option<&'static str> {
     SINGLE.find(c).map(|i| &SINGLE[i..i + c.len_utf8()])
 }
 
-pub struct Lexer<'a> {
+pub struct Lexer {
     chars: Vec<char>,
-    source: &'a str,
     position: usize,
 }
 
-impl<'a> Lexer<'a> {
-    pub fn new(source: &'a str) -> Self {
+impl Lexer {
+    pub fn new(source: &str) -> Self {
         Self {
             chars: source.chars().collect(),
-            source,
             position: 0,
         }
-    }
-
-    pub fn source(&self) -> &'a str {
-        self.source
     }
 
     fn at(&self, i: usize) -> Option<char> {

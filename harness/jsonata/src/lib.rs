@@ -1,40 +1,59 @@
 //! JSONata (<https://docs.jsonata.org>) for the Step Functions emulator's `QueryLanguage: JSONata`.
 //!
-//! `lexer` turns an expression into tokens, `parser` into an `ast::Node` tree and `tree`
-//! (jsonata-js's processAST) into the `tree::Expr` that `eval` walks over `value::Value`s, with
-//! the function library in `functions` (`datetime` and `format_number` for the picture strings).
-//! Errors carry JSONata's own codes (`S0101`, `T2001`, `D3001` …) and positions, as jsonata-js
-//! reports them. `tests/suite.rs` runs the official test suite (`../shared/jsonata-test-suite`).
+//! An [`Expression`] is compiled once from its source and evaluated any number of times against
+//! JSON input, with the [`Options`] of an evaluation: variables bound, [`CustomFunction`]s added,
+//! built-ins left out, limits, the clock and the random seed. A failure is an [`Error`] with
+//! JSONata's own code (`S0101`, `T2001`, `D3001` …) and position, as jsonata-js reports them.
+//! Custom functions take and return [`Value`]s, JSONata's values (JSON plus undefined and
+//! functions). What an expression reads can be known before it runs:
+//! [`Expression::variable_names`], [`Expression::top_level_references`] (as
+//! [`ContextReference`]s) and [`Expression::fields_of`] a variable. [`pictures`] has the
+//! picture-string functions for use without an expression.
 //!
-//! Why our own engine: `jsonata-rs` 0.3.4 passes 75.8% of the official suite, panics on 60 cases,
-//! keeps objects as hash maps (key order changes from run to run) and cannot override built-ins (a
-//! seedable `$random`), see `../shared/field-notes.md`.
+//! Inside, a lexer turns the source into tokens, a parser into a syntax tree, and `tree`
+//! (jsonata-js's processAST) into the tree the evaluator walks, with the function library beside
+//! it. `tests/suite.rs` runs the official JSONata test suite (see `tests/suite.rs` for where it is
+//! looked up).
+//!
+//! Why our own engine: `jsonata-rs` 0.3.4, the Rust crate there is, passes only 75.8% of the
+//! official suite and panics on 60 of its cases; it keeps objects as hash maps, so their key order
+//! changes from run to run; and it cannot override built-in functions, which the Step Functions
+//! emulator needs for a seedable `$random`.
 
-pub mod ast;
-pub mod datetime;
-pub mod eval;
-pub mod format_number;
-pub mod functions;
-pub mod lexer;
-pub mod number;
-pub mod parser;
-pub mod pattern;
-pub mod signature;
-pub mod tree;
-pub mod value;
+mod analysis;
+mod ast;
+mod datetime;
+mod eval;
+mod format_number;
+mod functions;
+mod lexer;
+mod number;
+mod parser;
+mod pattern;
+mod signature;
+mod tree;
+mod value;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use ast::Node;
+pub use analysis::ContextReference;
 pub use eval::Custom;
-pub use parser::parse;
 pub use value::{Array, Object, Value};
 
+/// The picture-string functions of JSONata's library, for use without an expression:
+/// `$formatInteger`, `$parseInteger`, `$fromMillis` and `$toMillis` (XPath F&O 3.1 integer and
+/// date/time pictures, as jsonata-js implements them), `$formatNumber` and `$formatBase`. Their
+/// errors carry the codes the functions raise in an expression (`D3110`, `D3130` …).
+pub mod pictures {
+    pub use crate::datetime::{format_integer, from_millis, parse_integer, to_millis, to_millis_at};
+    pub use crate::format_number::{format_base, format_number};
+}
+
 /// Parses `source` and turns it into the tree the evaluator walks (`tree::process`).
-pub fn compile(source: &str) -> Result<tree::Expr, Error> {
-    tree::process(&parse(source)?)
+pub(crate) fn compile(source: &str) -> Result<tree::Expr, Error> {
+    tree::process(&parser::parse(source)?)
 }
 
 /// Runs `f` on a thread of its own with a large stack (`STACK`): the parser and the evaluator
@@ -179,11 +198,6 @@ impl Expression {
         })
     }
 
-    /// The tree the evaluator walks.
-    pub fn tree(&self) -> &tree::Expr {
-        &self.tree
-    }
-
     /// The names of the variables the expression reads (`$name`; `$` and `$$` excluded), in
     /// order of first appearance: what a caller has to bind for it.
     pub fn variable_names(&self) -> Vec<String> {
@@ -198,6 +212,23 @@ impl Expression {
             }
         });
         names
+    }
+
+    /// What the expression reads from its context value (the input it is evaluated against) at
+    /// its top level, each once: a bare field name, `$`, `$$`, `*`, `**`, `%`. Inside a path after
+    /// its first step, a predicate or a function body, the context is something the expression
+    /// made, so what is read there does not count. A host that evaluates without input (a Step
+    /// Functions JSONata state) refuses these.
+    pub fn top_level_references(&self) -> Vec<ContextReference> {
+        let mut references = Vec::new();
+        analysis::top_level_references(&self.tree, &mut references);
+        references
+    }
+
+    /// The fields the expression reads from the variable `variable` (named without its `$`), each
+    /// once: `["input", "context"]` for `$states.input.a & $states.context.b` and `"states"`.
+    pub fn fields_of(&self, variable: &str) -> Vec<String> {
+        analysis::fields_of(&self.tree, variable)
     }
 
     /// Evaluates against `input` (None: no input, JSONata's undefined). `Ok(None)` is an

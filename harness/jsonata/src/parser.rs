@@ -61,8 +61,8 @@ fn describe(kind: &Kind) -> String {
     }
 }
 
-struct Parser<'a> {
-    lexer: Lexer<'a>,
+struct Parser {
+    lexer: Lexer,
     /// The current (not yet consumed) token.
     token: Token,
     /// How deeply the expression being read is nested.
@@ -73,7 +73,7 @@ struct Parser<'a> {
 /// before a person writes this much, and a bound keeps the parser's own stack bounded.
 pub const MAX_NESTING: usize = 1000;
 
-impl Parser<'_> {
+impl Parser {
     /// Moves to the next token; `prefix`: the next one is read at an operand position.
     fn advance(&mut self, prefix: bool) -> Result<Token, Error> {
         let next = self.lexer.next(prefix)?;

@@ -1,4 +1,4 @@
-//! `jsonata::datetime` against jsonata-js itself: `datetime_jsonata_js.json` holds random calls of
+//! `jsonata::pictures` against jsonata-js itself: `datetime_jsonata_js.json` holds random calls of
 //! the four functions and what jsonata-js 2.2.2 answered (made by `datetime_jsonata_js.js`, which
 //! says how; `DATETIME_CASES=path` runs another such file, e.g. a larger one). Every case must
 //! agree: the same string or number, NaN, undefined, or JSONata error code; where jsonata-js fails
@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use jsonata::datetime;
+use jsonata::pictures;
 use serde_json::Value;
 
 #[derive(Debug, PartialEq)]
@@ -33,10 +33,10 @@ fn call(function: &str, args: &[Value], now: f64) -> Option<Outcome> {
     // Numbers are written as strings, so that no JSON reader rounds them.
     let num = |i: usize| args.get(i)?.get("n")?.as_str()?.parse::<f64>().ok();
     let result = match function {
-        "formatInteger" => datetime::format_integer(num(0)?, text(1)?).map(Outcome::Str),
-        "parseInteger" => datetime::parse_integer(text(0)?, text(1)?).map(number),
-        "fromMillis" => datetime::from_millis(num(0)?, text(1), text(2)).map(Outcome::Str),
-        "toMillis" => datetime::to_millis_at(text(0)?, text(1), now).map(number),
+        "formatInteger" => pictures::format_integer(num(0)?, text(1)?).map(Outcome::Str),
+        "parseInteger" => pictures::parse_integer(text(0)?, text(1)?).map(number),
+        "fromMillis" => pictures::from_millis(num(0)?, text(1), text(2)).map(Outcome::Str),
+        "toMillis" => pictures::to_millis_at(text(0)?, text(1), now).map(number),
         _ => return None,
     };
     Some(result.unwrap_or_else(|e| Outcome::Code(e.code.to_string())))

@@ -1,5 +1,5 @@
 //! The official suite's cases that are a single call of `$formatInteger`, `$parseInteger`,
-//! `$fromMillis` or `$toMillis` with literal arguments only, run straight against `jsonata::datetime`
+//! `$fromMillis` or `$toMillis` with literal arguments only, run straight against `jsonata::pictures`
 //! (before the evaluator can run them). Every group is scanned; the count of such cases and of
 //! those that pass is printed (`cargo test -p jsonata --test datetime_suite -- --nocapture`), and
 //! every one must pass but those in `KNOWN_FAILURES`.
@@ -7,17 +7,15 @@
 //! Cases with "now" in them are not single calls (they compare with `$now()`), so the system clock
 //! `to_millis` uses does not matter here.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use jsonata::datetime;
+use jsonata::pictures;
 use serde_json::Value;
 
 /// `group/file[index]` of cases allowed to fail, with the reason. None today.
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
-
-fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/jsonata-test-suite")
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
@@ -143,13 +141,13 @@ fn call(name: &str, args: &[Arg]) -> Option<Outcome> {
         Err(e) => Outcome::Code(e.code.to_string()),
     };
     Some(match (name, args) {
-        ("formatInteger", [Num(n), Str(p)]) => string(datetime::format_integer(*n, p)),
-        ("parseInteger", [Str(s), Str(p)]) => number(datetime::parse_integer(s, p)),
-        ("fromMillis", [Num(n)]) => string(datetime::from_millis(*n, None, None)),
-        ("fromMillis", [Num(n), Str(p)]) => string(datetime::from_millis(*n, Some(p), None)),
-        ("fromMillis", [Num(n), Str(p), Str(z)]) => string(datetime::from_millis(*n, Some(p), Some(z))),
-        ("toMillis", [Str(s)]) => number(datetime::to_millis(s, None)),
-        ("toMillis", [Str(s), Str(p)]) => number(datetime::to_millis(s, Some(p))),
+        ("formatInteger", [Num(n), Str(p)]) => string(pictures::format_integer(*n, p)),
+        ("parseInteger", [Str(s), Str(p)]) => number(pictures::parse_integer(s, p)),
+        ("fromMillis", [Num(n)]) => string(pictures::from_millis(*n, None, None)),
+        ("fromMillis", [Num(n), Str(p)]) => string(pictures::from_millis(*n, Some(p), None)),
+        ("fromMillis", [Num(n), Str(p), Str(z)]) => string(pictures::from_millis(*n, Some(p), Some(z))),
+        ("toMillis", [Str(s)]) => number(pictures::to_millis(s, None)),
+        ("toMillis", [Str(s), Str(p)]) => number(pictures::to_millis(s, Some(p))),
         _ => return None,
     })
 }
@@ -168,10 +166,10 @@ fn expected(case: &Value) -> Option<Outcome> {
     }
 }
 
-fn cases() -> Vec<(String, Value)> {
-    let root = suite_dir().join("groups");
-    let mut groups: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e} (the suite lives in ../shared)", root.display()))
+fn cases(root: &Path) -> Vec<(String, Value)> {
+    let groups_dir = root.join("groups");
+    let mut groups: Vec<PathBuf> = std::fs::read_dir(&groups_dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", groups_dir.display()))
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_dir())
@@ -208,10 +206,13 @@ fn cases() -> Vec<(String, Value)> {
 
 #[test]
 fn single_calls_with_literal_arguments() {
+    let Some(root) = common::suite_root() else {
+        return;
+    };
     let mut covered = 0;
     let mut passed = 0;
     let mut failures = Vec::new();
-    for (name, case) in cases() {
+    for (name, case) in cases(&root) {
         let Some(expr) = case.get("expr").and_then(Value::as_str) else {
             continue;
         };
@@ -234,7 +235,7 @@ fn single_calls_with_literal_arguments() {
     assert!(
         covered >= 200,
         "only {covered} cases found: is the suite at {}?",
-        suite_dir().display()
+        root.display()
     );
     assert!(
         failures.is_empty(),

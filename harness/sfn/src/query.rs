@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use jsonata::tree::{Expr, Kind};
 use serde_json::{Map, Value};
 
 use crate::error::StatesError;
@@ -80,8 +79,7 @@ impl Query {
         let expression =
             jsonata::Expression::new(text).map_err(|e| vec![format!("INVALID_JSONATA_EXPRESSION: {}", e.message)])?;
         let mut problems = Vec::new();
-        let mut references = Vec::new();
-        top_level_references(expression.tree(), &mut references);
+        let references = expression.top_level_references().into_iter().map(|r| r.to_string());
         for name in references {
             problems.push(if name == "$$" {
                 "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".to_string()
@@ -89,8 +87,7 @@ impl Query {
                 format!("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported.")
             });
         }
-        let mut fields = Vec::new();
-        states_fields(expression.tree(), &mut fields);
+        let fields = expression.fields_of("states");
         for field in fields {
             let allowed = match field.as_str() {
                 "input" | "context" => true,
@@ -175,81 +172,6 @@ impl Query {
             ),
         )
     }
-}
-
-/// The names an expression reads from the context value at its top level, which a JSONata state
-/// does not have: bare field names, `$`, `$$`, `*`, `**`, `%`. Inside a path after its first step,
-/// a predicate or a function body, the context is something the expression made, so anything goes.
-fn top_level_references(expr: &Expr, out: &mut Vec<String>) {
-    let mut note = |name: String| {
-        if !out.contains(&name) {
-            out.push(name);
-        }
-    };
-    match &expr.kind {
-        Kind::Path(steps) => {
-            if let Some(first) = steps.first() {
-                match &first.kind {
-                    Kind::Name(n) => note(n.clone()),
-                    Kind::Wildcard => note("*".into()),
-                    Kind::Descendants => note("**".into()),
-                    _ => top_level_references(first, out),
-                }
-            }
-            return;
-        }
-        Kind::Name(n) => note(n.clone()),
-        Kind::Variable(v) if v.is_empty() => note("$".into()),
-        Kind::Variable(v) if v == "$" => note("$$".into()),
-        Kind::Wildcard => note("*".into()),
-        Kind::Descendants => note("**".into()),
-        Kind::Parent { .. } => note("%".into()),
-        _ => {}
-    }
-    match &expr.kind {
-        Kind::Negate(e) | Kind::Bind { value: e, .. } => top_level_references(e, out),
-        Kind::Binary { lhs, rhs, .. } | Kind::Apply { lhs, rhs } => {
-            top_level_references(lhs, out);
-            top_level_references(rhs, out);
-        }
-        Kind::Array(items) | Kind::Block(items) => items.iter().for_each(|e| top_level_references(e, out)),
-        Kind::Object(pairs) => pairs.iter().for_each(|(k, v)| {
-            top_level_references(k, out);
-            top_level_references(v, out);
-        }),
-        Kind::Call {
-            procedure, arguments, ..
-        } => {
-            top_level_references(procedure, out);
-            arguments.iter().for_each(|e| top_level_references(e, out));
-        }
-        Kind::Condition {
-            condition,
-            then,
-            otherwise,
-        } => {
-            top_level_references(condition, out);
-            top_level_references(then, out);
-            if let Some(e) = otherwise {
-                top_level_references(e, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The `$states.<field>` names an expression reads.
-fn states_fields(expr: &Expr, out: &mut Vec<String>) {
-    expr.walk(&mut |e| {
-        if let Kind::Path(steps) = &e.kind
-            && let [first, second, ..] = steps.as_slice()
-            && matches!(&first.kind, Kind::Variable(v) if v == "states")
-            && let Kind::Name(field) = &second.kind
-            && !out.contains(field)
-        {
-            out.push(field.clone());
-        }
-    });
 }
 
 /// The functions Step Functions adds to JSONata, as AWS's evaluator behaves (its `$random(seed)`
