@@ -13,8 +13,11 @@
 //! - `progress` — live bars for the in-process FTPS server's downloads.
 
 pub mod emulate;
+pub mod fault;
+pub mod pki;
 pub mod ftps;
 pub mod progress;
 pub mod report;
 pub mod scenario;
+pub mod times;
 pub mod world;

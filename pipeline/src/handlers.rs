@@ -143,12 +143,12 @@ pub struct FinalizeOutput {
 }
 
 /// The "Step Functions Execution Status Change" event EventBridge delivers to HealJob.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ExecutionStatusChange {
     pub detail: ExecutionDetail,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionDetail {
     pub execution_arn: String,

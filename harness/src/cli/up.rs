@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use harness::ftps::FaultSet;
+use harness::fault::FaultSet;
 use harness::progress::{Bars, say};
 use harness::report;
 use harness::world::{Project, S3Store, World, WorldOptions, execution_job, input_job};

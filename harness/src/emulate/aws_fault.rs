@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::ftps::Times;
+use crate::times::Times;
 
 /// One AWS-side fault, as scenario files write it under `faults: {aws: [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

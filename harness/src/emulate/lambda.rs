@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sfn::StatesError;
 
 use super::aws_fault::AwsFaults;
-use crate::ftps::Times;
+use crate::times::Times;
 
 /// One Lambda fault, as scenario files write it under `faults: {lambda: [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,14 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
-use crate::world::template::PipeSpec;
+use super::pattern::Pattern;
+
+/// The Pipe as the template declares it: its filters and batch size.
+#[derive(Debug, Clone)]
+pub struct PipeSpec {
+    pub filters: Vec<Pattern>,
+    pub batch_size: usize,
+}
 
 /// The Pipe's target: starts an execution with a batch and resolves when that execution ends.
 pub type Target = Arc<dyn Fn(Value) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -28,8 +35,18 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub enum PipeError {
     #[error("the table {0} has no stream")]
     NoStream(String),
-    #[error(transparent)]
-    Streams(#[from] crate::world::aws::ResourceError),
+    /// A call to DynamoDB or DynamoDB Streams failed (the SDK's error and its context).
+    #[error("{what}: {message}")]
+    Streams { what: &'static str, message: String },
+}
+
+impl PipeError {
+    fn streams(what: &'static str, error: &impl std::error::Error) -> Self {
+        Self::Streams {
+            what,
+            message: aws_sdk_dynamodbstreams::error::DisplayErrorContext(error).to_string(),
+        }
+    }
 }
 
 /// Progress the Pipe reports after every read of the stream.
@@ -143,7 +160,7 @@ impl Pipe {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| crate::world::aws::ResourceError::new("describing the job table's stream", &e))?;
+            .map_err(|e| PipeError::streams("describing the job table's stream", &e))?;
         let stream_arn = described
             .table
             .and_then(|t| t.latest_stream_arn)

@@ -1,17 +1,20 @@
-//! The one fault model of the in-process FTPS server. A scenario's `faults:` map, a `faults` step,
-//! `scenario from-item` and tests all speak `Fault`; the server arms them in `Faults` and its
-//! hooks (`server.rs`) consult them. A new fault is one variant here (the compiler then asks for
-//! its arming in `Faults::apply`) and one hook in the server.
+//! The in-process FTPS server's faults: `FtpsFault`, which a scenario's `faults:` map names
+//! among AWS's and Lambda's (`crate::fault::Fault`); the server arms them in `Faults` and its
+//! hooks (`server.rs`) consult them. A new FTPS fault is one variant here (the compiler then asks
+//! for its arming in `Faults::apply`) and one hook in the server.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// One fault, named in scenario files by its snake_case name (`drop_after_bytes: 1048576`).
+use crate::times::Times;
+
+/// One fault of the FTPS server, named in scenario files by its snake_case name
+/// (`drop_after_bytes: 1048576`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Fault {
+pub enum FtpsFault {
     /// Close the data connection after this many bytes of a download (0 = off)…
     DropAfterBytes(u64),
     /// …for this many downloads (default 1, or `always`).
@@ -39,10 +42,6 @@ pub enum Fault {
     /// Once a download has sent its last byte, the producer changes the file (once): a source
     /// that changes between RETR and DELE.
     ChangeSourceAfterDownload(SourceChange),
-    /// Faults of AWS itself, armed at the world's edge endpoint (`emulate::aws_fault`).
-    Aws(Vec<crate::emulate::aws_fault::AwsFault>),
-    /// Faults of Lambda running the pipeline's functions (`emulate::lambda`).
-    Lambda(Vec<crate::emulate::lambda::LambdaFault>),
 }
 
 /// How a producer changes a file under us.
@@ -76,53 +75,6 @@ impl SourceChange {
         // invisible, which is not the fault this models.
         let file = std::fs::File::options().write(true).open(path)?;
         file.set_modified(before + Duration::from_secs(60))
-    }
-}
-
-/// How many times a fault fires: a count, or `always`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Times {
-    Count(u32),
-    Keyword(Always),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Always {
-    Always,
-}
-
-impl Times {
-    pub const ALWAYS: Times = Times::Keyword(Always::Always);
-
-    /// Takes one firing; false when none is left.
-    pub(crate) fn take(&mut self) -> bool {
-        match self {
-            Times::Keyword(Always::Always) => true,
-            Times::Count(0) => false,
-            Times::Count(n) => {
-                *n -= 1;
-                true
-            }
-        }
-    }
-}
-
-/// A set of faults as scenario files write it: a map from fault name to its value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FaultSet(#[serde(with = "serde_with::As::<serde_with::EnumMap>")] pub Vec<Fault>);
-
-impl FaultSet {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl From<Vec<Fault>> for FaultSet {
-    fn from(faults: Vec<Fault>) -> Self {
-        Self(faults)
     }
 }
 
@@ -186,29 +138,27 @@ impl Default for Armed {
 impl Faults {
     /// Arms `faults`; faults not named keep their state. `drop_after_bytes` without `drop_times`
     /// drops one download.
-    pub fn apply(&self, faults: &[Fault]) {
+    pub fn apply(&self, faults: &[FtpsFault]) {
         let mut armed = self.armed.lock().expect("faults lock");
-        let (drops, others): (Vec<&Fault>, Vec<&Fault>) =
-            faults.iter().partition(|f| matches!(f, Fault::DropAfterBytes(_)));
+        let (drops, others): (Vec<&FtpsFault>, Vec<&FtpsFault>) =
+            faults.iter().partition(|f| matches!(f, FtpsFault::DropAfterBytes(_)));
         for fault in drops.into_iter().chain(others) {
             match fault.clone() {
-                Fault::DropAfterBytes(bytes) => {
+                FtpsFault::DropAfterBytes(bytes) => {
                     armed.drop_after_bytes = bytes;
                     armed.drop_times = Times::Count(1);
                 }
-                Fault::DropTimes(times) => armed.drop_times = times,
-                Fault::StallAfterBytes(bytes) => armed.stall_after_bytes = bytes,
-                Fault::StallTimes(times) => armed.stall_times = times,
-                Fault::SizeDelta(delta) => armed.size_delta = delta,
-                Fault::RefuseDelete(refuse) => armed.refuse_delete = refuse,
-                Fault::RefuseRest(refuse) => armed.refuse_rest = refuse,
-                Fault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
-                Fault::MaxSessions(n) => armed.max_sessions = n,
-                Fault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
-                Fault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
-                Fault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
-                // Not the FTPS server's: `World::inject` arms them at the edge and in Lambda.
-                Fault::Aws(_) | Fault::Lambda(_) => {}
+                FtpsFault::DropTimes(times) => armed.drop_times = times,
+                FtpsFault::StallAfterBytes(bytes) => armed.stall_after_bytes = bytes,
+                FtpsFault::StallTimes(times) => armed.stall_times = times,
+                FtpsFault::SizeDelta(delta) => armed.size_delta = delta,
+                FtpsFault::RefuseDelete(refuse) => armed.refuse_delete = refuse,
+                FtpsFault::RefuseRest(refuse) => armed.refuse_rest = refuse,
+                FtpsFault::RejectConnections(n) => armed.reject_connections = Times::Count(n),
+                FtpsFault::MaxSessions(n) => armed.max_sessions = n,
+                FtpsFault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
+                FtpsFault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
+                FtpsFault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
             }
         }
     }
@@ -304,29 +254,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fault_set_reads_and_writes_the_scenario_map() {
-        let set: FaultSet =
-            serde_yaml::from_str("drop_after_bytes: 1024\ndrop_times: always\nrefuse_delete: true\n").unwrap();
-        assert_eq!(
-            set.0,
-            [
-                Fault::DropAfterBytes(1024),
-                Fault::DropTimes(Times::ALWAYS),
-                Fault::RefuseDelete(true)
-            ]
-        );
-        assert_eq!(
-            serde_yaml::to_string(&set).unwrap(),
-            "drop_after_bytes: 1024\ndrop_times: always\nrefuse_delete: true\n"
-        );
-        let err = serde_yaml::from_str::<FaultSet>("colour: 1\n").unwrap_err().to_string();
-        assert!(err.contains("unknown variant `colour`"), "{err}");
-    }
-
-    #[test]
     fn drops_count_down_unless_always() {
         let faults = Faults::default();
-        faults.apply(&[Fault::DropTimes(Times::Count(2)), Fault::DropAfterBytes(10)]);
+        faults.apply(&[FtpsFault::DropTimes(Times::Count(2)), FtpsFault::DropAfterBytes(10)]);
         assert_eq!(
             faults.take_drop(),
             Some(10),
@@ -334,13 +264,13 @@ mod tests {
         );
         assert_eq!(faults.take_drop(), Some(10));
         assert_eq!(faults.take_drop(), None);
-        faults.apply(&[Fault::DropAfterBytes(5)]);
+        faults.apply(&[FtpsFault::DropAfterBytes(5)]);
         assert_eq!(
             (faults.take_drop(), faults.take_drop()),
             (Some(5), None),
             "one drop by default"
         );
-        faults.apply(&[Fault::DropAfterBytes(5), Fault::DropTimes(Times::ALWAYS)]);
+        faults.apply(&[FtpsFault::DropAfterBytes(5), FtpsFault::DropTimes(Times::ALWAYS)]);
         assert!((0..100).all(|_| faults.take_drop() == Some(5)));
     }
 }

@@ -10,6 +10,6 @@ pub mod session_log;
 pub mod vsftpd;
 
 pub use external::{ExternalFtps, ExternalFtpsError};
-pub use fault::{Fault, FaultSet, Faults, SourceChange, Times};
+pub use fault::{Faults, FtpsFault, SourceChange};
 pub use server::{FtpsServer, FtpsServerError};
 pub use session_log::{SessionLine, SessionLog};

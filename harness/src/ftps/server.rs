@@ -25,8 +25,8 @@ use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, DefaultU
 use unftp_core::storage::{self, Fileinfo, Metadata, StorageBackend};
 use unftp_sbe_fs::{Filesystem, Meta};
 
-use super::fault::{Fault, Faults, SourceChange};
-use crate::world::pki::{Pki, PkiError};
+use super::fault::{Faults, FtpsFault, SourceChange};
+use crate::pki::{Pki, PkiError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FtpsServerError {
@@ -182,8 +182,8 @@ impl FtpsServer {
         &self.pki
     }
 
-    /// Arms faults (see `Fault`); those not named keep their state.
-    pub fn inject(&self, faults: &[Fault]) {
+    /// Arms faults (see `FtpsFault`); those not named keep their state.
+    pub fn inject(&self, faults: &[FtpsFault]) {
         self.faults.apply(faults);
     }
 

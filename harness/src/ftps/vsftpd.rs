@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pipeline::secret::{FtpsSettings, Password, TlsMode};
 
-use crate::world::pki::Pki;
+use crate::pki::Pki;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsVersion {
@@ -23,7 +23,7 @@ pub enum VsftpdError {
     #[error("vsftpd setup: {0}")]
     Io(#[from] std::io::Error),
     #[error("vsftpd setup: {0}")]
-    Pki(#[from] crate::world::pki::PkiError),
+    Pki(#[from] crate::pki::PkiError),
     /// A setup command (useradd, chpasswd, chown) failed; its stderr says why.
     #[error("vsftpd setup: {command}: {stderr}")]
     Command { command: String, stderr: String },

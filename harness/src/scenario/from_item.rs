@@ -14,7 +14,9 @@ use super::schema::{
     DEFAULT_PIPELINE, ErrorExpectation, Expect, JobExpectation, JobSpec, Mocks, ObjectExpectation, RemoteFile, S3Spec,
     Scenario, SecretOverrides, UNTRUSTED_CA,
 };
-use crate::ftps::{Fault, FaultSet, Times};
+use crate::fault::{Fault, FaultSet};
+use crate::ftps::FtpsFault;
+use crate::times::Times;
 use crate::world::STATE_MACHINE_NAME;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,12 +101,12 @@ fn cause_of(error: &str, message: &str) -> Cause {
         })),
         // The drop happens where the message says (`after 1048576 bytes`), else after a byte.
         "TransientNetwork" => Cause::Faults(vec![
-            Fault::DropAfterBytes(bytes_read(message).unwrap_or(1)),
-            Fault::DropTimes(Times::ALWAYS),
+            FtpsFault::DropAfterBytes(bytes_read(message).unwrap_or(1)).into(),
+            FtpsFault::DropTimes(Times::ALWAYS).into(),
         ]),
-        "TooManyConnections" => Cause::Faults(vec![Fault::RejectConnections(1000)]),
-        "IntegrityMismatch" => Cause::Faults(vec![Fault::SizeDelta(1)]),
-        "RemoteDeleteFailed" => Cause::Faults(vec![Fault::RefuseDelete(true)]),
+        "TooManyConnections" => Cause::Faults(vec![FtpsFault::RejectConnections(1000).into()]),
+        "IntegrityMismatch" => Cause::Faults(vec![FtpsFault::SizeDelta(1).into()]),
+        "RemoteDeleteFailed" => Cause::Faults(vec![FtpsFault::RefuseDelete(true).into()]),
         "UnsafeFileName" | "InvalidJob" => Cause::Item,
         _ => Cause::Mocked,
     }

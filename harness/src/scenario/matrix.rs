@@ -9,7 +9,9 @@ use pipeline::job::{FileRef, JobStatus, TransferStage};
 use super::schema::{Action, ExecutionStep, Expect, JobSpec, RemoteFile, Scenario};
 use crate::emulate::aws_fault::{AwsAnswer, AwsFault};
 use crate::emulate::lambda::{LambdaFault, LambdaFaultKind};
-use crate::ftps::fault::{Fault, FaultSet, Times};
+use crate::fault::{Fault, FaultSet};
+use crate::ftps::FtpsFault;
+use crate::times::Times;
 
 /// The stages, with the function that writes each.
 const STAGES: [(TransferStage, &str); 6] = [
@@ -120,8 +122,8 @@ fn cell(stage: TransferStage, function: &str, fault: &str) -> Option<(Vec<Fault>
             (vec![Fault::Aws(vec![write])], vec![])
         }
         "drop" => match stage {
-            TransferStage::Connecting => (vec![Fault::RejectConnections(1)], vec![]),
-            TransferStage::Streaming => (vec![Fault::DropAfterBytes(1024 * 1024)], vec![]),
+            TransferStage::Connecting => (vec![FtpsFault::RejectConnections(1).into()], vec![]),
+            TransferStage::Streaming => (vec![FtpsFault::DropAfterBytes(1024 * 1024).into()], vec![]),
             _ => return None,
         },
         "duplicate" => match stage {
@@ -174,7 +176,7 @@ pub fn cells() -> Vec<Cell> {
     cells.push(scenario(
         "pipe-old-record-after-redrive",
         "a drop on every read ends the job ERROR; after a re-drive the old record arrives beside the new one",
-        vec![Fault::DropAfterBytes(1024), Fault::DropTimes(Times::Count(5))],
+        vec![FtpsFault::DropAfterBytes(1024).into(), FtpsFault::DropTimes(Times::Count(5)).into()],
         vec![Action::Settle, Action::Redrive(JOB.into()), deliver(1)],
     ));
     cells

@@ -13,8 +13,8 @@ use super::content::{self, ContentError, Remote};
 use super::schema::{Action, DOWNLOAD, JobSpec, Scenario, ScenarioError};
 use super::snapshot;
 use crate::emulate::pipe::insert_batch;
-use crate::ftps::{ExternalFtps, ExternalFtpsError, Fault};
-use crate::world::pki::{Pki, PkiError};
+use crate::ftps::{ExternalFtps, ExternalFtpsError, FtpsFault};
+use crate::pki::{Pki, PkiError};
 use crate::world::{Ending, Project, ProjectFile, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -201,8 +201,8 @@ impl Runner {
             );
         }
         // A source the producer changes under us must land as it ends, not as it started.
-        for fault in &scenario.faults.0 {
-            if let Fault::ChangeSourceAfterDownload(change) = fault {
+        for fault in scenario.faults.ftps() {
+            if let FtpsFault::ChangeSourceAfterDownload(change) = fault {
                 for (path, sha) in originals.iter_mut() {
                     let content =
                         std::fs::read(world.ftps.local_path(path)).map_err(|source| RunError::RemoteFile {

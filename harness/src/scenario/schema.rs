@@ -10,7 +10,7 @@ use pipeline::secret::{FtpsSettings, Password, TlsMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ftps::FaultSet;
+use crate::fault::FaultSet;
 use crate::world::placeholders;
 
 #[derive(Debug, thiserror::Error)]

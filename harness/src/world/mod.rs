@@ -8,7 +8,6 @@ pub mod aws;
 pub mod backend;
 pub mod integrations;
 pub mod moto;
-pub mod pki;
 pub mod placeholders;
 pub mod project;
 pub mod template;
@@ -25,7 +24,8 @@ use pipeline::secret::FtpsSettings;
 
 use crate::emulate::disk_s3::DiskS3;
 use pipeline::upload::UploadSettings;
-use pipeline::{Handlers, Settings, Step};
+use pipeline::handlers::{ExecutionStatusChange, HealOutput};
+use pipeline::{Handlers, Settings};
 use serde_json::Value;
 use sfn::mock::TestCase;
 use sfn::{Execution, Executor, Handle, Service, ServiceOptions, TimeMode};
@@ -38,7 +38,8 @@ use crate::emulate::aws_fault::AwsFaults;
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::lambda::Lambdas;
 use crate::emulate::pipe::{Pipe, PipeError, Target};
-use crate::ftps::{Fault, FtpsServer, FtpsServerError};
+use crate::fault::Fault;
+use crate::ftps::{FtpsServer, FtpsServerError};
 use template::StackSpec;
 
 /// The name scenario mocks use for the project's state machine (their MockConfigFile's
@@ -128,6 +129,24 @@ pub fn input_job(input: &str) -> Option<JobKey> {
 /// The job a Pipe batch's first record names.
 fn batch_job(batch: &Value) -> Option<JobKey> {
     pipeline::job::key_from_stream_record(batch.get(0)?).ok()
+}
+
+/// HealJob on one status-change event, as EventBridge invokes it: asynchronously, and Lambda
+/// retries a failed invocation twice. A recorded error is announced with its job.
+async fn heal(handlers: &Handlers, change: ExecutionStatusChange, healed: &broadcast::Sender<(JobKey, String)>) {
+    for attempt in 1..=3 {
+        match handlers.heal_job(change.clone()).await {
+            Ok(HealOutput { recorded }) => {
+                tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
+                let job = change.detail.input.as_deref().and_then(input_job);
+                if let (Some(job), Some(name)) = (job, recorded) {
+                    let _ = healed.send((job, name));
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
+        }
+    }
 }
 
 /// How `World::end_execution` ends an execution.
@@ -250,22 +269,13 @@ impl Healing {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
+                // The event is EventBridge's JSON (the rule's pattern matches JSON); HealJob reads
+                // it as its typed input.
                 let ended = event["detail"]["status"] != "RUNNING";
                 if pattern.matches(&event) {
-                    // EventBridge invokes the function asynchronously; Lambda retries a failed
-                    // invocation twice.
-                    for attempt in 1..=3 {
-                        match handlers.handle(Step::HealJob, event.clone()).await {
-                            Ok(out) => {
-                                tracing::info!(execution = %event["detail"]["executionArn"], ?out, "HealJob");
-                                let job = event["detail"]["input"].as_str().and_then(input_job);
-                                if let (Some(job), Some(name)) = (job, out["recorded"].as_str()) {
-                                    let _ = healed_tx.send((job, name.to_string()));
-                                }
-                                break;
-                            }
-                            Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
-                        }
+                    match serde_json::from_value::<ExecutionStatusChange>(event) {
+                        Ok(change) => heal(&handlers, change, &healed_tx).await,
+                        Err(e) => tracing::error!(error = %e, "HealJob cannot read a status-change event"),
                     }
                 }
                 if ended {
@@ -467,14 +477,15 @@ impl World {
 
     /// Arms faults: the FTPS server's in the server, AWS's at the edge, Lambda's in Lambda.
     pub fn inject(&self, faults: &[Fault]) {
+        let mut ftps = Vec::new();
         for fault in faults {
             match fault {
+                Fault::Ftps(fault) => ftps.push(fault.clone()),
                 Fault::Aws(aws) => self.aws_faults.arm(aws),
                 Fault::Lambda(lambda) => self.lambdas.arm(lambda),
-                _ => {}
             }
         }
-        self.ftps.inject(faults);
+        self.ftps.inject(&ftps);
     }
 
     /// The world's one endpoint: Step Functions here, every other service proxied to the backend.

@@ -7,6 +7,7 @@ use serde_yaml::Value;
 use super::placeholders::{Resolution, substitute};
 use super::project::ProjectFile;
 use crate::emulate::pattern::Pattern;
+use crate::emulate::pipe::PipeSpec;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
@@ -27,12 +28,6 @@ pub struct TableSpec {
 pub struct LeaseTableSpec {
     pub partition_key: String,
     pub ttl_attribute: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct PipeSpec {
-    pub filters: Vec<Pattern>,
-    pub batch_size: usize,
 }
 
 /// The rule that heals jobs: its event pattern (on the state machine's status-change events) and

@@ -1,7 +1,8 @@
 //! Each Lambda step against moto_server and a real FTPS server (libunftp, TLS, generated CA).
 
 use crate::common::*;
-use harness::ftps::{Fault, FtpsServer, Times};
+use harness::ftps::{FtpsFault, FtpsServer};
+use harness::times::Times;
 use pipeline::job::{JobStatus, TransferStage};
 use pipeline::secret::{FtpsSettings, Password};
 
@@ -174,7 +175,7 @@ async fn wrong_password_is_ftps_auth_failed_and_never_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untrusted_certificate_is_rejected() {
     let other_ca = tempfile::tempdir().unwrap();
-    let other = harness::world::pki::Pki::generate("someone-else", other_ca.path()).unwrap();
+    let other = harness::pki::Pki::generate("someone-else", other_ca.path()).unwrap();
     for ca_bundle in [Some(other.ca_pem.clone()), None] {
         let world = world_with_secret(|server| FtpsSettings {
             ca_bundle: ca_bundle.clone(),
@@ -231,8 +232,8 @@ async fn dropped_connection_keeps_its_parts_for_the_retry_which_resumes_with_res
     server.put_file("/in/big.dat", &data).unwrap();
     // After 11 MiB: two parts are already uploaded when the connection drops.
     server.inject(&[
-        Fault::DropAfterBytes(11 * 1024 * 1024),
-        Fault::DropTimes(Times::Count(1)),
+        FtpsFault::DropAfterBytes(11 * 1024 * 1024),
+        FtpsFault::DropTimes(Times::Count(1)),
     ]);
     let key = world.insert_job(PROJECT, "big.dat", "/in/big.dat").await;
     let arn = execution_arn("drop");
@@ -279,7 +280,7 @@ async fn size_mismatch_is_integrity_mismatch_and_keeps_the_remote() {
     let server = &world.ftps;
     let data = content(6 * 1024 * 1024, 5);
     server.put_file("/in/growing.dat", &data).unwrap();
-    server.inject(&[Fault::SizeDelta(1)]);
+    server.inject(&[FtpsFault::SizeDelta(1)]);
     let key = world.insert_job(PROJECT, "growing.dat", "/in/growing.dat").await;
     let arn = execution_arn("integrity");
     world.set_running(&key, &arn).await;
@@ -325,7 +326,7 @@ async fn refused_delete_fails_after_a_verified_landing() {
     let world = world_with_ftps().await;
     let server = &world.ftps;
     server.put_file("/in/keep.dat", b"keep me").unwrap();
-    server.inject(&[Fault::RefuseDelete(true)]);
+    server.inject(&[FtpsFault::RefuseDelete(true)]);
     let key = world.insert_job(PROJECT, "keep.dat", "/in/keep.dat").await;
     let arn = execution_arn("dele");
     world.set_running(&key, &arn).await;
@@ -379,7 +380,7 @@ async fn a_hung_server_hits_the_read_timeout_and_leaves_nothing() {
     let server = &world.ftps;
     let data = content(7 * 1024 * 1024, 9);
     server.put_file("/in/hang.dat", &data).unwrap();
-    server.inject(&[Fault::StallAfterBytes(6 * 1024 * 1024)]);
+    server.inject(&[FtpsFault::StallAfterBytes(6 * 1024 * 1024)]);
     let key = world.insert_job(PROJECT, "hang.dat", "/in/hang.dat").await;
     let arn = execution_arn("hang");
     world.set_running(&key, &arn).await;

@@ -4,7 +4,8 @@
 
 use crate::common::*;
 use harness::emulate::pipe::insert_batch;
-use harness::ftps::{Fault, Times};
+use harness::ftps::FtpsFault;
+use harness::times::Times;
 use pipeline::job::{JobKey, JobStatus, TransferStage};
 use pipeline::secret::{FtpsSettings, Password};
 use serde_json::json;
@@ -176,7 +177,7 @@ async fn a_drop_on_every_attempt_is_retried_then_recorded_and_the_remote_kept() 
     let data = content(6 * 1024 * 1024, 2);
     world
         .ftps
-        .inject(&[Fault::DropAfterBytes(1024 * 1024), Fault::DropTimes(Times::ALWAYS)]);
+        .inject(&[FtpsFault::DropAfterBytes(1024 * 1024), FtpsFault::DropTimes(Times::ALWAYS)]);
     let (world, execution, job) = failing(world, Some(&data)).await;
     assert_caught(&execution, &job, "TransientNetwork");
     assert_eq!(
@@ -193,7 +194,7 @@ async fn a_drop_on_every_attempt_is_retried_then_recorded_and_the_remote_kept() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drop_once_is_retried_and_succeeds() {
     let world = world_with_ftps().await;
-    world.ftps.inject(&[Fault::DropAfterBytes(1024)]);
+    world.ftps.inject(&[FtpsFault::DropAfterBytes(1024)]);
     let (_, execution, job) = failing(world, Some(&content(300_000, 4))).await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
     assert_eq!(failures_of(&execution, "LambdaFunctionFailed"), 1);
