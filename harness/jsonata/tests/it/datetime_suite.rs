@@ -1,13 +1,11 @@
 //! The official suite's cases that are a single call of `$formatInteger`, `$parseInteger`,
 //! `$fromMillis` or `$toMillis` with literal arguments only, run straight against `jsonata::pictures`
 //! (before the evaluator can run them). Every group is scanned; the count of such cases and of
-//! those that pass is printed (`cargo test -p jsonata --test datetime_suite -- --nocapture`), and
+//! those that pass is printed (`cargo test -p jsonata --test it datetime_suite:: -- --nocapture`), and
 //! every one must pass but those in `KNOWN_FAILURES`.
 //!
 //! Cases with "now" in them are not single calls (they compare with `$now()`), so the system clock
 //! `to_millis` uses does not matter here.
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -206,7 +204,7 @@ fn cases(root: &Path) -> Vec<(String, Value)> {
 
 #[test]
 fn single_calls_with_literal_arguments() {
-    let Some(root) = common::suite_root() else {
+    let Some(root) = crate::common::suite_root() else {
         return;
     };
     let mut covered = 0;

@@ -3,9 +3,7 @@
 //! single `$formatNumber(…)`/`$formatBase(…)` call with literal arguments (strings, numbers, and
 //! for the options an object of string literals) is called and compared with its `result`/`code`.
 //! The others (an argument computed, or read from the input) wait for the evaluator and the main
-//! suite. `cargo test -p jsonata --test format_number_suite -- --nocapture` prints the counts.
-
-mod common;
+//! suite. `cargo test -p jsonata --test it format_number_suite:: -- --nocapture` prints the counts.
 
 use std::path::{Path, PathBuf};
 
@@ -192,7 +190,7 @@ fn case_files(group: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn literal_format_number_and_format_base_cases() {
-    let Some(root) = common::suite_root() else {
+    let Some(root) = crate::common::suite_root() else {
         return;
     };
     let groups = root.join("groups");
