@@ -14,7 +14,13 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::arn;
 use crate::error::StatesError;
-use crate::history::History;
+use crate::history::{
+    DataDetails, EvaluationFailedEventDetails, Event, EventKind, ExecutionStartedEventDetails,
+    ExecutionSucceededEventDetails, FailureDetails, History, LambdaFunctionScheduledEventDetails,
+    LambdaFunctionSucceededEventDetails, MapIterationEventDetails, MapStateStartedEventDetails,
+    StateEnteredEventDetails, StateExitedEventDetails, TaskCredentials, TaskFailureDetails, TaskResource,
+    TaskScheduledEventDetails, TaskSucceededEventDetails,
+};
 use crate::mock::TestCase;
 use crate::query::{QUERY_EVALUATION_ERROR, States};
 use crate::tokens::{TaskTokens, Waiter};
@@ -103,7 +109,7 @@ pub struct Execution {
     pub output: Option<Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
-    pub history: Vec<Value>,
+    pub history: Vec<Event>,
     /// `{"state", "inspectionData"}` per state entered, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inspections: Option<Vec<Value>>,
@@ -176,7 +182,7 @@ pub struct Handle {
 
 impl Handle {
     /// The events so far.
-    pub fn history(&self) -> Vec<Value> {
+    pub fn history(&self) -> Vec<Event> {
         self.history.events()
     }
 
@@ -203,8 +209,8 @@ impl Handle {
     }
 
     /// Waits until the history holds an event satisfying `wanted` (a `TaskStateEntered` of a
-    /// state, say), and returns it.
-    pub async fn wait_for_event(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+    /// state, say), and returns it (none if the execution's driver is gone).
+    pub async fn wait_for_event(&self, wanted: impl Fn(&Event) -> bool) -> Option<Event> {
         self.history.wait_for(wanted).await
     }
 
@@ -387,9 +393,13 @@ impl Executor {
         };
         run.history.push(
             run.now(),
-            "ExecutionStarted",
-            json!({"executionStartedEventDetails": {"input": input.to_string(), "inputDetails": {"truncated": false},
-                   "roleArn": run.context["Execution"]["RoleArn"]}}),
+            EventKind::ExecutionStarted {
+                details: ExecutionStartedEventDetails {
+                    input: input.to_string(),
+                    input_details: DataDetails { truncated: false },
+                    role_arn: arn::role("StatesExecutionRole"),
+                },
+            },
         );
         let (outcome_tx, outcome) = tokio::sync::watch::channel(None);
         let (stop, mut stopped) = tokio::sync::watch::channel(None::<StatesError>);
@@ -654,16 +664,18 @@ impl Run {
             Err(stop) if stop.error == TIMED_OUT => {
                 run.history.push(
                     run.now(),
-                    "ExecutionTimedOut",
-                    json!({"executionTimedOutEventDetails": {"error": stop.error, "cause": stop.cause}}),
+                    EventKind::ExecutionTimedOut {
+                        details: FailureDetails::of(&stop),
+                    },
                 );
                 (Status::TimedOut, None, Some(stop.error), Some(stop.cause))
             }
             Err(stop) => {
                 run.history.push(
                     run.now(),
-                    "ExecutionAborted",
-                    json!({"executionAbortedEventDetails": {"error": stop.error, "cause": stop.cause}}),
+                    EventKind::ExecutionAborted {
+                        details: FailureDetails::of(&stop),
+                    },
                 );
                 let some = |s: String| (!s.is_empty()).then_some(s);
                 (Status::Aborted, None, some(stop.error), some(stop.cause))
@@ -672,20 +684,33 @@ impl Run {
                 let cause = "The execution exceeded its TimeoutSeconds".to_string();
                 run.history.push(
                     run.now(),
-                    "ExecutionTimedOut",
-                    json!({"executionTimedOutEventDetails": {"error": "States.Timeout", "cause": cause}}),
+                    EventKind::ExecutionTimedOut {
+                        details: FailureDetails {
+                            error: "States.Timeout".into(),
+                            cause: cause.clone(),
+                        },
+                    },
                 );
                 (Status::TimedOut, None, Some("States.Timeout".to_string()), Some(cause))
             }
             Ok(Ok(output)) => {
-                run.history.push(run.now(), "ExecutionSucceeded", json!({"executionSucceededEventDetails": {"output": output.to_string(), "outputDetails": {"truncated": false}}}));
+                run.history.push(
+                    run.now(),
+                    EventKind::ExecutionSucceeded {
+                        details: ExecutionSucceededEventDetails {
+                            output: output.to_string(),
+                            output_details: DataDetails { truncated: false },
+                        },
+                    },
+                );
                 (Status::Succeeded, Some(output), None, None)
             }
             Ok(Err(e)) => {
                 run.history.push(
                     run.now(),
-                    "ExecutionFailed",
-                    json!({"executionFailedEventDetails": {"error": e.error, "cause": e.cause}}),
+                    EventKind::ExecutionFailed {
+                        details: FailureDetails::of(&e),
+                    },
                 );
                 (Status::Failed, None, Some(e.error), Some(e.cause))
             }
@@ -959,21 +984,65 @@ struct TaskSetup {
     credentials: Option<Value>,
 }
 
-/// Scheduled-event details with `taskCredentials` when the Task names a role.
-fn with_credentials(mut details: Value, credentials: &Option<Value>) -> Value {
-    if let Some(role) = credentials.as_ref().and_then(|c| c.get("RoleArn")) {
-        details["taskCredentials"] = json!({"roleArn": role});
-    }
-    details
+/// A scheduled event's `taskCredentials`, when the Task names a role.
+fn task_credentials(credentials: &Option<Value>) -> Option<TaskCredentials> {
+    let role = credentials.as_ref().and_then(|c| c.get("RoleArn"))?;
+    Some(TaskCredentials { role_arn: role.clone() })
 }
 
-/// How a task ended, as its last event says it: the kind (`Succeeded`, `TimedOut`, `Failed`)
-/// and the details.
-fn outcome_event(result: &Result<Value, StatesError>) -> (&'static str, Value) {
+/// A callback task's resource in its events.
+fn callback_resource() -> TaskResource {
+    TaskResource {
+        resource_type: "lambda".into(),
+        resource: "invoke.waitForTaskToken".into(),
+    }
+}
+
+/// How a task ended, as its last event says it: `TaskSucceeded`, `TaskTimedOut` (its error is
+/// one of `timeouts`) or `TaskFailed`, naming its service and action if given.
+fn task_outcome(result: &Result<Value, StatesError>, resource: Option<TaskResource>, timeouts: &[&str]) -> EventKind {
+    let (resource_type, resource) = match resource {
+        Some(r) => (Some(r.resource_type), Some(r.resource)),
+        None => (None, None),
+    };
     match result {
-        Ok(out) => ("Succeeded", json!({"output": out.to_string()})),
-        Err(e) if e.error == "States.Timeout" => ("TimedOut", json!({"error": e.error, "cause": e.cause})),
-        Err(e) => ("Failed", json!({"error": e.error, "cause": e.cause})),
+        Ok(out) => EventKind::TaskSucceeded {
+            details: TaskSucceededEventDetails {
+                resource_type,
+                resource,
+                output: out.to_string(),
+            },
+        },
+        Err(e) => {
+            let details = TaskFailureDetails {
+                resource_type,
+                resource,
+                error: e.error.clone(),
+                cause: e.cause.clone(),
+            };
+            if timeouts.contains(&e.error.as_str()) {
+                EventKind::TaskTimedOut { details }
+            } else {
+                EventKind::TaskFailed { details }
+            }
+        }
+    }
+}
+
+/// How a Lambda function called through its ARN ended, as its last event says it.
+fn lambda_outcome(result: &Result<Value, StatesError>) -> EventKind {
+    match result {
+        Ok(out) => EventKind::LambdaFunctionSucceeded {
+            details: LambdaFunctionSucceededEventDetails {
+                output: out.to_string(),
+            },
+        },
+        Err(e) if e.error == "States.Timeout" => EventKind::LambdaFunctionTimedOut {
+            details: FailureDetails::of(e),
+        },
+        Err(e) => EventKind::LambdaFunctionFailed {
+            details: FailureDetails::of(e),
+        },
     }
 }
 
@@ -1046,11 +1115,16 @@ impl Run {
                     .get(&current)
                     .ok_or_else(|| StatesError::runtime(format!("no state {current:?}")))?;
                 context["State"] = json!({"Name": state.name, "EnteredTime": self.now().format(&Rfc3339).unwrap_or_default(), "RetryCount": 0});
-                let type_name = state.kind.type_name();
+                let state_type = state.kind.state_type();
                 let entered = self.history.push(
                     self.now(),
-                    &format!("{type_name}StateEntered"),
-                    json!({"stateEnteredEventDetails": {"name": state.name, "input": input.to_string()}}),
+                    EventKind::state_entered(
+                        state_type,
+                        StateEnteredEventDetails {
+                            name: state.name.clone(),
+                            input: input.to_string(),
+                        },
+                    ),
                 );
                 let inspector = if self.inspections.is_some() {
                     Inspector::on()
@@ -1097,27 +1171,29 @@ impl Run {
                     {
                         self.history.push(
                             self.now(),
-                            "EvaluationFailed",
-                            json!({"evaluationFailedEventDetails": {
-                                "cause": e.cause, "error": e.error, "location": location, "state": state.name
-                            }}),
+                            EventKind::EvaluationFailed {
+                                details: EvaluationFailedEventDetails {
+                                    cause: e.cause.clone(),
+                                    error: e.error.clone(),
+                                    location,
+                                    state: state.name.clone(),
+                                },
+                            },
                         );
                     }
                     e
                 })?;
+                // A Fail state never exits.
                 let exited = |output: &Value| {
-                    let mut details = json!({"name": state.name, "output": output.to_string()});
-                    if !assigned.is_empty()
-                        && let (Value::Object(details), Value::Object(assigned)) =
-                            (&mut details, assigned.as_event_details())
-                    {
-                        details.extend(assigned);
+                    let details = StateExitedEventDetails {
+                        name: state.name.clone(),
+                        output: output.to_string(),
+                        assigned_variables: (!assigned.is_empty()).then(|| assigned.as_event_variables()),
+                        assigned_variables_details: (!assigned.is_empty()).then_some(DataDetails { truncated: false }),
+                    };
+                    if let Some(kind) = EventKind::state_exited(state_type, details) {
+                        self.history.push(self.now(), kind);
                     }
-                    self.history.push(
-                        self.now(),
-                        &format!("{type_name}StateExited"),
-                        json!({"stateExitedEventDetails": details}),
-                    );
                 };
                 match flow {
                     Flow::Next(next, output) => {
@@ -1126,9 +1202,7 @@ impl Run {
                         input = output;
                     }
                     Flow::End(output) => {
-                        if !matches!(state.kind, Kind::Fail { .. }) {
-                            exited(&output);
-                        }
+                        exited(&output);
                         return Ok(output);
                     }
                 }
@@ -1523,7 +1597,7 @@ impl Run {
         match &state.kind {
             Kind::Task { resource, .. } => self.task(state, resource, setup, waiter, params).await,
             Kind::Parallel { branches } => {
-                self.history.push(self.now(), "ParallelStateStarted", json!({}));
+                self.history.push(self.now(), EventKind::ParallelStateStarted);
                 let runs = branches
                     .iter()
                     .map(|b| self.machine_with(b, params.clone(), env.context.clone(), env.variables.inner()));
@@ -1533,12 +1607,12 @@ impl Run {
                     match result {
                         Ok(v) => outputs.push(v),
                         Err(e) => {
-                            self.history.push(self.now(), "ParallelStateFailed", json!({}));
+                            self.history.push(self.now(), EventKind::ParallelStateFailed);
                             return Err(e);
                         }
                     }
                 }
-                self.history.push(self.now(), "ParallelStateSucceeded", json!({}));
+                self.history.push(self.now(), EventKind::ParallelStateSucceeded);
                 Ok(Value::Array(outputs))
             }
             Kind::Map {
@@ -1582,8 +1656,9 @@ impl Run {
                 };
                 self.history.push(
                     self.now(),
-                    "MapStateStarted",
-                    json!({"mapStateStartedEventDetails": {"length": items.len()}}),
+                    EventKind::MapStateStarted {
+                        details: MapStateStartedEventDetails { length: items.len() },
+                    },
                 );
                 ins.record(|i| &mut i.after_items_path, &Value::Array(items.clone()));
                 ins.record(|i| &mut i.max_concurrency, &json!(limit));
@@ -1640,21 +1715,21 @@ impl Run {
                         if let Some(map_item) = map_item {
                             item_context["Map"] = map_item;
                         }
-                        self.history.push(
-                            self.now(),
-                            "MapIterationStarted",
-                            json!({"mapIterationStartedEventDetails": {"name": state.name, "index": index}}),
-                        );
+                        let iteration = || MapIterationEventDetails {
+                            name: state.name.clone(),
+                            index,
+                        };
+                        self.history
+                            .push(self.now(), EventKind::MapIterationStarted { details: iteration() });
                         let result = self
                             .machine_with(processor, input.clone(), item_context, scope.clone())
                             .await;
-                        let (kind, details) = if result.is_ok() {
-                            ("MapIterationSucceeded", "mapIterationSucceededEventDetails")
+                        let ended = if result.is_ok() {
+                            EventKind::MapIterationSucceeded { details: iteration() }
                         } else {
-                            ("MapIterationFailed", "mapIterationFailedEventDetails")
+                            EventKind::MapIterationFailed { details: iteration() }
                         };
-                        self.history
-                            .push(self.now(), kind, json!({details: {"name": state.name, "index": index}}));
+                        self.history.push(self.now(), ended);
                         (input, result)
                     }
                 });
@@ -1673,7 +1748,7 @@ impl Run {
                     Some(_) => Ok(()),
                 };
                 if let Err(e) = outcome {
-                    self.history.push(self.now(), "MapStateFailed", json!({}));
+                    self.history.push(self.now(), EventKind::MapStateFailed);
                     return Err(e);
                 }
                 let output = match writer {
@@ -1688,7 +1763,7 @@ impl Run {
                             .collect(),
                     ),
                 };
-                self.history.push(self.now(), "MapStateSucceeded", json!({}));
+                self.history.push(self.now(), EventKind::MapStateSucceeded);
                 Ok(output)
             }
             _ => unreachable!("only work states get here"),
@@ -1715,8 +1790,9 @@ impl Run {
             call.await?;
             self.history.push(
                 self.now(),
-                "TaskSubmitted",
-                json!({"taskSubmittedEventDetails": {"resourceType": "lambda", "resource": "invoke.waitForTaskToken"}}),
+                EventKind::TaskSubmitted {
+                    details: callback_resource(),
+                },
             );
             waiter.wait(heartbeat.map(Duration::from_secs_f64)).await
         };
@@ -1730,24 +1806,13 @@ impl Run {
             },
             None => wait.await,
         };
-        let (kind, details) = match &result {
-            Ok(out) => (
-                "Succeeded",
-                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "output": out.to_string()}),
-            ),
-            Err(e) if e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout" => (
-                "TimedOut",
-                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": e.error, "cause": e.cause}),
-            ),
-            Err(e) => (
-                "Failed",
-                json!({"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": e.error, "cause": e.cause}),
-            ),
-        };
         self.history.push(
             self.now(),
-            &format!("Task{kind}"),
-            json!({format!("task{kind}EventDetails"): details}),
+            task_outcome(
+                &result,
+                Some(callback_resource()),
+                &["States.Timeout", "States.HeartbeatTimeout"],
+            ),
         );
         result
     }
@@ -1958,25 +2023,27 @@ impl Run {
         params: Value,
     ) -> Result<Value, StatesError> {
         let (resource_type, action) = integration.rsplit_once(':').unwrap_or(("", integration));
-        let details = |extra: Value| {
-            let mut details = json!({"resourceType": resource_type, "resource": action});
-            if let (Some(map), Value::Object(extra)) = (details.as_object_mut(), extra) {
-                map.extend(extra);
-            }
-            details
+        let resource = TaskResource {
+            resource_type: resource_type.to_string(),
+            resource: action.to_string(),
         };
         self.history.push(
             self.now(),
-            "TaskScheduled",
-            json!({"taskScheduledEventDetails": details(with_credentials(
-                json!({"region": arn::REGION, "parameters": params.to_string()}),
-                &credentials,
-            ))}),
+            EventKind::TaskScheduled {
+                details: TaskScheduledEventDetails {
+                    resource_type: resource.resource_type.clone(),
+                    resource: resource.resource.clone(),
+                    region: arn::REGION.to_string(),
+                    parameters: params.to_string(),
+                    task_credentials: task_credentials(&credentials),
+                },
+            },
         );
         self.history.push(
             self.now(),
-            "TaskStarted",
-            json!({"taskStartedEventDetails": details(json!({}))}),
+            EventKind::TaskStarted {
+                details: Some(resource.clone()),
+            },
         );
         let invocation = {
             let mut counts = self.invocations.lock().expect("invocations");
@@ -2010,12 +2077,8 @@ impl Run {
                 }
             },
         };
-        let (kind, extra) = outcome_event(&result);
-        self.history.push(
-            self.now(),
-            &format!("Task{kind}"),
-            json!({format!("task{kind}EventDetails"): details(extra)}),
-        );
+        self.history
+            .push(self.now(), task_outcome(&result, Some(resource), &["States.Timeout"]));
         result
     }
 
@@ -2051,32 +2114,33 @@ impl Run {
         } else {
             (String::new(), params.clone())
         };
-        let (prefix, details_key) = if invoke {
-            ("Task", "task")
-        } else {
-            ("LambdaFunction", "lambdaFunction")
-        };
         if invoke {
-            let details = with_credentials(
-                json!({"resourceType": "lambda", "resource": "invoke", "region": arn::REGION, "parameters": params.to_string()}),
-                &credentials,
-            );
             self.history.push(
                 self.now(),
-                "TaskScheduled",
-                json!({"taskScheduledEventDetails": details}),
+                EventKind::TaskScheduled {
+                    details: TaskScheduledEventDetails {
+                        resource_type: "lambda".into(),
+                        resource: "invoke".into(),
+                        region: arn::REGION.to_string(),
+                        parameters: params.to_string(),
+                        task_credentials: task_credentials(&credentials),
+                    },
+                },
             );
+            self.history.push(self.now(), EventKind::TaskStarted { details: None });
         } else {
             self.history.push(
                 self.now(),
-                "LambdaFunctionScheduled",
-                json!({"lambdaFunctionScheduledEventDetails": with_credentials(
-                    json!({"resource": resource, "input": params.to_string()}),
-                    &credentials,
-                )}),
+                EventKind::LambdaFunctionScheduled {
+                    details: LambdaFunctionScheduledEventDetails {
+                        resource: resource.to_string(),
+                        input: params.to_string(),
+                        task_credentials: task_credentials(&credentials),
+                    },
+                },
             );
+            self.history.push(self.now(), EventKind::LambdaFunctionStarted);
         }
-        self.history.push(self.now(), &format!("{prefix}Started"), json!({}));
 
         let invocation = {
             let mut counts = self.invocations.lock().expect("invocations");
@@ -2134,12 +2198,12 @@ impl Run {
         if callback && result.is_ok() {
             return result;
         }
-        let (kind, details) = outcome_event(&result);
-        self.history.push(
-            self.now(),
-            &format!("{prefix}{kind}"),
-            json!({format!("{details_key}{kind}EventDetails"): details}),
-        );
+        let ended = if invoke {
+            task_outcome(&result, None, &["States.Timeout"])
+        } else {
+            lambda_outcome(&result)
+        };
+        self.history.push(self.now(), ended);
         result
     }
 }

@@ -13,8 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
+use crate::history::Event;
 use crate::model::{Kind, StateMachine};
 
 /// What an execution did on the machine: the states it entered, the transitions it took, how many
@@ -31,18 +30,14 @@ impl Path {
     /// The path an execution's history records: `…StateEntered` events, the state each one
     /// follows (its `…StateExited` just before), the task attempts after each entry (the
     /// retries are those beyond the first) and the last state entered when it failed.
-    pub fn from_history(events: &[Value]) -> Path {
+    pub fn from_history(events: &[Event]) -> Path {
         let mut path = Path::default();
         let mut current: Option<String> = None;
         let mut exited: Option<String> = None;
         let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
         for event in events {
-            let kind = event["type"].as_str().unwrap_or_default();
-            if kind.ends_with("StateEntered") {
-                let name = event["stateEnteredEventDetails"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+            if let Some(name) = event.entered_state() {
+                let name = name.to_string();
                 if let Some(from) = exited.take() {
                     path.taken.insert((from, name.clone()));
                 } else if current.is_none() {
@@ -50,18 +45,20 @@ impl Path {
                 }
                 path.visited.insert(name.clone());
                 current = Some(name);
-            } else if kind.ends_with("StateExited") {
-                exited = event["stateExitedEventDetails"]["name"].as_str().map(str::to_string);
-            } else if kind == "TaskScheduled" || kind == "LambdaFunctionScheduled" || kind == "ActivityScheduled" {
+            } else if let Some(name) = event.exited_state() {
+                exited = Some(name.to_string());
+            } else if event.kind.is_scheduled() {
                 if let Some(state) = &current {
                     *attempts.entry(state.clone()).or_default() += 1;
                 }
-            } else if matches!(kind, "ExecutionSucceeded") {
-                if let Some(last) = exited.take().or(current.clone()) {
-                    path.taken.insert((last, END.to_string()));
+            } else if let Some(succeeded) = event.kind.execution_ended() {
+                if succeeded {
+                    if let Some(last) = exited.take().or(current.clone()) {
+                        path.taken.insert((last, END.to_string()));
+                    }
+                } else {
+                    path.failed = current.clone();
                 }
-            } else if matches!(kind, "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted") {
-                path.failed = current.clone();
             }
         }
         path.retries = attempts
@@ -604,7 +601,9 @@ pub fn svg(machine: &StateMachine, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::history::{EventKind, History, StateEnteredEventDetails, StateExitedEventDetails};
+    use crate::model::StateType;
+    use serde_json::{Value, json};
 
     fn machine(definition: Value) -> StateMachine {
         StateMachine::from_value(&definition).unwrap()
@@ -640,19 +639,48 @@ mod tests {
         let m = machine(json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "Next": "D"},
             "D": {"Type": "Succeed"}}}));
-        let history = vec![
-            json!({"type": "ExecutionStarted"}),
-            json!({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "T"}}),
-            json!({"type": "LambdaFunctionScheduled"}),
-            json!({"type": "LambdaFunctionFailed"}),
-            json!({"type": "LambdaFunctionScheduled"}),
-            json!({"type": "LambdaFunctionSucceeded"}),
-            json!({"type": "TaskStateExited", "stateExitedEventDetails": {"name": "T"}}),
-            json!({"type": "SucceedStateEntered", "stateEnteredEventDetails": {"name": "D"}}),
-            json!({"type": "SucceedStateExited", "stateExitedEventDetails": {"name": "D"}}),
-            json!({"type": "ExecutionSucceeded"}),
-        ];
-        let path = Path::from_history(&history);
+        let entered = |state: StateType, name: &str| {
+            let details = StateEnteredEventDetails {
+                name: name.into(),
+                ..Default::default()
+            };
+            EventKind::state_entered(state, details)
+        };
+        let exited = |state: StateType, name: &str| {
+            let details = StateExitedEventDetails {
+                name: name.into(),
+                ..Default::default()
+            };
+            EventKind::state_exited(state, details).unwrap()
+        };
+        let history = History::default();
+        for kind in [
+            EventKind::ExecutionStarted {
+                details: Default::default(),
+            },
+            entered(StateType::Task, "T"),
+            EventKind::LambdaFunctionScheduled {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionFailed {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionScheduled {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionSucceeded {
+                details: Default::default(),
+            },
+            exited(StateType::Task, "T"),
+            entered(StateType::Succeed, "D"),
+            exited(StateType::Succeed, "D"),
+            EventKind::ExecutionSucceeded {
+                details: Default::default(),
+            },
+        ] {
+            history.push(time::OffsetDateTime::UNIX_EPOCH, kind);
+        }
+        let path = Path::from_history(&history.events());
         assert_eq!(path.retries.get("T"), Some(&1));
         assert!(path.taken.contains(&("T".into(), "D".into())));
         let svg = svg(&m, &path);

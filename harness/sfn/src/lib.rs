@@ -20,6 +20,7 @@ pub mod variables;
 
 pub use error::StatesError;
 pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, StateTestOptions, Status, TaskFn, TimeMode};
+pub use history::{Event, EventKind};
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, ValidationErrors};
 pub use service::{ApiError, Service, ServiceOptions};

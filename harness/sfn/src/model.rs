@@ -496,19 +496,53 @@ pub enum Kind {
     },
 }
 
-impl Kind {
-    /// The type name as history events spell it (`PassStateEntered`, `MapStateExited` …).
-    pub fn type_name(&self) -> &'static str {
+/// A state's `Type`, without its fields: what history events are named after
+/// (`PassStateEntered`, `MapStateExited` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    Choice,
+    Fail,
+    Map,
+    Parallel,
+    Pass,
+    Succeed,
+    Task,
+    Wait,
+}
+
+impl StateType {
+    /// The `Type` as ASL spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Pass { .. } => "Pass",
-            Kind::Task { .. } => "Task",
-            Kind::Choice { .. } => "Choice",
-            Kind::Wait { .. } => "Wait",
-            Kind::Succeed => "Succeed",
-            Kind::Fail { .. } => "Fail",
-            Kind::Parallel { .. } => "Parallel",
-            Kind::Map { .. } => "Map",
+            StateType::Choice => "Choice",
+            StateType::Fail => "Fail",
+            StateType::Map => "Map",
+            StateType::Parallel => "Parallel",
+            StateType::Pass => "Pass",
+            StateType::Succeed => "Succeed",
+            StateType::Task => "Task",
+            StateType::Wait => "Wait",
         }
+    }
+}
+
+impl Kind {
+    pub fn state_type(&self) -> StateType {
+        match self {
+            Kind::Pass { .. } => StateType::Pass,
+            Kind::Task { .. } => StateType::Task,
+            Kind::Choice { .. } => StateType::Choice,
+            Kind::Wait { .. } => StateType::Wait,
+            Kind::Succeed => StateType::Succeed,
+            Kind::Fail { .. } => StateType::Fail,
+            Kind::Parallel { .. } => StateType::Parallel,
+            Kind::Map { .. } => StateType::Map,
+        }
+    }
+
+    /// The `Type` as ASL spells it.
+    pub fn type_name(&self) -> &'static str {
+        self.state_type().as_str()
     }
 }
 

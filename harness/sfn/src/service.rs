@@ -566,15 +566,13 @@ impl Service {
         let mut events: Vec<Value> = handle
             .history()
             .into_iter()
-            .map(|mut event| {
+            .map(|event| {
+                let mut answer = serde_json::to_value(&event).unwrap_or_default();
                 // AWS JSON dates are epoch seconds; the recorded history has RFC 3339 text.
-                if let Some(at) = event["timestamp"]
-                    .as_str()
-                    .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
-                {
-                    event["timestamp"] = epoch(at);
+                if let Some(answer) = answer.as_object_mut() {
+                    answer.insert("timestamp".into(), epoch(event.timestamp));
                 }
-                event
+                answer
             })
             .collect();
         if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {

@@ -158,10 +158,8 @@ fn status_name(status: &sfn::Status) -> String {
         .unwrap_or_default()
 }
 
-fn timestamp_millis(event: &Value) -> Option<i128> {
-    let text = event["timestamp"].as_str()?;
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(at.unix_timestamp_nanos() / 1_000_000)
+fn timestamp_millis(event: &sfn::Event) -> i128 {
+    event.timestamp.unix_timestamp_nanos() / 1_000_000
 }
 
 /// JSON text shown as itself, pretty when it is JSON.
@@ -170,15 +168,6 @@ fn pretty(text: &str) -> String {
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| text.to_string())
-}
-
-/// The detail object of an event (`…EventDetails`).
-fn details(event: &Value) -> Option<&Map<String, Value>> {
-    event
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.ends_with("EventDetails"))
-        .and_then(|(_, v)| v.as_object())
 }
 
 fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>) -> String {
@@ -207,55 +196,54 @@ fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::
     out.push_str(
         "<h3>Timeline</h3><div class=\"scroll\"><table><tr><th>ms</th><th>Event</th><th>State</th><th>Detail</th></tr>",
     );
-    let start = execution.history.first().and_then(timestamp_millis).unwrap_or(0);
+    let start = execution.history.first().map_or(0, timestamp_millis);
     let mut state = String::new();
     // Tasks scheduled since the state was entered: a second one is a retry.
     let mut scheduled = 0;
     for event in &execution.history {
-        let kind = event["type"].as_str().unwrap_or_default();
-        let detail = details(event);
-        if let Some(name) = detail.and_then(|d| d.get("name")).and_then(Value::as_str)
-            && kind.ends_with("StateEntered")
-        {
+        let kind = &event.kind;
+        if let Some(name) = event.entered_state() {
             state = name.to_string();
             scheduled = 0;
         }
-        if kind.ends_with("Scheduled") {
+        if kind.is_scheduled() {
             scheduled += 1;
         }
-        let row_class = if kind.ends_with("Failed") || kind.ends_with("TimedOut") || kind == "EvaluationFailed" {
+        let row_class = if kind.is_failure() {
             " class=\"error\""
-        } else if kind.ends_with("Scheduled") && scheduled > 1 {
+        } else if kind.is_scheduled() && scheduled > 1 {
             " class=\"retry\""
         } else {
             ""
         };
         let mut cell = String::new();
-        if let Some(d) = detail {
-            for key in ["error", "cause"] {
-                if let Some(v) = d.get(key).and_then(Value::as_str) {
-                    let _ = write!(cell, "<div><b>{key}</b>: {}</div>", escape(v));
-                }
-            }
-            for key in ["input", "output", "parameters", "assignedVariables"] {
-                if let Some(v) = d.get(key) {
-                    let text = match v {
-                        Value::String(s) => pretty(s),
-                        other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                    };
-                    let _ = write!(
-                        cell,
-                        "<details><summary>{key}</summary><pre>{}</pre></details>",
-                        escape(&text)
-                    );
-                }
+        if let Some((error, cause)) = kind.error() {
+            for (key, v) in [("error", error), ("cause", cause)] {
+                let _ = write!(cell, "<div><b>{key}</b>: {}</div>", escape(v));
             }
         }
-        let at = timestamp_millis(event).map_or(String::new(), |t| (t - start).to_string());
+        let assigned = kind
+            .assigned_variables()
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
+        for (key, text) in [
+            ("input", kind.input().map(pretty)),
+            ("output", kind.output().map(pretty)),
+            ("parameters", kind.parameters().map(pretty)),
+            ("assignedVariables", assigned),
+        ] {
+            if let Some(text) = text {
+                let _ = write!(
+                    cell,
+                    "<details><summary>{key}</summary><pre>{}</pre></details>",
+                    escape(&text)
+                );
+            }
+        }
+        let at = (timestamp_millis(event) - start).to_string();
         let _ = write!(
             out,
             "<tr{row_class}><td class=\"num\">{at}</td><td>{}</td><td>{}</td><td>{cell}</td></tr>",
-            escape(kind),
+            escape(kind.type_name()),
             escape(&state)
         );
     }
