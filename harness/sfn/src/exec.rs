@@ -93,13 +93,31 @@ pub enum TimeMode {
     Real,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
     Aborted,
+}
+
+impl Status {
+    /// The status as the API names it: `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+impl serde::Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// The outcome of one execution, shaped like DescribeExecution + GetExecutionHistory.

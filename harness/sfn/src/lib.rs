@@ -5,6 +5,7 @@
 
 pub mod arn;
 pub mod choice;
+pub mod diagnostic;
 pub mod error;
 pub mod exec;
 pub mod graph;
@@ -18,6 +19,7 @@ pub mod service;
 pub mod tokens;
 pub mod variables;
 
+pub use diagnostic::Diagnostic;
 pub use error::StatesError;
 pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, StateTestOptions, Status, TaskFn, TimeMode};
 pub use history::{Event, EventKind};

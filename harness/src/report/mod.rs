@@ -151,13 +151,6 @@ pub fn render(p: &Page) -> String {
     page(&format!("{} — FileChecks scenario", p.name), &body)
 }
 
-fn status_name(status: &sfn::Status) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn timestamp_millis(event: &sfn::Event) -> i128 {
     event.timestamp.unix_timestamp_nanos() / 1_000_000
 }
@@ -171,15 +164,15 @@ fn pretty(text: &str) -> String {
 }
 
 fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>) -> String {
-    let status = status_name(&execution.status);
-    let class = match status.as_str() {
-        "SUCCEEDED" => "succeeded".to_string(),
-        "FAILED" => "failed-status".to_string(),
-        other => other.to_lowercase(),
+    let status = execution.status.as_str();
+    let class = match execution.status {
+        sfn::Status::Succeeded => "succeeded".to_string(),
+        sfn::Status::Failed => "failed-status".to_string(),
+        sfn::Status::TimedOut | sfn::Status::Aborted => status.to_lowercase(),
     };
     let mut out = format!(
         "<section class=\"execution\"><h2>Execution {n}: <span class=\"{class}\">{}</span></h2>",
-        escape(&status)
+        escape(status)
     );
     if let Some(error) = &execution.error {
         let _ = write!(
