@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::history::Event;
+use crate::markup::escape_markup;
 use crate::model::{Kind, StateMachine};
 
 /// What an execution did on the machine: the states it entered, the transitions it took, how many
@@ -388,22 +389,6 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
     }
 }
 
-/// Text for HTML or SVG: `&`, `<`, `>` and quotes as entities.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A label cut to a readable length.
 fn short(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -468,8 +453,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
         let _ = write!(
             out,
             r#"<g class="{class}" data-from="{}" data-to="{}" data-kind="{}"><path d="{d}" marker-end="url(#arrow)"/>"#,
-            escape(&e.from),
-            escape(&e.to),
+            escape_markup(&e.from),
+            escape_markup(&e.to),
             e.kind.name()
         );
         if !e.label.is_empty() {
@@ -484,8 +469,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             let _ = write!(
                 out,
                 r#"<text x="{lx:.1}" y="{ly:.1}" class="label" text-anchor="{anchor}"><title>{}</title>{}</text>"#,
-                escape(&e.label),
-                escape(&short(&e.label, 36))
+                escape_markup(&e.label),
+                escape_markup(&short(&e.label, 36))
             );
         }
         out.push_str("</g>");
@@ -516,10 +501,10 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
         let _ = write!(
             out,
             r#"<g class="{class}" data-state="{}"><rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" rx="6"/><title>{} ({})</title>"#,
-            escape(&n.name),
+            escape_markup(&n.name),
             n.w,
             n.h,
-            escape(&n.name),
+            escape_markup(&n.name),
             n.kind
         );
         let text_y = if n.inner.is_empty() {
@@ -531,7 +516,7 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             out,
             r#"<text x="{:.1}" y="{text_y:.1}" class="name">{}</text>"#,
             x + n.w / 2.0,
-            escape(&n.name)
+            escape_markup(&n.name)
         );
         if let Some(label) = &n.retry_label {
             // The Retry edge: a loop from the state back to itself, its count beside it.
@@ -545,8 +530,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
                 bottom + 8.0,
                 rx + 30.0,
                 y + n.h / 2.0 + 4.0,
-                escape(label),
-                name = escape(&n.name),
+                escape_markup(label),
+                name = escape_markup(&n.name),
             );
         }
         for (ix, iy, inner) in &n.inner {
