@@ -1397,237 +1397,19 @@ fn parse_state(
             _ => {}
         }
     }
-    let parameters_field = if type_name == "Map" && obj.contains_key("ItemSelector") {
-        "ItemSelector"
-    } else {
-        "Parameters"
-    };
     let template =
         |field: &str, ctx: &mut Ctx| obj.get(field).map(|v| ctx.template(v, &format!("{at}.{field}"), field));
     let kind = match type_name.as_str() {
         "Pass" => Kind::Pass {
             result: obj.get("Result").cloned(),
         },
-        "Task" => {
-            let resource = ctx.string(obj, "Resource", at).unwrap_or_else(|| {
-                ctx.err(Diagnostic::of(format!("{at}.Resource"), "is missing"));
-                String::new()
-            });
-            Kind::Task {
-                resource,
-                timeout: ctx.limit(obj, "TimeoutSeconds", at),
-                heartbeat: ctx.limit(obj, "HeartbeatSeconds", at),
-                credentials: template("Credentials", &mut ctx),
-            }
-        }
-        "Choice" => {
-            let mut choices = Vec::new();
-            match obj.get("Choices").and_then(Value::as_array) {
-                Some(items) if !items.is_empty() => {
-                    for (i, item) in items.iter().enumerate() {
-                        let at = format!("{at}.Choices[{i}]");
-                        let next = item.get("Next").and_then(Value::as_str);
-                        let prefix = format!("Choices[{i}]/");
-                        let assign = item.get("Assign").and_then(|a| {
-                            Assign::parse_in(language, a, &format!("{at}.Assign"), &prefix, Reads::Input, ctx.errors)
-                        });
-                        let output = item.get("Output").map(|o| {
-                            Template::parse_jsonata(
-                                o,
-                                &format!("{at}.Output"),
-                                &format!("{prefix}Output"),
-                                Reads::Input,
-                                ctx.errors,
-                            )
-                        });
-                        let rule = if jsonata {
-                            jsonata_rule(item, &at, &prefix, ctx.errors)
-                        } else {
-                            if item.get("Output").is_some() {
-                                ctx.err(language_mismatch(&at, language, "Output"));
-                            }
-                            Rule::parse(item, &at)
-                        };
-                        match (rule, next) {
-                            (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
-                                rule,
-                                assign,
-                                output,
-                                next: next.to_string(),
-                            }),
-                            (Err(e), _) => ctx.err(e),
-                            (_, None) => ctx.err(Diagnostic::of(at, "has no Next")),
-                        }
-                    }
-                }
-                _ => ctx.err(Diagnostic::of(format!("{at}.Choices"), "must be a non-empty array")),
-            }
-            Kind::Choice {
-                choices,
-                default: ctx.string(obj, "Default", at),
-            }
-        }
-        "Wait" => {
-            let seconds_query = ctx.query(obj, "Seconds", at, "Seconds");
-            let timestamp_query = ctx.query(obj, "Timestamp", at, "Timestamp");
-            let wait = if let Some(q) = seconds_query {
-                q.ok().map(WaitFor::SecondsQuery)
-            } else if let Some(q) = timestamp_query {
-                q.ok().map(WaitFor::TimestampQuery)
-            } else if let Some(s) = ctx.number(obj, "Seconds", at) {
-                Some(WaitFor::Seconds(s))
-            } else if let Some(t) = ctx.string(obj, "Timestamp", at) {
-                if parse_timestamp(&t).is_none() {
-                    ctx.err(Diagnostic::at(
-                        format!("{at}.Timestamp"),
-                        "String does not match RFC3339 timestamp",
-                    ));
-                }
-                Some(WaitFor::Timestamp(t))
-            } else if let Some(p) = ctx.path(obj, "SecondsPath", at) {
-                Some(WaitFor::SecondsPath(p))
-            } else {
-                ctx.path(obj, "TimestampPath", at).map(WaitFor::TimestampPath)
-            };
-            let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
-                .iter()
-                .filter(|f| obj.contains_key(**f))
-                .count();
-            if count != 1 {
-                ctx.err(Diagnostic::of(
-                    at,
-                    "needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
-                ));
-            }
-            Kind::Wait {
-                wait: wait.unwrap_or(WaitFor::Seconds(0.0)),
-            }
-        }
+        "Task" => ctx.task_kind(obj, at),
+        "Choice" => ctx.choice_kind(obj, at),
+        "Wait" => ctx.wait_kind(obj, at),
         "Succeed" => Kind::Succeed,
-        "Fail" => {
-            // JSONata writes the expressions in Error and Cause themselves.
-            let error_query = ctx.query(obj, "Error", at, "Error");
-            let cause_query = ctx.query(obj, "Cause", at, "Cause");
-            Kind::Fail {
-                error: if error_query.is_some() {
-                    None
-                } else {
-                    ctx.string(obj, "Error", at)
-                },
-                cause: if cause_query.is_some() {
-                    None
-                } else {
-                    ctx.string(obj, "Cause", at)
-                },
-                error_path: match error_query {
-                    Some(q) => q.ok().map(Template::Query),
-                    None => ctx.path_or_intrinsic(obj, "ErrorPath", at),
-                },
-                cause_path: match cause_query {
-                    Some(q) => q.ok().map(Template::Query),
-                    None => ctx.path_or_intrinsic(obj, "CausePath", at),
-                },
-            }
-        }
-        "Parallel" => {
-            let branches = match obj.get("Branches").and_then(Value::as_array) {
-                Some(items) if !items.is_empty() => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, b)| {
-                        parse_machine(b, &format!("{at}.Branches[{i}]"), ctx.errors, Some(machine_language))
-                    })
-                    .collect(),
-                _ => {
-                    ctx.err(Diagnostic::of(format!("{at}.Branches"), "must be a non-empty array"));
-                    Vec::new()
-                }
-            };
-            Kind::Parallel { branches }
-        }
-        "Map" => {
-            let field = if obj.contains_key("ItemProcessor") {
-                "ItemProcessor"
-            } else {
-                "Iterator"
-            };
-            let processor = match obj.get(field) {
-                Some(p) => parse_machine(p, &format!("{at}.{field}"), ctx.errors, Some(machine_language)),
-                None => {
-                    ctx.err(Diagnostic::of(at, "needs an ItemProcessor (or Iterator)"));
-                    None
-                }
-            };
-            let max_concurrency = if let Some(q) = ctx.query(obj, "MaxConcurrency", at, "MaxConcurrency") {
-                q.map(Concurrency::Query).unwrap_or(Concurrency::Fixed(0))
-            } else if obj.contains_key("MaxConcurrencyPath") {
-                if obj.contains_key("MaxConcurrency") {
-                    ctx.err(Diagnostic::at(
-                        at,
-                        "MaxConcurrency and MaxConcurrencyPath cannot both be given",
-                    ));
-                }
-                ctx.path(obj, "MaxConcurrencyPath", at)
-                    .map(Concurrency::Path)
-                    .unwrap_or(Concurrency::Fixed(0))
-            } else {
-                Concurrency::Fixed(ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
-            };
-            let label = ctx.string(obj, "Label", at);
-            if let Some(label) = &label {
-                let bad = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
-                if label.is_empty() || label.chars().count() > 40 || label.chars().any(bad) {
-                    ctx.err(Diagnostic::of(
-                        format!("{at}.Label"),
-                        format_args!(
-                            "{label:?}: at most 40 characters, none of whitespace or <>{{}}[]?*\"#%\\^|~`$&,;:/"
-                        ),
-                    ));
-                }
-            }
-            let distributed = obj
-                .get(field)
-                .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
-                .is_some_and(|mode| mode == "DISTRIBUTED");
-            Kind::Map {
-                distributed,
-                processor: Box::new(processor.unwrap_or(StateMachine {
-                    query_language: machine_language,
-                    start_at: String::new(),
-                    states: BTreeMap::new(),
-                    timeout_seconds: None,
-                })),
-                items: if jsonata {
-                    obj.get("Items").map(|v| {
-                        Box::new(Template::parse_jsonata(
-                            v,
-                            &format!("{at}.Items"),
-                            "Items",
-                            Reads::Input,
-                            ctx.errors,
-                        ))
-                    })
-                } else {
-                    ctx.path(obj, "ItemsPath", at).map(|p| Box::new(Template::Path(p)))
-                },
-                item_selector: template(parameters_field, &mut ctx),
-                max_concurrency,
-                reader: obj
-                    .get("ItemReader")
-                    .and_then(|r| ctx.item_reader(r, &format!("{at}.ItemReader")))
-                    .map(Box::new),
-                batcher: obj
-                    .get("ItemBatcher")
-                    .map(|b| Box::new(ctx.item_batcher(b, &format!("{at}.ItemBatcher")))),
-                writer: obj
-                    .get("ResultWriter")
-                    .and_then(|w| ctx.result_writer(w, &format!("{at}.ResultWriter")))
-                    .map(Box::new),
-                label,
-                tolerated_count: ctx.tolerance(obj, "ToleratedFailureCount", at),
-                tolerated_percentage: ctx.tolerance(obj, "ToleratedFailurePercentage", at),
-            }
-        }
+        "Fail" => ctx.fail_kind(obj, at),
+        "Parallel" => ctx.parallel_kind(obj, at, machine_language),
+        "Map" => ctx.map_kind(obj, at, machine_language),
         _ => unreachable!("allowed_fields checked the type"),
     };
     let is_map = matches!(kind, Kind::Map { .. });
@@ -1657,6 +1439,259 @@ fn parse_state(
         next: if end { None } else { next },
         kind,
     })
+}
+
+/// Each state type's own fields, read into its `Kind`.
+impl Ctx<'_> {
+    /// A field's template (JSONPath or JSONata, as the state's language is), if it is there.
+    fn template_field(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Template> {
+        obj.get(field)
+            .map(|v| self.template(v, &format!("{at}.{field}"), field))
+    }
+
+    /// A Task state's fields: its Resource, its timeouts and its Credentials.
+    fn task_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let resource = self.string(obj, "Resource", at).unwrap_or_else(|| {
+            self.err(Diagnostic::of(format!("{at}.Resource"), "is missing"));
+            String::new()
+        });
+        Kind::Task {
+            resource,
+            timeout: self.limit(obj, "TimeoutSeconds", at),
+            heartbeat: self.limit(obj, "HeartbeatSeconds", at),
+            credentials: self.template_field(obj, "Credentials", at),
+        }
+    }
+
+    /// A Choice state's rules (JSONPath comparisons or JSONata Conditions) and its Default.
+    fn choice_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let jsonata = self.language == QueryLanguage::Jsonata;
+        let mut choices = Vec::new();
+        match obj.get("Choices").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    let at = format!("{at}.Choices[{i}]");
+                    let next = item.get("Next").and_then(Value::as_str);
+                    let prefix = format!("Choices[{i}]/");
+                    let assign = item.get("Assign").and_then(|a| {
+                        Assign::parse_in(
+                            self.language,
+                            a,
+                            &format!("{at}.Assign"),
+                            &prefix,
+                            Reads::Input,
+                            self.errors,
+                        )
+                    });
+                    let output = item.get("Output").map(|o| {
+                        Template::parse_jsonata(
+                            o,
+                            &format!("{at}.Output"),
+                            &format!("{prefix}Output"),
+                            Reads::Input,
+                            self.errors,
+                        )
+                    });
+                    let rule = if jsonata {
+                        jsonata_rule(item, &at, &prefix, self.errors)
+                    } else {
+                        if item.get("Output").is_some() {
+                            self.err(language_mismatch(&at, self.language, "Output"));
+                        }
+                        Rule::parse(item, &at)
+                    };
+                    match (rule, next) {
+                        (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
+                            rule,
+                            assign,
+                            output,
+                            next: next.to_string(),
+                        }),
+                        (Err(e), _) => self.err(e),
+                        (_, None) => self.err(Diagnostic::of(at, "has no Next")),
+                    }
+                }
+            }
+            _ => self.err(Diagnostic::of(format!("{at}.Choices"), "must be a non-empty array")),
+        }
+        Kind::Choice {
+            choices,
+            default: self.string(obj, "Default", at),
+        }
+    }
+
+    /// A Wait state's one field of Seconds, Timestamp, SecondsPath or TimestampPath (or JSONata).
+    fn wait_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let seconds_query = self.query(obj, "Seconds", at, "Seconds");
+        let timestamp_query = self.query(obj, "Timestamp", at, "Timestamp");
+        let wait = if let Some(q) = seconds_query {
+            q.ok().map(WaitFor::SecondsQuery)
+        } else if let Some(q) = timestamp_query {
+            q.ok().map(WaitFor::TimestampQuery)
+        } else if let Some(s) = self.number(obj, "Seconds", at) {
+            Some(WaitFor::Seconds(s))
+        } else if let Some(t) = self.string(obj, "Timestamp", at) {
+            if parse_timestamp(&t).is_none() {
+                self.err(Diagnostic::at(
+                    format!("{at}.Timestamp"),
+                    "String does not match RFC3339 timestamp",
+                ));
+            }
+            Some(WaitFor::Timestamp(t))
+        } else if let Some(p) = self.path(obj, "SecondsPath", at) {
+            Some(WaitFor::SecondsPath(p))
+        } else {
+            self.path(obj, "TimestampPath", at).map(WaitFor::TimestampPath)
+        };
+        let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+            .iter()
+            .filter(|f| obj.contains_key(**f))
+            .count();
+        if count != 1 {
+            self.err(Diagnostic::of(
+                at,
+                "needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
+            ));
+        }
+        Kind::Wait {
+            wait: wait.unwrap_or(WaitFor::Seconds(0.0)),
+        }
+    }
+
+    /// A Fail state's Error and Cause, fixed, by path or by JSONata.
+    fn fail_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        // JSONata writes the expressions in Error and Cause themselves.
+        let error_query = self.query(obj, "Error", at, "Error");
+        let cause_query = self.query(obj, "Cause", at, "Cause");
+        Kind::Fail {
+            error: if error_query.is_some() {
+                None
+            } else {
+                self.string(obj, "Error", at)
+            },
+            cause: if cause_query.is_some() {
+                None
+            } else {
+                self.string(obj, "Cause", at)
+            },
+            error_path: match error_query {
+                Some(q) => q.ok().map(Template::Query),
+                None => self.path_or_intrinsic(obj, "ErrorPath", at),
+            },
+            cause_path: match cause_query {
+                Some(q) => q.ok().map(Template::Query),
+                None => self.path_or_intrinsic(obj, "CausePath", at),
+            },
+        }
+    }
+
+    /// A Parallel state's branches, each a machine in the machine's language.
+    fn parallel_kind(&mut self, obj: &Map<String, Value>, at: &str, machine_language: QueryLanguage) -> Kind {
+        let branches = match obj.get("Branches").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| {
+                    parse_machine(b, &format!("{at}.Branches[{i}]"), self.errors, Some(machine_language))
+                })
+                .collect(),
+            _ => {
+                self.err(Diagnostic::of(format!("{at}.Branches"), "must be a non-empty array"));
+                Vec::new()
+            }
+        };
+        Kind::Parallel { branches }
+    }
+
+    /// A Map state's item processor, items, ItemSelector, concurrency, tolerances, and a
+    /// Distributed Map's reader, batcher, writer and label.
+    fn map_kind(&mut self, obj: &Map<String, Value>, at: &str, machine_language: QueryLanguage) -> Kind {
+        let jsonata = self.language == QueryLanguage::Jsonata;
+        let parameters_field = if obj.contains_key("ItemSelector") {
+            "ItemSelector"
+        } else {
+            "Parameters"
+        };
+        let field = if obj.contains_key("ItemProcessor") {
+            "ItemProcessor"
+        } else {
+            "Iterator"
+        };
+        let processor = match obj.get(field) {
+            Some(p) => parse_machine(p, &format!("{at}.{field}"), self.errors, Some(machine_language)),
+            None => {
+                self.err(Diagnostic::of(at, "needs an ItemProcessor (or Iterator)"));
+                None
+            }
+        };
+        let max_concurrency = if let Some(q) = self.query(obj, "MaxConcurrency", at, "MaxConcurrency") {
+            q.map(Concurrency::Query).unwrap_or(Concurrency::Fixed(0))
+        } else if obj.contains_key("MaxConcurrencyPath") {
+            if obj.contains_key("MaxConcurrency") {
+                self.err(Diagnostic::at(
+                    at,
+                    "MaxConcurrency and MaxConcurrencyPath cannot both be given",
+                ));
+            }
+            self.path(obj, "MaxConcurrencyPath", at)
+                .map(Concurrency::Path)
+                .unwrap_or(Concurrency::Fixed(0))
+        } else {
+            Concurrency::Fixed(self.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
+        };
+        let label = self.string(obj, "Label", at);
+        if let Some(label) = &label {
+            let bad = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+            if label.is_empty() || label.chars().count() > 40 || label.chars().any(bad) {
+                self.err(Diagnostic::of(
+                    format!("{at}.Label"),
+                    format_args!("{label:?}: at most 40 characters, none of whitespace or <>{{}}[]?*\"#%\\^|~`$&,;:/"),
+                ));
+            }
+        }
+        let distributed = obj
+            .get(field)
+            .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
+            .is_some_and(|mode| mode == "DISTRIBUTED");
+        Kind::Map {
+            distributed,
+            processor: Box::new(processor.unwrap_or(StateMachine {
+                query_language: machine_language,
+                start_at: String::new(),
+                states: BTreeMap::new(),
+                timeout_seconds: None,
+            })),
+            items: if jsonata {
+                obj.get("Items").map(|v| {
+                    Box::new(Template::parse_jsonata(
+                        v,
+                        &format!("{at}.Items"),
+                        "Items",
+                        Reads::Input,
+                        self.errors,
+                    ))
+                })
+            } else {
+                self.path(obj, "ItemsPath", at).map(|p| Box::new(Template::Path(p)))
+            },
+            item_selector: self.template_field(obj, parameters_field, at),
+            max_concurrency,
+            reader: obj
+                .get("ItemReader")
+                .and_then(|r| self.item_reader(r, &format!("{at}.ItemReader")))
+                .map(Box::new),
+            batcher: obj
+                .get("ItemBatcher")
+                .map(|b| Box::new(self.item_batcher(b, &format!("{at}.ItemBatcher")))),
+            writer: obj
+                .get("ResultWriter")
+                .and_then(|w| self.result_writer(w, &format!("{at}.ResultWriter")))
+                .map(Box::new),
+            label,
+            tolerated_count: self.tolerance(obj, "ToleratedFailureCount", at),
+            tolerated_percentage: self.tolerance(obj, "ToleratedFailurePercentage", at),
+        }
+    }
 }
 
 #[cfg(test)]
