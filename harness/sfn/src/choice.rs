@@ -28,6 +28,10 @@ pub enum Comparison {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are ASL's operators: IsNull, IsPresent …"
+)]
 pub enum TypeTest {
     IsNull,
     IsPresent,

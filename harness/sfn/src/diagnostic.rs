@@ -5,18 +5,18 @@ use std::fmt;
 
 /// AWS's diagnostic codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Code {
+pub enum DiagnosticCode {
     SchemaValidationFailed,
     InvalidJsonataExpression,
     UnsupportedJsonataExpression,
 }
 
-impl Code {
+impl DiagnosticCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Code::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
-            Code::InvalidJsonataExpression => "INVALID_JSONATA_EXPRESSION",
-            Code::UnsupportedJsonataExpression => "UNSUPPORTED_JSONATA_EXPRESSION",
+            DiagnosticCode::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
+            DiagnosticCode::InvalidJsonataExpression => "INVALID_JSONATA_EXPRESSION",
+            DiagnosticCode::UnsupportedJsonataExpression => "UNSUPPORTED_JSONATA_EXPRESSION",
         }
     }
 }
@@ -26,7 +26,7 @@ impl Code {
 /// location itself (`$.StartAt is missing`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub code: Code,
+    pub code: DiagnosticCode,
     /// Where, as a path from the definition's root: `$.States.A.Type`, `$.States.M.Arguments[0]`;
     /// `$` for the whole definition.
     pub location: String,
@@ -39,7 +39,7 @@ impl Diagnostic {
     /// A problem of the field at `location`, told after it (`$.States.A: field "X" is not allowed`).
     pub(crate) fn at(location: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            code: Code::SchemaValidationFailed,
+            code: DiagnosticCode::SchemaValidationFailed,
             location: location.into(),
             message: message.into(),
             whole: false,
@@ -51,7 +51,7 @@ impl Diagnostic {
     pub(crate) fn of(location: impl Into<String>, predicate: impl fmt::Display) -> Self {
         let location = location.into();
         Self {
-            code: Code::SchemaValidationFailed,
+            code: DiagnosticCode::SchemaValidationFailed,
             message: format!("{location} {predicate}"),
             location,
             whole: true,
@@ -61,7 +61,7 @@ impl Diagnostic {
     /// A problem of the whole definition (it is not JSON, say).
     pub(crate) fn whole(message: impl Into<String>) -> Self {
         Self {
-            code: Code::SchemaValidationFailed,
+            code: DiagnosticCode::SchemaValidationFailed,
             location: "$".into(),
             message: message.into(),
             whole: true,
@@ -69,7 +69,7 @@ impl Diagnostic {
     }
 
     /// A problem with a code of its own, its location still to be given (`at`).
-    pub(crate) fn coded(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn coded(code: DiagnosticCode, message: impl Into<String>) -> Self {
         Self {
             code,
             location: "$".into(),
@@ -97,7 +97,7 @@ impl fmt::Display for Diagnostic {
             return f.write_str(&self.message);
         }
         write!(f, "{}: ", self.location)?;
-        if self.code != Code::SchemaValidationFailed {
+        if self.code != DiagnosticCode::SchemaValidationFailed {
             write!(f, "{}: ", self.code.as_str())?;
         }
         f.write_str(&self.message)

@@ -528,7 +528,8 @@ impl Event {
     }
 }
 
-pub struct History {
+/// The events of one execution as they are recorded, for its waiters.
+pub(crate) struct History {
     events: Mutex<Vec<Event>>,
     /// The number of events, for waiters.
     count: tokio::sync::watch::Sender<usize>,

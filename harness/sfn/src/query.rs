@@ -13,7 +13,7 @@ use std::sync::Arc;
 use jsonata::tree::{Expr, Kind};
 use serde_json::{Map, Value};
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Diagnostic, DiagnosticCode};
 use crate::error::StatesError;
 use crate::variables::Env;
 
@@ -80,13 +80,13 @@ impl Query {
     pub fn parse(text: &str, location: &str, reads: Reads) -> Result<Query, Vec<Diagnostic>> {
         let source = text.trim().to_string();
         let expression = jsonata::Expression::new(text)
-            .map_err(|e| vec![Diagnostic::coded(Code::InvalidJsonataExpression, e.message)])?;
+            .map_err(|e| vec![Diagnostic::coded(DiagnosticCode::InvalidJsonataExpression, e.message)])?;
         let mut problems = Vec::new();
         let mut references = Vec::new();
         top_level_references(expression.tree(), &mut references);
         for name in references {
             problems.push(Diagnostic::coded(
-                Code::UnsupportedJsonataExpression,
+                DiagnosticCode::UnsupportedJsonataExpression,
                 if name == "$$" {
                     "Reference to '$$' is not supported.".to_string()
                 } else {
@@ -105,7 +105,7 @@ impl Query {
             };
             if !allowed {
                 problems.push(Diagnostic::coded(
-                    Code::UnsupportedJsonataExpression,
+                    DiagnosticCode::UnsupportedJsonataExpression,
                     format!("Field '$states.{field}' does not exist."),
                 ));
             }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
-use sfn::tokens::TaskTokens;
+use sfn::TaskTokens;
 use sfn::{Bindings, Executor, MockConfig, RunOptions, StateMachine, StatesError, TaskFn};
 
 fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'static) -> TaskFn {
@@ -125,7 +125,7 @@ fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let answer = match runtime.block_on(sfn::service::test_state(&request, &bindings())) {
+    let answer = match runtime.block_on(sfn::test_state(&request, &bindings())) {
         Ok(answer) => answer,
         // A row may expect the API to refuse the request (`{"apiError": "ValidationException"}`).
         Err(e) if case["expected"]["apiError"] == e.kind => return Ok(()),
