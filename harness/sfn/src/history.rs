@@ -20,10 +20,12 @@ use crate::model::StateType;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
+    #[serde(default)]
     pub id: usize,
     #[serde(default)]
     pub previous_event_id: usize,
-    #[serde(deserialize_with = "timestamp")]
+    /// Read as the Unix epoch when a history file leaves it out (only the order counts there).
+    #[serde(default = "unix_epoch", deserialize_with = "timestamp")]
     pub timestamp: OffsetDateTime,
     #[serde(flatten)]
     pub kind: EventKind,
@@ -52,6 +54,10 @@ impl Serialize for Event {
             .map_err(serde::ser::Error::custom)?
             .serialize(serializer)
     }
+}
+
+fn unix_epoch() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
 }
 
 /// RFC 3339 text (as recorded) or epoch seconds (as the API answers).
@@ -636,5 +642,9 @@ mod tests {
         let event: Event = serde_json::from_value(api).unwrap();
         assert_eq!(event.kind, EventKind::Unknown);
         assert_eq!(event.timestamp.unix_timestamp(), 1767323045);
+        // A hand-written history may hold no more than each event's type and details.
+        let bare = json!({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "T"}});
+        let event: Event = serde_json::from_value(bare).unwrap();
+        assert_eq!(event.entered_state(), Some("T"));
     }
 }
