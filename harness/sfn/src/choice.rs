@@ -4,6 +4,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::diagnostic::Diagnostic;
 use crate::error::StatesError;
 use crate::paths::Path;
 use crate::variables::Env;
@@ -27,6 +28,10 @@ pub enum Comparison {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are ASL's operators: IsNull, IsPresent …"
+)]
 pub enum TypeTest {
     IsNull,
     IsPresent,
@@ -150,11 +155,11 @@ impl Rule {
     }
 
     /// Parses one rule (a top-level Choice carries `Next` beside it, which the caller reads).
-    pub fn parse(value: &Value, at: &str) -> Result<Rule, String> {
+    pub fn parse(value: &Value, at: &str) -> Result<Rule, Diagnostic> {
         let object = value
             .as_object()
-            .ok_or_else(|| format!("{at}: a choice rule must be an object"))?;
-        let nested = |key: &str| -> Result<Option<Vec<Rule>>, String> {
+            .ok_or_else(|| Diagnostic::at(at, "a choice rule must be an object"))?;
+        let nested = |key: &str| -> Result<Option<Vec<Rule>>, Diagnostic> {
             match object.get(key) {
                 None => Ok(None),
                 Some(Value::Array(items)) if !items.is_empty() => items
@@ -163,7 +168,10 @@ impl Rule {
                     .map(|(i, v)| Rule::parse(v, &format!("{at}.{key}[{i}]")))
                     .collect::<Result<Vec<_>, _>>()
                     .map(Some),
-                Some(_) => Err(format!("{at}.{key} must be a non-empty array of rules")),
+                Some(_) => Err(Diagnostic::of(
+                    format!("{at}.{key}"),
+                    "must be a non-empty array of rules",
+                )),
             }
         };
         if let Some(rules) = nested("And")? {
@@ -178,13 +186,13 @@ impl Rule {
         let variable = object
             .get("Variable")
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("{at}: a comparison needs a Variable path"))
-            .and_then(|v| Path::parse(v).map_err(|e| format!("{at}.Variable: {e}")))?;
+            .ok_or_else(|| Diagnostic::at(at, "a comparison needs a Variable path"))
+            .and_then(|v| Path::parse(v).map_err(|e| Diagnostic::at(format!("{at}.Variable"), e)))?;
         for (name, test) in TESTS {
             if let Some(expected) = object.get(name) {
                 let expected = expected
                     .as_bool()
-                    .ok_or_else(|| format!("{at}.{name} must be true or false"))?;
+                    .ok_or_else(|| Diagnostic::of(format!("{at}.{name}"), "must be true or false"))?;
                 return Ok(Rule::Test {
                     variable,
                     test,
@@ -200,10 +208,16 @@ impl Rule {
                     Kind::Boolean => literal.is_boolean(),
                 };
                 if !valid {
-                    return Err(format!("{at}.{name} has a value of the wrong type: {literal}"));
+                    return Err(Diagnostic::of(
+                        format!("{at}.{name}"),
+                        format_args!("has a value of the wrong type: {literal}"),
+                    ));
                 }
                 if *kind == Kind::Timestamp && timestamp(literal).is_none() {
-                    return Err(format!("{at}.{name}: {literal} is not an RFC 3339 timestamp"));
+                    return Err(Diagnostic::at(
+                        format!("{at}.{name}"),
+                        format!("{literal} is not an RFC 3339 timestamp"),
+                    ));
                 }
                 return Ok(Rule::Compare {
                     variable,
@@ -215,12 +229,12 @@ impl Rule {
             let path_name = format!("{name}Path");
             if let Some(path) = object.get(&path_name) {
                 if *comparison == Comparison::Matches {
-                    return Err(format!("{at}: StringMatches has no Path form"));
+                    return Err(Diagnostic::at(at, "StringMatches has no Path form"));
                 }
                 let path = path
                     .as_str()
-                    .ok_or_else(|| format!("{at}.{path_name} must be a path string"))
-                    .and_then(|p| Path::parse(p).map_err(|e| format!("{at}.{path_name}: {e}")))?;
+                    .ok_or_else(|| Diagnostic::of(format!("{at}.{path_name}"), "must be a path string"))
+                    .and_then(|p| Path::parse(p).map_err(|e| Diagnostic::at(format!("{at}.{path_name}"), e)))?;
                 return Ok(Rule::Compare {
                     variable,
                     kind: *kind,
@@ -229,8 +243,9 @@ impl Rule {
                 });
             }
         }
-        Err(format!(
-            "{at}: no comparison operator (e.g. StringEquals, NumericLessThanPath, IsPresent)"
+        Err(Diagnostic::at(
+            at,
+            "no comparison operator (e.g. StringEquals, NumericLessThanPath, IsPresent)",
         ))
     }
 

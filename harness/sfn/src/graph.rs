@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
+use crate::history::Event;
+use crate::markup::escape_markup;
 use crate::model::{Kind, StateMachine};
 
 /// What an execution did on the machine: the states it entered, the transitions it took, how many
@@ -31,18 +31,14 @@ impl Path {
     /// The path an execution's history records: `…StateEntered` events, the state each one
     /// follows (its `…StateExited` just before), the task attempts after each entry (the
     /// retries are those beyond the first) and the last state entered when it failed.
-    pub fn from_history(events: &[Value]) -> Path {
+    pub fn from_history(events: &[Event]) -> Path {
         let mut path = Path::default();
         let mut current: Option<String> = None;
         let mut exited: Option<String> = None;
         let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
         for event in events {
-            let kind = event["type"].as_str().unwrap_or_default();
-            if kind.ends_with("StateEntered") {
-                let name = event["stateEnteredEventDetails"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+            if let Some(name) = event.entered_state() {
+                let name = name.to_string();
                 if let Some(from) = exited.take() {
                     path.taken.insert((from, name.clone()));
                 } else if current.is_none() {
@@ -50,18 +46,20 @@ impl Path {
                 }
                 path.visited.insert(name.clone());
                 current = Some(name);
-            } else if kind.ends_with("StateExited") {
-                exited = event["stateExitedEventDetails"]["name"].as_str().map(str::to_string);
-            } else if kind == "TaskScheduled" || kind == "LambdaFunctionScheduled" || kind == "ActivityScheduled" {
+            } else if let Some(name) = event.exited_state() {
+                exited = Some(name.to_string());
+            } else if event.kind.is_scheduled() {
                 if let Some(state) = &current {
                     *attempts.entry(state.clone()).or_default() += 1;
                 }
-            } else if matches!(kind, "ExecutionSucceeded") {
-                if let Some(last) = exited.take().or(current.clone()) {
-                    path.taken.insert((last, END.to_string()));
+            } else if let Some(succeeded) = event.kind.execution_ended() {
+                if succeeded {
+                    if let Some(last) = exited.take().or(current.clone()) {
+                        path.taken.insert((last, END.to_string()));
+                    }
+                } else {
+                    path.failed = current.clone();
                 }
-            } else if matches!(kind, "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted") {
-                path.failed = current.clone();
             }
         }
         path.retries = attempts
@@ -391,22 +389,6 @@ fn layout(machine: &StateMachine, path: &Path) -> Layout {
     }
 }
 
-/// Text for HTML or SVG: `&`, `<`, `>` and quotes as entities.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A label cut to a readable length.
 fn short(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -471,8 +453,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
         let _ = write!(
             out,
             r#"<g class="{class}" data-from="{}" data-to="{}" data-kind="{}"><path d="{d}" marker-end="url(#arrow)"/>"#,
-            escape(&e.from),
-            escape(&e.to),
+            escape_markup(&e.from),
+            escape_markup(&e.to),
             e.kind.name()
         );
         if !e.label.is_empty() {
@@ -487,8 +469,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             let _ = write!(
                 out,
                 r#"<text x="{lx:.1}" y="{ly:.1}" class="label" text-anchor="{anchor}"><title>{}</title>{}</text>"#,
-                escape(&e.label),
-                escape(&short(&e.label, 36))
+                escape_markup(&e.label),
+                escape_markup(&short(&e.label, 36))
             );
         }
         out.push_str("</g>");
@@ -519,10 +501,10 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
         let _ = write!(
             out,
             r#"<g class="{class}" data-state="{}"><rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" rx="6"/><title>{} ({})</title>"#,
-            escape(&n.name),
+            escape_markup(&n.name),
             n.w,
             n.h,
-            escape(&n.name),
+            escape_markup(&n.name),
             n.kind
         );
         let text_y = if n.inner.is_empty() {
@@ -534,7 +516,7 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
             out,
             r#"<text x="{:.1}" y="{text_y:.1}" class="name">{}</text>"#,
             x + n.w / 2.0,
-            escape(&n.name)
+            escape_markup(&n.name)
         );
         if let Some(label) = &n.retry_label {
             // The Retry edge: a loop from the state back to itself, its count beside it.
@@ -548,8 +530,8 @@ fn draw(out: &mut String, l: &Layout, dx: f64, dy: f64, path: &Path) {
                 bottom + 8.0,
                 rx + 30.0,
                 y + n.h / 2.0 + 4.0,
-                escape(label),
-                name = escape(&n.name),
+                escape_markup(label),
+                name = escape_markup(&n.name),
             );
         }
         for (ix, iy, inner) in &n.inner {
@@ -604,7 +586,9 @@ pub fn svg(machine: &StateMachine, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::history::{EventKind, History, StateEnteredEventDetails, StateExitedEventDetails};
+    use crate::model::StateType;
+    use serde_json::{Value, json};
 
     fn machine(definition: Value) -> StateMachine {
         StateMachine::from_value(&definition).unwrap()
@@ -640,19 +624,48 @@ mod tests {
         let m = machine(json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:F", "Next": "D"},
             "D": {"Type": "Succeed"}}}));
-        let history = vec![
-            json!({"type": "ExecutionStarted"}),
-            json!({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "T"}}),
-            json!({"type": "LambdaFunctionScheduled"}),
-            json!({"type": "LambdaFunctionFailed"}),
-            json!({"type": "LambdaFunctionScheduled"}),
-            json!({"type": "LambdaFunctionSucceeded"}),
-            json!({"type": "TaskStateExited", "stateExitedEventDetails": {"name": "T"}}),
-            json!({"type": "SucceedStateEntered", "stateEnteredEventDetails": {"name": "D"}}),
-            json!({"type": "SucceedStateExited", "stateExitedEventDetails": {"name": "D"}}),
-            json!({"type": "ExecutionSucceeded"}),
-        ];
-        let path = Path::from_history(&history);
+        let entered = |state: StateType, name: &str| {
+            let details = StateEnteredEventDetails {
+                name: name.into(),
+                ..Default::default()
+            };
+            EventKind::state_entered(state, details)
+        };
+        let exited = |state: StateType, name: &str| {
+            let details = StateExitedEventDetails {
+                name: name.into(),
+                ..Default::default()
+            };
+            EventKind::state_exited(state, details).unwrap()
+        };
+        let history = History::default();
+        for kind in [
+            EventKind::ExecutionStarted {
+                details: Default::default(),
+            },
+            entered(StateType::Task, "T"),
+            EventKind::LambdaFunctionScheduled {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionFailed {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionScheduled {
+                details: Default::default(),
+            },
+            EventKind::LambdaFunctionSucceeded {
+                details: Default::default(),
+            },
+            exited(StateType::Task, "T"),
+            entered(StateType::Succeed, "D"),
+            exited(StateType::Succeed, "D"),
+            EventKind::ExecutionSucceeded {
+                details: Default::default(),
+            },
+        ] {
+            history.push(time::OffsetDateTime::UNIX_EPOCH, kind);
+        }
+        let path = Path::from_history(&history.events());
         assert_eq!(path.retries.get("T"), Some(&1));
         assert!(path.taken.contains(&("T".into(), "D".into())));
         let svg = svg(&m, &path);

@@ -2,25 +2,40 @@
 //! Step Functions API over it. It knows nothing of FileChecks: Task states call whatever `Bindings`
 //! the embedder gives it (the harness binds the pipeline's handlers), and `mock` applies AWS's
 //! MockConfigFile test cases.
+//!
+//! The modules are private; what an embedder uses is re-exported here, and four namespaces stay
+//! public where their names read better qualified: `arn` (`arn::execution(…)`), `graph`
+//! (`graph::svg`, `graph::Path`), `history` (the event types, one per AWS event and details
+//! object) and `mock` (the MockConfigFile's types).
+
+mod choice;
+mod diagnostic;
+mod error;
+mod exec;
+mod intrinsics;
+mod markup;
+mod model;
+mod paths;
+mod query;
+mod service;
+mod tokens;
+mod variables;
 
 pub mod arn;
-pub mod choice;
-pub mod error;
-pub mod exec;
 pub mod graph;
 pub mod history;
-pub mod intrinsics;
 pub mod mock;
-pub mod model;
-pub mod paths;
-pub mod query;
-pub mod service;
-pub mod tokens;
-pub mod variables;
 
+pub use diagnostic::{Diagnostic, DiagnosticCode};
 pub use error::StatesError;
-pub use exec::{Bindings, Execution, Executor, Handle, RunOptions, StateTestOptions, Status, TaskFn, TimeMode};
+pub use exec::{
+    Bindings, EndFn, EndHook, ErrorDetails, Execution, Executor, Handle, Inspection, RunOptions, StateTest,
+    StateTestOptions, Status, TaskFn, TimeMode,
+};
+pub use history::{Event, EventKind};
+pub use markup::escape_markup;
 pub use mock::{MockConfig, MockError};
-pub use model::{StateMachine, ValidationErrors};
-pub use service::{ApiError, Service, ServiceOptions};
-pub use variables::{Assignment, Env, VariableError, Variables};
+pub use model::{StateMachine, StateType, ValidationErrors};
+pub use service::{ApiError, Service, ServiceOptions, test_state};
+pub use tokens::{TaskTokens, TokenError};
+pub use variables::{VariableError, Variables};

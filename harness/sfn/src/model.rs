@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use crate::choice::Rule;
+use crate::diagnostic::Diagnostic;
 use crate::error::StatesError;
 use crate::intrinsics::Intrinsic;
 use crate::paths::{Path, ReferencePath};
@@ -44,13 +45,16 @@ const JSONPATH_ONLY: &[&str] = &[
 ];
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
 
-fn language_mismatch(at: &str, language: QueryLanguage, field: &str) -> String {
+fn language_mismatch(at: &str, language: QueryLanguage, field: &str) -> Diagnostic {
     let (is, only) = match language {
         QueryLanguage::Jsonata => ("JSONata", "JSONPath"),
         QueryLanguage::JsonPath => ("JSONPath", "JSONata"),
     };
-    format!(
-        "{at}: The QueryLanguage is set to '{is}', but field '{field}' is only supported for the '{only}' QueryLanguage"
+    Diagnostic::at(
+        at,
+        format!(
+            "The QueryLanguage is set to '{is}', but field '{field}' is only supported for the '{only}' QueryLanguage"
+        ),
     )
 }
 
@@ -70,13 +74,19 @@ impl Template {
     /// A field of a JSONata state: `{% … %}` strings (at any depth) are expressions, everything
     /// else is taken as written (`.$` keys included). `location` names the field as AWS does
     /// (`Output`, `Arguments/Payload`); `reads` says which `$states` fields it may read.
-    pub fn parse_jsonata(value: &Value, at: &str, location: &str, reads: Reads, errors: &mut Vec<String>) -> Template {
+    pub fn parse_jsonata(
+        value: &Value,
+        at: &str,
+        location: &str,
+        reads: Reads,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Template {
         match value {
             Value::String(text) => match query::expression_text(text) {
                 Some(expression) => match Query::parse(expression, location, reads) {
                     Ok(q) => Template::Query(q),
                     Err(problems) => {
-                        errors.extend(problems.into_iter().map(|p| format!("{at}: {p}")));
+                        errors.extend(problems.into_iter().map(|p| p.located(at)));
                         Template::Literal(Value::Null)
                     }
                 },
@@ -116,7 +126,7 @@ impl Template {
         at: &str,
         location: &str,
         reads: Reads,
-        errors: &mut Vec<String>,
+        errors: &mut Vec<Diagnostic>,
     ) -> Template {
         match language {
             QueryLanguage::JsonPath => Template::parse(value, at, errors),
@@ -132,7 +142,7 @@ impl Template {
         }
     }
 
-    fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Template {
+    fn parse(value: &Value, at: &str, errors: &mut Vec<Diagnostic>) -> Template {
         match value {
             Value::Object(map) => Template::Object(
                 map.iter()
@@ -148,7 +158,7 @@ impl Template {
                                 )),
                             };
                             let field = field.unwrap_or_else(|e| {
-                                errors.push(format!("{at}.{key}: {e}"));
+                                errors.push(Diagnostic::at(format!("{at}.{key}"), e));
                                 Template::Literal(Value::Null)
                             });
                             (name.to_string(), field)
@@ -202,21 +212,22 @@ impl Assign {
         at: &str,
         prefix: &str,
         reads: Reads,
-        errors: &mut Vec<String>,
+        errors: &mut Vec<Diagnostic>,
     ) -> Option<Assign> {
         match language {
             QueryLanguage::JsonPath => Assign::parse(value, at, errors),
             QueryLanguage::Jsonata => {
                 let Some(fields) = value.as_object() else {
-                    errors.push(format!(
-                        "{at} must be an object of variable names and values, got {value}"
+                    errors.push(Diagnostic::of(
+                        at,
+                        format_args!("must be an object of variable names and values, got {value}"),
                     ));
                     return None;
                 };
                 let mut bindings = Vec::with_capacity(fields.len());
                 for (name, v) in fields {
                     if let Err(e) = variables::check_name(name) {
-                        errors.push(format!("{at}.{name}: {e}"));
+                        errors.push(Diagnostic::at(format!("{at}.{name}"), e.to_string()));
                     }
                     let location = format!("{prefix}Assign/{name}");
                     bindings.push((
@@ -229,10 +240,11 @@ impl Assign {
         }
     }
 
-    fn parse(value: &Value, at: &str, errors: &mut Vec<String>) -> Option<Assign> {
+    fn parse(value: &Value, at: &str, errors: &mut Vec<Diagnostic>) -> Option<Assign> {
         let Some(fields) = value.as_object() else {
-            errors.push(format!(
-                "{at} must be an object of variable names and values, got {value}"
+            errors.push(Diagnostic::of(
+                at,
+                format_args!("must be an object of variable names and values, got {value}"),
             ));
             return None;
         };
@@ -240,10 +252,13 @@ impl Assign {
         for key in fields.keys() {
             let name = key.strip_suffix(".$").unwrap_or(key);
             if let Err(e) = variables::check_name(name) {
-                errors.push(format!("{at}.{key}: {e}"));
+                errors.push(Diagnostic::at(format!("{at}.{key}"), e.to_string()));
             }
             if !seen.insert(name) {
-                errors.push(format!("{at}.{key}: the variable {name:?} is assigned twice"));
+                errors.push(Diagnostic::at(
+                    format!("{at}.{key}"),
+                    format!("the variable {name:?} is assigned twice"),
+                ));
             }
         }
         match Template::parse(value, at, errors) {
@@ -496,19 +511,53 @@ pub enum Kind {
     },
 }
 
-impl Kind {
-    /// The type name as history events spell it (`PassStateEntered`, `MapStateExited` …).
-    pub fn type_name(&self) -> &'static str {
+/// A state's `Type`, without its fields: what history events are named after
+/// (`PassStateEntered`, `MapStateExited` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    Choice,
+    Fail,
+    Map,
+    Parallel,
+    Pass,
+    Succeed,
+    Task,
+    Wait,
+}
+
+impl StateType {
+    /// The `Type` as ASL spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Pass { .. } => "Pass",
-            Kind::Task { .. } => "Task",
-            Kind::Choice { .. } => "Choice",
-            Kind::Wait { .. } => "Wait",
-            Kind::Succeed => "Succeed",
-            Kind::Fail { .. } => "Fail",
-            Kind::Parallel { .. } => "Parallel",
-            Kind::Map { .. } => "Map",
+            StateType::Choice => "Choice",
+            StateType::Fail => "Fail",
+            StateType::Map => "Map",
+            StateType::Parallel => "Parallel",
+            StateType::Pass => "Pass",
+            StateType::Succeed => "Succeed",
+            StateType::Task => "Task",
+            StateType::Wait => "Wait",
         }
+    }
+}
+
+impl Kind {
+    pub fn state_type(&self) -> StateType {
+        match self {
+            Kind::Pass { .. } => StateType::Pass,
+            Kind::Task { .. } => StateType::Task,
+            Kind::Choice { .. } => StateType::Choice,
+            Kind::Wait { .. } => StateType::Wait,
+            Kind::Succeed => StateType::Succeed,
+            Kind::Fail { .. } => StateType::Fail,
+            Kind::Parallel { .. } => StateType::Parallel,
+            Kind::Map { .. } => StateType::Map,
+        }
+    }
+
+    /// The `Type` as ASL spells it.
+    pub fn type_name(&self) -> &'static str {
+        self.state_type().as_str()
     }
 }
 
@@ -547,7 +596,7 @@ pub struct StateMachine {
 
 /// Every problem in a definition, each naming where it is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidationErrors(pub Vec<String>);
+pub struct ValidationErrors(pub Vec<Diagnostic>);
 
 impl std::fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -560,6 +609,13 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+impl ValidationErrors {
+    /// Every problem's text, `; ` between them (as CreateStateMachine's InvalidDefinition says them).
+    pub fn joined(&self) -> String {
+        self.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    }
+}
 
 const COMMON: &[&str] = &[
     "Type",
@@ -641,14 +697,14 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 struct Ctx<'a> {
-    errors: &'a mut Vec<String>,
+    errors: &'a mut Vec<Diagnostic>,
     /// The language of the state being read.
     language: QueryLanguage,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, message: String) {
-        self.errors.push(message);
+    fn err(&mut self, problem: Diagnostic) {
+        self.errors.push(problem);
     }
 
     /// A JSONata field's `{% … %}` expression (`Some(Err(()))` when it was refused), or `None`
@@ -660,7 +716,7 @@ impl Ctx<'_> {
         let text = query::expression_text(obj.get(field)?.as_str()?)?;
         Some(Query::parse(text, location, Reads::Input).map_err(|problems| {
             for p in problems {
-                self.err(format!("{at}.{field}: {p}"));
+                self.err(p.located(format!("{at}.{field}")));
             }
         }))
     }
@@ -670,7 +726,10 @@ impl Ctx<'_> {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.err(format!("{at}.{field} must be a string, got {other}"));
+                self.err(Diagnostic::of(
+                    format!("{at}.{field}"),
+                    format_args!("must be a string, got {other}"),
+                ));
                 None
             }
         }
@@ -681,7 +740,10 @@ impl Ctx<'_> {
             None => None,
             Some(v) if v.is_number() => v.as_f64(),
             Some(other) => {
-                self.err(format!("{at}.{field} must be a number, got {other}"));
+                self.err(Diagnostic::of(
+                    format!("{at}.{field}"),
+                    format_args!("must be a number, got {other}"),
+                ));
                 None
             }
         }
@@ -692,7 +754,10 @@ impl Ctx<'_> {
         let path_field = format!("{field}Path");
         match (obj.contains_key(field), obj.contains_key(&path_field)) {
             (true, true) => {
-                self.err(format!("{at}: {field} and {path_field} cannot both be given"));
+                self.err(Diagnostic::at(
+                    at,
+                    format!("{field} and {path_field} cannot both be given"),
+                ));
                 None
             }
             (true, false) => {
@@ -701,7 +766,7 @@ impl Ctx<'_> {
                 }
                 let seconds = self.number(obj, field, at)?;
                 if seconds <= 0.0 {
-                    self.err(format!("{at}.{field} must be a positive integer"));
+                    self.err(Diagnostic::of(format!("{at}.{field}"), "must be a positive integer"));
                 }
                 Some(Limit::Seconds(seconds))
             }
@@ -723,7 +788,10 @@ impl Ctx<'_> {
         }
         match (obj.contains_key(field), obj.contains_key(&path_field)) {
             (true, true) => {
-                self.err(format!("{at}: {field} and {path_field} cannot both be given"));
+                self.err(Diagnostic::at(
+                    at,
+                    format!("{field} and {path_field} cannot both be given"),
+                ));
                 None
             }
             (true, false) => match self.query(obj, field, at, field) {
@@ -740,9 +808,12 @@ impl Ctx<'_> {
         match resource.strip_prefix("arn:aws:states:::") {
             Some(integration) if allowed.contains(&integration) => Some(integration.to_string()),
             _ => {
-                self.err(format!(
-                    "{at}.Resource {resource:?} is not one of arn:aws:states:::{}",
-                    allowed.join(", arn:aws:states:::")
+                self.err(Diagnostic::of(
+                    format!("{at}.Resource"),
+                    format_args!(
+                        "{resource:?} is not one of arn:aws:states:::{}",
+                        allowed.join(", arn:aws:states:::")
+                    ),
                 ));
                 None
             }
@@ -751,7 +822,7 @@ impl Ctx<'_> {
 
     fn item_reader(&mut self, value: &Value, at: &str) -> Option<ItemReader> {
         let Some(obj) = value.as_object() else {
-            self.err(format!("{at} must be an object"));
+            self.err(Diagnostic::of(at, "must be an object"));
             return None;
         };
         let integration = self.integration(obj, at, &["s3:getObject", "s3:listObjectsV2"])?;
@@ -779,13 +850,14 @@ impl Ctx<'_> {
                                 .collect::<Vec<_>>()
                         });
                         if given.is_none() {
-                            self.err(format!("{at_config}: CSVHeaderLocation GIVEN needs CSVHeaders"));
+                            self.err(Diagnostic::at(&at_config, "CSVHeaderLocation GIVEN needs CSVHeaders"));
                         }
                         given
                     }
                     Some(other) => {
-                        self.err(format!(
-                            "{at_config}.CSVHeaderLocation {other:?} is not FIRST_ROW or GIVEN"
+                        self.err(Diagnostic::of(
+                            format!("{at_config}.CSVHeaderLocation"),
+                            format_args!("{other:?} is not FIRST_ROW or GIVEN"),
                         ));
                         None
                     }
@@ -794,8 +866,9 @@ impl Ctx<'_> {
             }
             (_, Some("MANIFEST")) => InputType::Manifest,
             (_, Some(other)) => {
-                self.err(format!(
-                    "{at_config}.InputType {other:?} is not one of JSON, JSONL, CSV, MANIFEST"
+                self.err(Diagnostic::of(
+                    format!("{at_config}.InputType"),
+                    format_args!("{other:?} is not one of JSON, JSONL, CSV, MANIFEST"),
                 ));
                 InputType::Json
             }
@@ -820,14 +893,14 @@ impl Ctx<'_> {
                 .map(|b| self.template(b, &format!("{at}.BatchInput"), "ItemBatcher/BatchInput")),
         };
         if batcher.max_items.is_none() && batcher.max_bytes.is_none() {
-            self.err(format!("{at} needs MaxItemsPerBatch or MaxInputBytesPerBatch"));
+            self.err(Diagnostic::of(at, "needs MaxItemsPerBatch or MaxInputBytesPerBatch"));
         }
         batcher
     }
 
     fn result_writer(&mut self, value: &Value, at: &str) -> Option<ResultWriter> {
         let Some(obj) = value.as_object() else {
-            self.err(format!("{at} must be an object"));
+            self.err(Diagnostic::of(at, "must be an object"));
             return None;
         };
         let config = obj
@@ -840,7 +913,7 @@ impl Ctx<'_> {
             Some(self.integration(obj, at, &["s3:putObject"])?)
         } else {
             if config.is_empty() {
-                self.err(format!("{at} needs a Resource and Parameters, or a WriterConfig"));
+                self.err(Diagnostic::of(at, "needs a Resource and Parameters, or a WriterConfig"));
             }
             None
         };
@@ -850,8 +923,9 @@ impl Ctx<'_> {
             Some("NONE") => Transformation::None,
             Some("FLATTEN") => Transformation::Flatten,
             Some(other) => {
-                self.err(format!(
-                    "{at_config}.Transformation {other:?} is not NONE, COMPACT or FLATTEN"
+                self.err(Diagnostic::of(
+                    format!("{at_config}.Transformation"),
+                    format_args!("{other:?} is not NONE, COMPACT or FLATTEN"),
                 ));
                 Transformation::Compact
             }
@@ -860,7 +934,10 @@ impl Ctx<'_> {
             None | Some("JSON") => false,
             Some("JSONL") => true,
             Some(other) => {
-                self.err(format!("{at_config}.OutputType {other:?} is not JSON or JSONL"));
+                self.err(Diagnostic::of(
+                    format!("{at_config}.OutputType"),
+                    format_args!("{other:?} is not JSON or JSONL"),
+                ));
                 false
             }
         };
@@ -894,19 +971,19 @@ impl Ctx<'_> {
         if Intrinsic::is_intrinsic(&text) {
             return Intrinsic::parse(&text)
                 .map(Template::Intrinsic)
-                .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+                .map_err(|e| self.err(Diagnostic::at(format!("{at}.{field}"), e)))
                 .ok();
         }
         Path::parse(&text)
             .map(Template::Path)
-            .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+            .map_err(|e| self.err(Diagnostic::at(format!("{at}.{field}"), e)))
             .ok()
     }
 
     fn path(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Path> {
         let text = self.string(obj, field, at)?;
         Path::parse(&text)
-            .map_err(|e| self.err(format!("{at}.{field}: {e}")))
+            .map_err(|e| self.err(Diagnostic::at(format!("{at}.{field}"), e)))
             .ok()
     }
 
@@ -923,11 +1000,14 @@ impl Ctx<'_> {
             None => ResultPath::Path(ReferencePath::parse("$").expect("'$' parses")),
             Some(Value::Null) => ResultPath::Discard,
             Some(Value::String(s)) => ReferencePath::parse(s).map(ResultPath::Path).unwrap_or_else(|e| {
-                self.err(format!("{at}.{field}: {e}"));
+                self.err(Diagnostic::at(format!("{at}.{field}"), e));
                 ResultPath::Discard
             }),
             Some(other) => {
-                self.err(format!("{at}.{field} must be a reference path or null, got {other}"));
+                self.err(Diagnostic::of(
+                    format!("{at}.{field}"),
+                    format_args!("must be a reference path or null, got {other}"),
+                ));
                 ResultPath::Discard
             }
         }
@@ -939,12 +1019,18 @@ impl Ctx<'_> {
                 items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
             }
             _ => {
-                self.err(format!("{at}.ErrorEquals must be a non-empty array of error names"));
+                self.err(Diagnostic::of(
+                    format!("{at}.ErrorEquals"),
+                    "must be a non-empty array of error names",
+                ));
                 return Vec::new();
             }
         };
         if names.iter().any(|n| n == "States.ALL") && names.len() > 1 {
-            self.err(format!("{at}.ErrorEquals: States.ALL must appear alone"));
+            self.err(Diagnostic::at(
+                format!("{at}.ErrorEquals"),
+                "States.ALL must appear alone",
+            ));
         }
         names
     }
@@ -958,7 +1044,7 @@ impl Ctx<'_> {
     ) -> Vec<(String, &'v Map<String, Value>)> {
         let Some(items) = obj.get(field) else { return Vec::new() };
         let Some(items) = items.as_array() else {
-            self.err(format!("{at}.{field} must be an array"));
+            self.err(Diagnostic::of(format!("{at}.{field}"), "must be an array"));
             return Vec::new();
         };
         let count = items.len();
@@ -966,7 +1052,7 @@ impl Ctx<'_> {
         for (i, item) in items.iter().enumerate() {
             let at = format!("{at}.{field}[{i}]");
             let Some(object) = item.as_object() else {
-                self.err(format!("{at} must be an object"));
+                self.err(Diagnostic::of(at, "must be an object"));
                 continue;
             };
             if i + 1 != count
@@ -975,7 +1061,7 @@ impl Ctx<'_> {
                     .and_then(Value::as_array)
                     .is_some_and(|e| e.iter().any(|n| n == "States.ALL"))
             {
-                self.err(format!("{at}: States.ALL must be in the last one"));
+                self.err(Diagnostic::at(&at, "States.ALL must be in the last one"));
             }
             out.push((at, object));
         }
@@ -990,11 +1076,11 @@ impl Ctx<'_> {
                 let max_attempts = self.number(r, "MaxAttempts", &at).unwrap_or(3.0);
                 let backoff_rate = self.number(r, "BackoffRate", &at).unwrap_or(2.0);
                 if backoff_rate < 1.0 {
-                    self.err(format!("{at}.BackoffRate must be at least 1.0"));
+                    self.err(Diagnostic::of(format!("{at}.BackoffRate"), "must be at least 1.0"));
                 }
                 let jitter = self.string(r, "JitterStrategy", &at);
                 if jitter.as_deref().is_some_and(|j| j != "FULL" && j != "NONE") {
-                    self.err(format!("{at}.JitterStrategy must be FULL or NONE"));
+                    self.err(Diagnostic::of(format!("{at}.JitterStrategy"), "must be FULL or NONE"));
                 }
                 Retrier {
                     error_equals,
@@ -1029,12 +1115,12 @@ impl Ctx<'_> {
                         if field == "ResultPath" || field == "Output" {
                             self.err(language_mismatch(&at, language, field));
                         } else {
-                            self.err(format!("{at}: Field '{field}' is not supported"));
+                            self.err(Diagnostic::at(&at, format!("Field '{field}' is not supported")));
                         }
                     }
                 }
                 let Some(next) = self.string(c, "Next", &at) else {
-                    self.err(format!("{at} has no Next"));
+                    self.err(Diagnostic::of(at, "has no Next"));
                     return None;
                 };
                 Some(Catcher {
@@ -1071,7 +1157,7 @@ impl StateMachine {
     /// Parses and validates a definition (the ASL JSON text).
     pub fn from_json(text: &str) -> Result<StateMachine, ValidationErrors> {
         let value: Value = serde_json::from_str(text)
-            .map_err(|e| ValidationErrors(vec![format!("the definition is not JSON: {e}")]))?;
+            .map_err(|e| ValidationErrors(vec![Diagnostic::whole(format!("the definition is not JSON: {e}"))]))?;
         Self::from_value(&value)
     }
 
@@ -1089,18 +1175,18 @@ impl StateMachine {
 fn parse_machine(
     value: &Value,
     at: &str,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Diagnostic>,
     inherited: Option<QueryLanguage>,
 ) -> Option<StateMachine> {
     let Some(obj) = value.as_object() else {
-        errors.push(format!("{at} must be an object"));
+        errors.push(Diagnostic::of(at, "must be an object"));
         return None;
     };
     // Only the whole machine names its language; branches and item processors take it from
     // there (not from their Parallel or Map state).
     let query_language = match (inherited, obj.get("QueryLanguage")) {
         (Some(_), Some(_)) => {
-            errors.push(format!("{at}: Field 'QueryLanguage' is not supported"));
+            errors.push(Diagnostic::at(at, "Field 'QueryLanguage' is not supported"));
             inherited.unwrap_or_default()
         }
         (Some(language), None) => language,
@@ -1113,24 +1199,30 @@ fn parse_machine(
     let start_at = ctx.string(obj, "StartAt", at);
     let timeout_seconds = ctx.number(obj, "TimeoutSeconds", at);
     let Some(states_obj) = obj.get("States").and_then(Value::as_object) else {
-        ctx.err(format!("{at}.States must be an object of states"));
+        ctx.err(Diagnostic::of(format!("{at}.States"), "must be an object of states"));
         return None;
     };
     let mut states = BTreeMap::new();
     for (name, state) in states_obj {
         if name.len() > 80 {
-            ctx.err(format!("{at}.States.{name}: state names are at most 80 characters"));
+            ctx.err(Diagnostic::at(
+                format!("{at}.States.{name}"),
+                "state names are at most 80 characters",
+            ));
         }
         if let Some(state) = parse_state(name, state, &format!("{at}.States.{name}"), ctx.errors, query_language) {
             states.insert(name.clone(), state);
         }
     }
     let Some(start_at) = start_at else {
-        ctx.err(format!("{at}.StartAt is missing"));
+        ctx.err(Diagnostic::of(format!("{at}.StartAt"), "is missing"));
         return None;
     };
     if !states_obj.contains_key(&start_at) {
-        ctx.err(format!("{at}.StartAt names {start_at:?}, which is not a state"));
+        ctx.err(Diagnostic::of(
+            format!("{at}.StartAt"),
+            format_args!("names {start_at:?}, which is not a state"),
+        ));
     }
     // Every transition must name a state; every state must be reachable.
     let mut reachable = BTreeSet::new();
@@ -1150,14 +1242,18 @@ fn parse_machine(
             if states_obj.contains_key(target) {
                 queue.push(target.clone());
             } else {
-                ctx.err(format!(
-                    "{at}.States.{name}.{field} names {target:?}, which is not a state"
+                ctx.err(Diagnostic::of(
+                    format!("{at}.States.{name}.{field}"),
+                    format_args!("names {target:?}, which is not a state"),
                 ));
             }
         }
     }
     for name in states_obj.keys().filter(|n| !reachable.contains(*n)) {
-        ctx.err(format!("{at}.States.{name} is unreachable from StartAt"));
+        ctx.err(Diagnostic::of(
+            format!("{at}.States.{name}"),
+            "is unreachable from StartAt",
+        ));
     }
     Some(StateMachine {
         query_language,
@@ -1169,35 +1265,37 @@ fn parse_machine(
 
 /// A JSONata Choice rule: its `Condition` (a boolean, or an expression that gives one); the
 /// JSONPath comparison fields are refused.
-fn jsonata_rule(item: &Value, at: &str, prefix: &str, errors: &mut Vec<String>) -> Result<Rule, String> {
+fn jsonata_rule(item: &Value, at: &str, prefix: &str, errors: &mut Vec<Diagnostic>) -> Result<Rule, Diagnostic> {
     let object = item
         .as_object()
-        .ok_or_else(|| format!("{at}: a choice rule must be an object"))?;
+        .ok_or_else(|| Diagnostic::at(at, "a choice rule must be an object"))?;
     for field in object.keys() {
         if !["Condition", "Next", "Assign", "Output", "Comment"].contains(&field.as_str()) {
             errors.push(
                 if ["Variable", "And", "Or", "Not"].contains(&field.as_str()) || crate::choice::is_comparison(field) {
                     language_mismatch(at, QueryLanguage::Jsonata, field)
                 } else {
-                    format!("{at}: Field '{field}' is not supported")
+                    Diagnostic::at(at, format!("Field '{field}' is not supported"))
                 },
             );
         }
     }
     let condition = object
         .get("Condition")
-        .ok_or_else(|| format!("{at}: a JSONata choice rule needs a Condition"))?;
+        .ok_or_else(|| Diagnostic::at(at, "a JSONata choice rule needs a Condition"))?;
     match condition {
         Value::Bool(_) | Value::String(_) => {}
         other => {
-            return Err(format!(
-                "{at}.Condition must be a boolean or a JSONata expression, got {other}"
+            return Err(Diagnostic::of(
+                format!("{at}.Condition"),
+                format_args!("must be a boolean or a JSONata expression, got {other}"),
             ));
         }
     }
     if condition.as_str().is_some_and(|t| query::expression_text(t).is_none()) {
-        return Err(format!(
-            "{at}.Condition must be a boolean or a JSONata expression, got {condition}"
+        return Err(Diagnostic::of(
+            format!("{at}.Condition"),
+            format_args!("must be a boolean or a JSONata expression, got {condition}"),
         ));
     }
     Ok(Rule::Condition(Template::parse_jsonata(
@@ -1210,18 +1308,19 @@ fn jsonata_rule(item: &Value, at: &str, prefix: &str, errors: &mut Vec<String>) 
 }
 
 /// A `QueryLanguage` field's value (`None` when absent or not one of the two).
-fn parse_language(field: Option<&Value>, at: &str, errors: &mut Vec<String>) -> Option<QueryLanguage> {
+fn parse_language(field: Option<&Value>, at: &str, errors: &mut Vec<Diagnostic>) -> Option<QueryLanguage> {
     match field? {
         Value::String(s) if s == "JSONPath" => Some(QueryLanguage::JsonPath),
         Value::String(s) if s == "JSONata" => Some(QueryLanguage::Jsonata),
         Value::String(_) => {
-            errors.push(format!(
-                "{at}: Value should be one of the following: [JSONPath, JSONata]"
+            errors.push(Diagnostic::at(
+                at,
+                "Value should be one of the following: [JSONPath, JSONata]",
             ));
             None
         }
         _ => {
-            errors.push(format!("{at}: Expected value of type [STRING]"));
+            errors.push(Diagnostic::at(at, "Expected value of type [STRING]"));
             None
         }
     }
@@ -1231,17 +1330,18 @@ fn parse_state(
     name: &str,
     value: &Value,
     at: &str,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Diagnostic>,
     machine_language: QueryLanguage,
 ) -> Option<State> {
     let Some(obj) = value.as_object() else {
-        errors.push(format!("{at} must be an object"));
+        errors.push(Diagnostic::of(at, "must be an object"));
         return None;
     };
     let language = match parse_language(obj.get("QueryLanguage"), &format!("{at}.QueryLanguage"), errors) {
         Some(QueryLanguage::JsonPath) if machine_language == QueryLanguage::Jsonata => {
-            errors.push(format!(
-                "{at}: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+            errors.push(Diagnostic::at(
+                at,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
             ));
             QueryLanguage::Jsonata
         }
@@ -1251,7 +1351,10 @@ fn parse_state(
     let mut ctx = Ctx { errors, language };
     let type_name = ctx.string(obj, "Type", at).unwrap_or_default();
     let Some(allowed) = allowed_fields(&type_name) else {
-        ctx.err(format!("{at}.Type {type_name:?} is not a state type"));
+        ctx.err(Diagnostic::of(
+            format!("{at}.Type"),
+            format_args!("{type_name:?} is not a state type"),
+        ));
         return None;
     };
     for field in obj.keys() {
@@ -1264,7 +1367,10 @@ fn parse_state(
         {
             ctx.err(language_mismatch(at, language, field));
         } else if !COMMON.contains(&field.as_str()) && !allowed.contains(&field.as_str()) {
-            ctx.err(format!("{at}: field {field:?} is not allowed in a {type_name} state"));
+            ctx.err(Diagnostic::at(
+                at,
+                format!("field {field:?} is not allowed in a {type_name} state"),
+            ));
         }
     }
     let jsonata = language == QueryLanguage::Jsonata;
@@ -1279,238 +1385,31 @@ fn parse_state(
     let terminal = matches!(type_name.as_str(), "Succeed" | "Fail" | "Choice");
     if terminal {
         if next.is_some() || obj.contains_key("End") {
-            ctx.err(format!("{at}: a {type_name} state has neither Next nor End"));
+            ctx.err(Diagnostic::at(
+                at,
+                format!("a {type_name} state has neither Next nor End"),
+            ));
         }
     } else {
         match (&next, end) {
-            (Some(_), true) => ctx.err(format!("{at} has both Next and End")),
-            (None, false) => ctx.err(format!("{at} has neither Next nor End: true")),
+            (Some(_), true) => ctx.err(Diagnostic::of(at, "has both Next and End")),
+            (None, false) => ctx.err(Diagnostic::of(at, "has neither Next nor End: true")),
             _ => {}
         }
     }
-    let parameters_field = if type_name == "Map" && obj.contains_key("ItemSelector") {
-        "ItemSelector"
-    } else {
-        "Parameters"
-    };
     let template =
         |field: &str, ctx: &mut Ctx| obj.get(field).map(|v| ctx.template(v, &format!("{at}.{field}"), field));
     let kind = match type_name.as_str() {
         "Pass" => Kind::Pass {
             result: obj.get("Result").cloned(),
         },
-        "Task" => {
-            let resource = ctx.string(obj, "Resource", at).unwrap_or_else(|| {
-                ctx.err(format!("{at}.Resource is missing"));
-                String::new()
-            });
-            Kind::Task {
-                resource,
-                timeout: ctx.limit(obj, "TimeoutSeconds", at),
-                heartbeat: ctx.limit(obj, "HeartbeatSeconds", at),
-                credentials: template("Credentials", &mut ctx),
-            }
-        }
-        "Choice" => {
-            let mut choices = Vec::new();
-            match obj.get("Choices").and_then(Value::as_array) {
-                Some(items) if !items.is_empty() => {
-                    for (i, item) in items.iter().enumerate() {
-                        let at = format!("{at}.Choices[{i}]");
-                        let next = item.get("Next").and_then(Value::as_str);
-                        let prefix = format!("Choices[{i}]/");
-                        let assign = item.get("Assign").and_then(|a| {
-                            Assign::parse_in(language, a, &format!("{at}.Assign"), &prefix, Reads::Input, ctx.errors)
-                        });
-                        let output = item.get("Output").map(|o| {
-                            Template::parse_jsonata(
-                                o,
-                                &format!("{at}.Output"),
-                                &format!("{prefix}Output"),
-                                Reads::Input,
-                                ctx.errors,
-                            )
-                        });
-                        let rule = if jsonata {
-                            jsonata_rule(item, &at, &prefix, ctx.errors)
-                        } else {
-                            if item.get("Output").is_some() {
-                                ctx.err(language_mismatch(&at, language, "Output"));
-                            }
-                            Rule::parse(item, &at)
-                        };
-                        match (rule, next) {
-                            (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
-                                rule,
-                                assign,
-                                output,
-                                next: next.to_string(),
-                            }),
-                            (Err(e), _) => ctx.err(e),
-                            (_, None) => ctx.err(format!("{at} has no Next")),
-                        }
-                    }
-                }
-                _ => ctx.err(format!("{at}.Choices must be a non-empty array")),
-            }
-            Kind::Choice {
-                choices,
-                default: ctx.string(obj, "Default", at),
-            }
-        }
-        "Wait" => {
-            let seconds_query = ctx.query(obj, "Seconds", at, "Seconds");
-            let timestamp_query = ctx.query(obj, "Timestamp", at, "Timestamp");
-            let wait = if let Some(q) = seconds_query {
-                q.ok().map(WaitFor::SecondsQuery)
-            } else if let Some(q) = timestamp_query {
-                q.ok().map(WaitFor::TimestampQuery)
-            } else if let Some(s) = ctx.number(obj, "Seconds", at) {
-                Some(WaitFor::Seconds(s))
-            } else if let Some(t) = ctx.string(obj, "Timestamp", at) {
-                if parse_timestamp(&t).is_none() {
-                    ctx.err(format!("{at}.Timestamp: String does not match RFC3339 timestamp"));
-                }
-                Some(WaitFor::Timestamp(t))
-            } else if let Some(p) = ctx.path(obj, "SecondsPath", at) {
-                Some(WaitFor::SecondsPath(p))
-            } else {
-                ctx.path(obj, "TimestampPath", at).map(WaitFor::TimestampPath)
-            };
-            let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
-                .iter()
-                .filter(|f| obj.contains_key(**f))
-                .count();
-            if count != 1 {
-                ctx.err(format!(
-                    "{at} needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath"
-                ));
-            }
-            Kind::Wait {
-                wait: wait.unwrap_or(WaitFor::Seconds(0.0)),
-            }
-        }
+        "Task" => ctx.task_kind(obj, at),
+        "Choice" => ctx.choice_kind(obj, at),
+        "Wait" => ctx.wait_kind(obj, at),
         "Succeed" => Kind::Succeed,
-        "Fail" => {
-            // JSONata writes the expressions in Error and Cause themselves.
-            let error_query = ctx.query(obj, "Error", at, "Error");
-            let cause_query = ctx.query(obj, "Cause", at, "Cause");
-            Kind::Fail {
-                error: if error_query.is_some() {
-                    None
-                } else {
-                    ctx.string(obj, "Error", at)
-                },
-                cause: if cause_query.is_some() {
-                    None
-                } else {
-                    ctx.string(obj, "Cause", at)
-                },
-                error_path: match error_query {
-                    Some(q) => q.ok().map(Template::Query),
-                    None => ctx.path_or_intrinsic(obj, "ErrorPath", at),
-                },
-                cause_path: match cause_query {
-                    Some(q) => q.ok().map(Template::Query),
-                    None => ctx.path_or_intrinsic(obj, "CausePath", at),
-                },
-            }
-        }
-        "Parallel" => {
-            let branches = match obj.get("Branches").and_then(Value::as_array) {
-                Some(items) if !items.is_empty() => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, b)| {
-                        parse_machine(b, &format!("{at}.Branches[{i}]"), ctx.errors, Some(machine_language))
-                    })
-                    .collect(),
-                _ => {
-                    ctx.err(format!("{at}.Branches must be a non-empty array"));
-                    Vec::new()
-                }
-            };
-            Kind::Parallel { branches }
-        }
-        "Map" => {
-            let field = if obj.contains_key("ItemProcessor") {
-                "ItemProcessor"
-            } else {
-                "Iterator"
-            };
-            let processor = match obj.get(field) {
-                Some(p) => parse_machine(p, &format!("{at}.{field}"), ctx.errors, Some(machine_language)),
-                None => {
-                    ctx.err(format!("{at} needs an ItemProcessor (or Iterator)"));
-                    None
-                }
-            };
-            let max_concurrency = if let Some(q) = ctx.query(obj, "MaxConcurrency", at, "MaxConcurrency") {
-                q.map(Concurrency::Query).unwrap_or(Concurrency::Fixed(0))
-            } else if obj.contains_key("MaxConcurrencyPath") {
-                if obj.contains_key("MaxConcurrency") {
-                    ctx.err(format!(
-                        "{at}: MaxConcurrency and MaxConcurrencyPath cannot both be given"
-                    ));
-                }
-                ctx.path(obj, "MaxConcurrencyPath", at)
-                    .map(Concurrency::Path)
-                    .unwrap_or(Concurrency::Fixed(0))
-            } else {
-                Concurrency::Fixed(ctx.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
-            };
-            let label = ctx.string(obj, "Label", at);
-            if let Some(label) = &label {
-                let bad = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
-                if label.is_empty() || label.chars().count() > 40 || label.chars().any(bad) {
-                    ctx.err(format!(
-                        "{at}.Label {label:?}: at most 40 characters, none of whitespace or <>{{}}[]?*\"#%\\^|~`$&,;:/"
-                    ));
-                }
-            }
-            let distributed = obj
-                .get(field)
-                .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
-                .is_some_and(|mode| mode == "DISTRIBUTED");
-            Kind::Map {
-                distributed,
-                processor: Box::new(processor.unwrap_or(StateMachine {
-                    query_language: machine_language,
-                    start_at: String::new(),
-                    states: BTreeMap::new(),
-                    timeout_seconds: None,
-                })),
-                items: if jsonata {
-                    obj.get("Items").map(|v| {
-                        Box::new(Template::parse_jsonata(
-                            v,
-                            &format!("{at}.Items"),
-                            "Items",
-                            Reads::Input,
-                            ctx.errors,
-                        ))
-                    })
-                } else {
-                    ctx.path(obj, "ItemsPath", at).map(|p| Box::new(Template::Path(p)))
-                },
-                item_selector: template(parameters_field, &mut ctx),
-                max_concurrency,
-                reader: obj
-                    .get("ItemReader")
-                    .and_then(|r| ctx.item_reader(r, &format!("{at}.ItemReader")))
-                    .map(Box::new),
-                batcher: obj
-                    .get("ItemBatcher")
-                    .map(|b| Box::new(ctx.item_batcher(b, &format!("{at}.ItemBatcher")))),
-                writer: obj
-                    .get("ResultWriter")
-                    .and_then(|w| ctx.result_writer(w, &format!("{at}.ResultWriter")))
-                    .map(Box::new),
-                label,
-                tolerated_count: ctx.tolerance(obj, "ToleratedFailureCount", at),
-                tolerated_percentage: ctx.tolerance(obj, "ToleratedFailurePercentage", at),
-            }
-        }
+        "Fail" => ctx.fail_kind(obj, at),
+        "Parallel" => ctx.parallel_kind(obj, at, machine_language),
+        "Map" => ctx.map_kind(obj, at, machine_language),
         _ => unreachable!("allowed_fields checked the type"),
     };
     let is_map = matches!(kind, Kind::Map { .. });
@@ -1540,6 +1439,259 @@ fn parse_state(
         next: if end { None } else { next },
         kind,
     })
+}
+
+/// Each state type's own fields, read into its `Kind`.
+impl Ctx<'_> {
+    /// A field's template (JSONPath or JSONata, as the state's language is), if it is there.
+    fn template_field(&mut self, obj: &Map<String, Value>, field: &str, at: &str) -> Option<Template> {
+        obj.get(field)
+            .map(|v| self.template(v, &format!("{at}.{field}"), field))
+    }
+
+    /// A Task state's fields: its Resource, its timeouts and its Credentials.
+    fn task_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let resource = self.string(obj, "Resource", at).unwrap_or_else(|| {
+            self.err(Diagnostic::of(format!("{at}.Resource"), "is missing"));
+            String::new()
+        });
+        Kind::Task {
+            resource,
+            timeout: self.limit(obj, "TimeoutSeconds", at),
+            heartbeat: self.limit(obj, "HeartbeatSeconds", at),
+            credentials: self.template_field(obj, "Credentials", at),
+        }
+    }
+
+    /// A Choice state's rules (JSONPath comparisons or JSONata Conditions) and its Default.
+    fn choice_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let jsonata = self.language == QueryLanguage::Jsonata;
+        let mut choices = Vec::new();
+        match obj.get("Choices").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    let at = format!("{at}.Choices[{i}]");
+                    let next = item.get("Next").and_then(Value::as_str);
+                    let prefix = format!("Choices[{i}]/");
+                    let assign = item.get("Assign").and_then(|a| {
+                        Assign::parse_in(
+                            self.language,
+                            a,
+                            &format!("{at}.Assign"),
+                            &prefix,
+                            Reads::Input,
+                            self.errors,
+                        )
+                    });
+                    let output = item.get("Output").map(|o| {
+                        Template::parse_jsonata(
+                            o,
+                            &format!("{at}.Output"),
+                            &format!("{prefix}Output"),
+                            Reads::Input,
+                            self.errors,
+                        )
+                    });
+                    let rule = if jsonata {
+                        jsonata_rule(item, &at, &prefix, self.errors)
+                    } else {
+                        if item.get("Output").is_some() {
+                            self.err(language_mismatch(&at, self.language, "Output"));
+                        }
+                        Rule::parse(item, &at)
+                    };
+                    match (rule, next) {
+                        (Ok(rule), Some(next)) => choices.push(ChoiceBranch {
+                            rule,
+                            assign,
+                            output,
+                            next: next.to_string(),
+                        }),
+                        (Err(e), _) => self.err(e),
+                        (_, None) => self.err(Diagnostic::of(at, "has no Next")),
+                    }
+                }
+            }
+            _ => self.err(Diagnostic::of(format!("{at}.Choices"), "must be a non-empty array")),
+        }
+        Kind::Choice {
+            choices,
+            default: self.string(obj, "Default", at),
+        }
+    }
+
+    /// A Wait state's one field of Seconds, Timestamp, SecondsPath or TimestampPath (or JSONata).
+    fn wait_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        let seconds_query = self.query(obj, "Seconds", at, "Seconds");
+        let timestamp_query = self.query(obj, "Timestamp", at, "Timestamp");
+        let wait = if let Some(q) = seconds_query {
+            q.ok().map(WaitFor::SecondsQuery)
+        } else if let Some(q) = timestamp_query {
+            q.ok().map(WaitFor::TimestampQuery)
+        } else if let Some(s) = self.number(obj, "Seconds", at) {
+            Some(WaitFor::Seconds(s))
+        } else if let Some(t) = self.string(obj, "Timestamp", at) {
+            if parse_timestamp(&t).is_none() {
+                self.err(Diagnostic::at(
+                    format!("{at}.Timestamp"),
+                    "String does not match RFC3339 timestamp",
+                ));
+            }
+            Some(WaitFor::Timestamp(t))
+        } else if let Some(p) = self.path(obj, "SecondsPath", at) {
+            Some(WaitFor::SecondsPath(p))
+        } else {
+            self.path(obj, "TimestampPath", at).map(WaitFor::TimestampPath)
+        };
+        let count = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+            .iter()
+            .filter(|f| obj.contains_key(**f))
+            .count();
+        if count != 1 {
+            self.err(Diagnostic::of(
+                at,
+                "needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
+            ));
+        }
+        Kind::Wait {
+            wait: wait.unwrap_or(WaitFor::Seconds(0.0)),
+        }
+    }
+
+    /// A Fail state's Error and Cause, fixed, by path or by JSONata.
+    fn fail_kind(&mut self, obj: &Map<String, Value>, at: &str) -> Kind {
+        // JSONata writes the expressions in Error and Cause themselves.
+        let error_query = self.query(obj, "Error", at, "Error");
+        let cause_query = self.query(obj, "Cause", at, "Cause");
+        Kind::Fail {
+            error: if error_query.is_some() {
+                None
+            } else {
+                self.string(obj, "Error", at)
+            },
+            cause: if cause_query.is_some() {
+                None
+            } else {
+                self.string(obj, "Cause", at)
+            },
+            error_path: match error_query {
+                Some(q) => q.ok().map(Template::Query),
+                None => self.path_or_intrinsic(obj, "ErrorPath", at),
+            },
+            cause_path: match cause_query {
+                Some(q) => q.ok().map(Template::Query),
+                None => self.path_or_intrinsic(obj, "CausePath", at),
+            },
+        }
+    }
+
+    /// A Parallel state's branches, each a machine in the machine's language.
+    fn parallel_kind(&mut self, obj: &Map<String, Value>, at: &str, machine_language: QueryLanguage) -> Kind {
+        let branches = match obj.get("Branches").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| {
+                    parse_machine(b, &format!("{at}.Branches[{i}]"), self.errors, Some(machine_language))
+                })
+                .collect(),
+            _ => {
+                self.err(Diagnostic::of(format!("{at}.Branches"), "must be a non-empty array"));
+                Vec::new()
+            }
+        };
+        Kind::Parallel { branches }
+    }
+
+    /// A Map state's item processor, items, ItemSelector, concurrency, tolerances, and a
+    /// Distributed Map's reader, batcher, writer and label.
+    fn map_kind(&mut self, obj: &Map<String, Value>, at: &str, machine_language: QueryLanguage) -> Kind {
+        let jsonata = self.language == QueryLanguage::Jsonata;
+        let parameters_field = if obj.contains_key("ItemSelector") {
+            "ItemSelector"
+        } else {
+            "Parameters"
+        };
+        let field = if obj.contains_key("ItemProcessor") {
+            "ItemProcessor"
+        } else {
+            "Iterator"
+        };
+        let processor = match obj.get(field) {
+            Some(p) => parse_machine(p, &format!("{at}.{field}"), self.errors, Some(machine_language)),
+            None => {
+                self.err(Diagnostic::of(at, "needs an ItemProcessor (or Iterator)"));
+                None
+            }
+        };
+        let max_concurrency = if let Some(q) = self.query(obj, "MaxConcurrency", at, "MaxConcurrency") {
+            q.map(Concurrency::Query).unwrap_or(Concurrency::Fixed(0))
+        } else if obj.contains_key("MaxConcurrencyPath") {
+            if obj.contains_key("MaxConcurrency") {
+                self.err(Diagnostic::at(
+                    at,
+                    "MaxConcurrency and MaxConcurrencyPath cannot both be given",
+                ));
+            }
+            self.path(obj, "MaxConcurrencyPath", at)
+                .map(Concurrency::Path)
+                .unwrap_or(Concurrency::Fixed(0))
+        } else {
+            Concurrency::Fixed(self.number(obj, "MaxConcurrency", at).unwrap_or(0.0).max(0.0) as usize)
+        };
+        let label = self.string(obj, "Label", at);
+        if let Some(label) = &label {
+            let bad = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+            if label.is_empty() || label.chars().count() > 40 || label.chars().any(bad) {
+                self.err(Diagnostic::of(
+                    format!("{at}.Label"),
+                    format_args!("{label:?}: at most 40 characters, none of whitespace or <>{{}}[]?*\"#%\\^|~`$&,;:/"),
+                ));
+            }
+        }
+        let distributed = obj
+            .get(field)
+            .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
+            .is_some_and(|mode| mode == "DISTRIBUTED");
+        Kind::Map {
+            distributed,
+            processor: Box::new(processor.unwrap_or(StateMachine {
+                query_language: machine_language,
+                start_at: String::new(),
+                states: BTreeMap::new(),
+                timeout_seconds: None,
+            })),
+            items: if jsonata {
+                obj.get("Items").map(|v| {
+                    Box::new(Template::parse_jsonata(
+                        v,
+                        &format!("{at}.Items"),
+                        "Items",
+                        Reads::Input,
+                        self.errors,
+                    ))
+                })
+            } else {
+                self.path(obj, "ItemsPath", at).map(|p| Box::new(Template::Path(p)))
+            },
+            item_selector: self.template_field(obj, parameters_field, at),
+            max_concurrency,
+            reader: obj
+                .get("ItemReader")
+                .and_then(|r| self.item_reader(r, &format!("{at}.ItemReader")))
+                .map(Box::new),
+            batcher: obj
+                .get("ItemBatcher")
+                .map(|b| Box::new(self.item_batcher(b, &format!("{at}.ItemBatcher")))),
+            writer: obj
+                .get("ResultWriter")
+                .and_then(|w| self.result_writer(w, &format!("{at}.ResultWriter")))
+                .map(Box::new),
+            label,
+            tolerated_count: self.tolerance(obj, "ToleratedFailureCount", at),
+            tolerated_percentage: self.tolerance(obj, "ToleratedFailurePercentage", at),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::diagnostic::{Diagnostic, DiagnosticCode};
 use crate::error::StatesError;
 use crate::variables::Env;
 
@@ -73,19 +74,23 @@ impl Query {
     /// Compiles the expression of a `{% … %}` string (`text` without the delimiters) found at
     /// `location`, and checks what AWS checks when it validates a definition: the syntax
     /// (INVALID_JSONATA_EXPRESSION), references to the absent context value and `$states` fields
-    /// the field cannot read (UNSUPPORTED_JSONATA_EXPRESSION). Each problem is one message.
-    pub fn parse(text: &str, location: &str, reads: Reads) -> Result<Query, Vec<String>> {
+    /// the field cannot read (UNSUPPORTED_JSONATA_EXPRESSION). Each problem is one diagnostic,
+    /// which the caller places in the definition (`Diagnostic::located`).
+    pub fn parse(text: &str, location: &str, reads: Reads) -> Result<Query, Vec<Diagnostic>> {
         let source = text.trim().to_string();
-        let expression =
-            jsonata::Expression::new(text).map_err(|e| vec![format!("INVALID_JSONATA_EXPRESSION: {}", e.message)])?;
+        let expression = jsonata::Expression::new(text)
+            .map_err(|e| vec![Diagnostic::coded(DiagnosticCode::InvalidJsonataExpression, e.message)])?;
         let mut problems = Vec::new();
         let references = expression.top_level_references().into_iter().map(|r| r.to_string());
         for name in references {
-            problems.push(if name == "$$" {
-                "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".to_string()
-            } else {
-                format!("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported.")
-            });
+            problems.push(Diagnostic::coded(
+                DiagnosticCode::UnsupportedJsonataExpression,
+                if name == "$$" {
+                    "Reference to '$$' is not supported.".to_string()
+                } else {
+                    format!("Reference to '{name}' at the top level is not supported.")
+                },
+            ));
         }
         let fields = expression.fields_of("states");
         for field in fields {
@@ -96,8 +101,9 @@ impl Query {
                 _ => false,
             };
             if !allowed {
-                problems.push(format!(
-                    "UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.{field}' does not exist."
+                problems.push(Diagnostic::coded(
+                    DiagnosticCode::UnsupportedJsonataExpression,
+                    format!("Field '$states.{field}' does not exist."),
                 ));
             }
         }

@@ -130,7 +130,7 @@ fn execution_detail(handle: &Handle, ended: Option<(&crate::exec::Execution, Off
         "status": "RUNNING", "startDate": epoch(handle.start_date), "input": handle.input.to_string(),
         "inputDetails": {"included": true}, "redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE"});
     if let Some((execution, stopped)) = ended {
-        out["status"] = serde_json::to_value(execution.status).unwrap_or_default();
+        out["status"] = json!(execution.status.as_str());
         out["stopDate"] = epoch(stopped);
         if let Some(output) = &execution.output {
             out["output"] = json!(output.to_string());
@@ -346,7 +346,7 @@ impl Service {
         let machine = StateMachine::from_json(definition).map_err(|errors| {
             api_error(
                 "InvalidDefinition",
-                format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+                format!("Invalid State Machine Definition: '{}'", errors.joined()),
             )
         })?;
         let machine_arn = arn::state_machine(name);
@@ -423,7 +423,7 @@ impl Service {
                 StateMachine::from_json(text).map_err(|errors| {
                     api_error(
                         "InvalidDefinition",
-                        format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+                        format!("Invalid State Machine Definition: '{}'", errors.joined()),
                     )
                 })?,
             )),
@@ -566,15 +566,13 @@ impl Service {
         let mut events: Vec<Value> = handle
             .history()
             .into_iter()
-            .map(|mut event| {
+            .map(|event| {
+                let mut answer = serde_json::to_value(&event).unwrap_or_default();
                 // AWS JSON dates are epoch seconds; the recorded history has RFC 3339 text.
-                if let Some(at) = event["timestamp"]
-                    .as_str()
-                    .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
-                {
-                    event["timestamp"] = epoch(at);
+                if let Some(answer) = answer.as_object_mut() {
+                    answer.insert("timestamp".into(), epoch(event.timestamp));
                 }
-                event
+                answer
             })
             .collect();
         if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
@@ -704,7 +702,7 @@ pub async fn test_state(body: &Value, bindings: &Bindings) -> Result<Value, ApiE
     let parsed = StateMachine::from_value(&machine).map_err(|errors| {
         api_error(
             "InvalidDefinition",
-            format!("Invalid State Machine Definition: '{}'", errors.0.join("; ")),
+            format!("Invalid State Machine Definition: '{}'", errors.joined()),
         )
     })?;
     if !parsed.states.contains_key(&state_name) {
@@ -796,24 +794,9 @@ fn validate_definition(body: &Value) -> Value {
             let diagnostics: Vec<Value> = errors
                 .0
                 .iter()
-                .map(|message| {
-                    let location = message
-                        .split([' ', ':'])
-                        .next()
-                        .filter(|l| l.starts_with('$'))
-                        .unwrap_or("$");
-                    // The message without its location (the diagnostic has a field for it); a
-                    // problem AWS reports under a code of its own reads `<location>: CODE: text`.
-                    let text = match message.split_once(": ") {
-                        Some((at, rest)) if at == location => rest,
-                        _ => message.as_str(),
-                    };
-                    let (code, text) = text
-                        .split_once(": ")
-                        .filter(|(code, _)| code.len() > 3 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
-                        .unwrap_or(("SCHEMA_VALIDATION_FAILED", text));
-                    json!({"severity": "ERROR", "code": code, "message": text,
-                           "location": location.trim_start_matches('$').replace('.', "/")})
+                .map(|d| {
+                    json!({"severity": "ERROR", "code": d.code.as_str(), "message": d.message,
+                           "location": d.api_location()})
                 })
                 .collect();
             json!({"result": "FAIL", "diagnostics": diagnostics})

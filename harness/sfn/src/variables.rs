@@ -98,13 +98,11 @@ impl Assignment {
     }
 
     /// `stateExitedEventDetails.assignedVariables`: each name with its value as JSON text.
-    pub fn as_event_details(&self) -> Value {
-        let assigned: Map<String, Value> = self
-            .0
+    pub fn as_event_variables(&self) -> BTreeMap<String, String> {
+        self.0
             .iter()
-            .map(|(name, value)| (name.clone(), Value::String(value.to_string())))
-            .collect();
-        serde_json::json!({"assignedVariables": assigned, "assignedVariablesDetails": {"truncated": false}})
+            .map(|(name, value)| (name.clone(), value.to_string()))
+            .collect()
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sfn::{Bindings, Service, ServiceOptions, Status, TimeMode};
+use sfn::{Bindings, EventKind, Service, ServiceOptions, Status, TimeMode};
 use tokio::sync::mpsc;
 
 fn service() -> (Service, mpsc::UnboundedReceiver<String>) {
@@ -68,7 +68,7 @@ async fn a_callback_task_waits_for_its_token() {
     let execution = handle.wait().await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
     assert_eq!(execution.output, Some(json!({"approved": true})));
-    let types: Vec<&str> = execution.history.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = execution.history.iter().map(|e| e.kind.type_name()).collect();
     assert_eq!(
         types,
         [
@@ -119,7 +119,11 @@ async fn send_task_failure_fails_the_task_and_a_silent_one_times_out() {
     let execution = handle.wait().await;
     assert_eq!(execution.status, Status::Failed);
     assert_eq!(execution.error.as_deref(), Some("States.HeartbeatTimeout"));
-    let last_task_event = execution.history.iter().rev().find(|e| e["type"] == "TaskTimedOut");
+    let last_task_event = execution
+        .history
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, EventKind::TaskTimedOut { .. }));
     assert!(last_task_event.is_some(), "{:?}", execution.history);
     let late = service
         .call("SendTaskHeartbeat", &json!({"taskToken": token}))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
-use sfn::tokens::TaskTokens;
+use sfn::TaskTokens;
 use sfn::{Bindings, Executor, MockConfig, RunOptions, StateMachine, StatesError, TaskFn};
 
 fn function(f: impl Fn(Value) -> Result<Value, StatesError> + Send + Sync + 'static) -> TaskFn {
@@ -125,7 +125,7 @@ fn run_test_state(case: &Value, request: &Value) -> Result<(), Failed> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let answer = match runtime.block_on(sfn::service::test_state(&request, &bindings())) {
+    let answer = match runtime.block_on(sfn::test_state(&request, &bindings())) {
         Ok(answer) => answer,
         // A row may expect the API to refuse the request (`{"apiError": "ValidationException"}`).
         Err(e) if case["expected"]["apiError"] == e.kind => return Ok(()),
@@ -233,8 +233,23 @@ fn run_case(case: &Value) -> Result<(), Failed> {
         .map_err(|e| e.to_string())?;
     let execution = runtime.block_on(Executor::new(machine, bindings_with(options.tokens.clone())).run(input, options));
     let expected = &case["expected"];
+    if let Ok(dir) = std::env::var("DUMP_HISTORY") {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        case.to_string().hash(&mut h);
+        let _ = std::fs::write(
+            format!("{dir}/{:x}", h.finish()),
+            serde_json::to_string(&execution.history).unwrap() + "\n" + &serde_json::to_string(&execution).unwrap(),
+        );
+    }
+    // The events as the API answers them: the recorded cases are AWS's JSON.
+    let history: Vec<Value> = execution
+        .history
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or_default())
+        .collect();
     let mut problems = Vec::new();
-    let status = serde_json::to_value(execution.status).unwrap_or_default();
+    let status = json!(execution.status.as_str());
     if expected.get("status").is_some_and(|s| *s != status) {
         problems.push(format!("status: expected {}, got {status}", expected["status"]));
     }
@@ -266,13 +281,13 @@ fn run_case(case: &Value) -> Result<(), Failed> {
         ));
     }
     if let Some(wanted) = expected.get("assigned") {
-        let got = assigned_variables(&execution.history);
+        let got = assigned_variables(&history);
         if &got != wanted {
             problems.push(format!("assigned: expected {}, got {}", shown(wanted), shown(&got)));
         }
     }
     if let Some(types) = expected.get("events") {
-        let got: Vec<Value> = execution.history.iter().map(|e| e["type"].clone()).collect();
+        let got: Vec<Value> = history.iter().map(|e| e["type"].clone()).collect();
         if types.as_array() != Some(&got) {
             problems.push(format!("events: expected {types}, got {}", Value::Array(got)));
         }
@@ -285,8 +300,7 @@ fn run_case(case: &Value) -> Result<(), Failed> {
         .into_iter()
         .flatten()
     {
-        let got = execution
-            .history
+        let got = history
             .iter()
             .find(|e| e["type"] == *kind)
             .and_then(Value::as_object)

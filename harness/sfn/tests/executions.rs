@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sfn::{Bindings, Executor, RunOptions, StateMachine, Status};
+use sfn::{Bindings, EventKind, Executor, RunOptions, StateMachine, Status};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,16 +38,18 @@ async fn a_stopped_execution_is_aborted_and_its_task_runs_on() {
     let handle = Executor::new(machine, bindings).start(json!({"n": 1}), RunOptions::default());
     started.recv().await.expect("the task started");
     assert!(handle.outcome().is_none(), "still running");
-    let types: Vec<Value> = handle.history().iter().map(|e| e["type"].clone()).collect();
-    assert_eq!(types.last(), Some(&json!("LambdaFunctionStarted")), "{types:?}");
+    let types: Vec<&str> = handle.history().iter().map(|e| e.kind.type_name()).collect();
+    assert_eq!(types.last(), Some(&"LambdaFunctionStarted"), "{types:?}");
 
     assert!(handle.stop(Some("Operator".into()), Some("stopped by hand".into())));
     let execution = handle.wait().await;
     assert_eq!(execution.status, Status::Aborted);
     assert_eq!(execution.error.as_deref(), Some("Operator"));
-    let last = execution.history.last().unwrap();
-    assert_eq!(last["type"], "ExecutionAborted");
-    assert_eq!(last["executionAbortedEventDetails"]["cause"], "stopped by hand");
+    let last = &execution.history.last().unwrap().kind;
+    assert!(
+        matches!(last, EventKind::ExecutionAborted { details } if details.cause == "stopped by hand"),
+        "{last:?}"
+    );
     assert!(!handle.stop(None, None), "an ended execution cannot be stopped again");
 
     // The function was not cancelled: released, it finishes.
@@ -80,10 +82,13 @@ async fn credentials_are_recorded_and_a_label_names_the_map_run() {
     let scheduled = execution
         .history
         .iter()
-        .find(|e| e["type"] == "LambdaFunctionScheduled")
+        .find_map(|e| match &e.kind {
+            EventKind::LambdaFunctionScheduled { details } => Some(details),
+            _ => None,
+        })
         .unwrap();
     assert_eq!(
-        scheduled["lambdaFunctionScheduledEventDetails"]["taskCredentials"]["roleArn"],
+        scheduled.task_credentials.as_ref().unwrap().role_arn,
         "arn:aws:iam::111122223333:role/Other"
     );
     let entry = &execution.output.unwrap()[0];

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use sfn::Bindings;
-use sfn::service::test_state;
+use sfn::test_state;
 
 async fn call(request: Value) -> Value {
     test_state(&request, &Bindings::default())

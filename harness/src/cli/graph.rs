@@ -30,13 +30,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             let value: serde_json::Value =
                 serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-            let events = value
-                .get("events")
-                .or_else(|| value.get("history"))
-                .unwrap_or(&value)
-                .as_array()
+            let events = value.get("events").or_else(|| value.get("history")).unwrap_or(&value);
+            let events: Vec<sfn::Event> = serde_json::from_value(events.clone())
                 .with_context(|| format!("{} holds no array of history events", file.display()))?;
-            sfn::graph::Path::from_history(events)
+            sfn::graph::Path::from_history(&events)
         }
         None => sfn::graph::Path::default(),
     };

@@ -2,19 +2,14 @@
 
 use std::time::Duration;
 
+use sfn::escape_markup;
+
 /// One scenario's line in the report.
 pub struct Case {
     pub name: String,
     pub elapsed: Duration,
     /// Empty when it passed.
     pub problems: Vec<String>,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn render(cases: &[Case]) -> String {
@@ -26,13 +21,13 @@ pub fn render(cases: &[Case]) -> String {
     for case in cases {
         xml.push_str(&format!(
             "  <testcase classname=\"scenarios\" name=\"{}\" time=\"{:.3}\">",
-            escape(&case.name),
+            escape_markup(&case.name),
             case.elapsed.as_secs_f64()
         ));
         if !case.problems.is_empty() {
             xml.push_str(&format!(
                 "<failure message=\"scenario failed\">{}</failure>",
-                escape(&case.problems.join("\n"))
+                escape_markup(&case.problems.join("\n"))
             ));
         }
         xml.push_str("</testcase>\n");

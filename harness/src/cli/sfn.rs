@@ -137,7 +137,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 request["stateConfiguration"] =
                     serde_json::from_str(&configuration).context("--state-configuration is not JSON")?;
             }
-            let answer = sfn::service::test_state(&request, &workflow::bindings_from_env())
+            let answer = sfn::test_state(&request, &workflow::bindings_from_env())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", definition.display()))?;
             println!("{answer}");

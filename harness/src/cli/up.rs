@@ -114,12 +114,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Err(RecvError::Closed) => break,
             };
             let job = execution_job(&execution).map_or_else(|| "?".into(), |k| k.job_id);
-            let status = serde_json::to_value(execution.status).unwrap_or_default();
+
             say(
                 out.as_ref(),
                 format!(
                     "harness: execution for job {job} {} {}",
-                    status.as_str().unwrap_or("?"),
+                    execution.status.as_str(),
                     execution.error.as_deref().unwrap_or("")
                 ),
             );

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::emulate::pipe::Read;
 use crate::world::workflow;
-use sfn::graph::escape;
+use sfn::escape_markup;
 
 /// What a run leaves to show, gathered before its world goes away.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +88,7 @@ svg.state-machine{max-width:100%;height:auto}";
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
-        escape(title)
+        escape_markup(title)
     )
 }
 
@@ -111,11 +111,11 @@ pub fn render_index(pages: &[Page]) -> String {
         let _ = write!(
             body,
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">{:.1} s</td><td>{}</td></tr>",
-            escape(&p.file_name()),
-            escape(&p.name),
+            escape_markup(&p.file_name()),
+            escape_markup(&p.name),
             badge(p.passed()),
             p.elapsed.as_secs_f64(),
-            escape(p.problems.first().map(String::as_str).unwrap_or(""))
+            escape_markup(p.problems.first().map(String::as_str).unwrap_or(""))
         );
     }
     body.push_str("</table></div>");
@@ -126,16 +126,16 @@ pub fn render_index(pages: &[Page]) -> String {
 pub fn render(p: &Page) -> String {
     let mut body = format!(
         "<p><a href=\"index.html\">All scenarios</a></p><h1>{} {}</h1><p>{}</p><p class=\"muted\">{:.1} s, {} execution(s)</p>",
-        escape(&p.name),
+        escape_markup(&p.name),
         badge(p.passed()),
-        escape(&p.evidence.description),
+        escape_markup(&p.evidence.description),
         p.elapsed.as_secs_f64(),
         p.evidence.executions.len()
     );
     if !p.problems.is_empty() {
         body.push_str("<h2>What failed</h2><ul class=\"problems\">");
         for problem in &p.problems {
-            let _ = write!(body, "<li>{}</li>", escape(problem));
+            let _ = write!(body, "<li>{}</li>", escape_markup(problem));
         }
         body.push_str("</ul>");
     }
@@ -144,24 +144,15 @@ pub fn render(p: &Page) -> String {
         body.push_str(&render_execution(i + 1, execution, machine.as_ref()));
     }
     body.push_str(&render_items(&p.evidence.reads));
-    let _ = write!(body, "<h2>Items at the end</h2><pre>{}</pre>", escape(&p.items));
+    let _ = write!(body, "<h2>Items at the end</h2><pre>{}</pre>", escape_markup(&p.items));
     body.push_str(&render_ftps(&p.evidence.ftps));
     body.push_str(&render_bucket(&p.evidence));
     body.push_str(&render_pipe(&p.evidence.reads));
     page(&format!("{} — FileChecks scenario", p.name), &body)
 }
 
-fn status_name(status: &sfn::Status) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn timestamp_millis(event: &Value) -> Option<i128> {
-    let text = event["timestamp"].as_str()?;
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(at.unix_timestamp_nanos() / 1_000_000)
+fn timestamp_millis(event: &sfn::Event) -> i128 {
+    event.timestamp.unix_timestamp_nanos() / 1_000_000
 }
 
 /// JSON text shown as itself, pretty when it is JSON.
@@ -172,32 +163,23 @@ fn pretty(text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
-/// The detail object of an event (`…EventDetails`).
-fn details(event: &Value) -> Option<&Map<String, Value>> {
-    event
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.ends_with("EventDetails"))
-        .and_then(|(_, v)| v.as_object())
-}
-
 fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>) -> String {
-    let status = status_name(&execution.status);
-    let class = match status.as_str() {
-        "SUCCEEDED" => "succeeded".to_string(),
-        "FAILED" => "failed-status".to_string(),
-        other => other.to_lowercase(),
+    let status = execution.status.as_str();
+    let class = match execution.status {
+        sfn::Status::Succeeded => "succeeded".to_string(),
+        sfn::Status::Failed => "failed-status".to_string(),
+        sfn::Status::TimedOut | sfn::Status::Aborted => status.to_lowercase(),
     };
     let mut out = format!(
         "<section class=\"execution\"><h2>Execution {n}: <span class=\"{class}\">{}</span></h2>",
-        escape(&status)
+        escape_markup(status)
     );
     if let Some(error) = &execution.error {
         let _ = write!(
             out,
             "<p><b>{}</b>: {}</p>",
-            escape(error),
-            escape(execution.cause.as_deref().unwrap_or(""))
+            escape_markup(error),
+            escape_markup(execution.cause.as_deref().unwrap_or(""))
         );
     }
     if let Some(machine) = machine {
@@ -207,56 +189,55 @@ fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::
     out.push_str(
         "<h3>Timeline</h3><div class=\"scroll\"><table><tr><th>ms</th><th>Event</th><th>State</th><th>Detail</th></tr>",
     );
-    let start = execution.history.first().and_then(timestamp_millis).unwrap_or(0);
+    let start = execution.history.first().map_or(0, timestamp_millis);
     let mut state = String::new();
     // Tasks scheduled since the state was entered: a second one is a retry.
     let mut scheduled = 0;
     for event in &execution.history {
-        let kind = event["type"].as_str().unwrap_or_default();
-        let detail = details(event);
-        if let Some(name) = detail.and_then(|d| d.get("name")).and_then(Value::as_str)
-            && kind.ends_with("StateEntered")
-        {
+        let kind = &event.kind;
+        if let Some(name) = event.entered_state() {
             state = name.to_string();
             scheduled = 0;
         }
-        if kind.ends_with("Scheduled") {
+        if kind.is_scheduled() {
             scheduled += 1;
         }
-        let row_class = if kind.ends_with("Failed") || kind.ends_with("TimedOut") || kind == "EvaluationFailed" {
+        let row_class = if kind.is_failure() {
             " class=\"error\""
-        } else if kind.ends_with("Scheduled") && scheduled > 1 {
+        } else if kind.is_scheduled() && scheduled > 1 {
             " class=\"retry\""
         } else {
             ""
         };
         let mut cell = String::new();
-        if let Some(d) = detail {
-            for key in ["error", "cause"] {
-                if let Some(v) = d.get(key).and_then(Value::as_str) {
-                    let _ = write!(cell, "<div><b>{key}</b>: {}</div>", escape(v));
-                }
-            }
-            for key in ["input", "output", "parameters", "assignedVariables"] {
-                if let Some(v) = d.get(key) {
-                    let text = match v {
-                        Value::String(s) => pretty(s),
-                        other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                    };
-                    let _ = write!(
-                        cell,
-                        "<details><summary>{key}</summary><pre>{}</pre></details>",
-                        escape(&text)
-                    );
-                }
+        if let Some((error, cause)) = kind.error() {
+            for (key, v) in [("error", error), ("cause", cause)] {
+                let _ = write!(cell, "<div><b>{key}</b>: {}</div>", escape_markup(v));
             }
         }
-        let at = timestamp_millis(event).map_or(String::new(), |t| (t - start).to_string());
+        let assigned = kind
+            .assigned_variables()
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
+        for (key, text) in [
+            ("input", kind.input().map(pretty)),
+            ("output", kind.output().map(pretty)),
+            ("parameters", kind.parameters().map(pretty)),
+            ("assignedVariables", assigned),
+        ] {
+            if let Some(text) = text {
+                let _ = write!(
+                    cell,
+                    "<details><summary>{key}</summary><pre>{}</pre></details>",
+                    escape_markup(&text)
+                );
+            }
+        }
+        let at = (timestamp_millis(event) - start).to_string();
         let _ = write!(
             out,
             "<tr{row_class}><td class=\"num\">{at}</td><td>{}</td><td>{}</td><td>{cell}</td></tr>",
-            escape(kind),
-            escape(&state)
+            escape_markup(kind.type_name()),
+            escape_markup(&state)
         );
     }
     out.push_str("</table></div></section>");
@@ -339,8 +320,8 @@ fn render_items(reads: &[Read]) -> String {
         let _ = write!(
             out,
             "<h3>{}</h3><p class=\"versions\">{}</p><div class=\"scroll\"><table><tr><th>#</th><th>Write</th><th>Field</th><th>Before</th><th>After</th></tr>",
-            escape(job),
-            escape(&statuses.join(" → "))
+            escape_markup(job),
+            escape_markup(&statuses.join(" → "))
         );
         let mut previous: Map<String, Value> = Map::new();
         for (i, (event, item)) in list.iter().enumerate() {
@@ -354,14 +335,14 @@ fn render_items(reads: &[Read]) -> String {
                     continue;
                 }
                 let number = if first { format!("{}", i + 1) } else { String::new() };
-                let write = if first { escape(event) } else { String::new() };
+                let write = if first { escape_markup(event) } else { String::new() };
                 first = false;
                 let _ = write!(
                     out,
                     "<tr><td class=\"num\">{number}</td><td>{write}</td><td><code>{}</code></td><td><del>{}</del></td><td><ins>{}</ins></td></tr>",
-                    escape(field),
-                    escape(&before.map(short_json).unwrap_or_default()),
-                    escape(&after.map(short_json).unwrap_or_default())
+                    escape_markup(field),
+                    escape_markup(&before.map(short_json).unwrap_or_default()),
+                    escape_markup(&after.map(short_json).unwrap_or_default())
                 );
             }
             previous = item.clone();
@@ -399,7 +380,7 @@ fn render_ftps(lines: &[crate::ftps::SessionLine]) -> String {
             let _ = write!(
                 out,
                 "<tr{class}><td>{who}</td><td><code>{}</code></td></tr>",
-                escape(&line.text)
+                escape_markup(&line.text)
             );
         }
         out.push_str("</table></div></details>");
@@ -417,7 +398,7 @@ fn render_bucket(evidence: &Evidence) -> String {
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code></td><td class=\"num\">{size}</td></tr>",
-                escape(key)
+                escape_markup(key)
             );
         }
         out.push_str("</table></div>");
@@ -427,7 +408,12 @@ fn render_bucket(evidence: &Evidence) -> String {
     } else {
         out.push_str("<h3>Unfinished multipart uploads</h3><ul>");
         for (key, id) in &evidence.uploads {
-            let _ = write!(out, "<li><code>{}</code> ({})</li>", escape(key), escape(id));
+            let _ = write!(
+                out,
+                "<li><code>{}</code> ({})</li>",
+                escape_markup(key),
+                escape_markup(id)
+            );
         }
         out.push_str("</ul>");
     }
@@ -456,9 +442,9 @@ fn render_pipe(reads: &[Read]) -> String {
             out,
             "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
             i + 1,
-            escape(event),
-            escape(job),
-            escape(status)
+            escape_markup(event),
+            escape_markup(job),
+            escape_markup(status)
         );
     }
     out.push_str("</table></div>");

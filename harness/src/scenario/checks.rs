@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use pipeline::Step;
 use pipeline::job::{Job, JobStatus};
-use sfn::Execution;
+use sfn::{EventKind, Execution};
 use sha2::{Digest, Sha256};
 
 use super::content::Remote;
@@ -68,7 +69,7 @@ impl Observed {
             let transferred = execution
                 .history
                 .iter()
-                .any(|e| e["type"] == "TaskStateEntered" && e["stateEnteredEventDetails"]["name"] == "TransferFile");
+                .any(|e| matches!(&e.kind, EventKind::TaskStateEntered { details } if details.name == Step::TransferFile.name()));
             if !transferred {
                 continue;
             }

@@ -28,7 +28,7 @@ use pipeline::handlers::{ExecutionStatusChange, HealOutput};
 use pipeline::{Handlers, Settings};
 use serde_json::Value;
 use sfn::mock::TestCase;
-use sfn::{Execution, Executor, Handle, Service, ServiceOptions, TimeMode};
+use sfn::{EventKind, Execution, Executor, Handle, Service, ServiceOptions, TimeMode};
 use tokio::sync::broadcast;
 
 pub use backend::{Backend, BackendError};
@@ -118,7 +118,10 @@ impl StoredJob {
 
 /// The job an execution was started for (its input is a Pipe batch), if it names one.
 pub fn execution_job(execution: &Execution) -> Option<JobKey> {
-    input_job(execution.history.first()?["executionStartedEventDetails"]["input"].as_str()?)
+    match &execution.history.first()?.kind {
+        EventKind::ExecutionStarted { details } => input_job(&details.input),
+        _ => None,
+    }
 }
 
 /// The job an execution's input (JSON text, as the API and status-change events carry it) names.
@@ -616,9 +619,7 @@ impl World {
             .expect("waited for it");
         match state {
             Some(state) => {
-                handle
-                    .wait_for_event(|e| e["stateEnteredEventDetails"]["name"] == state)
-                    .await;
+                handle.wait_for_event(|e| e.entered_state() == Some(state)).await;
             }
             None => self.ftps.download_started().await,
         }

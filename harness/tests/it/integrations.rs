@@ -6,7 +6,7 @@
 use harness::world::{PipeState, World, WorldOptions};
 use pipeline::job::{FileRef, Job, JobKey};
 use serde_json::json;
-use sfn::Status;
+use sfn::{EventKind, Status};
 
 /// A world whose Pipe is stopped: these tests start their own executions.
 async fn quiet_world() -> World {
@@ -75,10 +75,11 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
     let exited = |name: &str| {
         history
             .iter()
-            .find(|e| e["type"] == "TaskStateExited" && e["stateExitedEventDetails"]["name"] == name)
-            .map(|e| {
-                serde_json::from_str::<serde_json::Value>(e["stateExitedEventDetails"]["output"].as_str().unwrap())
-                    .unwrap()
+            .find_map(|e| match &e.kind {
+                EventKind::TaskStateExited { details } if details.name == name => {
+                    Some(serde_json::from_str::<serde_json::Value>(&details.output).unwrap())
+                }
+                _ => None,
             })
             .unwrap_or_else(|| panic!("{name} exited: {history:?}"))
     };
@@ -90,9 +91,15 @@ async fn dynamodb_and_secrets_manager_tasks_use_the_worlds_aws() {
     let secret = &exited("ReadSecret")["ftps"]["secret"];
     assert_eq!(secret["host"], "127.0.0.1");
     assert_eq!(secret["port"], world.ftps.addr().port());
-    let scheduled = history.iter().find(|e| e["type"] == "TaskScheduled").unwrap();
-    assert_eq!(scheduled["taskScheduledEventDetails"]["resourceType"], "dynamodb");
-    assert_eq!(scheduled["taskScheduledEventDetails"]["resource"], "getItem");
+    let scheduled = history
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::TaskScheduled { details } => Some(details),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(scheduled.resource_type, "dynamodb");
+    assert_eq!(scheduled.resource, "getItem");
     assert_eq!(
         world
             .job(&JobKey {

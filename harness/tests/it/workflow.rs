@@ -23,13 +23,12 @@ fn entered(execution: &Execution) -> Vec<String> {
     execution
         .history
         .iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
-        .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap().to_string())
+        .filter_map(|e| e.entered_state().map(str::to_string))
         .collect()
 }
 
 fn failures_of(execution: &Execution, kind: &str) -> usize {
-    execution.history.iter().filter(|e| e["type"] == kind).count()
+    execution.history.iter().filter(|e| e.kind.type_name() == kind).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
