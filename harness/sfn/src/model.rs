@@ -1398,7 +1398,7 @@ fn parse_state(
         }
     }
     let template =
-        |field: &str, ctx: &mut Ctx| obj.get(field).map(|v| ctx.template(v, &format!("{at}.{field}"), field));
+        |field: &str, ctx: &mut Ctx<'_>| obj.get(field).map(|v| ctx.template(v, &format!("{at}.{field}"), field));
     let kind = match type_name.as_str() {
         "Pass" => Kind::Pass {
             result: obj.get("Result").cloned(),
@@ -1413,7 +1413,7 @@ fn parse_state(
         _ => unreachable!("allowed_fields checked the type"),
     };
     let is_map = matches!(kind, Kind::Map { .. });
-    let jsonata_field = |field: &str, reads: Reads, ctx: &mut Ctx| {
+    let jsonata_field = |field: &str, reads: Reads, ctx: &mut Ctx<'_>| {
         obj.get(field)
             .filter(|_| jsonata)
             .map(|v| Template::parse_jsonata(v, &format!("{at}.{field}"), field, reads, ctx.errors))

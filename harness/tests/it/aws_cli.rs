@@ -324,7 +324,7 @@ fn the_aws_cli_works_against_sfn_serve() {
 
 /// The history of an execution once it has ended. The CLI has no wait for executions, so this
 /// asks again until the last event ends it, as a user's script would.
-fn ended_history(aws: &Aws, execution: &str) -> Vec<Value> {
+fn ended_history(aws: &Aws<'_>, execution: &str) -> Vec<Value> {
     loop {
         let history = aws.ok(&["get-execution-history", "--execution-arn", execution]);
         let events = history["events"].as_array().unwrap().clone();

@@ -15,10 +15,10 @@ const PASSWORD: &str = "s3cr3t-never-logged";
 struct Capture(Mutex<Vec<String>>);
 
 impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
         true
     }
-    fn log(&self, record: &log::Record) {
+    fn log(&self, record: &log::Record<'_>) {
         let line = format!("{} {}: {}", record.level(), record.target(), record.args());
         if line.contains(PASSWORD) || record.target().starts_with("suppaftp") {
             self.0.lock().unwrap().push(line);
