@@ -169,8 +169,14 @@ mod tests {
         let text = "refuse_delete: true\naws:\n  - {action: \"dynamodb:UpdateItem\", respond: throttle, times: 3}\n\
                     lambda:\n  - {function: TransferFile, fault: crash, after_bytes: 1024}\n";
         let set: FaultSet = serde_yaml::from_str(text).unwrap();
-        assert!(matches!(set.0.as_slice(), [Fault::Ftps(FtpsFault::RefuseDelete(true)), Fault::Aws(aws), Fault::Lambda(lambda)] if aws.len() == 1 && lambda.len() == 1), "{set:?}");
-        assert_eq!(serde_yaml::from_str::<FaultSet>(&serde_yaml::to_string(&set).unwrap()).unwrap(), set);
+        assert!(
+            matches!(set.0.as_slice(), [Fault::Ftps(FtpsFault::RefuseDelete(true)), Fault::Aws(aws), Fault::Lambda(lambda)] if aws.len() == 1 && lambda.len() == 1),
+            "{set:?}"
+        );
+        assert_eq!(
+            serde_yaml::from_str::<FaultSet>(&serde_yaml::to_string(&set).unwrap()).unwrap(),
+            set
+        );
         let json: FaultSet = serde_json::from_str(r#"{"size_delta": 1}"#).unwrap();
         assert_eq!(json.0, [FtpsFault::SizeDelta(1).into()]);
         assert_eq!(serde_json::to_string(&json).unwrap(), r#"{"size_delta":1}"#);

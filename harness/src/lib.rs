@@ -14,8 +14,8 @@
 
 pub mod emulate;
 pub mod fault;
-pub mod pki;
 pub mod ftps;
+pub mod pki;
 pub mod progress;
 pub mod report;
 pub mod scenario;

@@ -176,7 +176,10 @@ pub fn cells() -> Vec<Cell> {
     cells.push(scenario(
         "pipe-old-record-after-redrive",
         "a drop on every read ends the job ERROR; after a re-drive the old record arrives beside the new one",
-        vec![FtpsFault::DropAfterBytes(1024).into(), FtpsFault::DropTimes(Times::Count(5)).into()],
+        vec![
+            FtpsFault::DropAfterBytes(1024).into(),
+            FtpsFault::DropTimes(Times::Count(5)).into(),
+        ],
         vec![Action::Settle, Action::Redrive(JOB.into()), deliver(1)],
     ));
     cells

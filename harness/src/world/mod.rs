@@ -23,8 +23,8 @@ use pipeline::job::{Job, JobKey, JobStatus};
 use pipeline::secret::FtpsSettings;
 
 use crate::emulate::disk_s3::DiskS3;
-use pipeline::upload::UploadSettings;
 use pipeline::handlers::{ExecutionStatusChange, HealOutput};
+use pipeline::upload::UploadSettings;
 use pipeline::{Handlers, Settings};
 use serde_json::Value;
 use sfn::mock::TestCase;

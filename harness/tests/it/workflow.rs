@@ -174,9 +174,10 @@ async fn wrong_password_is_caught_and_recorded() {
 async fn a_drop_on_every_attempt_is_retried_then_recorded_and_the_remote_kept() {
     let world = world_with_ftps().await;
     let data = content(6 * 1024 * 1024, 2);
-    world
-        .ftps
-        .inject(&[FtpsFault::DropAfterBytes(1024 * 1024), FtpsFault::DropTimes(Times::ALWAYS)]);
+    world.ftps.inject(&[
+        FtpsFault::DropAfterBytes(1024 * 1024),
+        FtpsFault::DropTimes(Times::ALWAYS),
+    ]);
     let (world, execution, job) = failing(world, Some(&data)).await;
     assert_caught(&execution, &job, "TransientNetwork");
     assert_eq!(
