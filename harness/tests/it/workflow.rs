@@ -9,7 +9,7 @@ use harness::times::Times;
 use pipeline::job::{JobKey, JobStatus, TransferStage};
 use pipeline::secret::{FtpsSettings, Password};
 use serde_json::json;
-use sfn::{Execution, MockConfig, RunOptions, Status};
+use sfn::{EventKind, Execution, MockConfig, RunOptions, Status};
 
 const PROJECT: &str = "FLPIDS-NATS";
 
@@ -27,8 +27,13 @@ fn entered(execution: &Execution) -> Vec<String> {
         .collect()
 }
 
-fn failures_of(execution: &Execution, kind: &str) -> usize {
-    execution.history.iter().filter(|e| e.kind.type_name() == kind).count()
+/// The Lambda invocations that failed in an execution (`LambdaFunctionFailed` events).
+fn lambda_failures(execution: &Execution) -> usize {
+    execution
+        .history
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::LambdaFunctionFailed { .. }))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,11 +157,7 @@ async fn missing_file_is_caught_and_recorded() {
     let world = world_with_ftps().await;
     let (_, execution, job) = failing(world, None).await;
     assert_caught(&execution, &job, "RemoteFileNotFound");
-    assert_eq!(
-        failures_of(&execution, "LambdaFunctionFailed"),
-        1,
-        "permanent errors are not retried"
-    );
+    assert_eq!(lambda_failures(&execution), 1, "permanent errors are not retried");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,11 +181,7 @@ async fn a_drop_on_every_attempt_is_retried_then_recorded_and_the_remote_kept() 
     ]);
     let (world, execution, job) = failing(world, Some(&data)).await;
     assert_caught(&execution, &job, "TransientNetwork");
-    assert_eq!(
-        failures_of(&execution, "LambdaFunctionFailed"),
-        5,
-        "1 attempt + MaxAttempts 4 retries"
-    );
+    assert_eq!(lambda_failures(&execution), 5, "1 attempt + MaxAttempts 4 retries");
     assert_eq!(job.transfer_stage, Some(TransferStage::Streaming));
     assert_eq!(std::fs::read(world.ftps.local_path("/in/f.dat")).unwrap(), data);
     assert_eq!(world.open_multipart_uploads().await, 0);
@@ -197,7 +194,7 @@ async fn a_drop_once_is_retried_and_succeeds() {
     world.ftps.inject(&[FtpsFault::DropAfterBytes(1024)]);
     let (_, execution, job) = failing(world, Some(&content(300_000, 4))).await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.cause);
-    assert_eq!(failures_of(&execution, "LambdaFunctionFailed"), 1);
+    assert_eq!(lambda_failures(&execution), 1);
     assert_eq!(job.status, JobStatus::Completed);
 }
 
