@@ -30,12 +30,7 @@ fn main() {
             // A slow scenario (GiBs) is listed as ignored unless FILECHECKS_SLOW_TESTS is set.
             let slow = Scenario::load(&path).is_ok_and(|s| s.slow) && !slow_tests_enabled();
             Trial::test(name.clone(), move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let report = runtime.block_on(runner.run(&path)).map_err(|e| e.to_string())?;
+                let report = play(&runner, &path)?;
                 if !report.failures.is_empty() {
                     return Err(Failed::from(report.failures.join("\n")));
                 }
@@ -61,6 +56,16 @@ fn main() {
     conclusion.exit();
 }
 
+/// Plays one scenario file in a fresh world, on a runtime of its own.
+fn play(runner: &Runner, path: &std::path::Path) -> Result<harness::scenario::Report, Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(runtime.block_on(runner.run(path)).map_err(|e| e.to_string())?)
+}
+
 /// The fault matrix's cells, each written as a scenario file in `dir` and judged by the invariants.
 fn matrix_trials(project: &Project, dir: &std::path::Path) -> Vec<Trial> {
     matrix::cells()
@@ -70,12 +75,7 @@ fn matrix_trials(project: &Project, dir: &std::path::Path) -> Vec<Trial> {
             std::fs::write(&path, cell.scenario.to_yaml()).expect("the cell's scenario file");
             let runner = Runner::new(project.clone());
             Trial::test(format!("fault_matrix::{}", cell.name), move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let report = runtime.block_on(runner.run(&path)).map_err(|e| e.to_string())?;
+                let report = play(&runner, &path)?;
                 if report.broken_invariants.is_empty() {
                     Ok(())
                 } else {

@@ -198,14 +198,7 @@ fn main() {
         libtest_mimic::run(&args, vec![skipped.with_ignored_flag(true)]).exit();
     };
     let known = known_failures();
-    let groups_dir = root.join("groups");
-    let mut groups: Vec<PathBuf> = std::fs::read_dir(&groups_dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", groups_dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    groups.sort();
+    let groups = common::groups(&root);
     let mut trials = Vec::new();
     for group in groups {
         let name = group.file_name().unwrap_or_default().to_string_lossy().to_string();

@@ -51,3 +51,16 @@ fn beside_the_workspace() -> PathBuf {
         .unwrap_or(parent)
         .join("shared/jsonata-test-suite")
 }
+
+/// The suite's groups (`groups/*/`), in name order.
+pub fn groups(root: &Path) -> Vec<PathBuf> {
+    let dir = root.join("groups");
+    let mut groups: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    groups.sort();
+    groups
+}

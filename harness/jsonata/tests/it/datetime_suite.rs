@@ -165,14 +165,7 @@ fn expected(case: &Value) -> Option<Outcome> {
 }
 
 fn cases(root: &Path) -> Vec<(String, Value)> {
-    let groups_dir = root.join("groups");
-    let mut groups: Vec<PathBuf> = std::fs::read_dir(&groups_dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", groups_dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    groups.sort();
+    let groups = crate::common::groups(root);
     let mut out = Vec::new();
     for group in groups {
         let group_name = group.file_name().unwrap_or_default().to_string_lossy().to_string();
