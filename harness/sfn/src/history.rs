@@ -60,11 +60,14 @@ fn unix_epoch() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH
 }
 
-/// RFC 3339 text (as recorded) or epoch seconds (as the API answers).
+/// RFC 3339 text (as recorded; also with a space for the `T`, as Python's `str(datetime)` writes
+/// it in a boto3 dump) or epoch seconds (as the API answers).
 fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
     use serde::de::Error;
     match Value::deserialize(deserializer)? {
-        Value::String(text) => OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom),
+        Value::String(text) => OffsetDateTime::parse(&text, &Rfc3339)
+            .or_else(|e| OffsetDateTime::parse(&text.replacen(' ', "T", 1), &Rfc3339).map_err(|_| e))
+            .map_err(|e| D::Error::custom(format!("the timestamp {text:?}: {e}"))),
         Value::Number(n) => {
             let seconds = n.as_f64().ok_or_else(|| D::Error::custom("a timestamp out of range"))?;
             OffsetDateTime::from_unix_timestamp_nanos((seconds * 1e9) as i128).map_err(D::Error::custom)
@@ -179,7 +182,8 @@ pub struct DataDetails {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionStartedEventDetails {
-    /// The input as JSON text.
+    /// The input as JSON text (absent from a history fetched without execution data).
+    #[serde(default)]
     pub input: String,
     #[serde(default)]
     pub input_details: DataDetails,
@@ -190,7 +194,8 @@ pub struct ExecutionStartedEventDetails {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionSucceededEventDetails {
-    /// The output as JSON text.
+    /// The output as JSON text (absent from a history fetched without execution data).
+    #[serde(default)]
     pub output: String,
     #[serde(default)]
     pub output_details: DataDetails,
@@ -646,5 +651,25 @@ mod tests {
         let bare = json!({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "T"}});
         let event: Event = serde_json::from_value(bare).unwrap();
         assert_eq!(event.entered_state(), Some("T"));
+    }
+
+    #[test]
+    fn reads_a_history_without_execution_data_and_a_boto3_dump() {
+        // `get-execution-history --no-include-execution-data` leaves input and output out.
+        for (kind, key) in [
+            ("ExecutionStarted", "executionStartedEventDetails"),
+            ("ExecutionSucceeded", "executionSucceededEventDetails"),
+        ] {
+            let event: Event = serde_json::from_value(json!({"type": kind, key: {}})).unwrap();
+            assert_eq!(event.kind.type_name(), kind);
+        }
+        // Python's str(datetime), as a boto3 history dumped with json.dumps(default=str) has it.
+        let dumped = json!({"id": 1, "timestamp": "2024-01-02 03:04:05.123000+00:00", "type": "ExecutionStarted",
+            "executionStartedEventDetails": {"input": "{}"}});
+        let event: Event = serde_json::from_value(dumped).unwrap();
+        assert_eq!(event.timestamp.unix_timestamp(), 1704164645);
+        let wrong = json!({"timestamp": "yesterday", "type": "ExecutionStarted"});
+        let err = serde_json::from_value::<Event>(wrong).unwrap_err().to_string();
+        assert!(err.contains("the timestamp \"yesterday\""), "{err}");
     }
 }
