@@ -65,8 +65,9 @@ impl Serialize for Fault {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Ftps(fault) => fault.serialize(serializer),
-            Self::Aws(faults) => serializer.serialize_newtype_variant("Fault", 0, AWS, faults),
-            Self::Lambda(faults) => serializer.serialize_newtype_variant("Fault", 1, LAMBDA, faults),
+            // Indices past the FTPS server's variants (the map's formats go by name).
+            Self::Aws(faults) => serializer.serialize_newtype_variant("Fault", 100, AWS, faults),
+            Self::Lambda(faults) => serializer.serialize_newtype_variant("Fault", 101, LAMBDA, faults),
         }
     }
 }
@@ -91,18 +92,22 @@ impl<'de> Visitor<'de> for FaultVisitor {
         match name.as_str() {
             AWS => variant.newtype_variant().map(Fault::Aws),
             LAMBDA => variant.newtype_variant().map(Fault::Lambda),
-            _ => FtpsFault::deserialize(Named { name, variant })
-                .map(Fault::Ftps)
-                .map_err(|e: A::Error| with_owners(e)),
+            _ => {
+                let unknown = format!("unknown variant `{name}`");
+                FtpsFault::deserialize(Named { name, variant })
+                    .map(Fault::Ftps)
+                    .map_err(|e: A::Error| with_owners(e, &unknown))
+            }
         }
     }
 }
 
-/// An unknown name's error lists the FTPS server's faults; the other owners' are named too.
-fn with_owners<E: de::Error>(error: E) -> E {
+/// An unknown fault name's error lists the FTPS server's faults; the other owners' are named too.
+/// (Only the name's: an unknown word in a fault's value keeps its own error.)
+fn with_owners<E: de::Error>(error: E, unknown_name: &str) -> E {
     let message = error.to_string();
-    if message.starts_with("unknown variant") {
-        E::custom(format_args!("{message}, {AWS}, {LAMBDA}"))
+    if message.starts_with(unknown_name) {
+        E::custom(format_args!("{message}, `{AWS}`, `{LAMBDA}`"))
     } else {
         error
     }
@@ -161,7 +166,18 @@ mod tests {
         );
         let err = serde_yaml::from_str::<FaultSet>("colour: 1\n").unwrap_err().to_string();
         assert!(err.contains("unknown variant `colour`"), "{err}");
-        assert!(err.contains("refuse_delete") && err.contains("aws, lambda"), "{err}");
+        assert!(
+            err.contains("refuse_delete") && err.contains("`aws`, `lambda`"),
+            "{err}"
+        );
+        // An unknown word in a fault's value is the value's error, not a fault name's.
+        let err = serde_json::from_str::<FaultSet>(r#"{"change_source_after_download": "apend"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown variant `apend`") && !err.contains("lambda"),
+            "{err}"
+        );
     }
 
     #[test]
