@@ -21,3 +21,10 @@ pub mod report;
 pub mod scenario;
 pub mod times;
 pub mod world;
+
+/// Whether this runs under CI, where a missing tool fails a test instead of skipping it and a
+/// missing snapshot is an error: `CI` set to anything but empty, `0` or `false` (CI systems set
+/// `CI=true`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "" | "0" | "false"))
+}

@@ -187,7 +187,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let failed = cases.iter().filter(|c| !c.problems.is_empty()).count();
     // Under CI a failed run leaves its report behind, for the person who reads the build.
     let report_dir = args.report.clone().or_else(|| {
-        (failed > 0 && std::env::var_os("CI").is_some()).then(|| {
+        (failed > 0 && harness::under_ci()).then(|| {
             runner
                 .project
                 .root()

@@ -70,7 +70,7 @@ pub fn unavailable_reason() -> Option<String> {
 /// failure instead, so a CI machine that lost vsftpd does not pass silently.
 pub fn skip_unless_available() -> bool {
     let Some(why) = unavailable_reason() else { return false };
-    if std::env::var_os("CI").is_some() {
+    if crate::under_ci() {
         panic!("{why}");
     }
     eprintln!("skipping: {why}");

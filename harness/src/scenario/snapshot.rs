@@ -152,7 +152,7 @@ impl Update {
         if accept {
             return Update::Always;
         }
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        let ci = crate::under_ci();
         match std::env::var("INSTA_UPDATE").as_deref() {
             Ok("always") | Ok("1") => Update::Always,
             Ok("new") => Update::New,

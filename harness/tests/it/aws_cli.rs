@@ -109,7 +109,7 @@ impl Aws<'_> {
 fn the_aws_cli_works_against_sfn_serve() {
     let Some(cli) = cli() else {
         assert!(
-            std::env::var_os("CI").is_none(),
+            !harness::under_ci(),
             "no AWS CLI (set FILECHECKS_AWS_CLI or put aws on the PATH); CI must have one"
         );
         eprintln!("skipped: no AWS CLI (aws on the PATH or FILECHECKS_AWS_CLI)");

@@ -70,7 +70,7 @@ fn render(browser: &Path, page: &Path, screenshot: &Path) -> String {
 fn the_report_shows_the_run_in_a_browser() {
     let Some(browser) = chromium() else {
         assert!(
-            std::env::var_os("CI").is_none(),
+            !harness::under_ci(),
             "CI must have Chromium (.ci/run installs Debian's chromium)"
         );
         eprintln!("skipped: no Chromium (install Debian's chromium, or set CHROMIUM=path)");

@@ -2,7 +2,7 @@
 //! MIT): the directory `FILECHECKS_JSONATA_SUITE` names (its root, the one holding `groups/` and
 //! `datasets/`; relative to `harness/jsonata`, where cargo runs the tests), else
 //! `../shared/jsonata-test-suite` beside the workspace. Without it a suite test says why and skips,
-//! so that a clone with nothing beside it tests green; under `CI` (set and not empty) it fails.
+//! so that a clone with nothing beside it tests green; under CI (`CI` set to anything but empty, `0` or `false`, as the harness reads it) it fails.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,8 @@ pub fn suite_root() -> Option<PathBuf> {
         ),
     };
     let message = format!("the official JSONata test suite is missing: {message}");
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+    // CI systems set CI=true (or 1); empty, 0 and false mean a person's machine.
+    if std::env::var("CI").is_ok_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "" | "0" | "false")) {
         panic!("{message} (CI is set, so this fails rather than skips)");
     }
     // Straight to stderr: the test harness captures `eprintln!` of a test that passes.
