@@ -18,8 +18,9 @@ fn main() {
     let mut args = Arguments::from_args();
     // A scenario mostly waits (moto, the FTPS server, its timers): four at a time keep two cores
     // busy (78 s → 51–55 s for the scenario files, 26 s → 16 s for the matrix, measured on 2
-    // cores); `--test-threads` still decides.
-    args.test_threads = args.test_threads.or(Some(4));
+    // cores); `--test-threads` or RUST_TEST_THREADS still decides.
+    let from_env = std::env::var("RUST_TEST_THREADS").ok().and_then(|n| n.parse().ok());
+    args.test_threads = args.test_threads.or(from_env).or(Some(4));
     let project = Project::discover(None).expect("the checkout is a project");
     let scenarios = project.scenarios_dir().expect("the project has scenarios/");
     let mut trials = scenario_files(std::slice::from_ref(&scenarios))

@@ -1,8 +1,8 @@
 //! The harness's integration tests, one binary (as rust-analyzer's `slow-tests` and cargo's
 //! `testsuite`): each former `tests/*.rs` is a module here, so the AWS SDK, hyper, s3s and libunftp
 //! are linked once. `cargo test -p harness --test it MODULE::` runs one module's tests
-//! (`--test it aws_cli::`). The libtest-mimic runners stay binaries of their own: the scenario
-//! files (`--test scenarios`) and the fault matrix (`--test fault_matrix`).
+//! (`--test it aws_cli::`). The libtest-mimic runner of the scenario files and the fault
+//! matrix stays a binary of its own (`--test scenarios`).
 //!
 //! All modules share one process: one moto_server (the harness starts it once per process), one
 //! `log` logger; every test names its own tables, buckets, ports and temp dirs.

@@ -30,8 +30,8 @@
 //! `?`, `|`, `[` and `\` literally; where jsonata-js builds a string holding lone UTF-16 surrogates
 //! (the letters of a huge number, a non-BMP separator cut apart), Rust has U+FFFD.
 //!
-//! `tests/datetime_suite.rs` runs the official suite's cases that are one call with literal
-//! arguments; `tests/datetime_jsonata_js.rs` compares thousands of generated calls with jsonata-js.
+//! `tests/it/datetime_suite.rs` runs the official suite's cases that are one call with literal
+//! arguments; `tests/it/datetime_jsonata_js.rs` compares thousands of generated calls with jsonata-js.
 //!
 //! This file holds the public entry points and what its parts share (the errors, the output
 //! bound): `integer` is the integer pictures both ways, `picture` analyses date/time pictures,
