@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -85,16 +85,8 @@ fn load(root: &Path, group: &Path, case: &Value, data: Option<String>) -> Result
 }
 
 fn cases(root: &Path, group: &Path) -> Vec<(String, Result<Case, String>)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(group)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
+    for file in common::case_files(group) {
         let stem = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let parsed = serde_json::from_str::<Value>(&text).and_then(|v| {

@@ -65,3 +65,15 @@ pub fn groups(root: &Path) -> Vec<PathBuf> {
     groups.sort();
     groups
 }
+
+/// A group's case files (`*.json`), in name order.
+pub fn case_files(group: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(group)
+        .unwrap_or_else(|e| panic!("{}: {e}", group.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}

@@ -7,7 +7,7 @@
 //! Cases with "now" in them are not single calls (they compare with `$now()`), so the system clock
 //! `to_millis` uses does not matter here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jsonata::pictures;
 use serde_json::Value;
@@ -169,15 +169,7 @@ fn cases(root: &Path) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for group in groups {
         let group_name = group.file_name().unwrap_or_default().to_string_lossy().to_string();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&group)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in crate::common::case_files(&group) {
             let stem = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
             let Ok(parsed) = serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap_or_default()) else {
                 continue;

@@ -5,8 +5,6 @@
 //! The others (an argument computed, or read from the input) wait for the evaluator and the main
 //! suite. `cargo test -p jsonata --test it format_number_suite:: -- --nocapture` prints the counts.
 
-use std::path::{Path, PathBuf};
-
 use jsonata::pictures::{format_base, format_number};
 use serde_json::Value;
 
@@ -177,17 +175,6 @@ fn call(name: &str, args: &[Literal]) -> Option<Result<String, String>> {
     Some(result.map_err(|e| e.code.to_string()))
 }
 
-fn case_files(group: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(group)
-        .unwrap_or_else(|e| panic!("{}: {e}", group.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn literal_format_number_and_format_base_cases() {
     let Some(root) = crate::common::suite_root() else {
@@ -197,7 +184,7 @@ fn literal_format_number_and_format_base_cases() {
     let (mut total, mut literal, mut passed) = (0, 0, 0);
     let mut failures = Vec::new();
     for group in ["function-formatNumber", "function-formatBase"] {
-        for file in case_files(&groups.join(group)) {
+        for file in crate::common::case_files(&groups.join(group)) {
             let stem = file.file_stem().unwrap_or_default().to_string_lossy().to_string();
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             let cases = match serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display())) {
