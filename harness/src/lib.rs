@@ -11,6 +11,9 @@
 //! - `scenario` — scenario files: schema, run, checks, snapshots, content, from-item.
 //! - `report` — HTML pages of runs: the graph and path of each execution, items' versions.
 //! - `progress` — live bars for the in-process FTPS server's downloads.
+//! - `fault` — the faults a scenario names, each handed to its owner (`ftps`, `emulate`).
+//! - Leaves the others share: `times` (how often a fault fires), `pki` (the throw-away CA),
+//!   `resource` (`ResourceError`, a failed call to AWS).
 
 pub mod emulate;
 pub mod fault;
@@ -18,6 +21,7 @@ pub mod ftps;
 pub mod pki;
 pub mod progress;
 pub mod report;
+pub mod resource;
 pub mod scenario;
 pub mod times;
 pub mod world;

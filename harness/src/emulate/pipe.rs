@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::pattern::Pattern;
+use crate::resource::ResourceError;
 
 /// The Pipe as the template declares it: its filters and batch size.
 #[derive(Debug, Clone)]
@@ -35,18 +36,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub enum PipeError {
     #[error("the table {0} has no stream")]
     NoStream(String),
-    /// A call to DynamoDB or DynamoDB Streams failed (the SDK's error and its context).
-    #[error("{what}: {message}")]
-    Streams { what: &'static str, message: String },
-}
-
-impl PipeError {
-    fn streams(what: &'static str, error: &impl std::error::Error) -> Self {
-        Self::Streams {
-            what,
-            message: aws_sdk_dynamodbstreams::error::DisplayErrorContext(error).to_string(),
-        }
-    }
+    #[error(transparent)]
+    Streams(#[from] ResourceError),
 }
 
 /// Progress the Pipe reports after every read of the stream.
@@ -160,7 +151,7 @@ impl Pipe {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| PipeError::streams("describing the job table's stream", &e))?;
+            .map_err(|e| ResourceError::new("describing the job table's stream", &e))?;
         let stream_arn = described
             .table
             .and_then(|t| t.latest_stream_arn)

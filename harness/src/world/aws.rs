@@ -55,27 +55,10 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{what}: {message}")]
-pub struct ResourceError {
-    what: String,
-    message: String,
-}
-
-impl ResourceError {
-    pub fn new<E: std::error::Error>(what: &str, err: &E) -> Self {
-        Self {
-            what: what.to_string(),
-            message: aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
-        }
-    }
-}
+pub use crate::resource::ResourceError;
 
 fn failed<E: std::error::Error>(what: &str) -> impl FnOnce(E) -> ResourceError + '_ {
-    move |e| ResourceError {
-        what: what.to_string(),
-        message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-    }
+    move |e| ResourceError::new(what, &e)
 }
 
 /// Creates the job table with the keys and stream view `infra/template.yaml` declares.
