@@ -114,7 +114,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Err(RecvError::Closed) => break,
             };
             let job = execution_job(&execution).map_or_else(|| "?".into(), |k| k.job_id);
-
             say(
                 out.as_ref(),
                 format!(
