@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::PipelineError;
 
 /// The table's primary key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobKey {
     pub job_id: String,

@@ -94,6 +94,8 @@ pub struct ServiceOptions {
     /// `SFN_MOCK_CONFIG`: test cases chosen with `stateMachineArn#TestCaseName` on StartExecution.
     pub mocks: Option<MockConfig>,
     pub time: TimeMode,
+    /// StartExecution's rate quota (`RateQuota::START_EXECUTION`, AWS's), or none.
+    pub start_quota: Option<crate::quota::RateQuota>,
 }
 
 pub struct Service {
@@ -103,6 +105,7 @@ pub struct Service {
     events: tokio::sync::broadcast::Sender<Value>,
     /// Executions that ended, counted before their outcome is visible (see `ended`).
     ended: Arc<std::sync::atomic::AtomicUsize>,
+    start_bucket: Option<crate::quota::TokenBucket>,
 }
 
 /// The EventBridge event AWS sends on an execution's status change (`RUNNING` at the start, its
@@ -204,10 +207,11 @@ impl Service {
     pub fn new(options: ServiceOptions) -> Self {
         Self {
             registry: Mutex::new(Registry::default()),
-            options,
             tokens: Arc::new(TaskTokens::default()),
             events: tokio::sync::broadcast::channel(4096).0,
             ended: Arc::default(),
+            start_bucket: options.start_quota.map(crate::quota::TokenBucket::new),
+            options,
         }
     }
 
@@ -285,6 +289,9 @@ impl Service {
         mocks: Option<TestCase>,
     ) -> Result<Handle, ApiError> {
         check_name(&name)?;
+        if self.start_bucket.as_ref().is_some_and(|bucket| !bucket.take()) {
+            return Err(api_error("ThrottlingException", "Rate exceeded"));
+        }
         let mut registry = self.registry();
         let machine = registry
             .machines

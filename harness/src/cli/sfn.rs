@@ -167,6 +167,8 @@ async fn serve(port: u16, mock_config: Option<PathBuf>, virtual_time: bool) -> a
         } else {
             TimeMode::Real
         },
+        // Step Functions' own quota on StartExecution, as AWS meters it.
+        start_quota: Some(sfn::RateQuota::START_EXECUTION),
     }));
     let edge = Edge::start(service, None, port).await?;
     for (name, value) in harness::world::aws::client_environment(&edge.endpoint()) {

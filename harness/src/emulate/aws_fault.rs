@@ -113,6 +113,11 @@ impl AwsFaults {
         self.seen.lock().expect("seen lock").get(action).copied().unwrap_or(0)
     }
 
+    /// Requests of every action so far.
+    pub fn total_seen(&self) -> u64 {
+        self.seen.lock().expect("seen lock").values().map(|&n| n as u64).sum()
+    }
+
     /// Committed stage writes from now on.
     pub fn stage_commits(&self) -> tokio::sync::broadcast::Receiver<(String, String)> {
         self.stages.subscribe()

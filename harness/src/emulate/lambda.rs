@@ -4,8 +4,17 @@
 //! injected here: throttling, at-least-once (the same request run twice), and a function killed
 //! — by a crash or its timeout — once its job's write of a chosen stage has committed (its
 //! process state is gone, what it wrote stays).
+//!
+//! Concurrency is Lambda's: a function with `ReservedConcurrentExecutions` runs at most that
+//! many invocations at once, the others share what the account has left unreserved
+//! (`ACCOUNT_CONCURRENCY` less every reservation). A synchronous invocation (a Step Functions
+//! Task) beyond it is refused with `TooManyRequestsException`, which the state sees as
+//! `Lambda.TooManyRequestsException`; an asynchronous one (EventBridge's HealJob) waits in
+//! Lambda's event queue until a slot frees, as Lambda retries throttled events itself. The
+//! `throttle` fault refuses an invocation on top of that.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +69,62 @@ pub enum LambdaFaultKind {
     Timeout,
 }
 
+/// Lambda's default concurrency quota for an account in a region.
+pub const ACCOUNT_CONCURRENCY: u32 = 1000;
+
+/// What Lambda keeps unreserved whatever the reservations (it refuses a reservation below it).
+pub const MIN_UNRESERVED: u32 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConcurrencyError {
+    #[error(
+        "the functions reserve {reserved} concurrent executions, which leaves the account's {account} fewer \
+         than the {MIN_UNRESERVED} Lambda keeps unreserved (Lambda refuses such a reservation)"
+    )]
+    OverReserved { reserved: u32, account: u32 },
+}
+
+/// Concurrent executions: one pool per function with a reservation, one shared by the rest.
+struct Pools {
+    reserved: BTreeMap<String, Arc<tokio::sync::Semaphore>>,
+    unreserved: Arc<tokio::sync::Semaphore>,
+}
+
+impl Pools {
+    fn new(reserved: &BTreeMap<String, u32>, account: u32) -> Result<Self, ConcurrencyError> {
+        let total: u32 = reserved.values().sum();
+        if total.saturating_add(MIN_UNRESERVED) > account {
+            return Err(ConcurrencyError::OverReserved {
+                reserved: total,
+                account,
+            });
+        }
+        Ok(Self {
+            reserved: reserved
+                .iter()
+                .map(|(name, n)| (name.clone(), Arc::new(tokio::sync::Semaphore::new(*n as usize))))
+                .collect(),
+            unreserved: Arc::new(tokio::sync::Semaphore::new((account - total) as usize)),
+        })
+    }
+
+    fn of(&self, function: &str) -> &Arc<tokio::sync::Semaphore> {
+        self.reserved.get(function).unwrap_or(&self.unreserved)
+    }
+}
+
+/// The error Step Functions records when Lambda refuses an invocation for want of concurrency
+/// (the SDK's exception message, as the `cause` of a `LambdaFunctionFailed` event).
+pub fn throttled() -> StatesError {
+    StatesError::new(
+        "Lambda.TooManyRequestsException",
+        format!(
+            "Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: {}; Proxy: null)",
+            uuid::Uuid::new_v4()
+        ),
+    )
+}
+
 /// The world's Lambda service for the pipeline's functions.
 pub struct Lambdas {
     handlers: Arc<Handlers>,
@@ -69,6 +134,10 @@ pub struct Lambdas {
     aws: Arc<AwsFaults>,
     faults: Mutex<Vec<LambdaFault>>,
     in_flight: tokio::sync::watch::Sender<usize>,
+    pools: Pools,
+    /// Invocations refused for want of concurrency (Lambda's `Throttles` metric), injected ones
+    /// included.
+    throttles: AtomicU64,
 }
 
 /// When a `crash` or `timeout` fault kills an invocation.
@@ -105,20 +174,47 @@ impl Kill {
 }
 
 impl Lambdas {
+    /// `reserved`: each function's reserved concurrency (the template's), by function name.
     pub fn new(
         handlers: Arc<Handlers>,
         timeouts: BTreeMap<String, u64>,
+        reserved: &BTreeMap<String, u32>,
         aws: Arc<AwsFaults>,
         bytes_sent: tokio::sync::watch::Receiver<u64>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, ConcurrencyError> {
+        Ok(Self {
             handlers,
             bytes_sent,
             timeouts,
             aws,
             faults: Mutex::new(Vec::new()),
             in_flight: tokio::sync::watch::channel(0).0,
-        }
+            pools: Pools::new(reserved, ACCOUNT_CONCURRENCY)?,
+            throttles: AtomicU64::new(0),
+        })
+    }
+
+    /// Invocations refused so far for want of concurrency.
+    pub fn throttles(&self) -> u64 {
+        self.throttles.load(Ordering::Relaxed)
+    }
+
+    /// An asynchronous invocation of `function` (EventBridge's): it waits in Lambda's event
+    /// queue while the function has no free slot, then runs `work` holding one.
+    pub async fn invoke_async<T>(&self, function: &str, work: impl Future<Output = T>) -> T {
+        let pool = self.pools.of(function).clone();
+        let permit = match pool.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.throttles.fetch_add(1, Ordering::Relaxed);
+                pool.acquire_owned().await.expect("the pool is never closed")
+            }
+        };
+        self.in_flight.send_modify(|n| *n += 1);
+        let out = work.await;
+        self.in_flight.send_modify(|n| *n -= 1);
+        drop(permit);
+        out
     }
 
     /// Adds `faults` to the armed ones.
@@ -153,9 +249,17 @@ impl Lambdas {
         payload: Value,
     ) -> impl Future<Output = Result<Value, StatesError>> + Send + use<> {
         let lambdas = self.clone();
+        // Lambda counts the invocation against the function's concurrency as it is made.
+        let permit = self.pools.of(step.name()).clone().try_acquire_owned();
+        if permit.is_err() {
+            self.throttles.fetch_add(1, Ordering::Relaxed);
+        }
         self.in_flight.send_modify(|n| *n += 1);
         async move {
-            let result = lambdas.run(step, payload).await;
+            let result = match permit {
+                Ok(_permit) => lambdas.run(step, payload).await,
+                Err(_) => Err(throttled()),
+            };
             lambdas.in_flight.send_modify(|n| *n -= 1);
             result
         }
@@ -167,10 +271,8 @@ impl Lambdas {
         let mut kill_at_stage = None;
         match fault.as_ref().map(|f| (f.fault, f)) {
             Some((LambdaFaultKind::Throttle, _)) => {
-                return Err(StatesError::new(
-                    "Lambda.TooManyRequestsException",
-                    json!({"errorType": "TooManyRequestsException", "errorMessage": "Rate Exceeded."}).to_string(),
-                ));
+                self.throttles.fetch_add(1, Ordering::Relaxed);
+                return Err(throttled());
             }
             Some((LambdaFaultKind::Duplicate, _)) => {
                 // The first run's answer is lost, as when Lambda runs a request twice.

@@ -1,13 +1,20 @@
 //! An EventBridge Pipe for a DynamoDB stream: reads the table's stream through the real
 //! DynamoDB Streams API (GetRecords on every shard, as a Pipe's poller does), applies the
 //! Pipe's FilterCriteria, batches records as the Pipe's BatchSize says, and hands each batch —
-//! always a JSON array, as Pipes deliver it — to the target without waiting for it
-//! (`FIRE_AND_FORGET`).
+//! always a JSON array, as Pipes deliver it — to the target without waiting for the execution
+//! (`FIRE_AND_FORGET`), in the shard's order: the next batch goes once the target took this one.
+//! A batch the target refuses (StartExecution throttled) is sent again with exponential backoff
+//! up to the source's `MaximumRetryAttempts`, then described on the dead-letter queue and
+//! skipped, as the Pipe does with a stream source.
+//!
+//! Every record read is also kept, indexed by job (a report reads one job's reads without
+//! looking at the others'), and the latest status of every job is on a board (`up`'s progress
+//! line counts it without reading the table).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
@@ -16,18 +23,51 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use pipeline::job::JobKey;
+
 use super::pattern::Pattern;
 use crate::resource::ResourceError;
 
-/// The Pipe as the template declares it: its filters and batch size.
+/// The Pipe as the template declares it: its filters, batch size and retry policy.
 #[derive(Debug, Clone)]
 pub struct PipeSpec {
     pub filters: Vec<Pattern>,
     pub batch_size: usize,
+    /// `MaximumRetryAttempts`: how often a refused batch is sent again (`None`: until the
+    /// record expires from the stream, 24 hours).
+    pub max_retries: Option<u32>,
+    /// Whether the source declares a `DeadLetterConfig` (the world then makes its queue).
+    pub dead_letter: bool,
 }
 
-/// The Pipe's target: starts an execution with a batch and resolves when that execution ends.
-pub type Target = Arc<dyn Fn(Value) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Why the target refused a batch (StartExecution's error).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub code: String,
+    pub message: String,
+}
+
+/// The Pipe's target: starts an execution with a batch and returns a future that resolves when
+/// that execution ends, or says why it could not start one.
+pub type Target = Arc<dyn Fn(Value) -> Result<BoxFuture<'static, ()>, Refused> + Send + Sync>;
+
+/// The Pipe's dead-letter queue: sends one message, or says why it could not.
+pub type DeadLetterQueue = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// How a Pipe paces its retries: `Real` takes their time, `Accelerated(n)` 1/n of it, `Virtual`
+/// none (the world's Step Functions clock, `sfn::TimeMode`).
+fn pace(time: sfn::TimeMode, wait: Duration) -> Duration {
+    match time {
+        sfn::TimeMode::Real => wait,
+        sfn::TimeMode::Accelerated(n) => wait / n.max(1),
+        sfn::TimeMode::Virtual => Duration::ZERO,
+    }
+}
+
+/// The wait before retry `attempt` (1, 2, …) of a refused batch: 1 s, doubling, at most 60 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
+}
 
 /// How often an idle shard is read again (a Pipe's poller reads about four times a second).
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -51,10 +91,63 @@ pub struct Progress {
     pub in_flight: usize,
 }
 
+/// What the Pipe did with its target so far.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Batches the target refused (each retry counts).
+    refused: AtomicU64,
+    /// Batches given up on and sent to the dead-letter queue.
+    dead_lettered: AtomicU64,
+}
+
 pub struct Pipe {
     progress: watch::Receiver<Progress>,
     task: tokio::task::JoinHandle<()>,
-    log: Arc<std::sync::Mutex<Vec<Read>>>,
+    log: Arc<std::sync::Mutex<Log>>,
+    counters: Arc<Counters>,
+}
+
+/// Every record read, and per job its reads and latest status.
+#[derive(Default)]
+struct Log {
+    reads: Vec<Read>,
+    by_job: HashMap<JobKey, Vec<usize>>,
+    board: HashMap<JobKey, (String, Instant)>,
+}
+
+impl Log {
+    fn push(&mut self, read: Read) {
+        if let Ok(key) = pipeline::job::key_from_stream_record(&read.record) {
+            self.by_job.entry(key.clone()).or_default().push(self.reads.len());
+            let status = read.record["dynamodb"]["NewImage"]["status"]["S"].as_str();
+            match (read.record["eventName"].as_str(), status) {
+                (Some("REMOVE"), _) => {
+                    self.board.remove(&key);
+                }
+                (_, Some(status)) => {
+                    let entry = self.board.entry(key).or_insert_with(|| (String::new(), Instant::now()));
+                    if entry.0 != status {
+                        *entry = (status.to_string(), Instant::now());
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.reads.push(read);
+    }
+}
+
+/// The jobs as the stream last showed them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Board {
+    /// How many jobs are in each status.
+    pub statuses: BTreeMap<String, usize>,
+    /// How long the job longest in RUNNING has been there.
+    pub oldest_running: Option<Duration>,
+    /// Batches the target refused, retries included.
+    pub refused: u64,
+    /// Batches sent to the dead-letter queue.
+    pub dead_lettered: u64,
 }
 
 /// One stream record as the Pipe read it: what it was (`INSERT`, `MODIFY`, `REMOVE`), the item
@@ -143,7 +236,14 @@ fn record_json(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str
 impl Pipe {
     /// Starts reading `table`'s stream from its oldest record (the world creates the table, so
     /// that is the moment the Pipe was created: nothing is missed between boot and first read).
-    pub async fn start(sdk: &SdkConfig, table: &str, spec: PipeSpec, target: Target) -> Result<Self, PipeError> {
+    pub async fn start(
+        sdk: &SdkConfig,
+        table: &str,
+        spec: PipeSpec,
+        target: Target,
+        dead_letters: Option<DeadLetterQueue>,
+        time: sfn::TimeMode,
+    ) -> Result<Self, PipeError> {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
         let described = ddb
@@ -158,23 +258,60 @@ impl Pipe {
             .ok_or_else(|| PipeError::NoStream(table.to_string()))?;
         let (progress_tx, progress) = watch::channel(Progress::default());
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let task = tokio::spawn(run(
-            streams,
-            stream_arn,
-            spec,
+        let log = Arc::new(std::sync::Mutex::new(Log::default()));
+        let counters = Arc::new(Counters::default());
+        let delivery = Delivery {
             target,
-            progress_tx,
-            in_flight,
-            log.clone(),
-        ));
-        Ok(Self { progress, task, log })
+            dead_letters,
+            max_retries: spec.max_retries,
+            time,
+            in_flight: in_flight.clone(),
+            finished: Arc::new(tokio::sync::Notify::new()),
+            counters: counters.clone(),
+            stream_arn: stream_arn.clone(),
+        };
+        let task = tokio::spawn(run(streams, stream_arn, spec, delivery, progress_tx, log.clone()));
+        Ok(Self {
+            progress,
+            task,
+            log,
+            counters,
+        })
     }
 
     /// Every record read so far, in the order read (a report shows the items' versions and what
     /// the filter dropped).
     pub fn log(&self) -> Vec<Read> {
-        self.log.lock().expect("pipe log").clone()
+        self.log.lock().expect("pipe log").reads.clone()
+    }
+
+    /// The records read about job `key`, in the order read; the cost is that job's reads only.
+    pub fn reads_of(&self, key: &JobKey) -> Vec<Read> {
+        let log = self.log.lock().expect("pipe log");
+        log.by_job
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|&i| log.reads[i].clone())
+            .collect()
+    }
+
+    /// The jobs' statuses as the stream last showed them, and what the target refused.
+    pub fn board(&self) -> Board {
+        let log = self.log.lock().expect("pipe log");
+        let mut board = Board {
+            refused: self.counters.refused.load(Ordering::Relaxed),
+            dead_lettered: self.counters.dead_lettered.load(Ordering::Relaxed),
+            ..Board::default()
+        };
+        for (status, since) in log.board.values() {
+            *board.statuses.entry(status.clone()).or_insert(0) += 1;
+            if status == "RUNNING" {
+                let age = since.elapsed();
+                board.oldest_running = Some(board.oldest_running.map_or(age, |oldest| oldest.max(age)));
+            }
+        }
+        board
     }
 
     /// Resolves once every record written before this call has been read, filtered, delivered,
@@ -194,13 +331,12 @@ async fn run(
     streams: aws_sdk_dynamodbstreams::Client,
     stream_arn: String,
     spec: PipeSpec,
-    target: Target,
+    delivery: Delivery,
     progress: watch::Sender<Progress>,
-    in_flight: Arc<AtomicUsize>,
-    log: Arc<std::sync::Mutex<Vec<Read>>>,
+    log: Arc<std::sync::Mutex<Log>>,
 ) {
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
-    let finished = Arc::new(tokio::sync::Notify::new());
+    let in_flight = delivery.in_flight.clone();
     let mut polls = 0u64;
     let mut batch: Vec<Value> = Vec::new();
     loop {
@@ -227,7 +363,7 @@ async fn run(
         // then proves every earlier record was handled and every execution it caused ended.
         let in_flight_before = in_flight.load(Ordering::SeqCst);
         let mut seen = 0usize;
-        for iterator in iterators.values_mut() {
+        for (shard, iterator) in iterators.iter_mut() {
             let Some(current) = iterator.clone() else { continue };
             match streams.get_records().shard_iterator(&current).send().await {
                 Ok(out) => {
@@ -244,7 +380,7 @@ async fn run(
                             batch.push(record);
                         }
                         if batch.len() >= spec.batch_size.max(1) {
-                            deliver(std::mem::take(&mut batch), &target, &in_flight, &finished);
+                            delivery.deliver(std::mem::take(&mut batch), shard).await;
                         }
                     }
                 }
@@ -252,10 +388,10 @@ async fn run(
                     tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&err), "GetRecords failed; retrying")
                 }
             }
-        }
-        // A partial batch is sent when a read brings no more (a Pipe's batching window of 0).
-        if !batch.is_empty() {
-            deliver(std::mem::take(&mut batch), &target, &in_flight, &finished);
+            // A partial batch is sent when a read brings no more (a Pipe's batching window of 0).
+            if !batch.is_empty() {
+                delivery.deliver(std::mem::take(&mut batch), shard).await;
+            }
         }
         polls += 1;
         progress.send_replace(Progress {
@@ -266,19 +402,83 @@ async fn run(
         if seen == 0 {
             tokio::select! {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                _ = finished.notified() => {}
+                _ = delivery.finished.notified() => {}
             }
         }
     }
 }
 
-fn deliver(batch: Vec<Value>, target: &Target, in_flight: &Arc<AtomicUsize>, finished: &Arc<tokio::sync::Notify>) {
-    in_flight.fetch_add(1, Ordering::SeqCst);
-    let execution = target(Value::Array(batch));
-    let (in_flight, finished) = (in_flight.clone(), finished.clone());
-    tokio::spawn(async move {
-        execution.await;
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-        finished.notify_one();
-    });
+/// The Pipe's side of its target: start, retry, give up.
+struct Delivery {
+    target: Target,
+    dead_letters: Option<DeadLetterQueue>,
+    max_retries: Option<u32>,
+    time: sfn::TimeMode,
+    in_flight: Arc<AtomicUsize>,
+    /// Notified as each started execution ends.
+    finished: Arc<tokio::sync::Notify>,
+    counters: Arc<Counters>,
+    stream_arn: String,
+}
+
+impl Delivery {
+    /// Hands `batch` (records of `shard`) to the target, again and again while it refuses, up
+    /// to the retry policy; then describes it on the dead-letter queue and moves on.
+    async fn deliver(&self, batch: Vec<Value>, shard: &str) {
+        let mut attempt = 0u32;
+        loop {
+            // Counted before the start, so an idle read never misses an execution just begun.
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            match (self.target)(Value::Array(batch.clone())) {
+                Ok(execution) => {
+                    let (in_flight, finished) = (self.in_flight.clone(), self.finished.clone());
+                    tokio::spawn(async move {
+                        execution.await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        finished.notify_one();
+                    });
+                    return;
+                }
+                Err(refused) => {
+                    self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    if self.max_retries.is_some_and(|max| attempt >= max) {
+                        self.dead_letter(&batch, shard, attempt + 1, &refused).await;
+                        return;
+                    }
+                    attempt += 1;
+                    tracing::info!(attempt, code = %refused.code, "the Pipe's target refused a batch; retrying");
+                    tokio::time::sleep(pace(self.time, backoff(attempt))).await;
+                }
+            }
+        }
+    }
+
+    /// The dead-letter message of a stream source's batch: where it is in the shard, not the
+    /// records (as Pipes and Lambda's event source mappings describe a stream batch).
+    async fn dead_letter(&self, batch: &[Value], shard: &str, attempts: u32, refused: &Refused) {
+        self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        let sequence = |record: Option<&Value>| record.map(|r| r["dynamodb"]["SequenceNumber"].clone());
+        let arrival = |record: Option<&Value>| record.map(|r| r["dynamodb"]["ApproximateCreationDateTime"].clone());
+        let message = json!({
+            "version": "1.0",
+            "timestamp": pipeline::timestamp::now(),
+            "requestContext": {"requestId": uuid::Uuid::new_v4().to_string(),
+                "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
+            "responseContext": {"errorCode": refused.code, "errorMessage": refused.message},
+            "DDBStreamBatchInfo": {"shardId": shard, "streamArn": self.stream_arn, "batchSize": batch.len(),
+                "startSequenceNumber": sequence(batch.first()), "endSequenceNumber": sequence(batch.last()),
+                "approximateArrivalOfFirstRecord": arrival(batch.first()),
+                "approximateArrivalOfLastRecord": arrival(batch.last())},
+        });
+        tracing::error!(attempts, code = %refused.code, "the Pipe gave up on a batch");
+        match &self.dead_letters {
+            Some(queue) => {
+                if let Err(e) = queue(message).await {
+                    tracing::error!(error = %e, "the Pipe's dead-letter queue refused a message; the batch is lost");
+                }
+            }
+            None => tracing::error!("the Pipe has no dead-letter queue; the batch is lost"),
+        }
+    }
 }

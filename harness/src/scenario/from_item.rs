@@ -328,6 +328,7 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
         mocks: None,
         ftps: None,
         speedup: None,
+        parameters: Default::default(),
         s3: Default::default(),
         slow: false,
         expect: Expect {

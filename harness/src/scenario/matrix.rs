@@ -70,6 +70,7 @@ fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action
         mocks: None,
         ftps: None,
         speedup: None,
+        parameters: Default::default(),
         s3: Default::default(),
         slow: false,
         expect: Expect::default(),

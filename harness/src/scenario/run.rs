@@ -166,6 +166,7 @@ impl Runner {
             mocks,
             timeouts: timeouts(),
             s3: scenario.s3,
+            parameters: scenario.parameters.clone(),
             time: match scenario.speedup {
                 Some(factor) => sfn::TimeMode::Accelerated(factor),
                 None => sfn::TimeMode::Virtual,

@@ -27,6 +27,31 @@ fn invalid(file: &Path, message: impl Into<String>) -> ScenarioError {
     }
 }
 
+/// Parameter values as YAML writes them: text, numbers or booleans, each as the template reads it.
+fn parameter_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<crate::world::template::ParameterOverrides, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Number(serde_yaml::Number),
+        Bool(bool),
+    }
+    let values = std::collections::BTreeMap::<String, Scalar>::deserialize(deserializer)?;
+    Ok(values
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Scalar::Text(s) => s,
+                Scalar::Number(n) => n.to_string(),
+                Scalar::Bool(b) => b.to_string(),
+            };
+            (name, text)
+        })
+        .collect())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -68,6 +93,14 @@ pub struct Scenario {
     /// `disk`: S3 on the disk-backed store instead of the AWS backend (files of GiBs).
     #[serde(default, skip_serializing_if = "is_backend")]
     pub s3: crate::world::S3Store,
+    /// The template's parameters in place of their defaults, as `sam deploy
+    /// --parameter-overrides` sets them (`TransferFileConcurrency: 2`).
+    #[serde(
+        default,
+        skip_serializing_if = "std::collections::BTreeMap::is_empty",
+        deserialize_with = "parameter_values"
+    )]
+    pub parameters: crate::world::template::ParameterOverrides,
     /// Runs only when `FILECHECKS_SLOW_TESTS` is set (minutes and GiBs of disk).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub slow: bool,

@@ -194,3 +194,26 @@ pub async fn put_secret_text(sdk: &SdkConfig, name: &str, text: &str) -> Result<
         .map_err(failed("creating the FTPS secret"))?;
     Ok(())
 }
+
+/// Creates an SQS queue (SQS's JSON protocol) and returns its URL.
+pub async fn create_queue(endpoint: &str, name: &str) -> Result<String, ResourceError> {
+    let sqs = &super::integrations::SQS;
+    let answer = super::integrations::aws_json(
+        &super::integrations::json_client(),
+        endpoint,
+        &format!("{}.CreateQueue", sqs.target),
+        sqs.content_type,
+        sqs.signing_name,
+        &serde_json::json!({"QueueName": name}),
+    )
+    .await
+    .map_err(|e| ResourceError::new("creating the Pipe's dead-letter queue", &e))?;
+    answer["QueueUrl"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ResourceError::new("creating the Pipe's dead-letter queue", &NoQueueUrl))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("CreateQueue answered without a QueueUrl")]
+struct NoQueueUrl;

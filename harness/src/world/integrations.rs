@@ -22,13 +22,20 @@ use sfn::{Bindings, StatesError, TaskFn};
 use super::aws::{REGION, TEST_CREDENTIALS};
 
 /// An AWS JSON protocol service.
-struct Api {
+pub struct Api {
     /// `X-Amz-Target` prefix (`DynamoDB_20120810`).
-    target: &'static str,
-    content_type: &'static str,
+    pub target: &'static str,
+    pub content_type: &'static str,
     /// The SigV4 signing name, by which emulators route the request.
-    signing_name: &'static str,
+    pub signing_name: &'static str,
 }
+
+/// SQS, whose JSON protocol moto speaks (the Pipe's dead-letter queue).
+pub const SQS: Api = Api {
+    target: "AmazonSQS",
+    content_type: "application/x-amz-json-1.0",
+    signing_name: "sqs",
+};
 
 const DYNAMODB: Api = Api {
     target: "DynamoDB_20120810",
@@ -92,7 +99,7 @@ fn operation(action: &str) -> String {
 
 /// The integrations, calling the AWS endpoint `endpoint` (the world's backend).
 pub fn bindings(sdk: &aws_config::SdkConfig, endpoint: &str) -> Bindings {
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let client = json_client();
     let mut bindings = Bindings::default();
     for (integration, api, prefix) in INTEGRATIONS {
         let action = integration.rsplit(':').next().unwrap_or_default();
@@ -238,16 +245,32 @@ fn s3_bindings(s3: &aws_sdk_s3::Client, bindings: &mut Bindings) {
     bindings.bind_integration("aws-sdk:s3:deleteObject", delete);
 }
 
-async fn call(
+/// An AWS JSON protocol API's error answer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message} (Service: {service}, Status Code: {status}, Error Code: {code})")]
+pub struct AwsJsonError {
+    pub service: &'static str,
+    pub status: u16,
+    /// The error's code (`ConditionalCheckFailedException`), or how the call failed.
+    pub code: String,
+    pub message: String,
+}
+
+/// One call of an AWS JSON protocol API (`X-Amz-Target: <target>`) at `endpoint`.
+pub async fn aws_json(
     client: &Client<HttpConnector, Full<Bytes>>,
     endpoint: &str,
     target: &str,
     content_type: &str,
-    signing_name: &str,
-    prefix: &str,
-    params: Value,
-) -> Result<Value, StatesError> {
-    let failed = |cause: String| StatesError::new("States.TaskFailed", cause);
+    signing_name: &'static str,
+    params: &Value,
+) -> Result<Value, AwsJsonError> {
+    let failed = |message: String| AwsJsonError {
+        service: signing_name,
+        status: 0,
+        code: "ClientError".into(),
+        message: format!("{target}: {message}"),
+    };
     // Emulators route by the credential scope and do not check the signature.
     let authorization = format!(
         "AWS4-HMAC-SHA256 Credential={TEST_CREDENTIALS}/20260101/{REGION}/{signing_name}/aws4_request, SignedHeaders=content-type;host;x-amz-target, Signature=0"
@@ -258,33 +281,58 @@ async fn call(
         .header("x-amz-date", "20260101T000000Z")
         .header("authorization", authorization)
         .body(Full::new(Bytes::from(params.to_string())))
-        .map_err(|e| failed(format!("{target}: {e}")))?;
+        .map_err(|e| failed(e.to_string()))?;
     let response = client
         .request(request)
         .await
-        .map_err(|e| failed(format!("{target}: the AWS endpoint: {e}")))?;
+        .map_err(|e| failed(format!("the AWS endpoint: {e}")))?;
     let status = response.status();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| failed(format!("{target}: reading the answer: {e}")))?
+        .map_err(|e| failed(format!("reading the answer: {e}")))?
         .to_bytes();
     let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if status.is_success() {
         return Ok(answer);
     }
     let kind = answer["__type"].as_str().unwrap_or("ServiceException");
-    let code = kind.rsplit('#').next().unwrap_or(kind);
-    let message = answer["message"]
-        .as_str()
-        .or_else(|| answer["Message"].as_str())
-        .unwrap_or_default();
-    Err(StatesError::new(
-        format!("{prefix}.{code}"),
-        format!(
-            "{message} (Service: {signing_name}, Status Code: {}, Error Code: {code})",
-            status.as_u16()
-        ),
-    ))
+    Err(AwsJsonError {
+        service: signing_name,
+        status: status.as_u16(),
+        code: kind.rsplit('#').next().unwrap_or(kind).to_string(),
+        message: answer["message"]
+            .as_str()
+            .or_else(|| answer["Message"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// A plain HTTP/1 client for `aws_json`.
+pub fn json_client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+async fn call(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    endpoint: &str,
+    target: &str,
+    content_type: &str,
+    signing_name: &'static str,
+    prefix: &str,
+    params: Value,
+) -> Result<Value, StatesError> {
+    aws_json(client, endpoint, target, content_type, signing_name, &params)
+        .await
+        .map_err(|e| {
+            let name = if e.status == 0 {
+                "States.TaskFailed".to_string()
+            } else {
+                format!("{prefix}.{}", e.code)
+            };
+            let cause = if e.status == 0 { e.message.clone() } else { e.to_string() };
+            StatesError::new(name, cause)
+        })
 }

@@ -37,7 +37,7 @@ pub use project::{Project, ProjectError, ProjectFile};
 use crate::emulate::aws_fault::AwsFaults;
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::lambda::Lambdas;
-use crate::emulate::pipe::{Pipe, PipeError, Target};
+use crate::emulate::pipe::{Board, DeadLetterQueue, Pipe, PipeError, Read, Refused, Target};
 use crate::fault::Fault;
 use crate::ftps::{FtpsServer, FtpsServerError};
 use template::StackSpec;
@@ -83,6 +83,8 @@ pub enum WorldError {
     Healing(#[source] crate::emulate::pattern::PatternError),
     #[error(transparent)]
     DiskS3(#[from] crate::emulate::disk_s3::DiskS3Error),
+    #[error("Lambda: {0}")]
+    Concurrency(#[from] crate::emulate::lambda::ConcurrencyError),
 }
 
 /// Where the world's S3 lives (`s3: disk` in a scenario file).
@@ -134,11 +136,18 @@ fn batch_job(batch: &Value) -> Option<JobKey> {
     pipeline::job::key_from_stream_record(batch.get(0)?).ok()
 }
 
-/// HealJob on one status-change event, as EventBridge invokes it: asynchronously, and Lambda
-/// retries a failed invocation twice. A recorded error is announced with its job.
-async fn heal(handlers: &Handlers, change: ExecutionStatusChange, healed: &broadcast::Sender<(JobKey, String)>) {
+/// HealJob on one status-change event, as EventBridge invokes it: asynchronously (it waits for
+/// a free slot of the function's concurrency), and Lambda retries a failed invocation twice. A
+/// recorded error is announced with its job.
+async fn heal(
+    lambdas: &Lambdas,
+    function: &str,
+    handlers: &Handlers,
+    change: ExecutionStatusChange,
+    healed: &broadcast::Sender<(JobKey, String)>,
+) {
     for attempt in 1..=3 {
-        match handlers.heal_job(change.clone()).await {
+        match lambdas.invoke_async(function, handlers.heal_job(change.clone())).await {
             Ok(HealOutput { recorded }) => {
                 tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
                 let job = change.detail.input.as_deref().and_then(input_job);
@@ -203,6 +212,10 @@ pub struct WorldOptions {
     /// Waits and retry intervals: virtual (scenarios: the clock jumps) or real (`up`, as on AWS).
     pub time: TimeMode,
     pub s3: S3Store,
+    /// The template's parameters, in place of their defaults (`sam deploy --parameter-overrides`).
+    pub parameters: template::ParameterOverrides,
+    /// Step Functions' StartExecution rate quota (AWS's by default).
+    pub start_quota: sfn::RateQuota,
 }
 
 impl Default for WorldOptions {
@@ -221,6 +234,8 @@ impl Default for WorldOptions {
             pipe: PipeState::Running,
             time: TimeMode::Virtual,
             s3: S3Store::Backend,
+            parameters: Default::default(),
+            start_quota: sfn::RateQuota::START_EXECUTION,
         }
     }
 }
@@ -249,6 +264,7 @@ impl Healing {
         service: &Arc<Service>,
         machine_arn: &str,
         handlers: Arc<Handlers>,
+        lambdas: Arc<Lambdas>,
     ) -> Result<Healing, WorldError> {
         let (tx, handled) = tokio::sync::watch::channel(0usize);
         let (healed, _) = broadcast::channel(1024);
@@ -261,7 +277,9 @@ impl Healing {
         };
         let healed_tx = healed.clone();
         let pattern = spec.pattern(machine_arn).map_err(WorldError::Healing)?;
+        let function = Arc::new(spec.function.trim_end_matches("Function").to_string());
         let mut events = service.events();
+        let tx = Arc::new(tx);
         let task = tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -276,12 +294,25 @@ impl Healing {
                 // it as its typed input.
                 let ended = event["detail"]["status"] != "RUNNING";
                 if pattern.matches(&event) {
-                    match serde_json::from_value::<ExecutionStatusChange>(event) {
-                        Ok(change) => heal(&handlers, change, &healed_tx).await,
-                        Err(e) => tracing::error!(error = %e, "HealJob cannot read a status-change event"),
-                    }
-                }
-                if ended {
+                    // Each event is its own asynchronous invocation: a burst of them waits for
+                    // HealJob's concurrency, never for each other, and the rule keeps reading.
+                    let (lambdas, function, handlers, healed, tx) = (
+                        lambdas.clone(),
+                        function.clone(),
+                        handlers.clone(),
+                        healed_tx.clone(),
+                        tx.clone(),
+                    );
+                    tokio::spawn(async move {
+                        match serde_json::from_value::<ExecutionStatusChange>(event) {
+                            Ok(change) => heal(&lambdas, &function, &handlers, change, &healed).await,
+                            Err(e) => tracing::error!(error = %e, "HealJob cannot read a status-change event"),
+                        }
+                        if ended {
+                            tx.send_modify(|n| *n += 1);
+                        }
+                    });
+                } else if ended {
                     tx.send_modify(|n| *n += 1);
                 }
             }
@@ -333,6 +364,7 @@ pub struct World {
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
     disk_s3: Option<DiskS3>,
+    pipe_dlq_url: Option<String>,
 }
 
 impl World {
@@ -349,7 +381,7 @@ impl World {
             Some(endpoint) => aws::sdk_config(endpoint).await,
             None => direct.clone(),
         };
-        let stack = StackSpec::parse(&options.project.template()?)?;
+        let stack = StackSpec::parse(&options.project.template()?, &options.parameters)?;
         let definition = match &options.state_machine {
             Some(definition) => definition.clone(),
             None => options.project.state_machine()?,
@@ -397,9 +429,10 @@ impl World {
         let lambdas = Arc::new(Lambdas::new(
             handlers.clone(),
             stack.function_timeouts.clone(),
+            &stack.reserved_concurrency,
             aws_faults.clone(),
             ftps.bytes_sent(),
-        ));
+        )?);
         let mut bindings = workflow::bindings(lambdas.clone());
         bindings.extend(integrations::bindings(&sdk, &bound.endpoint()));
         let executor = Arc::new(Executor::new(machine, bindings.clone()));
@@ -407,18 +440,24 @@ impl World {
             bindings,
             mocks: None,
             time: options.time,
+            start_quota: Some(options.start_quota),
         }));
         let role = sfn::arn::role(&format!("{}-role", stack.state_machine_name));
         let state_machine_arn = service
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
-        let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone())?;
+        let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone(), lambdas.clone())?;
         let edge = bound.serve_split(
             service.clone(),
             Some(&backend.endpoint),
             backend.dynamodb_endpoint.as_deref(),
             aws_faults.clone(),
         )?;
+        // The Pipe's dead-letter queue, where the template gives it one.
+        let pipe_dlq_url = match stack.pipe.dead_letter {
+            true => Some(aws::create_queue(&backend.endpoint, &format!("FSA-FileChecks-{}-dlq", names.id)).await?),
+            false => None,
+        };
         let executions = Arc::new(Mutex::new(Vec::new()));
         let (finished, _) = broadcast::channel(1024);
         let running = Arc::new(tokio::sync::watch::channel(Vec::<Handle>::new()).0);
@@ -436,24 +475,28 @@ impl World {
                     );
                     Arc::new(move |batch: Value| {
                         let (executions, finished) = (executions.clone(), finished.clone());
-                        // Started at once, as the Pipe's StartExecution is; the target resolves
-                        // when the execution ends (the settle signal counts on that).
-                        let started = service.start(&machine_arn, batch, mocks.clone());
-                        if let Ok(handle) = &started {
-                            running.send_modify(|handles| handles.push(handle.clone()));
-                        }
-                        Box::pin(async move {
-                            match started {
-                                Ok(handle) => record(&executions, &finished, handle.wait().await),
-                                Err(e) => tracing::error!(error = %e, "the Pipe could not start an execution"),
-                            }
-                        })
+                        // The Pipe's StartExecution: refused when Step Functions throttles it;
+                        // once started, the future resolves when the execution ends (the settle
+                        // signal counts on that).
+                        let handle = service
+                            .start(&machine_arn, batch, mocks.clone())
+                            .map_err(|e| Refused {
+                                code: e.kind.to_string(),
+                                message: e.message,
+                            })?;
+                        running.send_modify(|handles| handles.push(handle.clone()));
+                        Ok(Box::pin(async move { record(&executions, &finished, handle.wait().await) }))
                     })
                 };
-                Some(Pipe::start(&sdk, &names.table, stack.pipe.clone(), target).await?)
+                let dead_letters = match &pipe_dlq_url {
+                    Some(url) => Some(dead_letter_queue(&backend.endpoint, url)),
+                    None => None,
+                };
+                Some(Pipe::start(&sdk, &names.table, stack.pipe.clone(), target, dead_letters, options.time).await?)
             }
         };
         Ok(World {
+            pipe_dlq_url,
             _backend: backend,
             ddb: aws_sdk_dynamodb::Client::new(&direct_dynamodb),
             s3: aws::s3_client(&s3_direct),
@@ -708,7 +751,35 @@ impl World {
 
     /// The landing bucket's objects (key, size), as far as they can be listed.
     pub async fn objects(&self) -> Vec<(String, i64)> {
-        let listed = self.s3.list_objects_v2().bucket(&self.names.bucket).send().await;
+        self.objects_under("").await
+    }
+
+    /// The job's item as stored (a consistent GetItem), if the table has it.
+    pub async fn stored_item(&self, key: &JobKey) -> Result<Option<Value>, WorldError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("reading a job", &e))?;
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(|source| WorldError::NotAJob { index: 0, source }))
+            .transpose()
+    }
+
+    /// The landing bucket's objects whose key starts with `prefix` (key, size; the first 1,000).
+    pub async fn objects_under(&self, prefix: &str) -> Vec<(String, i64)> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.names.bucket)
+            .prefix(prefix)
+            .send()
+            .await;
         listed
             .map(|out| {
                 out.contents()
@@ -721,7 +792,18 @@ impl World {
 
     /// Multipart uploads started in the landing bucket and never completed nor aborted.
     pub async fn unfinished_uploads(&self) -> Vec<(String, String)> {
-        let listed = self.s3.list_multipart_uploads().bucket(&self.names.bucket).send().await;
+        self.unfinished_uploads_under("").await
+    }
+
+    /// Unfinished multipart uploads whose key starts with `prefix`.
+    pub async fn unfinished_uploads_under(&self, prefix: &str) -> Vec<(String, String)> {
+        let listed = self
+            .s3
+            .list_multipart_uploads()
+            .bucket(&self.names.bucket)
+            .prefix(prefix)
+            .send()
+            .await;
         listed
             .map(|out| {
                 out.uploads()
@@ -738,8 +820,33 @@ impl World {
     }
 
     /// Every stream record the Pipe read, and whether its filter delivered it.
-    pub fn pipe_log(&self) -> Vec<crate::emulate::pipe::Read> {
+    pub fn pipe_log(&self) -> Vec<Read> {
         self.pipe.as_ref().map(Pipe::log).unwrap_or_default()
+    }
+
+    /// The stream records the Pipe read about job `key` (that job's only, whatever the table holds).
+    pub fn reads_of(&self, key: &JobKey) -> Vec<Read> {
+        self.pipe.as_ref().map(|pipe| pipe.reads_of(key)).unwrap_or_default()
+    }
+
+    /// The jobs' statuses as the stream last showed them, and what the Pipe's target refused.
+    pub fn board(&self) -> Board {
+        self.pipe.as_ref().map(Pipe::board).unwrap_or_default()
+    }
+
+    /// Lambda invocations refused for want of concurrency so far.
+    pub fn lambda_throttles(&self) -> u64 {
+        self.lambdas.throttles()
+    }
+
+    /// Requests the jobs' path (the pipeline, the Pipe, the integrations) sent to the backend.
+    pub fn backend_requests(&self) -> u64 {
+        self.aws_faults.total_seen()
+    }
+
+    /// The Pipe's dead-letter queue, where the template declares one.
+    pub fn pipe_dead_letter_queue(&self) -> Option<&str> {
+        self.pipe_dlq_url.as_deref()
     }
 
     /// Each execution as it finishes (the `up` command reports them).
@@ -764,6 +871,22 @@ impl World {
     pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
         &self.ddb
     }
+}
+
+/// The Pipe's dead-letter queue at `url`: SQS's SendMessage on the backend.
+fn dead_letter_queue(endpoint: &str, url: &str) -> DeadLetterQueue {
+    let (client, endpoint, url) = (integrations::json_client(), endpoint.to_string(), url.to_string());
+    Arc::new(move |message: Value| {
+        let (client, endpoint, url) = (client.clone(), endpoint.clone(), url.clone());
+        Box::pin(async move {
+            let body = serde_json::json!({"QueueUrl": url, "MessageBody": message.to_string()});
+            let sqs = &integrations::SQS;
+            integrations::aws_json(&client, &endpoint, &format!("{}.SendMessage", sqs.target), sqs.content_type, sqs.signing_name, &body)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    })
 }
 
 fn record(executions: &Mutex<Vec<Execution>>, finished: &broadcast::Sender<Execution>, execution: Execution) {

@@ -2,6 +2,8 @@
 //! Pipe's filters and batch size, the bucket's versioning — so the local world is built from
 //! the one description deployment uses, never from a second copy.
 
+use std::collections::BTreeMap;
+
 use serde_yaml::Value;
 
 use super::placeholders::{Resolution, substitute};
@@ -131,7 +133,54 @@ pub struct StackSpec {
     pub healing: Option<HealingSpec>,
     /// Each function's timeout in seconds (its own `Timeout`, else the Globals', else Lambda's
     /// 3 s), by logical id without the `Function` suffix (`TransferFile`).
-    pub function_timeouts: std::collections::BTreeMap<String, u64>,
+    pub function_timeouts: BTreeMap<String, u64>,
+    /// Each function's `ReservedConcurrentExecutions` (its own, else the Globals'), parameters
+    /// resolved, by logical id without the `Function` suffix; a function without one draws on
+    /// the account's unreserved concurrency.
+    pub reserved_concurrency: BTreeMap<String, u32>,
+}
+
+/// Values for the template's parameters in place of their defaults, as `sam deploy
+/// --parameter-overrides` gives them (a scenario's `parameters:`, `harness up --parameter`).
+pub type ParameterOverrides = BTreeMap<String, String>;
+
+/// A parameter's value: its override, else its `Default`.
+fn parameter(doc: &Value, name: &str, overrides: &ParameterOverrides) -> Result<String, String> {
+    let declared = &doc["Parameters"][name];
+    if declared.is_null() {
+        return Err(format!("no parameter {name} in Parameters"));
+    }
+    if let Some(value) = overrides.get(name) {
+        return Ok(value.clone());
+    }
+    match &declared["Default"] {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(format!("the parameter {name} has no Default and no override")),
+    }
+}
+
+/// A whole number property (`ReservedConcurrentExecutions: 20` or `!Ref SomeParameter`).
+fn count(doc: &Value, value: &Value, what: &str, overrides: &ParameterOverrides) -> Result<u32, String> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::Tagged(tagged) if tagged.tag == "Ref" => {
+            let name = tagged.value.as_str().ok_or_else(|| format!("{what}: !Ref of a non-string"))?;
+            let text = parameter(doc, name, overrides).map_err(|e| format!("{what}: {e}"))?;
+            let min = doc["Parameters"][name]["MinValue"].as_u64().unwrap_or(0);
+            let n: u64 = text
+                .parse()
+                .map_err(|_| format!("{what}: the parameter {name} is {text:?}, not a whole number"))?;
+            if n < min {
+                return Err(format!("{what}: the parameter {name} is {n}, below its MinValue {min}"));
+            }
+            text
+        }
+        other => return Err(format!("{what}: {other:?} is neither a number nor a !Ref")),
+    };
+    text.parse()
+        .map_err(|_| format!("{what}: {text:?} is not a whole number"))
 }
 
 fn resource_of_type<'a>(resources: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -146,12 +195,18 @@ fn string(value: Option<&Value>) -> Option<String> {
 }
 
 impl StackSpec {
-    pub fn parse(template: &ProjectFile) -> Result<Self, TemplateError> {
+    /// The stack `template` describes, its parameters' defaults replaced by `overrides`.
+    pub fn parse(template: &ProjectFile, overrides: &ParameterOverrides) -> Result<Self, TemplateError> {
         let fail = |message: String| TemplateError {
             file: template.name.clone(),
             message,
         };
         let doc: Value = serde_yaml::from_str(&template.text).map_err(|e| fail(e.to_string()))?;
+        if let Some(unknown) = overrides.keys().find(|name| doc["Parameters"][name.as_str()].is_null()) {
+            return Err(fail(format!(
+                "a parameter override names {unknown}, which the template's Parameters do not declare"
+            )));
+        }
         let resources = doc.get("Resources").ok_or_else(|| fail("no Resources".into()))?;
 
         let tables = || {
@@ -211,7 +266,14 @@ impl StackSpec {
                 .ok_or_else(|| fail("a Pipe filter Pattern is not a string".into()))?;
             filters.push(Pattern::parse(text).map_err(|e| fail(e.to_string()))?);
         }
-        let batch_size = source["DynamoDBStreamParameters"]["BatchSize"].as_u64().unwrap_or(1) as usize;
+        let stream = &source["DynamoDBStreamParameters"];
+        let batch_size = stream["BatchSize"].as_u64().unwrap_or(1) as usize;
+        // -1 (the default) retries until the record expires.
+        let max_retries = match stream["MaximumRetryAttempts"].as_i64() {
+            None | Some(-1) => None,
+            Some(n) => Some(u32::try_from(n).map_err(|_| fail(format!("the Pipe's MaximumRetryAttempts {n} is out of range")))?),
+        };
+        let dead_letter = !stream["DeadLetterConfig"].is_null();
 
         let bucket_versioned = resource_of_type(resources, "AWS::S3::Bucket")
             .and_then(|b| b["Properties"]["VersioningConfiguration"]["Status"].as_str())
@@ -229,16 +291,30 @@ impl StackSpec {
             .ok_or_else(|| fail("no state machine resource".into()))?;
         let healing = healing(resources, machine_id.as_str().unwrap_or_default()).map_err(fail)?;
         let global_timeout = doc["Globals"]["Function"]["Timeout"].as_u64().unwrap_or(3);
-        let function_timeouts = resources
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
-            .filter_map(|(id, r)| {
-                let name = id.as_str()?.trim_end_matches("Function").to_string();
-                Some((name, r["Properties"]["Timeout"].as_u64().unwrap_or(global_timeout)))
+        let functions = || {
+            resources
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
+                .filter_map(|(id, r)| Some((id.as_str()?.trim_end_matches("Function").to_string(), r)))
+        };
+        let function_timeouts = functions()
+            .map(|(name, r)| {
+                let timeout = r["Properties"]["Timeout"].as_u64().unwrap_or(global_timeout);
+                (name, timeout)
             })
             .collect();
+        let mut reserved_concurrency = BTreeMap::new();
+        for (name, r) in functions() {
+            let declared = r["Properties"]
+                .get("ReservedConcurrentExecutions")
+                .or_else(|| doc["Globals"]["Function"].get("ReservedConcurrentExecutions"));
+            if let Some(value) = declared {
+                let what = format!("{name}Function's ReservedConcurrentExecutions");
+                reserved_concurrency.insert(name, count(&doc, value, &what, overrides).map_err(fail)?);
+            }
+        }
         let name = &machine["Properties"]["Name"];
         let state_machine_name = match name {
             Value::String(name) => name.clone(),
@@ -247,11 +323,9 @@ impl StackSpec {
                     .value
                     .as_str()
                     .ok_or_else(|| fail("the state machine's !Sub Name is not a string".into()))?;
-                substitute(text, |param| match doc["Parameters"][param]["Default"].as_str() {
-                    Some(default) => Resolution::Value(default.to_string()),
-                    None => Resolution::Fail(format!(
-                        "the state machine's Name uses ${{{param}}}, a parameter without a Default"
-                    )),
+                substitute(text, |param| match parameter(&doc, param, overrides) {
+                    Ok(value) => Resolution::Value(value),
+                    Err(e) => Resolution::Fail(format!("the state machine's Name uses ${{{param}}}: {e}")),
                 })
                 .map_err(|e| fail(e.to_string()))?
             }
@@ -261,10 +335,16 @@ impl StackSpec {
             state_machine_name,
             table,
             leases,
-            pipe: PipeSpec { filters, batch_size },
+            pipe: PipeSpec {
+                filters,
+                batch_size,
+                max_retries,
+                dead_letter,
+            },
             bucket_versioned,
             healing,
             function_timeouts,
+            reserved_concurrency,
         })
     }
 }
@@ -275,7 +355,7 @@ mod tests {
 
     #[test]
     fn reads_the_project_template() {
-        let spec = StackSpec::parse(&crate::world::Project::default().template().unwrap()).unwrap();
+        let spec = StackSpec::parse(&crate::world::Project::default().template().unwrap(), &Default::default()).unwrap();
         assert_eq!(
             spec.table,
             TableSpec {
@@ -292,6 +372,8 @@ mod tests {
             }
         );
         assert_eq!(spec.pipe.batch_size, 1);
+        assert_eq!(spec.pipe.max_retries, Some(10));
+        assert!(spec.pipe.dead_letter);
         assert_eq!(spec.pipe.filters.len(), 1);
         assert!(spec.pipe.filters[0].matches(
             &serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "TRIGGERED"}}}})
@@ -299,6 +381,9 @@ mod tests {
         assert!(spec.bucket_versioned);
         assert_eq!(spec.function_timeouts["TransferFile"], 900);
         assert_eq!(spec.function_timeouts["SetRunning"], 30, "the Globals' timeout");
+        assert_eq!(spec.reserved_concurrency["TransferFile"], 50, "TransferFileConcurrency's default");
+        assert_eq!(spec.reserved_concurrency["SetRunning"], 20, "JobStepConcurrency's default");
+        assert_eq!(spec.reserved_concurrency["HealJob"], 20);
         let healing = spec.healing.expect("the template declares the healing rule");
         assert_eq!(healing.function, "HealJobFunction");
         let pattern = healing.pattern("arn:machine").unwrap();
@@ -314,5 +399,24 @@ mod tests {
             spec.state_machine_name, "FSA-steam-dev-FpacFLPIDS-FileChecks",
             "the seed's name"
         );
+    }
+
+    #[test]
+    fn parameter_overrides_replace_defaults_and_are_checked() {
+        let template = crate::world::Project::default().template().unwrap();
+        let overrides = |pairs: &[(&str, &str)]| -> ParameterOverrides {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let spec = StackSpec::parse(&template, &overrides(&[("TransferFileConcurrency", "2"), ("Environment", "ci")]))
+            .unwrap();
+        assert_eq!(spec.reserved_concurrency["TransferFile"], 2);
+        assert_eq!(spec.reserved_concurrency["FinalizeJob"], 20);
+        assert_eq!(spec.state_machine_name, "FSA-steam-ci-FpacFLPIDS-FileChecks");
+        let err = StackSpec::parse(&template, &overrides(&[("TransferFileConcurency", "2")])).unwrap_err();
+        assert!(err.to_string().contains("TransferFileConcurency"), "{err}");
+        let err = StackSpec::parse(&template, &overrides(&[("TransferFileConcurrency", "0")])).unwrap_err();
+        assert!(err.to_string().contains("below its MinValue 1"), "{err}");
+        let err = StackSpec::parse(&template, &overrides(&[("JobStepConcurrency", "lots")])).unwrap_err();
+        assert!(err.to_string().contains("not a whole number"), "{err}");
     }
 }

@@ -28,6 +28,7 @@ fn service() -> (Service, mpsc::UnboundedReceiver<String>) {
         bindings,
         mocks: None,
         time: TimeMode::Virtual,
+        start_quota: Some(sfn::RateQuota::START_EXECUTION),
     });
     (service, tokens)
 }

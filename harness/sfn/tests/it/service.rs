@@ -17,6 +17,7 @@ fn service_with(mocks: Option<MockConfig>) -> Service {
         bindings: Bindings::default(),
         mocks,
         time: TimeMode::Virtual,
+        start_quota: Some(sfn::RateQuota::START_EXECUTION),
     })
 }
 

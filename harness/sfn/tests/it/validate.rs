@@ -10,6 +10,7 @@ async fn validate(definition: Value) -> Value {
         bindings: sfn::Bindings::default(),
         mocks: None,
         time: TimeMode::Virtual,
+        start_quota: Some(sfn::RateQuota::START_EXECUTION),
     });
     service
         .call(
