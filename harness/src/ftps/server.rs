@@ -169,6 +169,11 @@ impl FtpsServer {
         self.log.lines()
     }
 
+    /// The sessions that named `path` (a job's remote path), as `session_log` shows them.
+    pub fn sessions_about(&self, path: &str) -> Vec<super::SessionLine> {
+        self.log.sessions_about(path)
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -3,6 +3,7 @@
 //! report. libunftp masks `PASS` itself; the password is also scrubbed from every line here, so
 //! it cannot reach a report whatever a future libunftp logs.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One line of a control-channel conversation.
@@ -17,11 +18,42 @@ pub struct SessionLine {
 
 /// Every session's lines, shared by the loggers the server hands its connections.
 #[derive(Debug, Clone, Default)]
-pub struct SessionLog(Arc<Mutex<Vec<SessionLine>>>);
+pub struct SessionLog(Arc<Mutex<Lines>>);
+
+#[derive(Debug, Default)]
+struct Lines {
+    /// In the order they came.
+    all: Vec<SessionLine>,
+    /// Each session's lines, by position in `all`.
+    by_session: HashMap<usize, Vec<usize>>,
+    /// The sessions whose commands named a path (a quoted argument), by path.
+    by_path: HashMap<String, Vec<usize>>,
+}
+
+/// The quoted strings of a command as libunftp logs it (`Retr { path: "/in/a.data" }`).
+fn quoted(text: &str) -> impl Iterator<Item = &str> {
+    text.split('"').skip(1).step_by(2)
+}
 
 impl SessionLog {
     pub fn lines(&self) -> Vec<SessionLine> {
-        self.0.lock().expect("session log").clone()
+        self.0.lock().expect("session log").all.clone()
+    }
+
+    /// The lines of every session whose commands named `path`, in the order they came; the cost
+    /// is that of those sessions only, however long the server has run.
+    pub fn sessions_about(&self, path: &str) -> Vec<SessionLine> {
+        let lines = self.0.lock().expect("session log");
+        let Some(sessions) = lines.by_path.get(path) else {
+            return Vec::new();
+        };
+        let mut positions: Vec<usize> = sessions
+            .iter()
+            .flat_map(|session| lines.by_session.get(session).into_iter().flatten().copied())
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions.into_iter().map(|i| lines.all[i].clone()).collect()
     }
 
     /// A logger for connection `session` that records its commands and replies.
@@ -58,7 +90,18 @@ impl slog::Drain for Recorder {
         if !self.password.is_empty() {
             text = text.replace(&self.password, "*******");
         }
-        self.log.0.lock().expect("session log").push(SessionLine {
+        let mut lines = self.log.0.lock().expect("session log");
+        let position = lines.all.len();
+        if command {
+            for path in quoted(&text) {
+                let sessions = lines.by_path.entry(path.to_string()).or_default();
+                if sessions.last() != Some(&self.session) {
+                    sessions.push(self.session);
+                }
+            }
+        }
+        lines.by_session.entry(self.session).or_default().push(position);
+        lines.all.push(SessionLine {
             session: self.session,
             command,
             text,

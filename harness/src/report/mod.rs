@@ -67,6 +67,28 @@ pub fn write(dir: &Path, pages: &[Page]) -> std::io::Result<PathBuf> {
     Ok(index)
 }
 
+/// Adds one page to `dir` — its file, and a row appended to the index — without touching the
+/// pages before it: a live world's reporter costs the same for its ten-thousandth execution as
+/// for its first. The index is written with its header by the first page; browsers close the
+/// table the appended rows leave open.
+pub fn append(dir: &Path, page: &Page) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(page.file_name()), render(page))?;
+    let index = dir.join("index.html");
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&index)?;
+    if file.metadata()?.len() == 0 {
+        let header = page_head(
+            "FileChecks executions",
+            "<h1>FileChecks executions</h1><p>One row per finished execution of this world, the newest last.</p><div class=\"scroll\"><table><tr><th>Execution</th><th>Result</th><th>Time</th><th>First problem</th></tr>\n",
+        );
+        file.write_all(header.as_bytes())?;
+    }
+    file.write_all(index_row(page).as_bytes())?;
+    file.write_all(b"\n")?;
+    Ok(index)
+}
+
 const STYLE: &str = "\
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#16191f;margin:0 auto;max-width:1100px;padding:12px 16px}\
 h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:22px 0 8px;border-bottom:1px solid #d5dbdb;padding-bottom:4px}\
@@ -86,9 +108,26 @@ del{color:#d13212;text-decoration:line-through}ins{color:#1d8102;text-decoration
 svg.state-machine{max-width:100%;height:auto}";
 
 fn page(title: &str, body: &str) -> String {
+    format!("{}</body></html>\n", page_head(title, body))
+}
+
+/// A page up to the end of `body`, left open.
+fn page_head(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>{body}",
         escape_markup(title)
+    )
+}
+
+/// One page's row of an index.
+fn index_row(p: &Page) -> String {
+    format!(
+        "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">{:.1} s</td><td>{}</td></tr>",
+        escape_markup(&p.file_name()),
+        escape_markup(&p.name),
+        badge(p.passed()),
+        p.elapsed.as_secs_f64(),
+        escape_markup(p.problems.first().map(String::as_str).unwrap_or(""))
     )
 }
 
@@ -108,15 +147,7 @@ pub fn render_index(pages: &[Page]) -> String {
         pages.len() - failed
     );
     for p in pages {
-        let _ = write!(
-            body,
-            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">{:.1} s</td><td>{}</td></tr>",
-            escape_markup(&p.file_name()),
-            escape_markup(&p.name),
-            badge(p.passed()),
-            p.elapsed.as_secs_f64(),
-            escape_markup(p.problems.first().map(String::as_str).unwrap_or(""))
-        );
+        body.push_str(&index_row(p));
     }
     body.push_str("</table></div>");
     page("FileChecks scenarios", &body)
