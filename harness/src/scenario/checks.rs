@@ -217,6 +217,21 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
         observed.executions.len().to_string(),
     );
     exactly(
+        "throttled executions",
+        text(expect.throttled_executions),
+        observed
+            .executions
+            .iter()
+            .filter(|execution| {
+                execution.history.iter().any(|event| {
+                    matches!(&event.kind, sfn::EventKind::LambdaFunctionFailed { details }
+                        if details.error == "Lambda.TooManyRequestsException")
+                })
+            })
+            .count()
+            .to_string(),
+    );
+    exactly(
         "transfers",
         text(expect.transfers),
         observed.transfers_by_job().values().sum::<usize>().to_string(),

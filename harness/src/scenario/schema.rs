@@ -470,6 +470,10 @@ pub struct Expect {
     /// How many executions ran, over all jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executions: Option<usize>,
+    /// How many executions Lambda throttled at least once: their histories record a
+    /// `LambdaFunctionFailed` with `Lambda.TooManyRequestsException`, as AWS's do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_executions: Option<usize>,
     /// The offsets the server restarted downloads at (REST), in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_offsets: Option<Vec<u64>>,
