@@ -4,9 +4,10 @@
 //! While jobs are in flight a progress line every few seconds counts them by status, with the
 //! rate they end at, the throttles, and the age of the oldest RUNNING job.
 //!
-//! The reporter costs the same for every execution however many came before: the job's own
-//! stream records (the Pipe indexes them by job), one GetItem, the objects and uploads under the
-//! job's key, the FTPS sessions that named its file, one page written and one index row appended.
+//! The reporter costs the same for every execution however many came before, and sends the
+//! backend nothing: the job's own stream records (the Pipe indexes them by job; the item, its
+//! landing and any unfinished upload are read from them), the FTPS sessions that named its file,
+//! one page written and one index row appended.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,12 +15,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use harness::emulate::pipe::{Board, new_image};
 use harness::fault::FaultSet;
 use harness::progress::{Bars, say};
 use harness::report;
-use harness::emulate::pipe::Board;
 use harness::world::{Project, S3Store, World, WorldOptions, execution_job, input_job};
-use pipeline::job::{Job, JobKey};
+use pipeline::job::Job;
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -119,35 +120,46 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     });
+    // Finished executions are taken off the broadcast at once, each with how far the Pipe had
+    // read the stream then, and queued for the reporter, which may fall behind in a burst but
+    // never loses one.
     let mut finished = world.subscribe();
+    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<(sfn::Execution, u64)>();
+    let (out, taking) = (bars.clone(), world.clone());
+    tokio::spawn(async move {
+        loop {
+            match finished.recv().await {
+                Ok(execution) => {
+                    let job = execution_job(&execution).map_or_else(|| "?".into(), |k| k.job_id);
+                    say(
+                        out.as_ref(),
+                        format!(
+                            "harness: execution for job {job} {} {}",
+                            execution.status.as_str(),
+                            execution.error.as_deref().unwrap_or("")
+                        ),
+                    );
+                    if queue.send((execution, taking.stream_position())).is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => say(
+                    out.as_ref(),
+                    format!("harness: {missed} finished executions not reported (too many at once)"),
+                ),
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
     let out = bars.clone();
     let (reporting, dir) = (world.clone(), reports.clone());
     tokio::spawn(async move {
         let mut n = 0usize;
-        loop {
-            let execution = match finished.recv().await {
-                Ok(execution) => execution,
-                Err(RecvError::Lagged(missed)) => {
-                    say(
-                        out.as_ref(),
-                        format!("harness: {missed} finished executions not reported (too many at once)"),
-                    );
-                    continue;
-                }
-                Err(RecvError::Closed) => break,
-            };
+        while let Some((execution, position)) = queued.recv().await {
             n += 1;
-            let job = execution_job(&execution);
-            let id = job.as_ref().map_or("?", |k| k.job_id.as_str()).to_string();
-            say(
-                out.as_ref(),
-                format!(
-                    "harness: execution for job {id} {} {}",
-                    execution.status.as_str(),
-                    execution.error.as_deref().unwrap_or("")
-                ),
-            );
-            let page = execution_page(&reporting, job.as_ref(), &id, n, execution).await;
+            // The job's last write is on the stream by the time its execution ends.
+            reporting.read_past(position).await;
+            let page = execution_page(&reporting, n, execution);
             let file = dir.join(page.file_name());
             match report::append(&dir, &page) {
                 Ok(_) => say(out.as_ref(), format!("harness: report {}", file.display())),
@@ -170,7 +182,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let board = progress.board();
             let ended = board.statuses.get("COMPLETED").copied().unwrap_or(0)
                 + board.statuses.get("ERROR").copied().unwrap_or(0);
-            let in_flight = board.statuses.iter().any(|(status, n)| *n > 0 && status != "COMPLETED" && status != "ERROR");
+            let in_flight = board
+                .statuses
+                .iter()
+                .any(|(status, n)| *n > 0 && status != "COMPLETED" && status != "ERROR");
             let rate = match last {
                 Some((before, at)) => (ended.saturating_sub(before)) as f64 / at.elapsed().as_secs_f64(),
                 None => 0.0,
@@ -182,6 +197,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             quiet = !in_flight;
             say(out.as_ref(), progress_line(&board, rate, &progress));
+            if quiet {
+                // Every job has ended: where the requests went.
+                let mut by_action: Vec<(String, usize)> = progress.backend_requests_by_action().into_iter().collect();
+                by_action.sort_by(|a, b| b.1.cmp(&a.1));
+                let list = by_action
+                    .iter()
+                    .map(|(action, n)| format!("{action} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                say(out.as_ref(), format!("harness: AWS requests by action: {list}"));
+            }
         }
     });
     for (name, value) in world.environment() {
@@ -214,9 +240,10 @@ fn progress_line(board: &Board, rate: f64, world: &World) -> String {
         .map(|(status, n)| format!("{n} {status}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let oldest = board
-        .oldest_running
-        .map_or_else(|| "none RUNNING".to_string(), |age| format!("oldest RUNNING {:.1} s", age.as_secs_f64()));
+    let oldest = board.oldest_running.map_or_else(
+        || "none RUNNING".to_string(),
+        |age| format!("oldest RUNNING {:.1} s", age.as_secs_f64()),
+    );
     format!(
         "harness: progress: {counts} | {rate:.1} jobs/s | throttled: {} Lambda, {} StartExecution | {oldest} | {} AWS requests",
         world.lambda_throttles(),
@@ -225,57 +252,52 @@ fn progress_line(board: &Board, rate: f64, world: &World) -> String {
     )
 }
 
-/// The report page of one finished execution of job `job` (`id` names it): its graph and
-/// timeline, the job's stream records, its item, the objects and uploads under its key and the
-/// FTPS sessions that named its file — that job's only, whatever else the world holds.
-async fn execution_page(
-    world: &World,
-    job: Option<&JobKey>,
-    id: &str,
-    n: usize,
-    execution: sfn::Execution,
-) -> report::Page {
+/// The report page of the `n`th finished execution: its graph and timeline, and its job as the
+/// stream recorded it — the job's own records (the Pipe indexes them by job), its item after the
+/// last write, the landing and unfinished upload that item records, the FTPS sessions that named
+/// its file. Nothing here reads the table or the bucket: the reporter costs the backend nothing and
+/// costs the same for every execution, whatever the world holds.
+fn execution_page(world: &World, n: usize, execution: sfn::Execution) -> report::Page {
+    let key = execution_job(&execution);
+    let id = key.as_ref().map_or("?", |k| k.job_id.as_str()).to_string();
     let problems = match &execution.error {
         Some(error) => vec![format!("{error}: {}", execution.cause.as_deref().unwrap_or(""))],
         None => Vec::new(),
     };
-    let (reads, item) = match job {
-        Some(key) => (world.reads_of(key), world.stored_item(key).await),
-        None => (Vec::new(), Ok(None)),
-    };
-    let typed = item.as_ref().ok().and_then(|i| i.clone()).and_then(|i| serde_json::from_value::<Job>(i).ok());
-    let items = match &item {
-        Ok(item) => serde_json::to_string_pretty(&item.iter().collect::<Vec<_>>()).unwrap_or_default(),
-        Err(e) => format!("(the job could not be read: {e})"),
-    };
-    // The job's landing key (its own `s3.key`, else project/fileName) and its remote file.
-    let (prefix, remote) = match &typed {
-        Some(job) => (
-            job.s3
-                .as_ref()
-                .map_or_else(|| format!("{}/{}", job.project, job.file.file_name), |s3| s3.key.clone()),
-            Some(job.file.remote_path.clone()),
-        ),
-        None => (String::new(), None),
-    };
-    let (objects, uploads) = if prefix.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        (world.objects_under(&prefix).await, world.unfinished_uploads_under(&prefix).await)
-    };
+    let reads = key.as_ref().map(|k| world.reads_of(k)).unwrap_or_default();
+    let item = reads.iter().rev().find_map(|read| new_image(&read.record));
+    let job = item.clone().and_then(|item| serde_json::from_value::<Job>(item).ok());
+    let (mut objects, mut uploads) = (Vec::new(), Vec::new());
+    if let Some(job) = &job {
+        let key = job.s3.as_ref().map_or_else(
+            || format!("{}/{}", job.project, job.file.file_name),
+            |s3| s3.key.clone(),
+        );
+        if let Some(transfer) = &job.transfer {
+            objects.push((key.clone(), transfer.bytes as i64));
+        }
+        if let Some(upload) = &job.upload {
+            uploads.push((key, upload.upload_id.clone()));
+        }
+    }
     report::Page {
         name: format!("{id}-{n}"),
         problems,
         elapsed: std::time::Duration::ZERO,
-        items,
+        items: serde_json::to_string_pretty(&item.iter().collect::<Vec<_>>()).unwrap_or_default(),
         evidence: report::Evidence {
-            description: format!("Execution {n} of this world, for job {id}"),
+            description: format!(
+                "Execution {n} of this world, for job {id}. The item, the landing and any unfinished upload are as the \
+                 job's stream records show them."
+            ),
             definition: world.definition.clone(),
             executions: vec![execution],
             reads,
             objects,
             uploads,
-            ftps: remote.map(|path| world.ftps.sessions_about(&path)).unwrap_or_default(),
+            ftps: job
+                .map(|job| world.ftps.sessions_about(&job.file.remote_path))
+                .unwrap_or_default(),
         },
     }
 }

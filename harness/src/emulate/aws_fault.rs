@@ -113,6 +113,16 @@ impl AwsFaults {
         self.seen.lock().expect("seen lock").get(action).copied().unwrap_or(0)
     }
 
+    /// Requests so far, by action (`dynamodb:UpdateItem`).
+    pub fn seen_by_action(&self) -> std::collections::BTreeMap<String, usize> {
+        self.seen
+            .lock()
+            .expect("seen lock")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
     /// Requests of every action so far.
     pub fn total_seen(&self) -> u64 {
         self.seen.lock().expect("seen lock").values().map(|&n| n as u64).sum()

@@ -200,6 +200,38 @@ pub fn image_json(image: &HashMap<String, AttributeValue>) -> Value {
     )
 }
 
+/// DynamoDB JSON (`{"S": "x"}`, `{"M": {…}}` …) to plain JSON; plain JSON passes unchanged.
+pub fn plain_json(value: &Value) -> Value {
+    let Value::Object(map) = value else {
+        return value.clone();
+    };
+    if map.len() == 1 {
+        let (tag, inner) = map.iter().next().expect("one entry");
+        match (tag.as_str(), inner) {
+            ("S" | "B", Value::String(s)) => return Value::String(s.clone()),
+            ("N", Value::String(n)) => return serde_json::from_str(n).unwrap_or(Value::String(n.clone())),
+            ("BOOL", Value::Bool(b)) => return Value::Bool(*b),
+            ("NULL", Value::Bool(true)) => return Value::Null,
+            ("M", Value::Object(m)) => {
+                return Value::Object(m.iter().map(|(k, v)| (k.clone(), plain_json(v))).collect());
+            }
+            ("L", Value::Array(items)) => return Value::Array(items.iter().map(plain_json).collect()),
+            ("SS" | "NS", Value::Array(items)) => return Value::Array(items.iter().map(plain_json).collect()),
+            _ => {}
+        }
+    }
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), plain_json(v)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// A stream record's `NewImage` as plain JSON (the item after the write).
+pub fn new_image(record: &Value) -> Option<Value> {
+    record["dynamodb"].get("NewImage").map(plain_json)
+}
+
 /// A stream record in the shape a Pipe delivers and filters it.
 fn record_json(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> Value {
     let mut dynamodb = Map::new();
@@ -312,6 +344,18 @@ impl Pipe {
             }
         }
         board
+    }
+
+    /// Reads of the stream completed so far (a position `read_past` waits to be beyond).
+    pub fn polls(&self) -> u64 {
+        self.progress.borrow().polls
+    }
+
+    /// Resolves once two complete reads have begun after `polls` was taken: every record written
+    /// before then has been read (the first read may have begun just before).
+    pub async fn read_past(&self, polls: u64) {
+        let mut progress = self.progress.clone();
+        let _ = progress.wait_for(|p| p.polls >= polls + 2).await;
     }
 
     /// Resolves once every record written before this call has been read, filtered, delivered,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::emulate::pipe::Read;
+use crate::emulate::pipe::{Read, plain_json};
 use crate::world::workflow;
 use sfn::escape_markup;
 
@@ -275,37 +275,9 @@ fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::
     out
 }
 
-/// DynamoDB JSON (`{"S": "x"}`) as plain JSON.
-fn plain(typed: &Value) -> Value {
-    let Some((kind, value)) = typed.as_object().and_then(|o| o.iter().next()) else {
-        return typed.clone();
-    };
-    match kind.as_str() {
-        "S" | "BOOL" | "B" => value.clone(),
-        "N" => value
-            .as_str()
-            .and_then(|n| serde_json::from_str::<Value>(n).ok())
-            .unwrap_or_else(|| value.clone()),
-        "NULL" => Value::Null,
-        "M" => Value::Object(
-            value
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
-                .unwrap_or_default(),
-        ),
-        "L" => Value::Array(
-            value
-                .as_array()
-                .map(|l| l.iter().map(plain).collect())
-                .unwrap_or_default(),
-        ),
-        _ => value.clone(),
-    }
-}
-
 fn image(record: &Value, which: &str) -> Option<Map<String, Value>> {
     let image = record["dynamodb"][which].as_object()?;
-    Some(image.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
+    Some(image.iter().map(|(k, v)| (k.clone(), plain_json(v))).collect())
 }
 
 fn short_json(value: &Value) -> String {

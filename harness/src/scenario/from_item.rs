@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use pipeline::job::{FileRef, Job, JobStatus, TransferStage};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sfn::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow};
 use sha2::{Digest, Sha256};
 
@@ -30,26 +30,7 @@ pub enum FromItemError {
     Malformed(String),
 }
 
-/// DynamoDB JSON (`{"S": "x"}`, `{"M": {…}}` …) to plain JSON; plain JSON passes unchanged.
-pub fn plain(value: &Value) -> Value {
-    let Value::Object(map) = value else {
-        return value.clone();
-    };
-    if map.len() == 1 {
-        let (tag, inner) = map.iter().next().expect("one entry");
-        match (tag.as_str(), inner) {
-            ("S", Value::String(s)) => return Value::String(s.clone()),
-            ("N", Value::String(n)) => return serde_json::from_str(n).unwrap_or(Value::String(n.clone())),
-            ("BOOL", Value::Bool(b)) => return Value::Bool(*b),
-            ("NULL", Value::Bool(true)) => return Value::Null,
-            ("M", Value::Object(m)) => return Value::Object(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
-            ("L", Value::Array(items)) => return Value::Array(items.iter().map(plain).collect()),
-            ("SS" | "NS", Value::Array(items)) => return Value::Array(items.iter().map(plain).collect()),
-            _ => {}
-        }
-    }
-    Value::Object(map.iter().map(|(k, v)| (k.clone(), plain(v))).collect::<Map<_, _>>())
-}
+pub use crate::emulate::pipe::plain_json as plain;
 
 /// What produces a recorded error again in a fresh world.
 enum Cause {

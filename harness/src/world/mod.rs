@@ -478,21 +478,31 @@ impl World {
                         // The Pipe's StartExecution: refused when Step Functions throttles it;
                         // once started, the future resolves when the execution ends (the settle
                         // signal counts on that).
-                        let handle = service
-                            .start(&machine_arn, batch, mocks.clone())
-                            .map_err(|e| Refused {
-                                code: e.kind.to_string(),
-                                message: e.message,
-                            })?;
+                        let handle = service.start(&machine_arn, batch, mocks.clone()).map_err(|e| Refused {
+                            code: e.kind.to_string(),
+                            message: e.message,
+                        })?;
                         running.send_modify(|handles| handles.push(handle.clone()));
-                        Ok(Box::pin(async move { record(&executions, &finished, handle.wait().await) }))
+                        Ok(Box::pin(
+                            async move { record(&executions, &finished, handle.wait().await) },
+                        ))
                     })
                 };
                 let dead_letters = match &pipe_dlq_url {
                     Some(url) => Some(dead_letter_queue(&backend.endpoint, url)),
                     None => None,
                 };
-                Some(Pipe::start(&sdk, &names.table, stack.pipe.clone(), target, dead_letters, options.time).await?)
+                Some(
+                    Pipe::start(
+                        &sdk,
+                        &names.table,
+                        stack.pipe.clone(),
+                        target,
+                        dead_letters,
+                        options.time,
+                    )
+                    .await?,
+                )
             }
         };
         Ok(World {
@@ -751,35 +761,7 @@ impl World {
 
     /// The landing bucket's objects (key, size), as far as they can be listed.
     pub async fn objects(&self) -> Vec<(String, i64)> {
-        self.objects_under("").await
-    }
-
-    /// The job's item as stored (a consistent GetItem), if the table has it.
-    pub async fn stored_item(&self, key: &JobKey) -> Result<Option<Value>, WorldError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.names.table)
-            .key("jobId", AttributeValue::S(key.job_id.clone()))
-            .key("project", AttributeValue::S(key.project.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws::ResourceError::new("reading a job", &e))?;
-        out.item
-            .map(|item| serde_dynamo::from_item(item).map_err(|source| WorldError::NotAJob { index: 0, source }))
-            .transpose()
-    }
-
-    /// The landing bucket's objects whose key starts with `prefix` (key, size; the first 1,000).
-    pub async fn objects_under(&self, prefix: &str) -> Vec<(String, i64)> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.names.bucket)
-            .prefix(prefix)
-            .send()
-            .await;
+        let listed = self.s3.list_objects_v2().bucket(&self.names.bucket).send().await;
         listed
             .map(|out| {
                 out.contents()
@@ -792,18 +774,7 @@ impl World {
 
     /// Multipart uploads started in the landing bucket and never completed nor aborted.
     pub async fn unfinished_uploads(&self) -> Vec<(String, String)> {
-        self.unfinished_uploads_under("").await
-    }
-
-    /// Unfinished multipart uploads whose key starts with `prefix`.
-    pub async fn unfinished_uploads_under(&self, prefix: &str) -> Vec<(String, String)> {
-        let listed = self
-            .s3
-            .list_multipart_uploads()
-            .bucket(&self.names.bucket)
-            .prefix(prefix)
-            .send()
-            .await;
+        let listed = self.s3.list_multipart_uploads().bucket(&self.names.bucket).send().await;
         listed
             .map(|out| {
                 out.uploads()
@@ -829,6 +800,19 @@ impl World {
         self.pipe.as_ref().map(|pipe| pipe.reads_of(key)).unwrap_or_default()
     }
 
+    /// How far the Pipe has read the stream (0 with the Pipe stopped).
+    pub fn stream_position(&self) -> u64 {
+        self.pipe.as_ref().map_or(0, Pipe::polls)
+    }
+
+    /// Waits until the Pipe has read every record written before `stream_position` said
+    /// `position` (at once with the Pipe stopped).
+    pub async fn read_past(&self, position: u64) {
+        if let Some(pipe) = &self.pipe {
+            pipe.read_past(position).await;
+        }
+    }
+
     /// The jobs' statuses as the stream last showed them, and what the Pipe's target refused.
     pub fn board(&self) -> Board {
         self.pipe.as_ref().map(Pipe::board).unwrap_or_default()
@@ -842,6 +826,11 @@ impl World {
     /// Requests the jobs' path (the pipeline, the Pipe, the integrations) sent to the backend.
     pub fn backend_requests(&self) -> u64 {
         self.aws_faults.total_seen()
+    }
+
+    /// The jobs' path's requests to the backend so far, by action (`dynamodb:UpdateItem`).
+    pub fn backend_requests_by_action(&self) -> std::collections::BTreeMap<String, usize> {
+        self.aws_faults.seen_by_action()
     }
 
     /// The Pipe's dead-letter queue, where the template declares one.
@@ -881,10 +870,17 @@ fn dead_letter_queue(endpoint: &str, url: &str) -> DeadLetterQueue {
         Box::pin(async move {
             let body = serde_json::json!({"QueueUrl": url, "MessageBody": message.to_string()});
             let sqs = &integrations::SQS;
-            integrations::aws_json(&client, &endpoint, &format!("{}.SendMessage", sqs.target), sqs.content_type, sqs.signing_name, &body)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            integrations::aws_json(
+                &client,
+                &endpoint,
+                &format!("{}.SendMessage", sqs.target),
+                sqs.content_type,
+                sqs.signing_name,
+                &body,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
         })
     })
 }
