@@ -15,9 +15,14 @@ pub const REQUIREMENTS: [&str; 3] = ["moto[server]==5.2.5", "crc32c==2.9.post0",
 /// writes without a lock, so two concurrent conditional UpdateItems on one item can both pass
 /// (seen: two executions taking one job). Serializing requests restores the atomicity DynamoDB
 /// guarantees, which the pipeline's idempotency relies on. (Single-threaded werkzeug speaks
-/// HTTP/1.0, so no client can hold the server with a kept-alive connection.)
+/// HTTP/1.0, so no client can hold the server with a kept-alive connection.) moto lists its own
+/// package directory (an `isdir` per service) on every request to route it; the list never
+/// changes, so it is taken once (about 5% of moto's CPU under a burst, `docs/benchmarks.md`).
 const LAUNCHER: &str = r#"
 import sys, threading
+import moto.backends
+_modules = tuple(moto.backends.list_of_moto_modules())
+moto.backends.list_of_moto_modules = lambda: _modules
 from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False)
