@@ -224,11 +224,12 @@ impl JobStore {
     /// Removes the job's `upload` once it was aborted (only that upload's record).
     pub async fn forget_upload(&self, key: &JobKey, upload_id: &str) -> Result<(), PipelineError> {
         // Either outcome is fine: refused means the record is already another upload's or gone.
-        self.update(
+        self.write(
             key,
             "REMOVE #upload",
             "#upload.uploadId = :id AND attribute_exists(#status)",
             [(":id", s(upload_id))],
+            ReturnValue::None,
         )
         .await
         .map(|_| ())
@@ -360,14 +361,21 @@ impl JobStore {
             .into_iter()
             .chain([(":running", s(JobStatus::Running.as_str())), (":arn", s(execution_arn))]);
         match self
-            .update(key, update, "#status = :running AND executionArn = :arn", values)
+            .write(
+                key,
+                update,
+                "#status = :running AND executionArn = :arn",
+                values,
+                ReturnValue::None,
+            )
             .await?
         {
-            Outcome::Written(_) => Ok(()),
-            Outcome::Refused(found) => Err(not_running(key, execution_arn, found.as_ref())),
+            Ok(_) => Ok(()),
+            Err(found) => Err(not_running(key, execution_arn, found.as_ref())),
         }
     }
 
+    /// A conditional UpdateItem that answers with the item written.
     async fn update(
         &self,
         key: &JobKey,
@@ -375,6 +383,25 @@ impl JobStore {
         condition: &str,
         values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
     ) -> Result<Outcome, PipelineError> {
+        Ok(
+            match self.write(key, update, condition, values, ReturnValue::AllNew).await? {
+                Ok(written) => Outcome::Written(job_from_item(written)?),
+                Err(found) => Outcome::Refused(found),
+            },
+        )
+    }
+
+    /// A conditional UpdateItem: the attributes `returns` asks for, or the item as it was when
+    /// the condition failed. A write whose caller needs nothing back asks for nothing, which
+    /// spares the table (and an emulator) serializing the whole item.
+    async fn write(
+        &self,
+        key: &JobKey,
+        update: &str,
+        condition: &str,
+        values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+        returns: ReturnValue,
+    ) -> Result<Result<HashMap<String, AttributeValue>, Option<Job>>, PipelineError> {
         let mut request = self
             .client
             .update_item()
@@ -384,7 +411,7 @@ impl JobStore {
             .update_expression(update)
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
-            .return_values(ReturnValue::AllNew)
+            .return_values(returns)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         // Only declare the names the expression uses: DynamoDB rejects unused ones.
         for (alias, name) in [("#error", "error"), ("#transfer", "transfer"), ("#upload", "upload")] {
@@ -396,7 +423,7 @@ impl JobStore {
             request = request.expression_attribute_values(name, value);
         }
         match request.send().await {
-            Ok(out) => Ok(Outcome::Written(job_from_item(out.attributes.unwrap_or_default())?)),
+            Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
             Err(err) => {
                 if let Some(service) = err.as_service_error()
                     && service.is_conditional_check_failed_exception()
@@ -407,7 +434,7 @@ impl JobStore {
                         ) => e.item.clone(),
                         _ => None,
                     };
-                    return Ok(Outcome::Refused(old.map(job_from_item).transpose()?));
+                    return Ok(Err(old.map(job_from_item).transpose()?));
                 }
                 Err(PipelineError::from_sdk("UpdateItem on the job table", err))
             }

@@ -116,6 +116,11 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
     let mut attempts = 1.0;
     let mut waits = 0.0;
     for retrier in state["Retry"].as_array().into_iter().flatten() {
+        // Admission waits for a Lambda slot up to the execution's timeout by design (see
+        // `admission_waits_as_long_as_the_execution_may_run`): no fault budget to cover.
+        if retrier["ErrorEquals"] == serde_json::json!(["Lambda.TooManyRequestsException"]) {
+            continue;
+        }
         if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached"]) {
             let (max, interval, rate, cap) = (
                 retrier["MaxAttempts"].as_f64().unwrap(),
@@ -135,6 +140,49 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
         waits += (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap)).sum::<f64>();
     }
     attempts * attempt_seconds + waits
+}
+
+/// Admission control (template.yaml, next to TransferFileConcurrency): every Task's first
+/// retrier takes `Lambda.TooManyRequestsException` alone and, on average with its full jitter,
+/// waits at least as long as the execution may run, so a throttled job ends by the execution's
+/// timeout, never because its throttle retries ran out while others held the slots.
+#[test]
+fn admission_waits_as_long_as_the_execution_may_run() {
+    let asl = asl();
+    let timeout = asl["TimeoutSeconds"].as_f64().unwrap();
+    let template = infra("template.yaml");
+    assert!(template.contains("# Admission control for bursts."), "the template explains the choice");
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let first = &state["Retry"][0];
+        assert_eq!(
+            first["ErrorEquals"],
+            serde_json::json!(["Lambda.TooManyRequestsException"]),
+            "{name}: the admission retrier comes first"
+        );
+        assert_eq!(first["JitterStrategy"], "FULL", "{name}");
+        let (max, interval, rate, cap) = (
+            first["MaxAttempts"].as_f64().unwrap(),
+            first["IntervalSeconds"].as_f64().unwrap(),
+            first["BackoffRate"].as_f64().unwrap(),
+            first["MaxDelaySeconds"].as_f64().unwrap(),
+        );
+        let mean: f64 = (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap) / 2.0).sum();
+        assert!(
+            mean >= timeout,
+            "{name}: admission waits {mean} s on average, less than TimeoutSeconds {timeout}"
+        );
+        let others = state["Retry"].as_array().unwrap()[1..].iter();
+        for retrier in others {
+            let names = retrier["ErrorEquals"].as_array().unwrap();
+            assert!(
+                !names.iter().any(|n| n == "Lambda.TooManyRequestsException"),
+                "{name}: only the admission retrier takes throttles"
+            );
+        }
+    }
 }
 
 #[test]
