@@ -59,6 +59,8 @@ async fn exports(stdout: tokio::process::ChildStdout) -> BTreeMap<String, String
 struct Seen {
     ended: HashSet<String>,
     requests: Option<u64>,
+    /// `up`'s line of requests by action, once every job has ended.
+    by_action: Option<String>,
 }
 
 fn read_line(line: &str, seen: &mut Seen) {
@@ -75,6 +77,8 @@ fn read_line(line: &str, seen: &mut Seen) {
         {
             seen.ended.insert(job.to_string());
         }
+    } else if let Some(list) = line.strip_prefix("harness: AWS requests by action: ") {
+        seen.by_action = Some(list.to_string());
     } else if line.starts_with("harness: progress: ") {
         seen.requests = line
             .split(" | ")
@@ -110,12 +114,17 @@ async fn burst(jobs: usize, limit: Duration) -> anyhow::Result<String> {
     stage_files(&root, jobs)?;
 
     let (tx, mut rx) = tokio::sync::watch::channel((0usize, None::<u64>));
+    let by_action = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let by_action_seen = by_action.clone();
     let stderr = child.stderr.take().expect("piped");
     let reader = tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
         let mut seen = Seen::default();
         while let Ok(Some(line)) = lines.next_line().await {
             read_line(&line, &mut seen);
+            if seen.by_action.is_some() {
+                *by_action_seen.lock().expect("by action") = seen.by_action.clone();
+            }
             tx.send_replace((seen.ended.len(), seen.requests));
         }
     });
@@ -134,7 +143,9 @@ async fn burst(jobs: usize, limit: Duration) -> anyhow::Result<String> {
     // The last progress line comes every few seconds: wait for one after the drain.
     let _ = tokio::time::timeout(Duration::from_secs(6), async {
         let before = rx.borrow().1;
-        let _ = rx.wait_for(|(_, requests)| requests.is_some() && *requests != before).await;
+        let _ = rx
+            .wait_for(|(_, requests)| requests.is_some() && *requests != before)
+            .await;
     })
     .await;
     let requests = rx.borrow().1;
@@ -156,6 +167,9 @@ async fn burst(jobs: usize, limit: Duration) -> anyhow::Result<String> {
         "burst bench: {jobs} jobs written in {:.1} s; statuses at the end: {counts:?}",
         written.as_secs_f64()
     );
+    if let Some(list) = by_action.lock().expect("by action").as_ref() {
+        eprintln!("burst bench: AWS requests by action: {list}");
+    }
     Ok(format!(
         "burst bench: {jobs} jobs, {seconds:.1} s, {:.1} jobs/s, {error} error, {stranded} stranded, moto {rate} req/s, {per_job} req/job",
         (completed + error) as f64 / seconds
@@ -233,7 +247,9 @@ async fn write_jobs(ddb: &aws_sdk_dynamodb::Client, table: &str, jobs: usize) ->
                         .request_items(&table, requests)
                         .send()
                         .await
-                        .map_err(|e| anyhow::anyhow!("BatchWriteItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                        .map_err(|e| {
+                            anyhow::anyhow!("BatchWriteItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                        })?;
                     requests = out
                         .unprocessed_items
                         .and_then(|mut u| u.remove(&table))

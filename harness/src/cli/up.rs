@@ -200,7 +200,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if quiet {
                 // Every job has ended: where the requests went.
                 let mut by_action: Vec<(String, usize)> = progress.backend_requests_by_action().into_iter().collect();
-                by_action.sort_by(|a, b| b.1.cmp(&a.1));
+                by_action.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
                 let list = by_action
                     .iter()
                     .map(|(action, n)| format!("{action} {n}"))

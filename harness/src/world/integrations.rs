@@ -332,7 +332,11 @@ async fn call(
             } else {
                 format!("{prefix}.{}", e.code)
             };
-            let cause = if e.status == 0 { e.message.clone() } else { e.to_string() };
+            let cause = if e.status == 0 {
+                e.message.clone()
+            } else {
+                e.to_string()
+            };
             StatesError::new(name, cause)
         })
 }

@@ -166,7 +166,10 @@ fn count(doc: &Value, value: &Value, what: &str, overrides: &ParameterOverrides)
     let text = match value {
         Value::Number(n) => n.to_string(),
         Value::Tagged(tagged) if tagged.tag == "Ref" => {
-            let name = tagged.value.as_str().ok_or_else(|| format!("{what}: !Ref of a non-string"))?;
+            let name = tagged
+                .value
+                .as_str()
+                .ok_or_else(|| format!("{what}: !Ref of a non-string"))?;
             let text = parameter(doc, name, overrides).map_err(|e| format!("{what}: {e}"))?;
             let min = doc["Parameters"][name]["MinValue"].as_u64().unwrap_or(0);
             let n: u64 = text
@@ -271,7 +274,9 @@ impl StackSpec {
         // -1 (the default) retries until the record expires.
         let max_retries = match stream["MaximumRetryAttempts"].as_i64() {
             None | Some(-1) => None,
-            Some(n) => Some(u32::try_from(n).map_err(|_| fail(format!("the Pipe's MaximumRetryAttempts {n} is out of range")))?),
+            Some(n) => Some(
+                u32::try_from(n).map_err(|_| fail(format!("the Pipe's MaximumRetryAttempts {n} is out of range")))?,
+            ),
         };
         let dead_letter = !stream["DeadLetterConfig"].is_null();
 
@@ -355,7 +360,11 @@ mod tests {
 
     #[test]
     fn reads_the_project_template() {
-        let spec = StackSpec::parse(&crate::world::Project::default().template().unwrap(), &Default::default()).unwrap();
+        let spec = StackSpec::parse(
+            &crate::world::Project::default().template().unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(
             spec.table,
             TableSpec {
@@ -381,8 +390,14 @@ mod tests {
         assert!(spec.bucket_versioned);
         assert_eq!(spec.function_timeouts["TransferFile"], 900);
         assert_eq!(spec.function_timeouts["SetRunning"], 30, "the Globals' timeout");
-        assert_eq!(spec.reserved_concurrency["TransferFile"], 50, "TransferFileConcurrency's default");
-        assert_eq!(spec.reserved_concurrency["SetRunning"], 20, "JobStepConcurrency's default");
+        assert_eq!(
+            spec.reserved_concurrency["TransferFile"], 50,
+            "TransferFileConcurrency's default"
+        );
+        assert_eq!(
+            spec.reserved_concurrency["SetRunning"], 20,
+            "JobStepConcurrency's default"
+        );
         assert_eq!(spec.reserved_concurrency["HealJob"], 20);
         let healing = spec.healing.expect("the template declares the healing rule");
         assert_eq!(healing.function, "HealJobFunction");
@@ -407,8 +422,11 @@ mod tests {
         let overrides = |pairs: &[(&str, &str)]| -> ParameterOverrides {
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         };
-        let spec = StackSpec::parse(&template, &overrides(&[("TransferFileConcurrency", "2"), ("Environment", "ci")]))
-            .unwrap();
+        let spec = StackSpec::parse(
+            &template,
+            &overrides(&[("TransferFileConcurrency", "2"), ("Environment", "ci")]),
+        )
+        .unwrap();
         assert_eq!(spec.reserved_concurrency["TransferFile"], 2);
         assert_eq!(spec.reserved_concurrency["FinalizeJob"], 20);
         assert_eq!(spec.state_machine_name, "FSA-steam-ci-FpacFLPIDS-FileChecks");

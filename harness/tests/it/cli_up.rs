@@ -82,3 +82,61 @@ fn up_submit_status() {
         "{err}"
     );
 }
+
+/// While a job is in flight `up` prints a progress line every few seconds — counts by status from
+/// the stream, jobs per second, throttles, the oldest RUNNING job's age, the jobs' AWS requests —
+/// and one more once every job has ended. A `--parameter` reaches the world's template.
+#[test]
+fn progress_lines_while_jobs_are_in_flight() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("in")).unwrap();
+    std::fs::write(root.path().join("in/slow.data"), b"slow data\n").unwrap();
+    // The server holds the download 6 s: longer than one progress period.
+    let faults = root.path().join("faults.yaml");
+    std::fs::write(&faults, "delay_ms: 6000\n").unwrap();
+    let mut up = Up::start_with(
+        root.path(),
+        &[
+            "--faults",
+            faults.to_str().unwrap(),
+            "--parameter",
+            "TransferFileConcurrency=3",
+        ],
+    );
+    let (code, job_id, err) = up.harness(&["submit", "--project", "P", "--remote-path", "/in/slow.data"]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = up.stderr.by_ref().map(|l| l.unwrap());
+    let running = lines
+        .find(|l| l.starts_with("harness: progress: ") && l.contains("1 RUNNING"))
+        .expect("a progress line while the job runs");
+    let parts: Vec<&str> = running.split(" | ").collect();
+    assert_eq!(parts.len(), 5, "{running}");
+    assert!(parts[1].ends_with(" jobs/s"), "{running}");
+    assert_eq!(parts[2], "throttled: 0 Lambda, 0 StartExecution", "{running}");
+    assert!(
+        parts[3].starts_with("oldest RUNNING ") && parts[3].ends_with(" s"),
+        "{running}"
+    );
+    let requests: u64 = parts[4].strip_suffix(" AWS requests").unwrap().parse().unwrap();
+    assert!(requests > 0, "{running}");
+    let finished = lines
+        .find(|l| l.contains(&job_id) && l.contains("SUCCEEDED"))
+        .expect("the execution finished");
+    assert!(finished.starts_with("harness: execution for job "), "{finished}");
+    let last = lines
+        .find(|l| l.starts_with("harness: progress: "))
+        .expect("one more line once the job has ended");
+    assert!(
+        last.starts_with("harness: progress: 1 COMPLETED | ") && last.contains("none RUNNING"),
+        "{last}"
+    );
+
+    // A parameter the template does not declare stops `up` before it serves anything.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["up", "--parameter", "TransferFileConcurency=3"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TransferFileConcurency"), "{err}");
+}

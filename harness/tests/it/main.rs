@@ -18,6 +18,7 @@ mod external_ftps;
 mod from_item;
 mod graph;
 mod integrations;
+mod load;
 mod on_call;
 mod pattern_oracle;
 mod portable_binary;
