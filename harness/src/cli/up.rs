@@ -153,11 +153,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let out = bars.clone();
     let (reporting, dir) = (world.clone(), reports.clone());
+    // Pages already in a reused directory keep their names: numbering goes on after them.
+    let before = std::fs::read_dir(&reports)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".html") && e.file_name() != "index.html")
+                .count()
+        })
+        .unwrap_or(0);
     tokio::spawn(async move {
-        let mut n = 0usize;
-        while let Some((execution, position)) = queued.recv().await {
+        let mut n = before;
+        while let Some((execution, mut position)) = queued.recv().await {
             n += 1;
-            // The job's last write is on the stream by the time its execution ends.
+            // The job's last write is on the stream by the time its execution ends, unless the
+            // healing rule writes it after (an execution that did not succeed).
+            if execution.status != sfn::Status::Succeeded {
+                reporting.heals_settled().await;
+                position = reporting.stream_position();
+            }
             reporting.read_past(position).await;
             let page = execution_page(&reporting, n, execution);
             let file = dir.join(page.file_name());
@@ -182,10 +196,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let board = progress.board();
             let ended = board.statuses.get("COMPLETED").copied().unwrap_or(0)
                 + board.statuses.get("ERROR").copied().unwrap_or(0);
-            let in_flight = board
-                .statuses
-                .iter()
-                .any(|(status, n)| *n > 0 && status != "COMPLETED" && status != "ERROR");
+            // A job whose start went to the Pipe's dead-letter queue stays TRIGGERED: not in flight.
+            let waiting = board.statuses.get("TRIGGERED").copied().unwrap_or(0) as u64;
+            let in_flight = waiting > board.dead_lettered
+                || board
+                    .statuses
+                    .iter()
+                    .any(|(status, n)| *n > 0 && !["COMPLETED", "ERROR", "TRIGGERED"].contains(&status.as_str()));
             let rate = match last {
                 Some((before, at)) => (ended.saturating_sub(before)) as f64 / at.elapsed().as_secs_f64(),
                 None => 0.0,

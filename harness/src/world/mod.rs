@@ -243,8 +243,8 @@ impl Default for WorldOptions {
 /// The healing rule of the template, emulated: every status-change event of the service goes
 /// through the rule's pattern (the Pipe's matcher) to HealJob, as EventBridge delivers it.
 struct Healing {
-    /// End events handled so far (matched and healed, or not matched).
-    handled: tokio::sync::watch::Receiver<usize>,
+    /// End events read so far, in order, and the heals they started that have not finished.
+    handled: tokio::sync::watch::Receiver<(usize, usize)>,
     /// Jobs healed: the job and the error name recorded.
     healed: broadcast::Sender<(JobKey, String)>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -266,7 +266,7 @@ impl Healing {
         handlers: Arc<Handlers>,
         lambdas: Arc<Lambdas>,
     ) -> Result<Healing, WorldError> {
-        let (tx, handled) = tokio::sync::watch::channel(0usize);
+        let (tx, handled) = tokio::sync::watch::channel((0usize, 0usize));
         let (healed, _) = broadcast::channel(1024);
         let Some(spec) = &stack.healing else {
             return Ok(Healing {
@@ -292,8 +292,15 @@ impl Healing {
                 };
                 // The event is EventBridge's JSON (the rule's pattern matches JSON); HealJob reads
                 // it as its typed input.
+                // Counted as read, in order; a heal it starts is pending until it is done, so a
+                // later event can never stand in for an earlier one still being healed.
                 let ended = event["detail"]["status"] != "RUNNING";
-                if pattern.matches(&event) {
+                let matched = pattern.matches(&event);
+                tx.send_modify(|(read, pending)| {
+                    *read += usize::from(ended);
+                    *pending += usize::from(matched);
+                });
+                if matched {
                     // Each event is its own asynchronous invocation: a burst of them waits for
                     // HealJob's concurrency, never for each other, and the rule keeps reading.
                     let (lambdas, function, handlers, healed, tx) = (
@@ -308,12 +315,8 @@ impl Healing {
                             Ok(change) => heal(&lambdas, &function, &handlers, change, &healed).await,
                             Err(e) => tracing::error!(error = %e, "HealJob cannot read a status-change event"),
                         }
-                        if ended {
-                            tx.send_modify(|n| *n += 1);
-                        }
+                        tx.send_modify(|(_, pending)| *pending -= 1);
                     });
-                } else if ended {
-                    tx.send_modify(|n| *n += 1);
                 }
             }
         });
@@ -331,7 +334,9 @@ impl Healing {
         }
         let ended = service.ended();
         let mut handled = self.handled.clone();
-        let _ = handled.wait_for(|n| *n >= ended).await;
+        let _ = handled
+            .wait_for(|(read, pending)| *read >= ended && *pending == 0)
+            .await;
     }
 }
 
@@ -798,6 +803,12 @@ impl World {
     /// The stream records the Pipe read about job `key` (that job's only, whatever the table holds).
     pub fn reads_of(&self, key: &JobKey) -> Vec<Read> {
         self.pipe.as_ref().map(|pipe| pipe.reads_of(key)).unwrap_or_default()
+    }
+
+    /// Waits until every execution that has ended by now has been through the healing rule, its
+    /// HealJob (if the rule matched) finished.
+    pub async fn heals_settled(&self) {
+        self.healing.settled(&self.service).await;
     }
 
     /// How far the Pipe has read the stream (0 with the Pipe stopped).
