@@ -210,7 +210,9 @@ impl Service {
             tokens: Arc::new(TaskTokens::default()),
             events: tokio::sync::broadcast::channel(4096).0,
             ended: Arc::default(),
-            start_bucket: options.start_quota.map(crate::quota::TokenBucket::new),
+            start_bucket: options
+                .start_quota
+                .map(|quota| crate::quota::TokenBucket::new(quota, options.time)),
             options,
         }
     }

@@ -81,7 +81,7 @@ pub enum ConcurrencyError {
         "the functions reserve {reserved} concurrent executions, which leaves the account's {account} fewer \
          than the {MIN_UNRESERVED} Lambda keeps unreserved (Lambda refuses such a reservation)"
     )]
-    OverReserved { reserved: u32, account: u32 },
+    OverReserved { reserved: u64, account: u32 },
 }
 
 /// Concurrent executions: one pool per function with a reservation, one shared by the rest.
@@ -92,8 +92,8 @@ struct Pools {
 
 impl Pools {
     fn new(reserved: &BTreeMap<String, u32>, account: u32) -> Result<Self, ConcurrencyError> {
-        let total: u32 = reserved.values().sum();
-        if total.saturating_add(MIN_UNRESERVED) > account {
+        let total: u64 = reserved.values().map(|&n| u64::from(n)).sum();
+        if total + u64::from(MIN_UNRESERVED) > u64::from(account) {
             return Err(ConcurrencyError::OverReserved {
                 reserved: total,
                 account,
@@ -104,7 +104,7 @@ impl Pools {
                 .iter()
                 .map(|(name, n)| (name.clone(), Arc::new(tokio::sync::Semaphore::new(*n as usize))))
                 .collect(),
-            unreserved: Arc::new(tokio::sync::Semaphore::new((account - total) as usize)),
+            unreserved: Arc::new(tokio::sync::Semaphore::new((u64::from(account) - total) as usize)),
         })
     }
 

@@ -64,6 +64,9 @@ fn pace(time: sfn::TimeMode, wait: Duration) -> Duration {
     }
 }
 
+/// How long a stream record lives: a batch refused that long is given up whatever the retries.
+const RECORD_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The wait before retry `attempt` (1, 2, …) of a refused batch: 1 s, doubling, at most 60 s.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
@@ -470,6 +473,9 @@ impl Delivery {
     /// to the retry policy; then describes it on the dead-letter queue and moves on.
     async fn deliver(&self, batch: Vec<Value>, shard: &str) {
         let mut attempt = 0u32;
+        // The backoff's own length, whatever the world's clock makes of it: with unlimited
+        // retries the record still expires from the stream (24 hours).
+        let mut waited = Duration::ZERO;
         loop {
             // Counted before the start, so an idle read never misses an execution just begun.
             self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -486,12 +492,19 @@ impl Delivery {
                 Err(refused) => {
                     self.in_flight.fetch_sub(1, Ordering::SeqCst);
                     self.counters.refused.fetch_add(1, Ordering::Relaxed);
-                    if self.max_retries.is_some_and(|max| attempt >= max) {
-                        self.dead_letter(&batch, shard, attempt + 1, &refused).await;
+                    let exhausted = self.max_retries.is_some_and(|max| attempt >= max);
+                    if exhausted || waited >= RECORD_LIFETIME {
+                        let condition = if exhausted {
+                            "RetryAttemptsExhausted"
+                        } else {
+                            "RecordAgeExceeded"
+                        };
+                        self.dead_letter(&batch, shard, attempt + 1, condition, &refused).await;
                         return;
                     }
                     attempt += 1;
                     tracing::info!(attempt, code = %refused.code, "the Pipe's target refused a batch; retrying");
+                    waited += backoff(attempt);
                     tokio::time::sleep(pace(self.time, backoff(attempt))).await;
                 }
             }
@@ -500,7 +513,7 @@ impl Delivery {
 
     /// The dead-letter message of a stream source's batch: where it is in the shard, not the
     /// records (as Pipes and Lambda's event source mappings describe a stream batch).
-    async fn dead_letter(&self, batch: &[Value], shard: &str, attempts: u32, refused: &Refused) {
+    async fn dead_letter(&self, batch: &[Value], shard: &str, attempts: u32, condition: &str, refused: &Refused) {
         self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
         let sequence = |record: Option<&Value>| record.map(|r| r["dynamodb"]["SequenceNumber"].clone());
         let arrival = |record: Option<&Value>| record.map(|r| r["dynamodb"]["ApproximateCreationDateTime"].clone());
@@ -508,7 +521,7 @@ impl Delivery {
             "version": "1.0",
             "timestamp": pipeline::timestamp::now(),
             "requestContext": {"requestId": uuid::Uuid::new_v4().to_string(),
-                "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
+                "condition": condition, "approximateInvokeCount": attempts},
             "responseContext": {"errorCode": refused.code, "errorMessage": refused.message},
             "DDBStreamBatchInfo": {"shardId": shard, "streamArn": self.stream_arn, "batchSize": batch.len(),
                 "startSequenceNumber": sequence(batch.first()), "endSequenceNumber": sequence(batch.last()),

@@ -30,9 +30,27 @@ struct Lines {
     by_path: HashMap<String, Vec<usize>>,
 }
 
-/// The quoted strings of a command as libunftp logs it (`Retr { path: "/in/a.data" }`).
-fn quoted(text: &str) -> impl Iterator<Item = &str> {
-    text.split('"').skip(1).step_by(2)
+/// The quoted strings of a command as libunftp logs it (`Retr { path: "/in/a.data" }`, Rust's
+/// debug form: `\"` and `\\` inside are a quote and a backslash of the path).
+fn quoted(text: &str) -> Vec<String> {
+    let (mut strings, mut current, mut inside, mut escaped) = (Vec::new(), String::new(), false, false);
+    for c in text.chars() {
+        match (inside, escaped, c) {
+            (false, _, '"') => inside = true,
+            (false, _, _) => {}
+            (true, true, c) => {
+                current.push(c);
+                escaped = false;
+            }
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => {
+                strings.push(std::mem::take(&mut current));
+                inside = false;
+            }
+            (true, false, c) => current.push(c),
+        }
+    }
+    strings
 }
 
 impl SessionLog {
@@ -94,7 +112,7 @@ impl slog::Drain for Recorder {
         let position = lines.all.len();
         if command {
             for path in quoted(&text) {
-                let sessions = lines.by_path.entry(path.to_string()).or_default();
+                let sessions = lines.by_path.entry(path).or_default();
                 if sessions.last() != Some(&self.session) {
                     sessions.push(self.session);
                 }
@@ -107,5 +125,20 @@ impl slog::Drain for Recorder {
             text,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn paths_are_read_back_from_the_debug_form() {
+        assert_eq!(quoted(r#"Retr { path: "/in/a.data" }"#), ["/in/a.data"]);
+        assert_eq!(
+            quoted(r#"Rnfr { file: "/in/say \"hi\".txt" } Rnto { file: "/a\\b" }"#),
+            ["/in/say \"hi\".txt", "/a\\b"]
+        );
+        assert!(quoted("Pasv").is_empty());
     }
 }

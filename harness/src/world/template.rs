@@ -271,12 +271,18 @@ impl StackSpec {
         }
         let stream = &source["DynamoDBStreamParameters"];
         let batch_size = stream["BatchSize"].as_u64().unwrap_or(1) as usize;
-        // -1 (the default) retries until the record expires.
-        let max_retries = match stream["MaximumRetryAttempts"].as_i64() {
-            None | Some(-1) => None,
-            Some(n) => Some(
-                u32::try_from(n).map_err(|_| fail(format!("the Pipe's MaximumRetryAttempts {n} is out of range")))?,
-            ),
+        // -1 (the default) retries until the record expires; otherwise 0 to 10,000.
+        let max_retries = match stream.get("MaximumRetryAttempts") {
+            None => None,
+            Some(value) => match value.as_i64() {
+                Some(-1) => None,
+                Some(n @ 0..=10_000) => Some(n as u32),
+                _ => {
+                    return Err(fail(format!(
+                        "the Pipe's MaximumRetryAttempts is {value:?}: a number from -1 to 10000 is expected"
+                    )));
+                }
+            },
         };
         let dead_letter = !stream["DeadLetterConfig"].is_null();
 
