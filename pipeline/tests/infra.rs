@@ -151,7 +151,10 @@ fn admission_waits_as_long_as_the_execution_may_run() {
     let asl = asl();
     let timeout = asl["TimeoutSeconds"].as_f64().unwrap();
     let template = infra("template.yaml");
-    assert!(template.contains("# Admission control for bursts."), "the template explains the choice");
+    assert!(
+        template.contains("# Admission control for bursts."),
+        "the template explains the choice"
+    );
     for (name, state) in asl["States"].as_object().unwrap() {
         if state["Type"] != "Task" {
             continue;
