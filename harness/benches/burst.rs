@@ -241,19 +241,34 @@ async fn write_jobs(ddb: &aws_sdk_dynamodb::Client, table: &str, jobs: usize) ->
                             .build(),
                     );
                 }
+                // A producer retries what failed, as boto3 and the SDKs do, a little longer: a
+                // world that cannot take the writes is measured, not the writer giving up.
+                let mut failures = 0u32;
                 while !requests.is_empty() {
-                    let out = ddb
+                    match ddb
                         .batch_write_item()
-                        .request_items(&table, requests)
+                        .request_items(&table, requests.clone())
                         .send()
                         .await
-                        .map_err(|e| {
-                            anyhow::anyhow!("BatchWriteItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
-                        })?;
-                    requests = out
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(&table))
-                        .unwrap_or_default();
+                    {
+                        Ok(out) => {
+                            requests = out
+                                .unprocessed_items
+                                .and_then(|mut u| u.remove(&table))
+                                .unwrap_or_default();
+                        }
+                        Err(e) if failures < 10 => {
+                            failures += 1;
+                            eprintln!(
+                                "burst bench: BatchWriteItem failed ({}), retrying",
+                                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                            );
+                            tokio::time::sleep(Duration::from_millis(200 << failures.min(5))).await;
+                        }
+                        Err(e) => {
+                            anyhow::bail!("BatchWriteItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                        }
+                    }
                 }
             }
         });
