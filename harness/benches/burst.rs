@@ -310,26 +310,36 @@ async fn statuses(ddb: &aws_sdk_dynamodb::Client, table: &str) -> anyhow::Result
     Ok(counts)
 }
 
-/// The production question, as the scenario runner runs it.
+/// The production question, as the scenario runner runs it: its ERROR count is the answer.
 async fn long_transfer_burst() -> anyhow::Result<String> {
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let started = Instant::now();
     let out = Command::new(harness_bin())
-        .args(["run", "--project"])
+        .args(["run", "--format", "json", "--project"])
         .arg(&project)
         .arg("long_transfer_burst")
         .output()
         .await?;
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    let summary = text
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = stdout
         .lines()
-        .filter(|l| l.contains("long_transfer_burst") || l.contains("passed,"))
-        .collect::<Vec<_>>()
-        .join(" | ");
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "harness run printed no JSON line: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    let items = line["items"].as_array().cloned().unwrap_or_default();
+    let count = |status: &str| items.iter().filter(|i| i["status"] == status).count();
+    let executions = line["executions"].as_array().map_or(0, Vec::len);
     Ok(format!(
-        "burst bench: long_transfer_burst, {:.1} s, {}: {summary}",
+        "burst bench: long_transfer_burst, {} jobs, {:.1} s, {} error, {} completed, {executions} executions, {}",
+        items.len(),
         started.elapsed().as_secs_f64(),
-        if out.status.success() { "passed" } else { "FAILED" }
+        count("ERROR"),
+        count("COMPLETED"),
+        line["result"].as_str().unwrap_or("?")
     ))
 }
 
