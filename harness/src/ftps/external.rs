@@ -63,6 +63,17 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `url` fit to print: whatever stands before the last `@` (the user and the password) is hidden.
+fn redacted(url: &str) -> String {
+    match url.rsplit_once('@') {
+        Some((before, host)) => {
+            let scheme = before.find("://").map_or("", |i| &before[..i + 3]);
+            format!("{scheme}USER:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
 impl ExternalFtps {
     /// `ftps://USER:PASS@HOST[:PORT]` (user and password percent-decoded).
     pub fn from_url(
@@ -73,7 +84,7 @@ impl ExternalFtps {
     ) -> Result<Self, ExternalFtpsError> {
         let rest = url
             .strip_prefix("ftps://")
-            .ok_or_else(|| ExternalFtpsError::Url(format!("{url:?} does not start with ftps://")))?;
+            .ok_or_else(|| ExternalFtpsError::Url(format!("{:?} does not start with ftps://", redacted(url))))?;
         let (credentials, host_port) = rest
             .rsplit_once('@')
             .ok_or_else(|| ExternalFtpsError::Url("needs USER:PASS@ before the host".into()))?;
@@ -189,5 +200,30 @@ impl ExternalFtps {
         let found = ftp.size(remote_path).await.is_ok();
         let _ = ftp.quit().await;
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mistyped URL is named in the error, its password never (the error reaches the terminal,
+    /// CI logs and reports).
+    #[test]
+    fn a_bad_url_is_named_without_its_password() {
+        for url in [
+            "ftp://ops:s3cr3t-pw@ftp.example.net:21",
+            "ftps//ops:s3cr3t-pw@ftp.example.net",
+            "ftps://ops:s3cr3t-pw@ftp.example.net:port",
+            "ftps://ops:s3cr3t-pw@host@ftp.example.net:99999",
+        ] {
+            let err = ExternalFtps::from_url(url, false, None, None).unwrap_err().to_string();
+            assert!(!err.contains("s3cr3t"), "{url}: {err}");
+            assert!(err.starts_with("--ftps-url "), "{err}");
+        }
+        let err = ExternalFtps::from_url("ftp://ops:s3cr3t-pw@ftp.example.net:21", false, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ftp.example.net:21") && err.contains("ftps://"), "{err}");
     }
 }
