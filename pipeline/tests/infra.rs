@@ -213,3 +213,21 @@ fn the_execution_timeout_covers_the_worst_case_retry_budget() {
         "TimeoutSeconds {timeout} is shorter than the worst case {worst} s: an execution could time out while its own retries would still succeed"
     );
 }
+
+/// The Pipe starts at the stream's oldest record: a Pipe created or replaced after jobs were
+/// triggered still delivers them (LATEST would drop every trigger written while it was being
+/// replaced). Records it reads again are harmless: SetRunning takes only a TRIGGERED job, so a
+/// re-read of a job already taken ends DuplicateDelivery.
+#[test]
+fn the_pipe_reads_the_stream_from_its_oldest_record() {
+    let template: serde_yaml::Value = serde_yaml::from_str(&infra("template.yaml")).unwrap();
+    let pipes: Vec<&serde_yaml::Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Pipes::Pipe")
+        .collect();
+    assert_eq!(pipes.len(), 1);
+    let stream = &pipes[0]["Properties"]["SourceParameters"]["DynamoDBStreamParameters"];
+    assert_eq!(stream["StartingPosition"], "TRIM_HORIZON");
+}
