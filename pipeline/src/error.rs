@@ -53,7 +53,8 @@ pub enum PipelineError {
     /// recorded) instead of being killed mid-way; the retry starts a fresh invocation.
     #[error("stopped before the Lambda deadline: {0}")]
     DeadlineExceeded(String),
-    /// The file landed and verified, but the server refused to delete the source.
+    /// The file landed and verified, but the server refused to delete the source (a 5xx reply;
+    /// a 4xx is `TransientNetwork`).
     #[error("remote delete failed after a verified landing: {0}")]
     RemoteDeleteFailed(String),
     /// The job is no longer RUNNING under this execution: another execution or a person moved it.

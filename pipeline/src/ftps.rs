@@ -322,6 +322,8 @@ fn classify(err: FtpError, op: Op, what: &str) -> PipelineError {
                 (530, _) if says_busy(body) => PipelineError::TooManyConnections(text),
                 (530, _) => PipelineError::FtpsAuthFailed(text),
                 (550, Op::Size | Op::Retrieve) => PipelineError::RemoteFileNotFound(text),
+                // 4xx is "not now" (450: busy): the retry finds the landing recorded and deletes.
+                (400..=499, Op::Delete) => PipelineError::TransientNetwork(text),
                 (_, Op::Delete) => PipelineError::RemoteDeleteFailed(text),
                 (400..=499, _) => PipelineError::TransientNetwork(text),
                 _ => PipelineError::RemoteRejected(text),
@@ -358,5 +360,15 @@ mod tests {
             classify(reply(421, "busy"), Op::Connect, "c").name(),
             "TooManyConnections"
         );
+    }
+
+    /// A 4xx reply to DELE is the server's "not now" (450: the file is busy): retried with the
+    /// other transient failures. A 5xx is its refusal, named and not retried.
+    #[test]
+    fn a_transient_reply_to_dele_is_retried() {
+        let busy = classify(reply(450, "File busy"), Op::Delete, "DELE /in/a");
+        assert_eq!(busy.name(), "TransientNetwork");
+        let refused = classify(reply(550, "Permission denied"), Op::Delete, "DELE /in/a");
+        assert_eq!(refused.name(), "RemoteDeleteFailed");
     }
 }
