@@ -277,6 +277,10 @@ impl Transfer<'_> {
             tracing::info!(key = %location.key, "not resuming: the source changed since the checkpoint");
             return Ok(None);
         }
+        if upload::sha256_state(checkpoint).is_none() {
+            tracing::warn!(key = %location.key, "not resuming: the checkpoint's SHA-256 state cannot be read; starting over");
+            return Ok(None);
+        }
         let Some(parts) = upload::listed_parts(self.s3, location, checkpoint).await? else {
             tracing::info!(key = %location.key, "not resuming: S3 no longer holds the checkpoint's parts");
             return Ok(None);

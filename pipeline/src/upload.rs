@@ -457,11 +457,7 @@ impl Upload {
         checkpoint: &UploadCheckpoint,
         parts: Vec<(CompletedPart, u32)>,
     ) -> Result<Self, PipelineError> {
-        let state = BASE64
-            .decode(&checkpoint.sha256_state)
-            .ok()
-            .and_then(|bytes| SerializedState::<Sha256>::try_from(bytes.as_slice()).ok())
-            .and_then(|state| Sha256::deserialize(&state).ok())
+        let state = sha256_state(checkpoint)
             .ok_or_else(|| PipelineError::InvalidJob("the job's upload.sha256State is not a SHA-256 state".into()))?;
         let mut upload = Self::starting_from(
             s3,
@@ -781,6 +777,16 @@ fn same_checksum(reported: &str, expected: &str) -> bool {
             (Some(a), Some(b)) => a == b,
             _ => true,
         }
+}
+
+/// The SHA-256 state a checkpoint recorded, if it can be read back (`resume` needs it; a
+/// checkpoint without a readable one cannot be continued, only started over).
+pub fn sha256_state(checkpoint: &UploadCheckpoint) -> Option<Sha256> {
+    BASE64
+        .decode(&checkpoint.sha256_state)
+        .ok()
+        .and_then(|bytes| SerializedState::<Sha256>::try_from(bytes.as_slice()).ok())
+        .and_then(|state| Sha256::deserialize(&state).ok())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Each Lambda step against moto_server and a real FTPS server (libunftp, TLS, generated CA).
 
 use crate::common::*;
+use aws_sdk_dynamodb::types::AttributeValue;
 use harness::ftps::{FtpsFault, FtpsServer};
 use harness::times::Times;
 use pipeline::job::{JobStatus, TransferStage};
@@ -271,6 +272,47 @@ async fn dropped_connection_keeps_its_parts_for_the_retry_which_resumes_with_res
     assert_eq!(server.rest_offsets(), [10 * 1024 * 1024]);
     assert_eq!(world.open_multipart_uploads().await, 0);
     assert_eq!(world.job(&key).await.upload, None, "VERIFIED drops the record");
+    assert_eq!(world.object_versions().await, 1);
+}
+
+/// A checkpoint whose SHA-256 state cannot be read (a hand edit, a truncated attribute) is not
+/// a reason to end the job: the retry starts the upload over from byte 0, aborts the old one,
+/// and lands the whole file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_checkpoint_starts_the_upload_over() {
+    let world = world_with_ftps().await;
+    let server = &world.ftps;
+    let data = content(16 * 1024 * 1024, 4);
+    server.put_file("/in/state.dat", &data).unwrap();
+    server.inject(&[
+        FtpsFault::DropAfterBytes(11 * 1024 * 1024),
+        FtpsFault::DropTimes(Times::Count(1)),
+    ]);
+    let key = world.insert_job(PROJECT, "state.dat", "/in/state.dat").await;
+    let arn = execution_arn("state");
+    world.set_running(&key, &arn).await;
+    world.transfer(&key, &arn).await.unwrap_err();
+    assert!(world.job(&key).await.upload.is_some(), "a checkpoint to spoil");
+    world
+        .ddb()
+        .update_item()
+        .table_name(&world.names.table)
+        .key("jobId", AttributeValue::S(key.job_id.clone()))
+        .key("project", AttributeValue::S(key.project.clone()))
+        .update_expression("SET #u.sha256State = :bad")
+        .expression_attribute_names("#u", "upload")
+        .expression_attribute_values(":bad", AttributeValue::S("bm90IGEgc3RhdGU=".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let out = world
+        .transfer(&key, &arn)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", e.name()));
+    assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert!(server.rest_offsets().is_empty(), "started over, not resumed");
+    assert_eq!(world.open_multipart_uploads().await, 0, "the old upload is aborted");
     assert_eq!(world.object_versions().await, 1);
 }
 
