@@ -54,16 +54,6 @@ pub type Target = Arc<dyn Fn(Value) -> Result<BoxFuture<'static, ()>, Refused> +
 /// The Pipe's dead-letter queue: sends one message, or says why it could not.
 pub type DeadLetterQueue = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// How a Pipe paces its retries: `Real` takes their time, `Accelerated(n)` 1/n of it, `Virtual`
-/// none (the world's Step Functions clock, `sfn::TimeMode`).
-fn pace(time: sfn::TimeMode, wait: Duration) -> Duration {
-    match time {
-        sfn::TimeMode::Real => wait,
-        sfn::TimeMode::Accelerated(n) => wait / n.max(1),
-        sfn::TimeMode::Virtual => Duration::ZERO,
-    }
-}
-
 /// How long a stream record lives: a batch refused that long is given up whatever the retries.
 const RECORD_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -505,7 +495,7 @@ impl Delivery {
                     attempt += 1;
                     tracing::info!(attempt, code = %refused.code, "the Pipe's target refused a batch; retrying");
                     waited += backoff(attempt);
-                    tokio::time::sleep(pace(self.time, backoff(attempt))).await;
+                    tokio::time::sleep(self.time.real_wait(backoff(attempt))).await;
                 }
             }
         }

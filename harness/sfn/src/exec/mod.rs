@@ -105,6 +105,18 @@ pub enum TimeMode {
     Real,
 }
 
+impl TimeMode {
+    /// The real time a wait of `wait` takes on this clock: none in `Virtual`, 1/N of it in
+    /// `Accelerated(N)`, all of it in `Real`.
+    pub fn real_wait(self, wait: Duration) -> Duration {
+        match self {
+            TimeMode::Virtual => Duration::ZERO,
+            TimeMode::Accelerated(factor) => wait / factor.max(1),
+            TimeMode::Real => wait,
+        }
+    }
+}
+
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

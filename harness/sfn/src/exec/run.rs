@@ -121,16 +121,12 @@ impl Run {
         if seconds <= 0.0 {
             return;
         }
-        match self.time {
-            TimeMode::Virtual => {
-                let mut clock = self.clock.lock().expect("clock");
-                *clock += time::Duration::seconds_f64(seconds);
-            }
-            TimeMode::Accelerated(factor) => {
-                *self.clock.lock().expect("clock") += time::Duration::seconds_f64(seconds);
-                tokio::time::sleep(Duration::from_secs_f64(seconds / f64::from(factor.max(1)))).await;
-            }
-            TimeMode::Real => tokio::time::sleep(Duration::from_secs_f64(seconds)).await,
+        if self.time != TimeMode::Real {
+            *self.clock.lock().expect("clock") += time::Duration::seconds_f64(seconds);
+        }
+        let real = self.time.real_wait(Duration::from_secs_f64(seconds));
+        if !real.is_zero() {
+            tokio::time::sleep(real).await;
         }
     }
 
