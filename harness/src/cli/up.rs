@@ -265,7 +265,7 @@ fn progress_line(board: &Board, rate: f64, world: &World) -> String {
         "harness: progress: {counts} | {rate:.1} jobs/s | throttled: {} Lambda, {} StartExecution | {oldest} | {} AWS requests",
         world.lambda_throttles(),
         board.refused,
-        world.backend_requests()
+        world.backend_requests_by_action().values().sum::<usize>()
     )
 }
 

@@ -834,11 +834,6 @@ impl World {
         self.lambdas.throttles()
     }
 
-    /// Requests the jobs' path (the pipeline, the Pipe, the integrations) sent to the backend.
-    pub fn backend_requests(&self) -> u64 {
-        self.aws_faults.total_seen()
-    }
-
     /// The jobs' path's requests to the backend so far, by action (`dynamodb:UpdateItem`).
     pub fn backend_requests_by_action(&self) -> std::collections::BTreeMap<String, usize> {
         self.aws_faults.seen_by_action()
