@@ -277,10 +277,10 @@ impl Transfer<'_> {
             tracing::info!(key = %location.key, "not resuming: the source changed since the checkpoint");
             return Ok(None);
         }
-        if upload::sha256_state(checkpoint).is_none() {
+        let Some(state) = upload::sha256_state(checkpoint) else {
             tracing::warn!(key = %location.key, "not resuming: the checkpoint's SHA-256 state cannot be read; starting over");
             return Ok(None);
-        }
+        };
         let Some(parts) = upload::listed_parts(self.s3, location, checkpoint).await? else {
             tracing::info!(key = %location.key, "not resuming: S3 no longer holds the checkpoint's parts");
             return Ok(None);
@@ -289,7 +289,7 @@ impl Transfer<'_> {
             tracing::info!(key = %location.key, "not resuming: the server refuses REST; starting over");
             return Ok(None);
         }
-        Upload::resume(self.s3.clone(), location.clone(), self.upload, checkpoint, parts).map(Some)
+        Upload::resume(self.s3.clone(), location.clone(), self.upload, checkpoint, state, parts).map(Some)
     }
 }
 

@@ -448,17 +448,17 @@ impl Upload {
         })
     }
 
-    /// Continues the upload a checkpoint describes; `parts` are its parts 1..=checkpoint.parts as
-    /// S3 lists them (number, ETag, CRC32C).
+    /// Continues the upload a checkpoint describes from `state`, its SHA-256 state
+    /// (`sha256_state`); `parts` are its parts 1..=checkpoint.parts as S3 lists them (number,
+    /// ETag, CRC32C).
     pub fn resume(
         s3: Client,
         location: S3Location,
         settings: UploadSettings,
         checkpoint: &UploadCheckpoint,
+        state: Sha256,
         parts: Vec<(CompletedPart, u32)>,
     ) -> Result<Self, PipelineError> {
-        let state = sha256_state(checkpoint)
-            .ok_or_else(|| PipelineError::InvalidJob("the job's upload.sha256State is not a SHA-256 state".into()))?;
         let mut upload = Self::starting_from(
             s3,
             location,
@@ -779,7 +779,7 @@ fn same_checksum(reported: &str, expected: &str) -> bool {
         }
 }
 
-/// The SHA-256 state a checkpoint recorded, if it can be read back (`resume` needs it; a
+/// The SHA-256 state a checkpoint recorded, if it can be read back (what `resume` continues; a
 /// checkpoint without a readable one cannot be continued, only started over).
 pub fn sha256_state(checkpoint: &UploadCheckpoint) -> Option<Sha256> {
     BASE64
