@@ -39,6 +39,10 @@ pub enum PipelineError {
     /// job waits, without a running Lambda, in the state machine's retry backoff.
     #[error("every connection to the FTPS server is in use: {0}")]
     ConnectionLimitReached(String),
+    /// Another job holds the lease of the landing key (its file lands at the same key): this
+    /// job waits, without a running Lambda, in the state machine's retry backoff.
+    #[error("another job is landing at the same key: {0}")]
+    LandingKeyBusy(String),
     /// Connection refused, reset or timed out, a dropped data connection, or a 4xx reply.
     #[error("transient network failure: {0}")]
     TransientNetwork(String),
@@ -82,6 +86,7 @@ impl PipelineError {
             Self::RemoteRejected(_) => "RemoteRejected",
             Self::TooManyConnections(_) => "TooManyConnections",
             Self::ConnectionLimitReached(_) => "ConnectionLimitReached",
+            Self::LandingKeyBusy(_) => "LandingKeyBusy",
             Self::TransientNetwork(_) => "TransientNetwork",
             Self::IntegrityMismatch(_) => "IntegrityMismatch",
             Self::SourceChanged(_) => "SourceChanged",
@@ -99,6 +104,7 @@ impl PipelineError {
             self,
             Self::TooManyConnections(_)
                 | Self::ConnectionLimitReached(_)
+                | Self::LandingKeyBusy(_)
                 | Self::TransientNetwork(_)
                 | Self::IntegrityMismatch(_)
                 | Self::SourceChanged(_)
@@ -108,7 +114,7 @@ impl PipelineError {
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 19] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -119,6 +125,7 @@ impl PipelineError {
         "RemoteRejected",
         "TooManyConnections",
         "ConnectionLimitReached",
+        "LandingKeyBusy",
         "TransientNetwork",
         "IntegrityMismatch",
         "SourceChanged",

@@ -85,7 +85,13 @@ impl Transfer<'_> {
         let endpoint = self.secrets.endpoint(&job.pipeline).await?;
         endpoint.settings.permits(&job.project, path)?;
         let settings = &endpoint.settings;
-        let lease = self
+        // One job at a time lands at a key: taken before the connection, so a job waiting for
+        // the key holds no FTPS session.
+        let key_lease = self
+            .leases
+            .acquire_key(&location, &job.job_id, execution_arn, self.lease_until)
+            .await?;
+        let lease = match self
             .leases
             .acquire(
                 &settings.server(),
@@ -94,11 +100,19 @@ impl Transfer<'_> {
                 execution_arn,
                 self.lease_until,
             )
-            .await?;
+            .await
+        {
+            Ok(lease) => lease,
+            Err(e) => {
+                self.leases.release(key_lease).await;
+                return Err(e);
+            }
+        };
         let result = self
             .connected(job, execution_arn, &endpoint, path, location, landed_before)
             .await;
         self.leases.release(lease).await;
+        self.leases.release(key_lease).await;
         result
     }
 
@@ -189,9 +203,12 @@ impl Transfer<'_> {
         let key = job.key();
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
         let resumed = self.resumable(session, job, location, source).await?;
-        let stale = upload::abort_stale(self.s3, location, resumed.as_ref().and_then(Upload::upload_id)).await?;
-        if stale > 0 {
-            tracing::warn!(key = %location.key, stale, "aborted multipart uploads a dead attempt left");
+        // The upload this job recorded and does not continue: nobody else's is ever touched.
+        if let Some(recorded) = &job.upload
+            && resumed.as_ref().and_then(Upload::upload_id) != Some(recorded.upload_id.as_str())
+        {
+            upload::abort_upload(self.s3, location, &recorded.upload_id).await?;
+            tracing::info!(key = %location.key, upload_id = %recorded.upload_id, "aborted the upload an earlier attempt recorded");
         }
         let (mut upload, download) = match resumed {
             Some(upload) => {
@@ -200,10 +217,31 @@ impl Transfer<'_> {
                 let download = session.retrieve_from(path, offset).await?;
                 (upload, download)
             }
-            None => (
-                Upload::new(self.s3.clone(), location.clone(), self.upload)?,
-                session.retrieve(path).await?,
-            ),
+            None => {
+                let settings = self.upload.for_size(source.size)?;
+                let mut upload = Upload::new(self.s3.clone(), location.clone(), settings)?;
+                if source.size >= upload.part_size() {
+                    // Recorded before S3 holds a byte of it: every multipart upload is one a
+                    // job records (only a crash between these two calls leaves one that no job
+                    // does, for the bucket's lifecycle rule).
+                    let upload_id = upload.open().await?;
+                    let recorded = UploadCheckpoint {
+                        upload_id,
+                        part_size: upload.part_size(),
+                        parts: 0,
+                        bytes: 0,
+                        sha256_state: upload::initial_sha256_state(),
+                        part_crcs: String::new(),
+                        source_size: source.size,
+                        source_modified_at: source.modified.clone(),
+                    };
+                    if let Err(e) = self.store.checkpoint(&key, execution_arn, &recorded).await {
+                        upload.abort().await;
+                        return Err(e);
+                    }
+                }
+                (upload, session.retrieve(path).await?)
+            }
         };
         let mut checkpoints = Checkpoints {
             store: self.store,
@@ -241,6 +279,12 @@ impl Transfer<'_> {
             }
             return Err(err);
         }
+        // Ownership up to the last write: a conditional write on the job right before the
+        // object becomes visible. An invocation its execution abandoned stops here.
+        if let Err(e) = self.store.confirm_owner(&key, execution_arn).await {
+            upload.abort().await;
+            return Err(e);
+        }
         let landed = upload.complete().await?;
         tracing::info!(bytes = landed.bytes, sha256 = %landed.sha256_hex, key = %location.key, "landed and verified");
         let record = TransferRecord {
@@ -252,7 +296,14 @@ impl Transfer<'_> {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             source_modified_at: source.modified.clone(),
         };
-        self.store.verified(&key, execution_arn, location, &record).await?;
+        if let Err(e) = self.store.verified(&key, execution_arn, location, &record).await {
+            if matches!(e, PipelineError::JobNotRunning(_)) {
+                // Lost the job between the check and the Complete (a late invocation): what it
+                // landed is nobody's landing. Its own version goes, and only that.
+                upload::delete_version(self.s3, location, record.s3_version_id.as_deref()).await;
+            }
+            return Err(e);
+        }
         Ok(record)
     }
 

@@ -37,6 +37,35 @@ pub struct UploadSettings {
     pub parts_in_flight: usize,
 }
 
+/// S3's most parts per upload, and its largest part and object.
+pub const MAX_PARTS: u64 = 10_000;
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+impl UploadSettings {
+    /// The settings for a file of `size` bytes: the configured part size unless the file would
+    /// need more than S3's 10,000 parts, then the smallest whole MiB that fits it in 10,000; as
+    /// parts grow, fewer are in flight, so memory stays within what the configured settings use
+    /// (but never below two parts). A file beyond S3's 5 TiB is refused by name.
+    pub fn for_size(self, size: u64) -> Result<Self, PipelineError> {
+        if size > MAX_OBJECT_SIZE {
+            return Err(PipelineError::InvalidJob(format!(
+                "the file is {size} bytes; an S3 object holds at most {MAX_OBJECT_SIZE} (5 TiB)"
+            )));
+        }
+        const MIB: u64 = 1024 * 1024;
+        let configured = (self.part_size.max(MIN_PART_SIZE)) as u64;
+        let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+        let part_size = configured.max(needed).min(MAX_PART_SIZE);
+        let budget = configured * (self.parts_in_flight.max(1) as u64 + 1);
+        let parts_in_flight = (budget / part_size).saturating_sub(1).clamp(1, self.parts_in_flight.max(1) as u64);
+        Ok(Self {
+            part_size: usize::try_from(part_size).unwrap_or(usize::MAX),
+            parts_in_flight: parts_in_flight as usize,
+        })
+    }
+}
+
 impl Default for UploadSettings {
     fn default() -> Self {
         Self {
@@ -230,47 +259,6 @@ pub async fn still_holds(s3: &Client, location: &S3Location, record: &TransferRe
         }))
 }
 
-/// Aborts the multipart uploads left open for exactly this key: an attempt killed mid-stream (a
-/// crash, a timeout) cannot abort its own. Only the execution that holds the job lands at its
-/// key, so an upload found here belongs to a dead attempt.
-pub async fn abort_stale(s3: &Client, location: &S3Location, keep: Option<&str>) -> Result<usize, PipelineError> {
-    let mut aborted = 0;
-    let (mut key_marker, mut upload_marker) = (None, None);
-    loop {
-        let page = s3
-            .list_multipart_uploads()
-            .bucket(&location.bucket)
-            .prefix(&location.key)
-            .set_key_marker(key_marker.take())
-            .set_upload_id_marker(upload_marker.take())
-            .send()
-            .await
-            .map_err(|e| s3_error("ListMultipartUploads", e))?;
-        for upload in page.uploads() {
-            if upload.key() != Some(location.key.as_str()) {
-                continue;
-            }
-            let Some(id) = upload.upload_id() else { continue };
-            if Some(id) == keep {
-                continue;
-            }
-            s3.abort_multipart_upload()
-                .bucket(&location.bucket)
-                .key(&location.key)
-                .upload_id(id)
-                .send()
-                .await
-                .map_err(|e| s3_error("AbortMultipartUpload", e))?;
-            aborted += 1;
-        }
-        if page.is_truncated() != Some(true) {
-            return Ok(aborted);
-        }
-        key_marker = page.next_key_marker().map(str::to_string);
-        upload_marker = page.next_upload_id_marker().map(str::to_string);
-    }
-}
-
 /// Parts `1..=checkpoint.parts` of the checkpoint's upload as S3 lists them (all `part_size`
 /// long; a CRC32C S3 lists must be the recorded one); None when the upload is gone or does not
 /// hold them all.
@@ -331,6 +319,31 @@ pub async fn listed_parts(
     parts.sort_by_key(|(p, _)| p.part_number);
     parts.dedup_by_key(|(p, _)| p.part_number);
     Ok((parts.len() as u32 == count).then_some(parts))
+}
+
+/// Deletes exactly one version this invocation created and must not leave (it lost its job
+/// before recording it). Without a version id (an unversioned bucket, which TransferFile refuses
+/// to land in) nothing is deleted: the key's current object might be someone else's by now.
+pub async fn delete_version(s3: &Client, location: &S3Location, version_id: Option<&str>) {
+    let Some(version_id) = version_id else {
+        tracing::error!(key = %location.key, "a landing without a version id cannot be taken back");
+        return;
+    };
+    match s3
+        .delete_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .version_id(version_id)
+        .send()
+        .await
+    {
+        Ok(_) => tracing::warn!(key = %location.key, version_id, "deleted the version a job this invocation lost landed"),
+        Err(e) => tracing::error!(
+            key = %location.key, version_id,
+            error = %aws_sdk_s3::error::DisplayErrorContext(&e),
+            "could not delete the version a lost invocation landed"
+        ),
+    }
 }
 
 /// Aborts one upload (a checkpoint's, when its job ends without it); gone already is fine.
@@ -559,27 +572,31 @@ impl Upload {
         Ok(())
     }
 
+    /// Creates the multipart upload now (before any part), so that its id can be recorded on
+    /// the job before S3 holds anything of it; the id.
+    pub async fn open(&mut self) -> Result<String, PipelineError> {
+        if let Some(id) = &self.upload_id {
+            return Ok(id.clone());
+        }
+        let out = self
+            .s3
+            .create_multipart_upload()
+            .bucket(&self.location.bucket)
+            .key(&self.location.key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .checksum_type(ChecksumType::FullObject)
+            .send()
+            .await
+            .map_err(|e| s3_error("CreateMultipartUpload", e))?;
+        let id = out
+            .upload_id
+            .ok_or_else(|| PipelineError::AwsServiceUnavailable("CreateMultipartUpload returned no upload id".into()))?;
+        self.upload_id = Some(id.clone());
+        Ok(id)
+    }
+
     async fn send_part(&mut self) -> Result<(), PipelineError> {
-        let upload_id = match &self.upload_id {
-            Some(id) => id.clone(),
-            None => {
-                let out = self
-                    .s3
-                    .create_multipart_upload()
-                    .bucket(&self.location.bucket)
-                    .key(&self.location.key)
-                    .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-                    .checksum_type(ChecksumType::FullObject)
-                    .send()
-                    .await
-                    .map_err(|e| s3_error("CreateMultipartUpload", e))?;
-                let id = out.upload_id.ok_or_else(|| {
-                    PipelineError::AwsServiceUnavailable("CreateMultipartUpload returned no upload id".into())
-                })?;
-                self.upload_id = Some(id.clone());
-                id
-            }
-        };
+        let upload_id = self.open().await?;
         while self.in_flight.len() >= self.settings.parts_in_flight {
             self.collect_one().await?;
         }
@@ -777,6 +794,11 @@ fn same_checksum(reported: &str, expected: &str) -> bool {
             (Some(a), Some(b)) => a == b,
             _ => true,
         }
+}
+
+/// The SHA-256 state before the first byte, as a checkpoint records states.
+pub fn initial_sha256_state() -> String {
+    BASE64.encode(Sha256::new().serialize().as_slice())
 }
 
 /// The SHA-256 state a checkpoint recorded, if it can be read back (what `resume` continues; a

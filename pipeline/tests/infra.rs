@@ -67,6 +67,7 @@ fn retries_exactly_the_transient_errors() {
         let transient = [
             PipelineError::TooManyConnections(String::new()),
             PipelineError::ConnectionLimitReached(String::new()),
+            PipelineError::LandingKeyBusy(String::new()),
             PipelineError::TransientNetwork(String::new()),
             PipelineError::IntegrityMismatch(String::new()),
             PipelineError::SourceChanged(String::new()),
@@ -121,7 +122,7 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
         if retrier["ErrorEquals"] == serde_json::json!(["Lambda.TooManyRequestsException"]) {
             continue;
         }
-        if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached"]) {
+        if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached", "LandingKeyBusy"]) {
             let (max, interval, rate, cap) = (
                 retrier["MaxAttempts"].as_f64().unwrap(),
                 retrier["IntervalSeconds"].as_f64().unwrap(),

@@ -405,6 +405,38 @@ impl S3 for Store {
         }))
     }
 
+    /// The current version of each key (the only one this store keeps).
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let versions: Vec<ObjectVersion> = self.with(|state| {
+            Ok(Self::bucket(state, &input.bucket)?
+                .objects
+                .range(prefix.clone()..)
+                .take_while(|(key, _)| key.starts_with(&prefix))
+                .map(|(key, object)| ObjectVersion {
+                    key: Some(key.clone()),
+                    version_id: Some(object.version_id.clone().unwrap_or_else(|| "null".into())),
+                    is_latest: Some(true),
+                    size: Some(object.size as i64),
+                    e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
+                    last_modified: Some(timestamp(object.modified)),
+                    ..Default::default()
+                })
+                .collect())
+        })?;
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            versions: Some(versions),
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
     async fn create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,

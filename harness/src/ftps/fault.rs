@@ -39,6 +39,11 @@ pub enum FtpsFault {
     FailRetrieves(u32),
     /// Wait this long before the first byte of every download.
     DelayMs(u64),
+    /// Hold the next download this long once it has sent `pause_after_bytes` (once): a slow
+    /// stretch that keeps a transfer in flight while something else happens.
+    PauseAfterBytes(u64),
+    /// …for this many milliseconds (default 2000).
+    PauseMs(u64),
     /// Once a download has sent its last byte, the producer changes the file (once): a source
     /// that changes between RETR and DELE.
     ChangeSourceAfterDownload(SourceChange),
@@ -53,6 +58,9 @@ pub enum SourceChange {
     /// Rewrites the file with its bytes reversed, same size, modified a minute later: only MDTM
     /// tells.
     Replace,
+    /// Rewrites the file with its bytes reversed, same size, and keeps its modification time (an
+    /// uploader that preserves it, `touch -r`, MFMT): neither SIZE nor MDTM tells.
+    Rewrite,
 }
 
 impl SourceChange {
@@ -62,7 +70,7 @@ impl SourceChange {
     pub fn changed(self, mut content: Vec<u8>) -> Vec<u8> {
         match self {
             Self::Append => content.extend_from_slice(Self::APPENDED),
-            Self::Replace => content.reverse(),
+            Self::Replace | Self::Rewrite => content.reverse(),
         }
         content
     }
@@ -71,10 +79,13 @@ impl SourceChange {
     pub fn apply(self, path: &std::path::Path) -> std::io::Result<()> {
         let before = std::fs::metadata(path)?.modified()?;
         std::fs::write(path, self.changed(std::fs::read(path)?))?;
-        // MDTM has one-second resolution: a replacement within the same second would be
-        // invisible, which is not the fault this models.
         let file = std::fs::File::options().write(true).open(path)?;
-        file.set_modified(before + Duration::from_secs(60))
+        match self {
+            // MDTM has one-second resolution: a replacement within the same second would be
+            // invisible, which is not the fault `replace` models (`rewrite` does).
+            Self::Append | Self::Replace => file.set_modified(before + Duration::from_secs(60)),
+            Self::Rewrite => file.set_modified(before),
+        }
     }
 }
 
@@ -111,6 +122,8 @@ struct Armed {
     max_sessions: u32,
     fail_retrieves: Times,
     delay: Duration,
+    pause_after_bytes: Option<u64>,
+    pause: Duration,
     change_source: Option<SourceChange>,
     rests: Vec<u64>,
 }
@@ -129,6 +142,8 @@ impl Default for Armed {
             max_sessions: 0,
             fail_retrieves: Times::Count(0),
             delay: Duration::ZERO,
+            pause_after_bytes: None,
+            pause: Duration::from_secs(2),
             change_source: None,
             rests: Vec::new(),
         }
@@ -158,6 +173,8 @@ impl Faults {
                 FtpsFault::MaxSessions(n) => armed.max_sessions = n,
                 FtpsFault::FailRetrieves(n) => armed.fail_retrieves = Times::Count(n),
                 FtpsFault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
+                FtpsFault::PauseAfterBytes(bytes) => armed.pause_after_bytes = Some(bytes),
+                FtpsFault::PauseMs(ms) => armed.pause = Duration::from_millis(ms),
                 FtpsFault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
             }
         }
@@ -241,6 +258,12 @@ impl Faults {
     /// Hook of a download, before its first byte.
     pub(crate) fn delay(&self) -> Duration {
         self.with(|a| a.delay)
+    }
+
+    /// Hook of a download, before its first byte: after how many bytes to pause it, and how
+    /// long (once).
+    pub(crate) fn take_pause(&self) -> Option<(u64, Duration)> {
+        self.with(|a| a.pause_after_bytes.take().map(|bytes| (bytes, a.pause)))
     }
 
     /// Hook of a download, after its last byte: the change to make to the file, once.

@@ -458,6 +458,15 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             self.faults.restarted_at(start_pos);
         }
         let stall = self.faults.take_stall();
+        let reader: Box<dyn AsyncRead + Send + Sync + Unpin> = match self.faults.take_pause() {
+            Some((after, pause)) => Box::new(Paused {
+                reader,
+                before_pause: after,
+                pause,
+                sleeping: None,
+            }),
+            None => reader,
+        };
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
             None if stall > 0 => Box::new(reader.take(stall).chain(Stalled)),
@@ -571,6 +580,40 @@ impl AsyncRead for ChangeAtEof {
         {
             tracing::error!(path = %path.display(), "injected source change failed: {e}");
         }
+        poll
+    }
+}
+
+/// A download that holds still for `pause` once `before_pause` bytes have gone.
+struct Paused {
+    reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
+    before_pause: u64,
+    pause: std::time::Duration,
+    sleeping: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl AsyncRead for Paused {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.before_pause == 0 {
+            let pause = this.pause;
+            let sleeping = this.sleeping.get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+            if sleeping.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.before_pause = u64::MAX;
+        }
+        if this.before_pause == u64::MAX {
+            return Pin::new(&mut this.reader).poll_read(cx, buf);
+        }
+        // Never past the pause point in one read (a copy, only until the pause).
+        let room = usize::try_from(this.before_pause).unwrap_or(usize::MAX).min(buf.remaining());
+        let mut bytes = vec![0; room];
+        let mut limited = ReadBuf::new(&mut bytes);
+        let poll = Pin::new(&mut this.reader).poll_read(cx, &mut limited);
+        let read = limited.filled().len();
+        buf.put_slice(limited.filled());
+        this.before_pause -= read as u64;
         poll
     }
 }

@@ -20,11 +20,15 @@ pub struct Observed {
     pub items: Vec<StoredJob>,
     /// Every object in the landing bucket, with its size and SHA-256 (sorted), or why not.
     pub objects: Result<Vec<ObjectExpectation>, ResourceError>,
+    /// Every version of every key in the landing bucket, with its SHA-256: what a job's
+    /// `transfer.s3VersionId` addresses.
+    pub versions: Result<Vec<Version>, ResourceError>,
     /// Files on the server (sorted).
     pub remote: Vec<String>,
     pub executions: Vec<Execution>,
-    /// Incomplete multipart uploads in the landing bucket, or why they could not be listed.
-    pub open_uploads: Result<usize, ResourceError>,
+    /// Incomplete multipart uploads in the landing bucket (key, upload id), or why they could
+    /// not be listed.
+    pub open_uploads: Result<Vec<(String, String)>, ResourceError>,
     /// The offsets the in-process server restarted downloads at (REST).
     pub rest_offsets: Vec<u64>,
     /// UploadPart requests the pipeline made.
@@ -42,11 +46,18 @@ impl Observed {
             .bucket(&world.names.bucket)
             .send()
             .await
-            .map(|out| out.uploads.unwrap_or_default().len())
+            .map(|out| {
+                out.uploads
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|u| (u.key.unwrap_or_default(), u.upload_id.unwrap_or_default()))
+                    .collect()
+            })
             .map_err(|e| ResourceError::new("listing multipart uploads", &e));
         Observed {
             items,
             objects: objects(world).await,
+            versions: versions(world).await,
             remote: remote_files(remote, scenario).await,
             executions: world.executions(),
             open_uploads,
@@ -78,6 +89,53 @@ impl Observed {
         }
         counts
     }
+}
+
+/// One version of a key in the landing bucket.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub key: String,
+    pub version_id: String,
+    pub sha256: String,
+}
+
+async fn versions(world: &World) -> Result<Vec<Version>, ResourceError> {
+    let s3 = world.s3();
+    let listed = s3
+        .list_object_versions()
+        .bucket(&world.names.bucket)
+        .send()
+        .await
+        .map_err(|e| ResourceError::new("listing the landing bucket's versions", &e))?;
+    let mut out = Vec::new();
+    for version in listed.versions.unwrap_or_default() {
+        let (Some(key), Some(version_id)) = (version.key, version.version_id) else {
+            continue;
+        };
+        let body = s3
+            .get_object()
+            .bucket(&world.names.bucket)
+            .key(&key)
+            .version_id(&version_id)
+            .send()
+            .await
+            .map_err(|e| ResourceError::new("reading a landed version", &e))?;
+        let mut hasher = Sha256::new();
+        let mut stream = body.body;
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|e| ResourceError::new("reading a landed version", &e))?
+        {
+            hasher.update(&chunk);
+        }
+        out.push(Version {
+            key,
+            version_id,
+            sha256: hex::encode(hasher.finalize()),
+        });
+    }
+    Ok(out)
 }
 
 async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, ResourceError> {
@@ -270,8 +328,9 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
 }
 
 /// Broken invariants: every job terminal; timestamps ordered; a file deleted from the server has
-/// its S3 object with the SHA-256 recorded on its job; no incomplete multipart upload; no job
-/// transferred by two executions (one more per re-drive).
+/// the S3 version its job recorded, holding the SHA-256 recorded on it, and so has every COMPLETED
+/// job; no incomplete multipart upload that no job records; no job transferred by two executions
+/// (one more per re-drive).
 pub fn invariants(
     observed: &Observed,
     originals: &BTreeMap<String, String>,
@@ -308,25 +367,55 @@ pub fn invariants(
             }
         }
     }
-    let landed = observed.objects.as_deref().unwrap_or_default();
+    // A deleted source's bytes are the version its job recorded (not merely the key's current
+    // object: another job may have landed at the same key since).
+    let versions = observed.versions.as_deref().unwrap_or_default();
+    let holds = |job: &Job, sha: &str| {
+        job.transfer.as_ref().is_some_and(|t| {
+            t.sha256 == sha
+                && job.s3.as_ref().is_some_and(|s3| {
+                    versions.iter().any(|v| {
+                        v.key == s3.key && Some(&v.version_id) == t.s3_version_id.as_ref() && v.sha256 == sha
+                    })
+                })
+        })
+    };
     for (path, sha) in originals {
         if observed.remote.contains(path) {
             continue;
         }
-        let recorded = observed.jobs().any(|job| {
-            job.file.remote_path == *path
-                && job.transfer.as_ref().is_some_and(|t| t.sha256 == *sha)
-                && landed
-                    .iter()
-                    .any(|o| job.s3.as_ref().is_some_and(|s3| s3.key == o.key) && o.sha256 == *sha)
-        });
-        if !recorded {
-            failures.push(format!("invariant: {path} was deleted from the server without an S3 object holding its SHA-256 {sha} on its job"));
+        if !observed.jobs().any(|job| job.file.remote_path == *path && holds(job, sha)) {
+            failures.push(format!("invariant: {path} was deleted from the server without its job recording an S3 version that holds its SHA-256 {sha}"));
         }
     }
+    // Every COMPLETED job's landing stays addressable: its recorded version holds its digest.
+    for job in observed.jobs().filter(|job| job.status == JobStatus::Completed) {
+        if let Some(transfer) = &job.transfer
+            && !holds(job, &transfer.sha256)
+        {
+            failures.push(format!(
+                "invariant: job {} is COMPLETED but its recorded version {:?} does not hold SHA-256 {}",
+                job.job_id, transfer.s3_version_id, transfer.sha256
+            ));
+        }
+    }
+    if let Err(e) = &observed.versions {
+        failures.push(e.to_string());
+    }
+    // No multipart upload that no job records (a kept upload is its job's `upload`).
     match &observed.open_uploads {
-        Ok(0) => {}
-        Ok(n) => failures.push(format!("invariant: {n} incomplete multipart upload(s) left")),
+        Ok(open) => {
+            for (key, id) in open {
+                let recorded = observed
+                    .jobs()
+                    .any(|job| job.upload.as_ref().is_some_and(|u| u.upload_id == *id));
+                if !recorded {
+                    failures.push(format!(
+                        "invariant: an incomplete multipart upload at {key} ({id}) that no job records"
+                    ));
+                }
+            }
+        }
         Err(e) => failures.push(e.to_string()),
     }
     for (job, count) in observed.transfers_by_job() {
