@@ -816,6 +816,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_part_size_fits_any_file_s3_can_hold_in_10000_parts() {
+        const MIB: u64 = 1024 * 1024;
+        let configured = UploadSettings::default();
+        let memory = |s: UploadSettings| s.part_size as u64 * (s.parts_in_flight as u64 + 1);
+        for size in [0, 1, 78 * 1024 * MIB, 79 * 1024 * MIB, 1024 * 1024 * MIB, MAX_OBJECT_SIZE] {
+            let settings = configured.for_size(size).unwrap();
+            let parts = size.div_ceil(settings.part_size as u64);
+            assert!(parts <= MAX_PARTS, "{size} bytes need {parts} parts of {}", settings.part_size);
+            assert!(settings.part_size as u64 <= MAX_PART_SIZE);
+            assert!(settings.part_size % MIB as usize == 0);
+            assert!(
+                memory(settings) <= memory(configured).max(2 * settings.part_size as u64),
+                "{size}: {settings:?}"
+            );
+        }
+        assert_eq!(configured.for_size(8 * MIB).unwrap().part_size, configured.part_size);
+        let err = configured.for_size(MAX_OBJECT_SIZE + 1).unwrap_err();
+        assert!(err.to_string().contains("5 TiB"), "{err}");
+    }
+
+    #[test]
     fn checksum_comparison_tolerates_a_missing_part_count() {
         assert!(same_checksum("AAAAAA==-3", "AAAAAA==-3"));
         assert!(same_checksum("AAAAAA==", "AAAAAA==-3"));
