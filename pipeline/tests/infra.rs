@@ -232,3 +232,538 @@ fn the_pipe_reads_the_stream_from_its_oldest_record() {
     let stream = &pipes[0]["Properties"]["SourceParameters"]["DynamoDBStreamParameters"];
     assert_eq!(stream["StartingPosition"], "TRIM_HORIZON");
 }
+
+// ================================================================================================
+// TransferFile's IAM policy (issue 21, item 8 "open defaults"): object permissions only under
+// the landing projects' prefixes, KMS only on a key the deployment names, and the bucket's
+// versioning readable. The template's policies are resolved as CloudFormation resolves them
+// (conditions, !If, !Sub, !Join, !Split, !Select), for a few sets of parameter values.
+// ================================================================================================
+
+mod transfer_file_iam {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::{Value as Json, json};
+    use serde_yaml::Value;
+
+    const PARTITION: &str = "aws";
+    const REGION: &str = "us-east-1";
+    const ACCOUNT: &str = "123456789012";
+    /// The physical name CloudFormation gives the bucket the stack creates (`!Ref LandingBucket`).
+    const CREATED_BUCKET: &str = "filechecks-landingbucket-1a2b3c4d5e6f";
+    const EXISTING_BUCKET: &str = "punkdev-fpacfsa-landing-zone";
+    const CUSTOMER_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    /// The object-level actions TransferFile needs (S3 authorizes them against object ARNs).
+    const OBJECT_ACTIONS: [&str; 7] = [
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    ];
+    /// How many projects one deployment's policy holds (the template's slots).
+    const SLOTS: usize = 10;
+
+    /// The template with parameter values in place of some defaults.
+    struct Stack {
+        doc: Value,
+        overrides: BTreeMap<&'static str, String>,
+    }
+
+    /// An intrinsic function, short (`!Sub`) or long (`Fn::Sub:`) form: its name and argument.
+    fn function(value: &Value) -> Option<(String, &Value)> {
+        match value {
+            Value::Tagged(tagged) => {
+                let tag = tagged.tag.to_string();
+                let tag = tag.trim_start_matches('!');
+                let name = match tag {
+                    "Ref" | "Condition" => tag.to_string(),
+                    _ => format!("Fn::{tag}"),
+                };
+                Some((name, &tagged.value))
+            }
+            Value::Mapping(map) if map.len() == 1 => {
+                let (key, arg) = map.iter().next()?;
+                let key = key.as_str()?;
+                (key == "Ref" || key.starts_with("Fn::")).then(|| (key.to_string(), arg))
+            }
+            _ => None,
+        }
+    }
+
+    fn strings(value: &Json) -> Vec<String> {
+        match value {
+            Json::String(s) => vec![s.clone()],
+            Json::Array(items) => items.iter().flat_map(strings).collect(),
+            Json::Null => Vec::new(),
+            other => panic!("{other} is neither a string nor a list"),
+        }
+    }
+
+    impl Stack {
+        fn new(overrides: &[(&'static str, &str)]) -> Self {
+            let doc: Value = serde_yaml::from_str(&super::infra("template.yaml")).unwrap();
+            let overrides = overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            Stack { doc, overrides }
+        }
+
+        /// A parameter's value (its override, else its Default); `None` when it is not declared.
+        fn parameter(&self, name: &str) -> Option<Json> {
+            let declared = self.doc["Parameters"].get(name)?;
+            let text = match (self.overrides.get(name), &declared["Default"]) {
+                (Some(value), _) => value.clone(),
+                (None, Value::String(s)) => s.clone(),
+                (None, Value::Number(n)) => n.to_string(),
+                (None, other) => panic!("the parameter {name} has no override and no usable Default: {other:?}"),
+            };
+            Some(if declared["Type"] == "CommaDelimitedList" {
+                json!(text.split(',').collect::<Vec<_>>())
+            } else {
+                json!(text)
+            })
+        }
+
+        /// `!Ref name`; `None` is `AWS::NoValue`.
+        fn reference(&self, name: &str) -> Option<Json> {
+            match name {
+                "AWS::NoValue" => None,
+                "AWS::Partition" => Some(json!(PARTITION)),
+                "AWS::Region" => Some(json!(REGION)),
+                "AWS::AccountId" => Some(json!(ACCOUNT)),
+                "LandingBucket" => Some(json!(CREATED_BUCKET)),
+                _ => self.parameter(name).or_else(|| {
+                    assert!(!self.doc["Resources"][name].is_null(), "!Ref of the unknown {name}");
+                    Some(json!(format!("{name}-physical-id")))
+                }),
+            }
+        }
+
+        fn get_att(&self, resource: &str, attribute: &str) -> Json {
+            assert!(
+                !self.doc["Resources"][resource].is_null(),
+                "!GetAtt of the unknown {resource}"
+            );
+            match (resource, attribute) {
+                ("LandingBucket", "Arn") => json!(format!("arn:{PARTITION}:s3:::{CREATED_BUCKET}")),
+                _ => json!(format!(
+                    "arn:{PARTITION}:test:{REGION}:{ACCOUNT}:{resource}/{attribute}"
+                )),
+            }
+        }
+
+        fn condition(&self, name: &str) -> bool {
+            let declared = &self.doc["Conditions"][name];
+            assert!(!declared.is_null(), "no condition {name}");
+            self.holds(declared)
+        }
+
+        /// A condition function (Conditions, a Rule's RuleCondition and Assert).
+        fn holds(&self, value: &Value) -> bool {
+            let (name, arg) = match value {
+                Value::Mapping(map) if map.len() == 1 && map.contains_key("Condition") => {
+                    ("Condition".to_string(), &map["Condition"])
+                }
+                _ => function(value).unwrap_or_else(|| panic!("{value:?} is not a condition function")),
+            };
+            let args = || arg.as_sequence().unwrap_or_else(|| panic!("{name} takes a list"));
+            match name.as_str() {
+                "Fn::Equals" => self.eval(&args()[0]) == self.eval(&args()[1]),
+                "Fn::Not" => !self.holds(&args()[0]),
+                "Fn::And" => args().iter().all(|c| self.holds(c)),
+                "Fn::Or" => args().iter().any(|c| self.holds(c)),
+                "Condition" => self.condition(arg.as_str().unwrap()),
+                other => panic!("{other} is not a condition function"),
+            }
+        }
+
+        /// `value` resolved; `None` is `AWS::NoValue`, dropped from the lists and maps around it.
+        fn eval(&self, value: &Value) -> Option<Json> {
+            if let Some((name, arg)) = function(value) {
+                return self.call(&name, arg);
+            }
+            Some(match value {
+                Value::Null => Json::Null,
+                Value::Bool(b) => json!(b),
+                Value::Number(n) => serde_json::to_value(n).unwrap(),
+                Value::String(s) => json!(s),
+                Value::Sequence(items) => Json::Array(items.iter().filter_map(|v| self.eval(v)).collect()),
+                Value::Mapping(map) => Json::Object(
+                    map.iter()
+                        .filter_map(|(k, v)| Some((k.as_str().unwrap().to_string(), self.eval(v)?)))
+                        .collect(),
+                ),
+                Value::Tagged(tagged) => panic!("!{} is not a function", tagged.tag),
+            })
+        }
+
+        fn text(&self, value: &Value) -> String {
+            match self.eval(value) {
+                Some(Json::String(s)) => s,
+                other => panic!("{value:?} resolves to {other:?}, not a string"),
+            }
+        }
+
+        fn list(&self, value: &Value) -> Vec<Json> {
+            match self.eval(value) {
+                Some(Json::Array(items)) => items,
+                other => panic!("{value:?} resolves to {other:?}, not a list"),
+            }
+        }
+
+        fn call(&self, name: &str, arg: &Value) -> Option<Json> {
+            let args = || arg.as_sequence().unwrap_or_else(|| panic!("{name} takes a list"));
+            match name {
+                "Ref" => self.reference(arg.as_str().unwrap()),
+                "Fn::GetAtt" => {
+                    let (resource, attribute) = match arg {
+                        Value::String(s) => s.split_once('.').unwrap(),
+                        _ => (args()[0].as_str().unwrap(), args()[1].as_str().unwrap()),
+                    };
+                    Some(self.get_att(resource, attribute))
+                }
+                "Fn::If" => {
+                    let branch = if self.condition(args()[0].as_str().unwrap()) {
+                        1
+                    } else {
+                        2
+                    };
+                    self.eval(&args()[branch])
+                }
+                "Fn::Join" => {
+                    let delimiter = args()[0].as_str().expect("a literal Fn::Join delimiter");
+                    let items: Vec<String> = self.list(&args()[1]).iter().flat_map(strings).collect();
+                    Some(json!(items.join(delimiter)))
+                }
+                "Fn::Split" => {
+                    let delimiter = args()[0].as_str().expect("a literal Fn::Split delimiter");
+                    Some(json!(self.text(&args()[1]).split(delimiter).collect::<Vec<_>>()))
+                }
+                "Fn::Select" => {
+                    let index = match self.eval(&args()[0]) {
+                        Some(Json::Number(n)) => n.as_u64().unwrap() as usize,
+                        Some(Json::String(s)) => s.parse().unwrap(),
+                        other => panic!("Fn::Select index {other:?}"),
+                    };
+                    let items = self.list(&args()[1]);
+                    // CloudFormation fails the stack operation on an index past the end.
+                    let item = items.get(index);
+                    Some(
+                        item.unwrap_or_else(|| panic!("Fn::Select: no index {index} in {items:?}"))
+                            .clone(),
+                    )
+                }
+                "Fn::Sub" => Some(json!(match arg {
+                    Value::String(template) => self.sub(template, None),
+                    _ => self.sub(args()[0].as_str().expect("a literal Fn::Sub string"), Some(&args()[1])),
+                })),
+                other => panic!("the test does not resolve {other}"),
+            }
+        }
+
+        fn sub(&self, template: &str, variables: Option<&Value>) -> String {
+            let mut out = String::new();
+            let mut rest = template;
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let end = start + rest[start..].find('}').unwrap();
+                let name = &rest[start + 2..end];
+                if let Some(literal) = name.strip_prefix('!') {
+                    out.push_str(&format!("${{{literal}}}"));
+                } else {
+                    let value = match variables.and_then(|v| v.get(name)) {
+                        Some(value) => self.eval(value),
+                        None => match name.split_once('.') {
+                            Some((resource, attribute)) => Some(self.get_att(resource, attribute)),
+                            None => self.reference(name),
+                        },
+                    };
+                    match value {
+                        Some(Json::String(s)) => out.push_str(&s),
+                        other => panic!("${{{name}}} in {template:?} resolves to {other:?}"),
+                    }
+                }
+                rest = &rest[end + 1..];
+            }
+            out + rest
+        }
+
+        /// The statements of a function's `Policies`, resolved.
+        fn statements(&self, function: &str) -> Vec<Json> {
+            let policies = &self.doc["Resources"][function]["Properties"]["Policies"];
+            assert!(!policies.is_null(), "{function} has no Policies");
+            self.list(policies)
+                .iter()
+                .flat_map(|policy| policy["Statement"].as_array().cloned().unwrap_or_default())
+                .collect()
+        }
+
+        /// Every statement of every policy in the stack, resolved.
+        fn every_statement(&self) -> Vec<Json> {
+            fn collect(value: &Json, out: &mut Vec<Json>) {
+                match value {
+                    Json::Object(map) => {
+                        for (key, value) in map {
+                            match (key.as_str(), value) {
+                                ("Statement", Json::Array(items)) => out.extend(items.iter().cloned()),
+                                _ => collect(value, out),
+                            }
+                        }
+                    }
+                    Json::Array(items) => items.iter().for_each(|v| collect(v, out)),
+                    _ => {}
+                }
+            }
+            let mut out = Vec::new();
+            collect(&self.eval(&self.doc["Resources"]).unwrap(), &mut out);
+            out
+        }
+
+        /// The Rules whose RuleCondition holds and whose assertions fail (CloudFormation refuses
+        /// the parameters with their AssertDescription).
+        fn refused(&self) -> Vec<String> {
+            let Some(rules) = self.doc.get("Rules").and_then(Value::as_mapping) else {
+                return Vec::new();
+            };
+            let mut refused = Vec::new();
+            for rule in rules.values() {
+                if rule.get("RuleCondition").is_some_and(|c| !self.holds(c)) {
+                    continue;
+                }
+                for assertion in rule["Assertions"].as_sequence().into_iter().flatten() {
+                    if !self.holds(&assertion["Assert"]) {
+                        refused.push(assertion["AssertDescription"].as_str().unwrap_or_default().to_string());
+                    }
+                }
+            }
+            refused
+        }
+    }
+
+    fn has_action(statement: &Json, wanted: impl Fn(&str) -> bool) -> bool {
+        strings(&statement["Action"]).iter().any(|a| wanted(a))
+    }
+
+    struct Case {
+        name: &'static str,
+        stack: Stack,
+        bucket: &'static str,
+        projects: BTreeSet<String>,
+        key: Option<&'static str>,
+    }
+
+    fn cases() -> Vec<Case> {
+        let ten: Vec<String> = (1..=SLOTS).map(|i| format!("PROJECT-{i:02}")).collect();
+        let defaults = Stack::new(&[]);
+        let default_projects = defaults
+            .parameter("LandingProjects")
+            .map(|p| strings(&p).into_iter().collect())
+            .unwrap_or_default();
+        vec![
+            Case {
+                name: "the defaults (the stack creates the bucket)",
+                stack: defaults,
+                bucket: CREATED_BUCKET,
+                projects: default_projects,
+                key: None,
+            },
+            Case {
+                name: "an existing bucket, one project",
+                stack: Stack::new(&[
+                    ("ExistingBucketName", EXISTING_BUCKET),
+                    ("LandingProjects", "FLPIDS-NATS"),
+                ]),
+                bucket: EXISTING_BUCKET,
+                projects: ["FLPIDS-NATS".to_string()].into(),
+                key: None,
+            },
+            Case {
+                name: "an existing bucket under a customer-managed key, as many projects as the policy holds",
+                stack: Stack::new(&[
+                    ("ExistingBucketName", EXISTING_BUCKET),
+                    ("LandingProjects", &ten.join(",")),
+                    ("LandingBucketKmsKeyArn", CUSTOMER_KEY),
+                ]),
+                bucket: EXISTING_BUCKET,
+                projects: ten.iter().cloned().collect(),
+                key: Some(CUSTOMER_KEY),
+            },
+        ]
+    }
+
+    /// (a) TransferFile's object permissions are each under one landing project's prefix
+    /// (`arn:…:s3:::<bucket>/<project>/*`), never the whole bucket, and every project listed is
+    /// granted every object action the Lambda needs.
+    #[test]
+    fn transfer_file_objects_are_under_the_landing_projects_only() {
+        for case in cases() {
+            for project in &case.projects {
+                assert!(
+                    !project.contains(['*', '?', '/', '$']),
+                    "{}: the project {project:?} is a wildcard or a path",
+                    case.name
+                );
+            }
+            let prefix = format!("arn:{PARTITION}:s3:::{}/", case.bucket);
+            let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for statement in case.stack.statements("TransferFileFunction") {
+                let actions = strings(&statement["Action"]);
+                let on_objects: Vec<&String> = actions
+                    .iter()
+                    .filter(|a| OBJECT_ACTIONS.contains(&a.as_str()) || a.ends_with('*'))
+                    .collect();
+                if on_objects.is_empty() {
+                    continue;
+                }
+                assert!(statement.get("NotResource").is_none(), "{}: NotResource", case.name);
+                for resource in strings(&statement["Resource"]) {
+                    let project = resource.strip_prefix(&prefix).and_then(|r| r.strip_suffix("/*"));
+                    assert!(
+                        project.is_some_and(|p| case.projects.contains(p)),
+                        "{}: TransferFile's {on_objects:?} on {resource}: not under a landing project's prefix {prefix}<project>/ (projects {:?})",
+                        case.name,
+                        case.projects
+                    );
+                    for action in &on_objects {
+                        granted
+                            .entry(action.to_string())
+                            .or_default()
+                            .insert(project.unwrap().to_string());
+                    }
+                }
+            }
+            assert!(
+                !case.projects.is_empty(),
+                "{}: the template declares LandingProjects",
+                case.name
+            );
+            for action in OBJECT_ACTIONS {
+                assert_eq!(
+                    granted.get(action),
+                    Some(&case.projects),
+                    "{}: {action} is granted under every landing project",
+                    case.name
+                );
+            }
+        }
+    }
+
+    /// More projects than the policy holds fail the deployment (IAM refuses a Resource outside
+    /// the account's partition, naming it) instead of leaving the extra ones to fail at their
+    /// first landing.
+    #[test]
+    fn more_landing_projects_than_the_policy_holds_fail_the_deployment() {
+        let eleven: Vec<String> = (1..=SLOTS + 1).map(|i| format!("PROJECT-{i:02}")).collect();
+        let stack = Stack::new(&[
+            ("ExistingBucketName", EXISTING_BUCKET),
+            ("LandingProjects", &eleven.join(",")),
+        ]);
+        let resources: Vec<String> = stack
+            .statements("TransferFileFunction")
+            .iter()
+            .flat_map(|s| strings(&s["Resource"]))
+            .collect();
+        assert!(
+            resources
+                .iter()
+                .any(|r| r.split(':').nth(1) != Some(PARTITION) && r.contains("LandingProjects")),
+            "{resources:?}"
+        );
+    }
+
+    /// (b) No policy grants KMS on every key of the account (`key/*`) or on `*`. TransferFile
+    /// holds kms:GenerateDataKey/kms:Decrypt only when the deployment names the existing bucket's
+    /// customer-managed key, on that key and through S3 only; the bucket the stack creates uses
+    /// the AWS-managed aws/s3 key, whose key policy already lets the account use it through S3.
+    #[test]
+    fn kms_is_granted_only_on_the_key_the_deployment_names() {
+        for case in cases() {
+            for statement in case.stack.every_statement() {
+                if !has_action(&statement, |a| a.starts_with("kms:") || a == "*") {
+                    continue;
+                }
+                for resource in strings(&statement["Resource"]) {
+                    assert!(
+                        resource != "*" && !resource.ends_with("key/*"),
+                        "{}: KMS on {resource}",
+                        case.name
+                    );
+                }
+            }
+            let kms: Vec<Json> = case
+                .stack
+                .statements("TransferFileFunction")
+                .into_iter()
+                .filter(|s| has_action(s, |a| a.starts_with("kms:")))
+                .collect();
+            match case.key {
+                None => assert!(kms.is_empty(), "{}: TransferFile holds {kms:?}", case.name),
+                Some(key) => {
+                    assert_eq!(kms.len(), 1, "{}: {kms:?}", case.name);
+                    let statement = &kms[0];
+                    assert_eq!(statement["Effect"], "Allow");
+                    assert_eq!(strings(&statement["Resource"]), [key], "{}", case.name);
+                    let actions: BTreeSet<String> = strings(&statement["Action"]).into_iter().collect();
+                    assert_eq!(
+                        actions,
+                        ["kms:Decrypt".to_string(), "kms:GenerateDataKey".to_string()].into()
+                    );
+                    assert_eq!(
+                        statement["Condition"]["StringEquals"]["kms:ViaService"],
+                        format!("s3.{REGION}.amazonaws.com"),
+                        "{}: only through S3",
+                        case.name
+                    );
+                }
+            }
+            assert!(
+                case.stack.refused().is_empty(),
+                "{}: {:?}",
+                case.name,
+                case.stack.refused()
+            );
+        }
+        // Nor in a branch the cases above do not take.
+        let text = super::infra("template.yaml");
+        assert!(
+            !text.contains("key/*"),
+            "the template names key/* (every KMS key of the account)"
+        );
+        // A key named for the bucket the stack creates (which uses aws/s3) is refused, not ignored.
+        let stack = Stack::new(&[("LandingBucketKmsKeyArn", CUSTOMER_KEY)]);
+        assert!(
+            !stack.refused().is_empty(),
+            "LandingBucketKmsKeyArn without ExistingBucketName is accepted"
+        );
+    }
+
+    /// (c) TransferFile may read the bucket's versioning (it refuses to land in a bucket whose
+    /// versioning is not Enabled), on the bucket itself, and ExistingBucketName says so.
+    #[test]
+    fn transfer_file_reads_the_bucket_versioning() {
+        for case in cases() {
+            let resources: Vec<String> = case
+                .stack
+                .statements("TransferFileFunction")
+                .iter()
+                .filter(|s| s["Effect"] == "Allow" && has_action(s, |a| a == "s3:GetBucketVersioning"))
+                .flat_map(|s| strings(&s["Resource"]))
+                .collect();
+            assert_eq!(
+                resources,
+                [format!("arn:{PARTITION}:s3:::{}", case.bucket)],
+                "{}: s3:GetBucketVersioning on the landing bucket",
+                case.name
+            );
+        }
+        let doc: Value = serde_yaml::from_str(&super::infra("template.yaml")).unwrap();
+        let description = doc["Parameters"]["ExistingBucketName"]["Description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            description.contains("versioning") && description.contains("Enabled") && description.contains("refuses"),
+            "ExistingBucketName's description says the bucket's versioning must be Enabled: {description:?}"
+        );
+    }
+}
