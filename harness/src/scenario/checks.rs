@@ -290,6 +290,11 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
             .to_string(),
     );
     exactly(
+        "versions",
+        text(expect.versions),
+        observed.versions.as_ref().map_or(0, Vec::len).to_string(),
+    );
+    exactly(
         "transfers",
         text(expect.transfers),
         observed.transfers_by_job().values().sum::<usize>().to_string(),

@@ -464,6 +464,9 @@ pub struct Expect {
     /// Files left on the server (all of them).
     #[serde(default)]
     pub remote: Vec<String>,
+    /// How many versions the landing bucket holds, over all keys (every landing stays one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<usize>,
     /// How many executions transferred (entered TransferFile), over all jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfers: Option<usize>,
