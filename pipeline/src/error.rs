@@ -57,6 +57,11 @@ pub enum PipelineError {
     /// recorded) instead of being killed mid-way; the retry starts a fresh invocation.
     #[error("stopped before the Lambda deadline: {0}")]
     DeadlineExceeded(String),
+    /// The attempt stopped (its deadline, a dropped connection, a transient S3 or DynamoDB
+    /// error) after recording more of the upload than it started with: the next attempt resumes
+    /// from there. Retried apart from the fault budgets, bounded by the execution's timeout.
+    #[error("the transfer moved on and stopped; it resumes: {0}")]
+    PartialProgress(String),
     /// The file landed and verified, but the server refused to delete the source (a 5xx reply;
     /// a 4xx is `TransientNetwork`).
     #[error("remote delete failed after a verified landing: {0}")]
@@ -91,6 +96,7 @@ impl PipelineError {
             Self::IntegrityMismatch(_) => "IntegrityMismatch",
             Self::SourceChanged(_) => "SourceChanged",
             Self::DeadlineExceeded(_) => "DeadlineExceeded",
+            Self::PartialProgress(_) => "PartialProgress",
             Self::RemoteDeleteFailed(_) => "RemoteDeleteFailed",
             Self::JobNotRunning(_) => "JobNotRunning",
             Self::AwsServiceUnavailable(_) => "AwsServiceUnavailable",
@@ -109,12 +115,13 @@ impl PipelineError {
                 | Self::IntegrityMismatch(_)
                 | Self::SourceChanged(_)
                 | Self::DeadlineExceeded(_)
+                | Self::PartialProgress(_)
                 | Self::AwsServiceUnavailable(_)
         )
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -130,6 +137,7 @@ impl PipelineError {
         "IntegrityMismatch",
         "SourceChanged",
         "DeadlineExceeded",
+        "PartialProgress",
         "RemoteDeleteFailed",
         "JobNotRunning",
         "AwsServiceUnavailable",

@@ -367,8 +367,9 @@ impl Handlers {
             at: timestamp::now(),
         };
         match self.store.fail(&input.job, &input.execution_arn, &record).await? {
-            Outcome::Written(job) => {
-                self.release_upload(&job).await?;
+            Outcome::Written(_) => {
+                // A kept upload stays with its job (`upload`): a re-drive continues it while the
+                // source is unchanged; the bucket's lifecycle rule takes it if none comes.
                 Ok(FinalizeOutput {
                     status: JobStatus::Error.as_str().into(),
                     recorded: true,
@@ -390,18 +391,6 @@ impl Handlers {
 }
 
 impl Handlers {
-    /// A job that ended ERROR drops the multipart upload its attempts kept for resuming: no
-    /// attempt will continue it, and an ended job leaves no unfinished upload behind.
-    async fn release_upload(&self, job: &job::Job) -> Result<(), PipelineError> {
-        let Some(checkpoint) = &job.upload else {
-            return Ok(());
-        };
-        if let Ok(location) = crate::transfer::landing_location(job, &self.settings.landing_bucket) {
-            crate::upload::abort_upload(&self.s3, &location, &checkpoint.upload_id).await?;
-        }
-        self.store.forget_upload(&job.key(), &checkpoint.upload_id).await
-    }
-
     /// HealJob: an execution that ended FAILED, TIMED_OUT or ABORTED without FinalizeJob
     /// recording the outcome leaves its job RUNNING under it; this records `ERROR` with the
     /// execution's status as the name. Conditional like every write: a job that moved on (the
@@ -475,8 +464,7 @@ impl Handlers {
                 other => other,
             };
             match outcome {
-                Outcome::Written(job) => {
-                    self.release_upload(&job).await?;
+                Outcome::Written(_) => {
                     tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
                         "healed: the execution ended without recording the job");
                     return Ok(HealOutput {

@@ -228,20 +228,6 @@ impl JobStore {
         .await
     }
 
-    /// Removes the job's `upload` once it was aborted (only that upload's record).
-    pub async fn forget_upload(&self, key: &JobKey, upload_id: &str) -> Result<(), PipelineError> {
-        // Either outcome is fine: refused means the record is already another upload's or gone.
-        self.write(
-            key,
-            "REMOVE #upload",
-            "#upload.uploadId = :id AND attribute_exists(#status)",
-            [(":id", s(upload_id))],
-            ReturnValue::None,
-        )
-        .await
-        .map(|_| ())
-    }
-
     /// Records a verified landing: stage VERIFIED, the `s3` location and the transfer metadata.
     pub async fn verified(
         &self,

@@ -243,6 +243,7 @@ impl Transfer<'_> {
                 (upload, session.retrieve(path).await?)
             }
         };
+        let parts_before = upload.recorded_parts();
         let mut checkpoints = Checkpoints {
             store: self.store,
             job,
@@ -261,15 +262,32 @@ impl Transfer<'_> {
         )
         .await
         {
-            Ok(()) => checkpoints.wait().await,
+            Ok(()) => match upload.seal().await {
+                Ok(()) => checkpoints.wait().await,
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         };
         if let Err(err) = streamed {
             match err {
-                // What is in S3 stays for the next attempt, which reads on from there.
-                PipelineError::TransientNetwork(_) | PipelineError::DeadlineExceeded(_) => {
+                // What is in S3 stays for the next attempt, which reads on from there: the data
+                // connection dropped, time ran out, or S3 or DynamoDB answered with a transient
+                // error after the SDK's own retries.
+                PipelineError::TransientNetwork(_)
+                | PipelineError::DeadlineExceeded(_)
+                | PipelineError::AwsServiceUnavailable(_) => {
                     upload.settle().await;
                     checkpoints.flush(&mut upload).await?;
+                    let recorded = upload.recorded_parts();
+                    if recorded > parts_before {
+                        // Progress does not use up the retry budget of faults: a file that
+                        // needs many Lambda runs keeps going while each one moves it on.
+                        return Err(PipelineError::PartialProgress(format!(
+                            "{} parts recorded, {parts_before} at the start of this attempt; the next attempt resumes ({}: {err})",
+                            recorded,
+                            err.name()
+                        )));
+                    }
                 }
                 _ => {
                     // Its outcome no longer matters; only that it cannot land after the abort.

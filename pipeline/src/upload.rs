@@ -491,6 +491,12 @@ impl Upload {
         Ok(upload)
     }
 
+    /// The parts the checkpoints handed out so far cover (a resumed upload starts with its
+    /// checkpoint's).
+    pub fn recorded_parts(&self) -> u32 {
+        self.checkpointed
+    }
+
     /// The open multipart upload's id, once there is one.
     pub fn upload_id(&self) -> Option<&str> {
         self.upload_id.as_deref()
@@ -515,6 +521,9 @@ impl Upload {
             .enumerate()
             .take_while(|(i, (part, _))| part.part_number == Some(*i as i32 + 1))
             .count() as i32;
+        // Only whole parts: a resumed upload goes on after a part boundary (the short last
+        // part that `seal` sent is never a checkpoint's).
+        let contiguous = contiguous.min(i32::try_from(self.bytes / self.settings.part_size as u64).unwrap_or(i32::MAX));
         // The newest part both confirmed (with all before it) and hashed.
         let (&covered, state) = self.sealed.range(..=contiguous).next_back()?;
         let covered_parts = covered as u32;
@@ -643,6 +652,21 @@ impl Upload {
             let part = joined.map_err(|e| PipelineError::AwsServiceUnavailable(format!("part upload task: {e}")))??;
             self.done.push(part);
             self.moved = true;
+        }
+        Ok(())
+    }
+
+    /// Sends the last part of a multipart upload and waits for every part in flight: after
+    /// this, only the Complete is left, and a failure here (a part S3 refused) leaves the
+    /// upload as it is, for the caller to keep or abort.
+    pub async fn seal(&mut self) -> Result<(), PipelineError> {
+        if self.upload_id.is_some() {
+            if self.filled > 0 {
+                self.send_part().await?;
+            }
+            while !self.in_flight.is_empty() {
+                self.collect_one().await?;
+            }
         }
         Ok(())
     }

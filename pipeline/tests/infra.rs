@@ -72,6 +72,7 @@ fn retries_exactly_the_transient_errors() {
             PipelineError::IntegrityMismatch(String::new()),
             PipelineError::SourceChanged(String::new()),
             PipelineError::DeadlineExceeded(String::new()),
+            PipelineError::PartialProgress(String::new()),
             PipelineError::AwsServiceUnavailable(String::new()),
         ]
         .iter()
@@ -120,6 +121,11 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
         // Admission waits for a Lambda slot up to the execution's timeout by design (see
         // `admission_waits_as_long_as_the_execution_may_run`): no fault budget to cover.
         if retrier["ErrorEquals"] == serde_json::json!(["Lambda.TooManyRequestsException"]) {
+            continue;
+        }
+        // Every PartialProgress attempt moved the upload on: retried for as long as the
+        // execution may run, by design (ARCHITECTURE.md, "Retry accounting for large files").
+        if retrier["ErrorEquals"] == serde_json::json!(["PartialProgress"]) {
             continue;
         }
         if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached", "LandingKeyBusy"]) {

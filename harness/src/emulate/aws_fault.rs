@@ -19,8 +19,9 @@ use crate::times::Times;
 pub struct AwsFault {
     /// The operation, as IAM names it: `dynamodb:UpdateItem`, `s3:UploadPart`, ….
     pub action: String,
-    /// Only requests whose body contains this text (JSON protocols only): `SOURCE_DELETED` picks
-    /// the one stage write among all UpdateItems.
+    /// Only requests whose body contains this text: `SOURCE_DELETED` picks the one stage write
+    /// among all UpdateItems. For S3 (a REST protocol) the query string is searched instead:
+    /// `partNumber=2` picks one part's uploads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_contains: Option<String>,
     pub respond: AwsAnswer,

@@ -242,7 +242,9 @@ impl Routes {
             (request, None)
         };
         let watched = if watched { body.clone() } else { None };
-        match self.faults.verdict(action, body.as_deref()) {
+        // A REST request (S3) is told apart by its query (`partNumber=2`), not its body.
+        let query = (!json_protocol).then(|| request.uri().query().unwrap_or_default().as_bytes().to_vec());
+        match self.faults.verdict(action, body.as_deref().or(query.as_deref())) {
             Verdict::Pass => Ok((request, watched)),
             Verdict::Delay(delay) => {
                 tokio::time::sleep(delay).await;

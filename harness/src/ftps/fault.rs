@@ -44,6 +44,9 @@ pub enum FtpsFault {
     PauseAfterBytes(u64),
     /// …for this many milliseconds (default 2000).
     PauseMs(u64),
+    /// Send every download at most this fast (bytes per second; 0 = unlimited): a server
+    /// slower than the Lambda timeout allows for the file.
+    BytesPerSecond(u64),
     /// Once a download has sent its last byte, the producer changes the file (once): a source
     /// that changes between RETR and DELE.
     ChangeSourceAfterDownload(SourceChange),
@@ -124,6 +127,7 @@ struct Armed {
     delay: Duration,
     pause_after_bytes: Option<u64>,
     pause: Duration,
+    bytes_per_second: u64,
     change_source: Option<SourceChange>,
     rests: Vec<u64>,
 }
@@ -144,6 +148,7 @@ impl Default for Armed {
             delay: Duration::ZERO,
             pause_after_bytes: None,
             pause: Duration::from_secs(2),
+            bytes_per_second: 0,
             change_source: None,
             rests: Vec::new(),
         }
@@ -175,6 +180,7 @@ impl Faults {
                 FtpsFault::DelayMs(ms) => armed.delay = Duration::from_millis(ms),
                 FtpsFault::PauseAfterBytes(bytes) => armed.pause_after_bytes = Some(bytes),
                 FtpsFault::PauseMs(ms) => armed.pause = Duration::from_millis(ms),
+                FtpsFault::BytesPerSecond(rate) => armed.bytes_per_second = rate,
                 FtpsFault::ChangeSourceAfterDownload(change) => armed.change_source = Some(change),
             }
         }
@@ -264,6 +270,11 @@ impl Faults {
     /// long (once).
     pub(crate) fn take_pause(&self) -> Option<(u64, Duration)> {
         self.with(|a| a.pause_after_bytes.take().map(|bytes| (bytes, a.pause)))
+    }
+
+    /// Hook of a download, before its first byte: its rate limit, if any.
+    pub(crate) fn bytes_per_second(&self) -> Option<u64> {
+        self.with(|a| (a.bytes_per_second > 0).then_some(a.bytes_per_second))
     }
 
     /// Hook of a download, after its last byte: the change to make to the file, once.

@@ -458,14 +458,11 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             self.faults.restarted_at(start_pos);
         }
         let stall = self.faults.take_stall();
-        let reader: Box<dyn AsyncRead + Send + Sync + Unpin> = match self.faults.take_pause() {
-            Some((after, pause)) => Box::new(Paused {
-                reader,
-                before_pause: after,
-                pause,
-                sleeping: None,
-            }),
-            None => reader,
+        let (pause, rate) = (self.faults.take_pause(), self.faults.bytes_per_second());
+        let reader: Box<dyn AsyncRead + Send + Sync + Unpin> = if pause.is_some() || rate.is_some() {
+            Box::new(Shaped::new(reader, pause, rate))
+        } else {
+            reader
         };
         Ok(match self.faults.take_drop() {
             Some(limit) => Box::new(reader.take(limit).chain(ResetConnection)),
@@ -584,36 +581,69 @@ impl AsyncRead for ChangeAtEof {
     }
 }
 
-/// A download that holds still for `pause` once `before_pause` bytes have gone.
-struct Paused {
+/// A download shaped in time: held still for a while once some bytes have gone (`pause`),
+/// and/or sent at most `rate` bytes a second.
+struct Shaped {
     reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
-    before_pause: u64,
-    pause: std::time::Duration,
+    /// After how many bytes to pause, and for how long (once).
+    pause: Option<(u64, std::time::Duration)>,
+    rate: Option<u64>,
+    started: tokio::time::Instant,
+    sent: u64,
     sleeping: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl AsyncRead for Paused {
+impl Shaped {
+    fn new(
+        reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
+        pause: Option<(u64, std::time::Duration)>,
+        rate: Option<u64>,
+    ) -> Self {
+        Self {
+            reader,
+            pause,
+            rate,
+            started: tokio::time::Instant::now(),
+            sent: 0,
+            sleeping: None,
+        }
+    }
+}
+
+impl AsyncRead for Shaped {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.before_pause == 0 {
-            let pause = this.pause;
-            let sleeping = this.sleeping.get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+        if let Some(sleeping) = &mut this.sleeping {
             if sleeping.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            this.before_pause = u64::MAX;
+            this.sleeping = None;
         }
-        if this.before_pause == u64::MAX {
-            return Pin::new(&mut this.reader).poll_read(cx, buf);
+        if let Some((at, pause)) = this.pause
+            && this.sent >= at
+        {
+            this.pause = None;
+            this.sleeping = Some(Box::pin(tokio::time::sleep(pause)));
+            return self.poll_read(cx, buf);
         }
-        // Never past the pause point in one read (a copy, only until the pause).
-        let room = usize::try_from(this.before_pause).unwrap_or(usize::MAX).min(buf.remaining());
+        // Never past the pause point, nor more than a 64 KiB step of the rate, in one read (a
+        // copy: only shaped downloads pay it).
+        let mut room = buf.remaining().min(64 * 1024);
+        if let Some((at, _)) = this.pause {
+            room = room.min(usize::try_from(at - this.sent).unwrap_or(usize::MAX));
+        }
         let mut bytes = vec![0; room];
         let mut limited = ReadBuf::new(&mut bytes);
         let poll = Pin::new(&mut this.reader).poll_read(cx, &mut limited);
         let read = limited.filled().len();
         buf.put_slice(limited.filled());
-        this.before_pause -= read as u64;
+        this.sent += read as u64;
+        if let Some(rate) = this.rate.filter(|r| *r > 0) {
+            let due = this.started + std::time::Duration::from_secs_f64(this.sent as f64 / rate as f64);
+            if due > tokio::time::Instant::now() {
+                this.sleeping = Some(Box::pin(tokio::time::sleep_until(due)));
+            }
+        }
         poll
     }
 }

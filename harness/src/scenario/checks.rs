@@ -33,6 +33,8 @@ pub struct Observed {
     pub rest_offsets: Vec<u64>,
     /// UploadPart requests the pipeline made.
     pub uploaded_parts: usize,
+    /// Bytes of files the in-process server sent, all downloads together.
+    pub downloaded: u64,
     /// The most sessions the in-process server served at once, and the connections it refused.
     pub peak_sessions: usize,
     pub refused_sessions: usize,
@@ -63,6 +65,7 @@ impl Observed {
             open_uploads,
             rest_offsets: world.ftps.rest_offsets(),
             uploaded_parts: world.requests("s3:UploadPart"),
+            downloaded: *world.ftps.bytes_sent().borrow(),
             peak_sessions: world.ftps.peak_sessions(),
             refused_sessions: world.ftps.refused_sessions(),
         }
@@ -71,6 +74,15 @@ impl Observed {
     /// The items that are job items.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
         self.items.iter().filter_map(|stored| stored.job.as_ref())
+    }
+
+    /// TransferFile invocations the state machines scheduled, over all executions.
+    fn transfer_attempts(&self) -> usize {
+        self.executions
+            .iter()
+            .flat_map(|execution| &execution.history)
+            .filter(|e| matches!(&e.kind, EventKind::LambdaFunctionScheduled { details } if details.resource.contains("TransferFile")))
+            .count()
     }
 
     /// Executions that entered TransferFile, per job.
@@ -258,6 +270,22 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
         failures.push(format!(
             "remote files: expected {want_remote:?}, got {:?}",
             observed.remote
+        ));
+    }
+    if let Some(most) = expect.downloaded_at_most
+        && observed.downloaded > most
+    {
+        failures.push(format!(
+            "downloaded: expected at most {most} bytes, the server sent {}",
+            observed.downloaded
+        ));
+    }
+    let attempts = observed.transfer_attempts();
+    if let Some(least) = expect.transfer_attempts_at_least
+        && attempts < least
+    {
+        failures.push(format!(
+            "transfer attempts: expected at least {least} TransferFile runs, got {attempts}"
         ));
     }
     // Counts and lists the scenario may pin, each compared as a whole.

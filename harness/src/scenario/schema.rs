@@ -480,6 +480,13 @@ pub struct Expect {
     /// The offsets the server restarted downloads at (REST), in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_offsets: Option<Vec<u64>>,
+    /// The most bytes of files the in-process server may send over all downloads: how much a
+    /// transfer resumed many times may read twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded_at_most: Option<u64>,
+    /// The fewest TransferFile runs the executions may have scheduled (a file that needs many).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_attempts_at_least: Option<usize>,
     /// UploadPart requests the pipeline made, over all attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_parts: Option<usize>,

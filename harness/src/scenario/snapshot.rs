@@ -86,6 +86,7 @@ pub fn redact(item: &Value) -> Value {
             }
             Value::String(_) if key == "executionArn" => json!("[execution-arn]"),
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
+            Value::String(_) if key == "uploadId" => json!("[upload-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),
             Value::String(s) if key == "message" => {
