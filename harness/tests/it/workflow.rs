@@ -184,7 +184,11 @@ async fn a_drop_on_every_attempt_is_retried_then_recorded_and_the_remote_kept() 
     assert_eq!(lambda_failures(&execution), 5, "1 attempt + MaxAttempts 4 retries");
     assert_eq!(job.transfer_stage, Some(TransferStage::Streaming));
     assert_eq!(std::fs::read(world.ftps.local_path("/in/f.dat")).unwrap(), data);
-    assert_eq!(world.open_multipart_uploads().await, 0);
+    // The multipart upload was recorded before its first part; the ERROR job keeps it (no part
+    // made it, so every attempt was a fault's, not progress).
+    let recorded = job.upload.as_ref().map(|u| (u.parts, u.bytes));
+    assert_eq!(recorded, Some((0, 0)));
+    assert_eq!(world.open_multipart_uploads().await, 1);
     assert_eq!(world.object_versions().await, 0);
 }
 
