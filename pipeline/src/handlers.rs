@@ -481,8 +481,6 @@ impl Handlers {
     }
 }
 
-/// When a transfer must stop to leave time for a clean exit (abort the upload, record the
-/// error): 20 s before the deadline, or a tenth of the time left for a short one.
 /// An `Instant` as wall-clock time, which every Lambda host shares.
 fn wall_clock(at: std::time::Instant) -> std::time::SystemTime {
     let now = std::time::Instant::now();
@@ -492,6 +490,8 @@ fn wall_clock(at: std::time::Instant) -> std::time::SystemTime {
     }
 }
 
+/// When a transfer must stop to leave time for a clean exit (keep or abort the upload, record
+/// the stage): 20 s before the deadline, or a tenth of the time left for a short one.
 fn stop_before(deadline: std::time::Instant) -> std::time::Instant {
     let left = deadline.saturating_duration_since(std::time::Instant::now());
     deadline - (left / 10).min(Duration::from_secs(20))

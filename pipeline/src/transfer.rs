@@ -116,6 +116,18 @@ impl Transfer<'_> {
         result
     }
 
+    /// A step after the stream starts only while the invocation has time left (the stop point,
+    /// before Lambda's deadline): otherwise the attempt ends `DeadlineExceeded` at the stage it
+    /// recorded, and the next one goes on from there.
+    fn before(&self, step: &str) -> Result<(), PipelineError> {
+        match self.deadline {
+            Some(at) if Instant::now() >= at => Err(PipelineError::DeadlineExceeded(format!(
+                "the invocation's time ran out before {step}; the next attempt goes on from the recorded stage"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Everything that needs the FTPS session, run under a connection lease.
     async fn connected(
         &self,
@@ -167,6 +179,7 @@ impl Transfer<'_> {
             }
         };
         let (source, record) = landed;
+        self.before("checking the source before DELE")?;
         // Between the read and DELE the producer may have appended or replaced the file: what
         // landed would then not be what is deleted.
         let now = match session.source(path).await {
@@ -181,6 +194,7 @@ impl Transfer<'_> {
                 describe(now.as_ref())
             )));
         }
+        self.before("DELE")?;
         session.delete(path).await?;
         self.store
             .stage(&key, execution_arn, TransferStage::SourceDeleted)
@@ -299,7 +313,18 @@ impl Transfer<'_> {
         }
         // Ownership up to the last write: a conditional write on the job right before the
         // object becomes visible. An invocation its execution abandoned stops here.
-        if let Err(e) = self.store.confirm_owner(&key, execution_arn).await {
+        let owned = match self.before("completing the upload") {
+            Ok(()) => self.store.confirm_owner(&key, execution_arn).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = owned {
+            if matches!(e, PipelineError::DeadlineExceeded(_)) {
+                // Every part is in S3 and recorded up to the last whole one: the next attempt
+                // resumes instead of reading the file again.
+                upload.settle().await;
+                checkpoints.flush(&mut upload).await?;
+                return Err(e);
+            }
             upload.abort().await;
             return Err(e);
         }

@@ -209,7 +209,6 @@ fn the_execution_timeout_covers_the_worst_case_retry_budget() {
     };
     let transfer = timeout_of("TransferFileFunction");
     assert_eq!(transfer, 900.0);
-    assert_eq!(asl["States"]["TransferFile"]["TimeoutSeconds"], 900);
     let states = &asl["States"];
     let worst = worst_case_seconds(&states["SetRunning"], timeout_of("SetRunningFunction"))
         + worst_case_seconds(&states["TransferFile"], transfer)
@@ -219,6 +218,35 @@ fn the_execution_timeout_covers_the_worst_case_retry_budget() {
         timeout >= worst,
         "TimeoutSeconds {timeout} is shorter than the worst case {worst} s: an execution could time out while its own retries would still succeed"
     );
+}
+
+/// A Task's own timeout is above its function's: Lambda ends a slow invocation (our
+/// DeadlineExceeded or PartialProgress first, else Sandbox.Timedout, seen as Lambda.Unknown) and
+/// the Task's Retry takes it. A Task timer at or below the function's timeout fires first with
+/// States.Timeout, which no Retry takes, while the Lambda still runs and writes.
+#[test]
+fn every_task_outlasts_its_function() {
+    let asl = asl();
+    let template: serde_yaml::Value = serde_yaml::from_str(&infra("template.yaml")).unwrap();
+    let global = template["Globals"]["Function"]["Timeout"].as_f64().unwrap();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let resource = state["Resource"].as_str().unwrap();
+        let function = resource.trim_start_matches("${").trim_end_matches("Arn}");
+        let lambda = template["Resources"][function]["Properties"]["Timeout"]
+            .as_f64()
+            .unwrap_or(global);
+        if let Some(task) = state["TimeoutSeconds"].as_f64() {
+            assert!(
+                task >= lambda + 30.0,
+                "{name}: TimeoutSeconds {task} does not outlast {function}'s Timeout {lambda} (by 30 s at least)"
+            );
+        }
+        let retried = error_names(&state["Retry"]);
+        assert!(!retried.contains("States.Timeout"), "{name}");
+    }
 }
 
 /// The Pipe starts at the stream's oldest record: a Pipe created or replaced after jobs were

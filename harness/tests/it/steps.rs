@@ -593,3 +593,35 @@ async fn the_server_reports_each_download_for_the_progress_bars() {
     assert!(download.is_done(), "the download ended with the transfer");
     assert!(downloads.try_recv().is_err(), "one transfer, one download");
 }
+
+/// Every step after the stream starts only while the invocation has time left: when S3 holds
+/// the landing's HeadObject past the stop point, the attempt ends DeadlineExceeded at VERIFIED
+/// (retried) instead of running SIZE, MDTM and DELE on time Lambda is about to take away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_after_the_stream_start_only_before_the_deadline() {
+    use harness::emulate::aws_fault::{AwsAnswer, AwsFault};
+    let world = world_with_ftps().await;
+    let data = content(4096, 5);
+    world.ftps.put_file("/in/late.dat", &data).unwrap();
+    let key = world.insert_job(PROJECT, "late.dat", "/in/late.dat").await;
+    let arn = execution_arn("deadline-guard");
+    world.set_running(&key, &arn).await;
+    world.inject(&[harness::fault::Fault::Aws(vec![AwsFault {
+        action: "s3:HeadObject".into(),
+        body_contains: None,
+        respond: AwsAnswer::Slow,
+        delay_ms: 3000,
+        times: Times::Count(1),
+    }])]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let err = world.transfer_until(&key, &arn, deadline).await.unwrap_err();
+    assert_eq!(err.name(), "DeadlineExceeded", "{err}");
+    assert!(err.to_string().contains("DELE"), "{err}");
+    assert!(world.ftps.local_path("/in/late.dat").exists(), "the source stays");
+    assert_eq!(world.job(&key).await.transfer_stage, Some(TransferStage::Verified));
+    // The retry goes on from VERIFIED: the landing stands, the source is unchanged.
+    let out = world.transfer(&key, &arn).await.unwrap();
+    assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert!(!world.ftps.local_path("/in/late.dat").exists());
+    assert_eq!(world.object_versions().await, 1);
+}

@@ -178,6 +178,24 @@ impl TestWorld {
             .await
     }
 
+    /// TransferFile with the invocation's deadline at `deadline` (Lambda's timeout).
+    pub async fn transfer_until(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        deadline: std::time::Instant,
+    ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
+        self.handlers
+            .transfer_file(
+                TransferInput {
+                    job: key.clone(),
+                    execution_arn: execution_arn.to_string(),
+                },
+                Some(deadline),
+            )
+            .await
+    }
+
     /// What FinalizeJobOnCatch receives after the ASL's Catch.
     pub async fn record_failure(
         &self,
