@@ -491,10 +491,11 @@ fn wall_clock(at: std::time::Instant) -> std::time::SystemTime {
 }
 
 /// When a transfer must stop to leave time for a clean exit (keep or abort the upload, record
-/// the stage): 20 s before the deadline, or a tenth of the time left for a short one.
+/// the stage, release the leases): 20 s before the deadline, or a fifth of the time left for a
+/// short one.
 fn stop_before(deadline: std::time::Instant) -> std::time::Instant {
     let left = deadline.saturating_duration_since(std::time::Instant::now());
-    deadline - (left / 10).min(Duration::from_secs(20))
+    deadline - (left / 5).min(Duration::from_secs(20))
 }
 
 /// The human part of a Catch's Cause: Lambda wraps it as `{"errorType", "errorMessage", …}`.

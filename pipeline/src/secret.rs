@@ -64,8 +64,9 @@ pub struct FtpsSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     /// The remote directories a job may name (`["/outbox"]`): its `remotePath` must lie inside
-    /// one, or the job ends `UnsafeFileName` before the server is contacted. Absent: any path
-    /// the account can reach (then the account's own permissions are the only limit).
+    /// one, or the job ends `UnsafeFileName` before the server is contacted. Absent or empty:
+    /// every job ends `SecretInvalid` (serving every path the account reaches, and deleting
+    /// there, is a choice the secret states: `["/"]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_paths: Option<Vec<String>>,
     /// The projects whose jobs may use this secret: a job of another project naming this
@@ -96,18 +97,26 @@ impl FtpsSettings {
                 "project {project:?} may not use this pipeline's FTPS secret (its allowedProjects are {projects:?})"
             )));
         }
-        if let Some(dirs) = &self.allowed_paths {
-            let inside = |dir: &String| {
-                let dir = dir.trim_end_matches('/');
-                remote_path
-                    .strip_prefix(dir)
-                    .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
-            };
-            if !dirs.iter().any(inside) {
-                return Err(PipelineError::UnsafeFileName(format!(
-                    "remote path {remote_path:?} is outside the secret's allowedPaths {dirs:?}"
-                )));
+        let dirs = match &self.allowed_paths {
+            Some(dirs) if !dirs.is_empty() => dirs,
+            _ => {
+                return Err(PipelineError::SecretInvalid(
+                    "the secret states no allowedPaths: with none, a job could fetch and delete any file the account \
+                     reaches; list the directories jobs may use, or [\"/\"] for all of them"
+                        .into(),
+                ));
             }
+        };
+        let inside = |dir: &String| {
+            let dir = dir.trim_end_matches('/');
+            remote_path
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+        };
+        if !dirs.iter().any(inside) {
+            return Err(PipelineError::UnsafeFileName(format!(
+                "remote path {remote_path:?} is outside the secret's allowedPaths {dirs:?}"
+            )));
         }
         Ok(())
     }
@@ -340,13 +349,27 @@ mod permission_tests {
             let err = s.permits("P", outside).unwrap_err();
             assert_eq!(err.name(), "UnsafeFileName", "{outside}: {err}");
         }
-        let open = settings(r#"{"host": "h", "username": "u", "password": "p"}"#);
-        assert!(open.permits("any", "/anywhere/a").is_ok(), "absent: no limit");
+        let everywhere = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/"]}"#);
+        assert!(everywhere.permits("any", "/anywhere/a").is_ok(), "[\"/\"] states: everywhere");
+    }
+
+    /// A secret that does not say where its jobs may read (and delete) refuses them all, by
+    /// name: serving every path is a choice the secret must state (`allowedPaths: ["/"]`).
+    #[test]
+    fn a_secret_without_allowed_paths_refuses_jobs() {
+        for unstated in [
+            r#"{"host": "h", "username": "u", "password": "p"}"#,
+            r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": []}"#,
+        ] {
+            let err = settings(unstated).permits("any", "/anywhere/a").unwrap_err();
+            assert_eq!(err.name(), "SecretInvalid", "{err}");
+            assert!(err.to_string().contains("allowedPaths"), "{err}");
+        }
     }
 
     #[test]
     fn allowed_projects_name_the_projects() {
-        let s = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedProjects": ["A"]}"#);
+        let s = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/"], "allowedProjects": ["A"]}"#);
         assert!(s.permits("A", "/in/x").is_ok());
         assert_eq!(s.permits("B", "/in/x").unwrap_err().name(), "InvalidJob");
     }

@@ -120,7 +120,7 @@ impl ExternalFtps {
             ca_bundle,
             cert_sha256: None,
             server_name: server_name.map(str::to_string),
-            allowed_paths: None,
+            allowed_paths: Some(vec!["/".into()]),
             allowed_projects: None,
             max_connections: None,
         };

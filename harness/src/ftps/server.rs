@@ -248,7 +248,7 @@ impl FtpsServer {
             ca_bundle: Some(self.pki.ca_pem.clone()),
             cert_sha256: None,
             server_name: None,
-            allowed_paths: None,
+            allowed_paths: Some(vec!["/".into()]),
             allowed_projects: None,
             max_connections: None,
         }

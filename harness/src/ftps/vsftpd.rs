@@ -247,7 +247,7 @@ impl Vsftpd {
             ca_bundle: Some(self.pki.ca_pem.clone()),
             cert_sha256: None,
             server_name: Some("localhost".into()),
-            allowed_paths: None,
+            allowed_paths: Some(vec!["/".into()]),
             allowed_projects: None,
             max_connections: None,
         }
