@@ -117,7 +117,8 @@ pub fn object_key(key: &str) -> Result<&str, PipelineError> {
         if key.len() > MAX_KEY_BYTES {
             return Err(reject("object key", key, "is longer than 1024 bytes"));
         }
-        key.split('/').try_for_each(|segment| check_segment("object key", key, segment))
+        key.split('/')
+            .try_for_each(|segment| check_segment("object key", key, segment))
     })?;
     Ok(key)
 }
@@ -181,16 +182,40 @@ mod tests {
     /// would follow the name to a file the job never named.
     #[test]
     fn rejects_names_a_server_resolves_elsewhere() {
-        for bad in [".. ", "...", "a.", "a ", " .", "*", "a?.csv", "[ab].csv", "\u{ff0e}\u{ff0e}", "a\u{ff0f}b", "\u{ff0a}.csv"] {
+        for bad in [
+            ".. ",
+            "...",
+            "a.",
+            "a ",
+            " .",
+            "*",
+            "a?.csv",
+            "[ab].csv",
+            "\u{ff0e}\u{ff0e}",
+            "a\u{ff0f}b",
+            "\u{ff0a}.csv",
+        ] {
             let err = file_name(bad).unwrap_err();
             assert_eq!(err.name(), "UnsafeFileName", "{bad:?}");
         }
-        for bad in ["/in/a./b", "/in/.. /x", "/in/*.csv", "/in/\u{ff0e}\u{ff0e}/x", "/in/dir /x"] {
+        for bad in [
+            "/in/a./b",
+            "/in/.. /x",
+            "/in/*.csv",
+            "/in/\u{ff0e}\u{ff0e}/x",
+            "/in/dir /x",
+        ] {
             assert_eq!(remote_path(bad).unwrap_err().name(), "UnsafeFileName", "{bad:?}");
         }
         assert!(project_key("P", "P/a.").is_err());
         // Ordinary names stay: inner dots and spaces, accents composed or not, a leading dot.
-        for good in ["a.b.csv", "report 2026.csv", "caf\u{e9}.csv", "cafe\u{301}.csv", ".hidden"] {
+        for good in [
+            "a.b.csv",
+            "report 2026.csv",
+            "caf\u{e9}.csv",
+            "cafe\u{301}.csv",
+            ".hidden",
+        ] {
             assert!(file_name(good).is_ok(), "{good:?}");
         }
     }

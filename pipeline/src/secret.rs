@@ -350,7 +350,10 @@ mod permission_tests {
             assert_eq!(err.name(), "UnsafeFileName", "{outside}: {err}");
         }
         let everywhere = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/"]}"#);
-        assert!(everywhere.permits("any", "/anywhere/a").is_ok(), "[\"/\"] states: everywhere");
+        assert!(
+            everywhere.permits("any", "/anywhere/a").is_ok(),
+            "[\"/\"] states: everywhere"
+        );
     }
 
     /// A secret that does not say where its jobs may read (and delete) refuses them all, by
@@ -369,7 +372,9 @@ mod permission_tests {
 
     #[test]
     fn allowed_projects_name_the_projects() {
-        let s = settings(r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/"], "allowedProjects": ["A"]}"#);
+        let s = settings(
+            r#"{"host": "h", "username": "u", "password": "p", "allowedPaths": ["/"], "allowedProjects": ["A"]}"#,
+        );
         assert!(s.permits("A", "/in/x").is_ok());
         assert_eq!(s.permits("B", "/in/x").unwrap_err().name(), "InvalidJob");
     }

@@ -196,8 +196,13 @@ impl JobStore {
     /// Fails with `JobNotRunning` unless this execution still owns the job (an owned write of
     /// `updatedAt`): asked right before an object becomes visible.
     pub async fn confirm_owner(&self, key: &JobKey, execution_arn: &str) -> Result<(), PipelineError> {
-        self.owned_update(key, execution_arn, "SET updatedAt = :now", [(":now", s(timestamp::now()))])
-            .await
+        self.owned_update(
+            key,
+            execution_arn,
+            "SET updatedAt = :now",
+            [(":now", s(timestamp::now()))],
+        )
+        .await
     }
 
     /// Records how far an unfinished multipart upload got (the job's `upload`).

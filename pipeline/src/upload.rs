@@ -58,7 +58,9 @@ impl UploadSettings {
         let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
         let part_size = configured.max(needed).min(MAX_PART_SIZE);
         let budget = configured * (self.parts_in_flight.max(1) as u64 + 1);
-        let parts_in_flight = (budget / part_size).saturating_sub(1).clamp(1, self.parts_in_flight.max(1) as u64);
+        let parts_in_flight = (budget / part_size)
+            .saturating_sub(1)
+            .clamp(1, self.parts_in_flight.max(1) as u64);
         Ok(Self {
             part_size: usize::try_from(part_size).unwrap_or(usize::MAX),
             parts_in_flight: parts_in_flight as usize,
@@ -337,7 +339,9 @@ pub async fn delete_version(s3: &Client, location: &S3Location, version_id: Opti
         .send()
         .await
     {
-        Ok(_) => tracing::warn!(key = %location.key, version_id, "deleted the version a job this invocation lost landed"),
+        Ok(_) => {
+            tracing::warn!(key = %location.key, version_id, "deleted the version a job this invocation lost landed")
+        }
         Err(e) => tracing::error!(
             key = %location.key, version_id,
             error = %aws_sdk_s3::error::DisplayErrorContext(&e),
@@ -597,9 +601,9 @@ impl Upload {
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", e))?;
-        let id = out
-            .upload_id
-            .ok_or_else(|| PipelineError::AwsServiceUnavailable("CreateMultipartUpload returned no upload id".into()))?;
+        let id = out.upload_id.ok_or_else(|| {
+            PipelineError::AwsServiceUnavailable("CreateMultipartUpload returned no upload id".into())
+        })?;
         self.upload_id = Some(id.clone());
         Ok(id)
     }
@@ -844,10 +848,21 @@ mod tests {
         const MIB: u64 = 1024 * 1024;
         let configured = UploadSettings::default();
         let memory = |s: UploadSettings| s.part_size as u64 * (s.parts_in_flight as u64 + 1);
-        for size in [0, 1, 78 * 1024 * MIB, 79 * 1024 * MIB, 1024 * 1024 * MIB, MAX_OBJECT_SIZE] {
+        for size in [
+            0,
+            1,
+            78 * 1024 * MIB,
+            79 * 1024 * MIB,
+            1024 * 1024 * MIB,
+            MAX_OBJECT_SIZE,
+        ] {
             let settings = configured.for_size(size).unwrap();
             let parts = size.div_ceil(settings.part_size as u64);
-            assert!(parts <= MAX_PARTS, "{size} bytes need {parts} parts of {}", settings.part_size);
+            assert!(
+                parts <= MAX_PARTS,
+                "{size} bytes need {parts} parts of {}",
+                settings.part_size
+            );
             assert!(settings.part_size as u64 <= MAX_PART_SIZE);
             assert!(settings.part_size % MIB as usize == 0);
             assert!(

@@ -407,9 +407,9 @@ pub fn invariants(
         job.transfer.as_ref().is_some_and(|t| {
             t.sha256 == sha
                 && job.s3.as_ref().is_some_and(|s3| {
-                    versions.iter().any(|v| {
-                        v.key == s3.key && Some(&v.version_id) == t.s3_version_id.as_ref() && v.sha256 == sha
-                    })
+                    versions
+                        .iter()
+                        .any(|v| v.key == s3.key && Some(&v.version_id) == t.s3_version_id.as_ref() && v.sha256 == sha)
                 })
         })
     };
@@ -417,7 +417,10 @@ pub fn invariants(
         if observed.remote.contains(path) {
             continue;
         }
-        if !observed.jobs().any(|job| job.file.remote_path == *path && holds(job, sha)) {
+        if !observed
+            .jobs()
+            .any(|job| job.file.remote_path == *path && holds(job, sha))
+        {
             failures.push(format!("invariant: {path} was deleted from the server without its job recording an S3 version that holds its SHA-256 {sha}"));
         }
     }
