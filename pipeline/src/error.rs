@@ -69,6 +69,10 @@ pub enum PipelineError {
     /// The job is no longer RUNNING under this execution: another execution or a person moved it.
     #[error("job is not running under this execution: {0}")]
     JobNotRunning(String),
+    /// The landing bucket's versioning is not Enabled: a landing there could overwrite another
+    /// one, so TransferFile lands nothing (a deployment to fix, not a fault to retry).
+    #[error("the landing bucket is not versioned: {0}")]
+    BucketNotVersioned(String),
     /// An AWS call failed in a way worth retrying (throttling, 5xx, timeouts, dispatch).
     #[error("AWS service unavailable: {0}")]
     AwsServiceUnavailable(String),
@@ -99,6 +103,7 @@ impl PipelineError {
             Self::PartialProgress(_) => "PartialProgress",
             Self::RemoteDeleteFailed(_) => "RemoteDeleteFailed",
             Self::JobNotRunning(_) => "JobNotRunning",
+            Self::BucketNotVersioned(_) => "BucketNotVersioned",
             Self::AwsServiceUnavailable(_) => "AwsServiceUnavailable",
             Self::AwsRequestFailed(_) => "AwsRequestFailed",
         }
@@ -121,7 +126,7 @@ impl PipelineError {
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -140,6 +145,7 @@ impl PipelineError {
         "PartialProgress",
         "RemoteDeleteFailed",
         "JobNotRunning",
+        "BucketNotVersioned",
         "AwsServiceUnavailable",
         "AwsRequestFailed",
     ];

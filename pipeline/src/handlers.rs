@@ -201,6 +201,10 @@ pub struct Handlers {
     s3: aws_sdk_s3::Client,
     secrets: SecretSource,
     settings: Settings,
+    /// Set once GetBucketVersioning found the landing bucket versioned: checked once per cold
+    /// start (a bucket found unversioned is asked again by the next invocation, so enabling
+    /// versioning needs no redeploy).
+    versioned: tokio::sync::OnceCell<()>,
 }
 
 fn parse<T: DeserializeOwned>(step: Step, payload: Value) -> Result<T, PipelineError> {
@@ -226,6 +230,7 @@ impl Handlers {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             secrets: SecretSource::new(aws_sdk_secretsmanager::Client::new(sdk), settings.secret_id.clone()),
             settings,
+            versioned: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -336,6 +341,9 @@ impl Handlers {
                 input.execution_arn
             )));
         }
+        self.versioned
+            .get_or_try_init(|| crate::upload::require_versioning(&self.s3, &self.settings.landing_bucket))
+            .await?;
         let transfer = Transfer {
             store: &self.store,
             s3: &self.s3,

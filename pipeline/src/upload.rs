@@ -323,6 +323,25 @@ pub async fn listed_parts(
     Ok((parts.len() as u32 == count).then_some(parts))
 }
 
+/// Fails with `BucketNotVersioned` unless the bucket's versioning is Enabled: every landing
+/// must stay addressable by its version, whoever lands at the same key after it.
+pub async fn require_versioning(s3: &Client, bucket: &str) -> Result<(), PipelineError> {
+    let out = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| s3_error("GetBucketVersioning", e))?;
+    match out.status() {
+        Some(aws_sdk_s3::types::BucketVersioningStatus::Enabled) => Ok(()),
+        status => Err(PipelineError::BucketNotVersioned(format!(
+            "s3://{bucket} has versioning {}; TransferFile lands only where every landing keeps its own version \
+             (enable versioning on the bucket)",
+            status.map_or("never enabled", |s| s.as_str())
+        ))),
+    }
+}
+
 /// Deletes exactly one version this invocation created and must not leave (it lost its job
 /// before recording it). Without a version id (an unversioned bucket, which TransferFile refuses
 /// to land in) nothing is deleted: the key's current object might be someone else's by now.

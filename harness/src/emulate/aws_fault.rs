@@ -238,16 +238,23 @@ pub fn action(target: Option<&str>, method: &Method, path: &str, query: Option<&
             .split('&')
             .any(|p| p == name || p.starts_with(&format!("{name}=")))
     };
-    let has_key = path.trim_start_matches('/').contains('/');
+    // `/bucket/key`; `/bucket` and `/bucket/` (path style, as some SDKs write it) are the bucket.
+    let has_key = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .is_some_and(|(_, key)| !key.is_empty());
     let operation = match *method {
         Method::HEAD if has_key => "HeadObject",
         Method::HEAD => "HeadBucket",
         Method::GET if has("uploadId") => "ListParts",
         Method::GET if has("uploads") => "ListMultipartUploads",
+        Method::GET if !has_key && has("versioning") => "GetBucketVersioning",
+        Method::GET if !has_key && has("versions") => "ListObjectVersions",
         Method::GET if has_key => "GetObject",
         Method::GET => "ListObjects",
         Method::PUT if has("partNumber") => "UploadPart",
         Method::PUT if has_key => "PutObject",
+        Method::PUT if has("versioning") => "PutBucketVersioning",
         Method::PUT => "CreateBucket",
         Method::POST if has("uploads") => "CreateMultipartUpload",
         Method::POST if has("uploadId") => "CompleteMultipartUpload",
@@ -313,6 +320,9 @@ mod tests {
             ),
             (None, Method::HEAD, "/b/k", None, "s3:HeadObject"),
             (None, Method::GET, "/b", Some("uploads"), "s3:ListMultipartUploads"),
+            (None, Method::GET, "/b", Some("versioning"), "s3:GetBucketVersioning"),
+            (None, Method::GET, "/b/", Some("versioning"), "s3:GetBucketVersioning"),
+            (None, Method::GET, "/b", Some("versions"), "s3:ListObjectVersions"),
         ];
         for (target, method, path, query, want) in cases {
             assert_eq!(action(target, &method, path, query), want);

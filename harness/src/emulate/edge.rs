@@ -159,16 +159,26 @@ fn error(kind: &str, message: &str) -> Response<Body> {
     )
 }
 
-/// moto (5.2) names ListParts' root element `ListPartsResponse`; S3 and the SDKs say
-/// `ListPartsResult`, and the SDK refuses the other. Renamed here, where every client passes.
-async fn list_parts_result(response: Response<Incoming>) -> Response<Body> {
+/// moto (5.2) names the root element of some S3 answers after the operation
+/// (`ListPartsResponse`, `GetBucketVersioningResponse`); S3 and the SDKs say `ListPartsResult`
+/// and `VersioningConfiguration`, and the Rust SDK refuses the others (botocore does not look).
+/// Renamed here, where every client passes: the action's (moto's name, S3's name).
+fn renamed_root(action: &str) -> Option<(&'static str, &'static str)> {
+    match action {
+        "s3:ListParts" => Some(("ListPartsResponse", "ListPartsResult")),
+        "s3:GetBucketVersioning" => Some(("GetBucketVersioningResponse", "VersioningConfiguration")),
+        _ => None,
+    }
+}
+
+async fn rename_root(response: Response<Incoming>, (from, to): (&str, &str)) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
     let Ok(collected) = body.collect().await else {
-        return error("ServiceUnavailable", "the AWS backend: ListParts answer cut short");
+        return error("ServiceUnavailable", "the AWS backend: an answer cut short");
     };
     let text = String::from_utf8_lossy(&collected.to_bytes())
-        .replacen("<ListPartsResponse", "<ListPartsResult", 1)
-        .replacen("</ListPartsResponse>", "</ListPartsResult>", 1);
+        .replacen(&format!("<{from}"), &format!("<{to}"), 1)
+        .replacen(&format!("</{from}>"), &format!("</{to}>"), 1);
     parts.headers.remove(hyper::header::CONTENT_LENGTH);
     Response::from_parts(
         parts,
@@ -218,7 +228,7 @@ impl Routes {
                 } else {
                     &self.backend
                 };
-                self.proxy(upstream, request, action == "s3:ListParts").await
+                self.proxy(upstream, request, renamed_root(action)).await
             }
         }
     }
@@ -290,12 +300,12 @@ impl Routes {
         }
     }
 
-    /// `list_parts`: the answer's root element is renamed (see `list_parts_result`).
+    /// `root`: the answer's root element is renamed (see `renamed_root`).
     async fn proxy(
         &self,
         upstream: &Option<(Uri, Client<HttpConnector, Body>)>,
         request: Request<Body>,
-        list_parts: bool,
+        root: Option<(&'static str, &'static str)>,
     ) -> Response<Body> {
         let Some((backend, client)) = upstream else {
             return error(
@@ -317,8 +327,10 @@ impl Routes {
             Err(e) => return error("InternalFailure", &format!("proxying: {e}")),
         };
         match client.request(Request::from_parts(parts, body)).await {
-            Ok(response) if list_parts => list_parts_result(response).await,
-            Ok(response) => response.map(|body| body.boxed()),
+            Ok(response) => match root {
+                Some(root) => rename_root(response, root).await,
+                None => response.map(|body| body.boxed()),
+            },
             Err(e) => {
                 let mut response = error("ServiceUnavailable", &format!("the AWS backend: {e}"));
                 *response.status_mut() = StatusCode::BAD_GATEWAY;

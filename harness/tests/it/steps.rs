@@ -625,3 +625,34 @@ async fn steps_after_the_stream_start_only_before_the_deadline() {
     assert!(!world.ftps.local_path("/in/late.dat").exists());
     assert_eq!(world.object_versions().await, 1);
 }
+
+/// A landing bucket whose versioning is not Enabled could let one landing overwrite another
+/// (two jobs at one key, a re-drive): TransferFile reads the versioning once per cold start
+/// and refuses to land there, by name, before the server is contacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unversioned_landing_bucket_is_refused() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let world = world_with_ftps().await;
+    world
+        .s3()
+        .put_bucket_versioning()
+        .bucket(&world.names.bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    world.ftps.put_file("/in/v.dat", b"versioned only").unwrap();
+    let key = world.insert_job(PROJECT, "v.dat", "/in/v.dat").await;
+    let arn = execution_arn("unversioned");
+    world.set_running(&key, &arn).await;
+    let err = world.transfer(&key, &arn).await.unwrap_err();
+    assert_eq!(err.name(), "BucketNotVersioned", "{err}");
+    assert!(err.to_string().contains(&world.names.bucket), "{err}");
+    assert!(!err.is_transient());
+    assert!(world.ftps.local_path("/in/v.dat").exists());
+    assert_eq!(world.object_versions().await, 0);
+}
