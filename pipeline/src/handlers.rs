@@ -14,7 +14,7 @@ use crate::ftps::Timeouts;
 use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
 use crate::lease::Leases;
 use crate::secret::SecretSource;
-use crate::store::{Found, JobStore, Outcome};
+use crate::store::{Found, JobStore, Outcome, Taking};
 use crate::timestamp;
 use crate::transfer::Transfer;
 use crate::upload::UploadSettings;
@@ -286,7 +286,17 @@ impl Handlers {
             }
             Found::Missing | Found::Job(_) => {}
         }
-        match self.store.take(&key, &input.execution_arn).await? {
+        // An inserted item's pipeline fields are a producer's, not the pipeline's: never resumed.
+        let taking = match input.record.get("eventName").and_then(Value::as_str) {
+            Some("INSERT") => Taking::Inserted {
+                updated_at: input
+                    .record
+                    .pointer("/dynamodb/NewImage/updatedAt/S")
+                    .and_then(Value::as_str),
+            },
+            _ => Taking::Triggered,
+        };
+        match self.store.take(&key, &input.execution_arn, taking).await? {
             Outcome::Written(_) => {
                 tracing::info!(job_id = %key.job_id, project = %key.project, "job RUNNING");
                 Ok(SetRunningOutput {

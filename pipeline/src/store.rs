@@ -19,6 +19,14 @@ pub struct JobStore {
     table: String,
 }
 
+/// How SetRunning came to take a job: from an INSERT record (the item's `updatedAt` as the
+/// record showed it), or from any other (a re-drive, a re-trigger, a record read again).
+#[derive(Debug, Clone, Copy)]
+pub enum Taking<'a> {
+    Inserted { updated_at: Option<&'a str> },
+    Triggered,
+}
+
 /// What a conditional write found when its condition failed.
 #[derive(Debug)]
 pub enum Outcome {
@@ -162,24 +170,73 @@ impl JobStore {
     }
 
     /// `TRIGGERED → RUNNING`, recording the owning execution. Clears the outcome of an earlier
-    /// run of a re-driven job (error, completedAt) but keeps what it landed (`s3`, `transfer`):
-    /// the object may be the only copy left, and TransferFile resumes from that record.
-    pub async fn take(&self, key: &JobKey, execution_arn: &str) -> Result<Outcome, PipelineError> {
+    /// run of a re-driven job (error, completedAt) but keeps what it landed (`s3`, `transfer`,
+    /// `upload`): the object may be the only copy left, and TransferFile resumes from that
+    /// record. Two cases start afresh instead, dropping `transfer` and `upload`:
+    /// - the item is still the version a producer inserted (`Taking::Inserted`, with the
+    ///   `updatedAt` its INSERT record showed): fields only the pipeline writes, copied from
+    ///   another item say, are a producer's, and nothing may resume from them. A late INSERT
+    ///   record for an item the pipeline has written since takes it as a re-drive;
+    /// - a job that was COMPLETED (it still has `completedAt`): its source was deleted, so the
+    ///   file it is triggered for now is a new one, whatever its size and modification time.
+    ///
+    /// Each case is one conditional write, tried in that order.
+    pub async fn take(&self, key: &JobKey, execution_arn: &str, taking: Taking<'_>) -> Result<Outcome, PipelineError> {
+        if let Taking::Inserted { updated_at } = taking {
+            let (same_version, seen) = match updated_at {
+                Some(seen) => ("#status = :triggered AND updatedAt = :seen", Some(seen)),
+                None => ("#status = :triggered AND attribute_not_exists(updatedAt)", None),
+            };
+            match self.take_as(key, execution_arn, true, same_version, seen).await? {
+                Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered => {}
+                other => return Ok(other),
+            }
+        }
+        match self
+            .take_as(
+                key,
+                execution_arn,
+                false,
+                "#status = :triggered AND attribute_not_exists(completedAt)",
+                None,
+            )
+            .await?
+        {
+            Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered && job.completed_at.is_some() => {
+                self.take_as(key, execution_arn, true, "#status = :triggered", None)
+                    .await
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn take_as(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        fresh: bool,
+        condition: &str,
+        seen: Option<&str>,
+    ) -> Result<Outcome, PipelineError> {
         let now = timestamp::now();
-        self.update(
-            key,
+        let update = if fresh {
             "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
-             transferStage = :stage REMOVE completedAt, #error",
-            "#status = :triggered",
-            [
-                (":running", s(JobStatus::Running.as_str())),
-                (":triggered", s(JobStatus::Triggered.as_str())),
-                (":now", s(now)),
-                (":arn", s(execution_arn)),
-                (":stage", s(TransferStage::Pending.as_str())),
-            ],
-        )
-        .await
+             transferStage = :stage REMOVE completedAt, #error, #transfer, #upload"
+        } else {
+            "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
+             transferStage = :stage REMOVE completedAt, #error"
+        };
+        let mut values = vec![
+            (":running", s(JobStatus::Running.as_str())),
+            (":triggered", s(JobStatus::Triggered.as_str())),
+            (":now", s(now)),
+            (":arn", s(execution_arn)),
+            (":stage", s(TransferStage::Pending.as_str())),
+        ];
+        if let Some(seen) = seen {
+            values.push((":seen", s(seen)));
+        }
+        self.update(key, update, condition, values).await
     }
 
     /// Records transfer progress; fails with `JobNotRunning` if this execution lost the job.
@@ -300,6 +357,7 @@ impl JobStore {
     /// `RUNNING → ERROR` with the details, only for the owning execution. Returns the outcome so
     /// the caller can tell a recorded failure from a duplicate that must leave the job alone.
     pub async fn fail(&self, key: &JobKey, execution_arn: &str, error: &ErrorRecord) -> Result<Outcome, PipelineError> {
+        let error = &stamped(error);
         self.update(
             key,
             "SET #status = :error_status, updatedAt = :now, #error = :error",
@@ -326,6 +384,7 @@ impl JobStore {
         updated_at: Option<&str>,
         error: &ErrorRecord,
     ) -> Result<Outcome, PipelineError> {
+        let error = &stamped(error);
         let (same_version, seen) = match updated_at {
             Some(seen) => ("updatedAt = :seen", Some(seen)),
             None => ("attribute_not_exists(updatedAt)", None),
@@ -437,6 +496,16 @@ impl JobStore {
                 Err(PipelineError::from_sdk("UpdateItem on the job table", err))
             }
         }
+    }
+}
+
+/// The error as recorded now: its `at` (and the item's `updatedAt`) is the time of the write
+/// that records it, never earlier than what the item already says (a heal that waited while
+/// SetRunning took the job must not record a time before `startedAt`).
+fn stamped(error: &ErrorRecord) -> ErrorRecord {
+    ErrorRecord {
+        at: timestamp::now(),
+        ..error.clone()
     }
 }
 

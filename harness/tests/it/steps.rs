@@ -656,3 +656,97 @@ async fn an_unversioned_landing_bucket_is_refused() {
     assert!(world.ftps.local_path("/in/v.dat").exists());
     assert_eq!(world.object_versions().await, 0);
 }
+
+/// Rewrites a file with other bytes of the same size and keeps its modification time, as an
+/// uploader that preserves it does (`touch -r`, MFMT): SIZE and MDTM cannot tell.
+fn rewrite_keeping_mtime(path: &std::path::Path, data: &[u8]) {
+    let modified = std::fs::metadata(path).map(|m| m.modified().unwrap()).ok();
+    std::fs::write(path, data).unwrap();
+    if let Some(modified) = modified {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+}
+
+/// A COMPLETED job set TRIGGERED again names a new file at the same path: the landing its
+/// record describes belongs to the run that deleted the old source. A new file of the same
+/// size and modification time must be read and landed, never deleted unread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_job_triggered_again_reads_its_new_file() {
+    let world = world_with_ftps().await;
+    let (first, second) = (content(3000, 1), content(3000, 2));
+    let local = world.ftps.put_file("/in/daily.csv", &first).unwrap();
+    let modified = std::fs::metadata(&local).unwrap().modified().unwrap();
+    let key = world.insert_job(PROJECT, "daily.csv", "/in/daily.csv").await;
+    let arn = execution_arn("first-run");
+    world.set_running(&key, &arn).await;
+    world.transfer(&key, &arn).await.unwrap();
+    world.complete(&key, &arn).await;
+    // The producer puts the next file, same size, same modification time, and re-triggers.
+    world.ftps.put_file("/in/daily.csv", &second).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&local)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    world.retrigger(&key).await;
+    let again = execution_arn("second-run");
+    assert!(world.set_running_again(&key, &again).await.acquired);
+    let out = world.transfer(&key, &again).await.unwrap();
+    assert_eq!(
+        out.transfer.sha256,
+        sha256_hex(&second),
+        "the new file was read and landed"
+    );
+    assert_eq!(world.object(&out.s3.key).await.as_deref(), Some(&second[..]));
+    assert_eq!(world.object_versions().await, 2, "each landing keeps its version");
+}
+
+/// A producer's INSERT may carry what only the pipeline writes (`transfer`, `upload`,
+/// `transferStage`), copied from another item, say. SetRunning drops them when it takes the
+/// item as it was inserted, so nothing resumes from them: here, a copied landing record that
+/// would have had the new file deleted unread. A late INSERT record of an item the pipeline
+/// wrote since is a re-drive, and keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_fields_written_on_insert_are_ignored() {
+    let world = world_with_ftps().await;
+    let (first, second) = (content(3000, 3), content(3000, 4));
+    let local = world.ftps.put_file("/in/copied.csv", &first).unwrap();
+    let key = world.insert_job(PROJECT, "copied.csv", "/in/copied.csv").await;
+    let arn = execution_arn("original");
+    world.set_running(&key, &arn).await;
+    world.transfer(&key, &arn).await.unwrap();
+    world.complete(&key, &arn).await;
+    world.ftps.put_file("/in/copied.csv", &first).unwrap();
+    rewrite_keeping_mtime(&local, &second);
+    // A new item, inserted with the old one's pipeline fields.
+    let mut item = world.raw_item(&key).await;
+    let copy = uuid::Uuid::new_v4().to_string();
+    item.insert("jobId".into(), AttributeValue::S(copy.clone()));
+    item.insert("status".into(), AttributeValue::S("TRIGGERED".into()));
+    item.insert("transferStage".into(), AttributeValue::S("VERIFIED".into()));
+    item.remove("completedAt");
+    world
+        .ddb()
+        .put_item()
+        .table_name(&world.names.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    let copied = pipeline::job::JobKey {
+        job_id: copy,
+        project: PROJECT.into(),
+    };
+    let arn = execution_arn("copied");
+    assert!(world.set_running(&copied, &arn).await.acquired);
+    let job = world.job(&copied).await;
+    assert_eq!((job.transfer, job.upload), (None, None), "dropped when taken");
+    let out = world.transfer(&copied, &arn).await.unwrap();
+    assert_eq!(out.transfer.sha256, sha256_hex(&second));
+}

@@ -151,8 +151,12 @@ impl TestWorld {
             .unwrap()
     }
 
+    /// SetRunning for the item's INSERT record (its image's `updatedAt` as the item has it now).
     pub async fn set_running(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
-        let batch = harness::emulate::pipe::insert_batch(key);
+        let mut batch = harness::emulate::pipe::insert_batch(key);
+        if let Some(AttributeValue::S(updated_at)) = self.raw_item(key).await.get("updatedAt") {
+            batch[0]["dynamodb"]["NewImage"] = serde_json::json!({"updatedAt": {"S": updated_at}});
+        }
         self.handlers
             .set_running(SetRunningInput {
                 record: batch[0].clone(),
@@ -160,6 +164,34 @@ impl TestWorld {
             })
             .await
             .unwrap()
+    }
+
+    /// SetRunning for a MODIFY record: the job was set TRIGGERED again (a re-drive, a re-trigger).
+    pub async fn set_running_again(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
+        let mut batch = harness::emulate::pipe::insert_batch(key);
+        batch[0]["eventName"] = "MODIFY".into();
+        self.handlers
+            .set_running(SetRunningInput {
+                record: batch[0].clone(),
+                execution_arn: execution_arn.to_string(),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Sets a job TRIGGERED again, as an operator or a producer would.
+    pub async fn retrigger(&self, key: &JobKey) {
+        self.ddb()
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .update_expression("SET #s = :t")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":t", AttributeValue::S("TRIGGERED".into()))
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn transfer(
