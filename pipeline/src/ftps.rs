@@ -58,6 +58,40 @@ pub struct SourceState {
     pub modified: Option<String>,
 }
 
+/// How a server computes a file's digest on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    HashSha256,
+    Xsha256,
+    SiteMd5,
+    Xmd5,
+}
+
+/// The algorithm a digest command answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Md5,
+}
+
+impl DigestAlgorithm {
+    fn hex_len(self) -> usize {
+        match self {
+            Self::Sha256 => 64,
+            Self::Md5 => 32,
+        }
+    }
+}
+
+impl Digest {
+    pub fn algorithm(self) -> DigestAlgorithm {
+        match self {
+            Self::HashSha256 | Self::Xsha256 => DigestAlgorithm::Sha256,
+            Self::SiteMd5 | Self::Xmd5 => DigestAlgorithm::Md5,
+        }
+    }
+}
+
 pub struct FtpsSession {
     ftp: AsyncRustlsFtpStream,
     timeouts: Timeouts,
@@ -216,6 +250,81 @@ impl FtpsSession {
             }
         };
         Ok(SourceState { size, modified })
+    }
+
+    /// The content digest the server computes of a file, if FEAT offers one: `HASH` with
+    /// SHA-256 (draft-bryan-ftpext-hash, proftpd's mod_digest), `XSHA256`, else `SITE MD5`
+    /// (libunftp) or `XMD5`. vsftpd offers none. A server that does not answer FEAT offers none.
+    pub async fn digest_offered(&mut self) -> Option<Digest> {
+        let features = tokio::time::timeout(self.timeouts.command, self.ftp.feat())
+            .await
+            .ok()?
+            .ok()?;
+        let has = |name: &str| features.keys().any(|k| k.eq_ignore_ascii_case(name));
+        let value_of = |name: &str| {
+            features
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.clone())
+                .unwrap_or_default()
+                .to_ascii_uppercase()
+        };
+        if value_of("HASH")
+            .split(';')
+            .any(|a| a.trim_end_matches('*') == "SHA-256")
+        {
+            Some(Digest::HashSha256)
+        } else if has("XSHA256") {
+            Some(Digest::Xsha256)
+        } else if value_of("SITE").split_whitespace().any(|c| c == "MD5") {
+            Some(Digest::SiteMd5)
+        } else if has("XMD5") {
+            Some(Digest::Xmd5)
+        } else {
+            None
+        }
+    }
+
+    /// The server's digest of `path`, lowercase hex.
+    pub async fn digest(&mut self, path: &str, digest: Digest) -> Result<String, PipelineError> {
+        if digest == Digest::HashSha256 {
+            within(
+                self.timeouts.command,
+                Op::Other,
+                "OPTS HASH SHA-256",
+                self.ftp.custom_command("OPTS HASH SHA-256", &[Status::CommandOk]),
+            )
+            .await?;
+        }
+        let command = match digest {
+            Digest::HashSha256 => format!("HASH {path}"),
+            Digest::Xsha256 => format!("XSHA256 {path}"),
+            Digest::SiteMd5 => format!("SITE MD5 {path}"),
+            Digest::Xmd5 => format!("XMD5 {path}"),
+        };
+        // A whole-file digest can take the server a while: the read timeout, not the command's.
+        let reply = within(
+            self.timeouts.read.max(self.timeouts.command),
+            Op::Size,
+            path,
+            self.ftp.custom_command(
+                &command,
+                &[Status::File, Status::RequestedFileActionOk, Status::CommandOk],
+            ),
+        )
+        .await?;
+        let text = String::from_utf8_lossy(&reply.body).to_string();
+        let hex_len = digest.algorithm().hex_len();
+        text.split_whitespace()
+            .map(|t| t.trim_matches(|c: char| !c.is_ascii_hexdigit()))
+            .find(|t| t.len() == hex_len && t.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| PipelineError::RemoteRejected(format!("{command}: no {hex_len}-digit digest in {text:?}")))
+    }
+
+    /// RNFR `from`, RNTO `to`.
+    pub async fn rename(&mut self, from: &str, to: &str) -> Result<(), PipelineError> {
+        within(self.timeouts.command, Op::Delete, from, self.ftp.rename(from, to)).await
     }
 
     /// Whether the server takes `REST` (asked with `REST 0`, which changes nothing): 350.

@@ -85,6 +85,10 @@ pub struct TransferRecord {
     pub bytes: u64,
     /// Hex SHA-256 of the content.
     pub sha256: String,
+    /// Hex MD5 of the content, taken only when the server's digest is MD5 (`SITE MD5`, `XMD5`)
+    /// and the upload was not resumed: what the server's digest of the source is compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
     /// The S3 checksum of the object as S3 reports it (CRC32C, base64; `-N` for N parts).
     pub s3_checksum_crc32c: String,
     /// The object version S3 assigned (absent when the bucket is not versioned).
@@ -96,6 +100,21 @@ pub struct TransferRecord {
     /// what a resumed attempt compares before it deletes the source without reading it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_modified_at: Option<String>,
+    /// When the first read of these bytes began, by the Lambda's clock: SIZE and MDTM alone
+    /// vouch for an unchanged source only when its MDTM is older than this (see
+    /// `transfer::unchanged_since`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_read_at: Option<String>,
+}
+
+impl TransferRecord {
+    /// The landed content's digest in `algorithm`, hex, if it was taken.
+    pub fn digest(&self, algorithm: crate::ftps::DigestAlgorithm) -> Option<&str> {
+        match algorithm {
+            crate::ftps::DigestAlgorithm::Sha256 => Some(&self.sha256),
+            crate::ftps::DigestAlgorithm::Md5 => self.md5.as_deref(),
+        }
+    }
 }
 
 /// Error details recorded on an ERROR job.
@@ -161,6 +180,9 @@ pub struct UploadCheckpoint {
     pub source_size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_modified_at: Option<String>,
+    /// When the first read of the upload's bytes began (see `TransferRecord::source_read_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_read_at: Option<String>,
 }
 
 impl Job {

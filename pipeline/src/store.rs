@@ -281,6 +281,9 @@ impl JobStore {
         if let Some(modified) = &checkpoint.source_modified_at {
             fields.push(("sourceModifiedAt", s(modified)));
         }
+        if let Some(read_at) = &checkpoint.source_read_at {
+            fields.push(("sourceReadAt", s(read_at)));
+        }
         self.owned_update(
             key,
             execution_arn,
@@ -310,6 +313,12 @@ impl JobStore {
         }
         if let Some(modified) = &record.source_modified_at {
             transfer.push(("sourceModifiedAt", s(modified)));
+        }
+        if let Some(read_at) = &record.source_read_at {
+            transfer.push(("sourceReadAt", s(read_at)));
+        }
+        if let Some(md5) = &record.md5 {
+            transfer.push(("md5", s(md5)));
         }
         self.owned_update(
             key,

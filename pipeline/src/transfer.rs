@@ -15,13 +15,15 @@ use std::time::{Instant, SystemTime};
 use tokio::io::AsyncReadExt;
 
 use crate::error::PipelineError;
-use crate::ftps::{Download, FtpsSession, SourceState, Timeouts};
+use crate::ftps::{Digest, DigestAlgorithm, Download, FtpsSession, SourceState, Timeouts};
 use crate::job::{Job, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::lease::Leases;
 use crate::names;
 use crate::secret::{FtpsEndpoint, SecretSource};
 use crate::store::JobStore;
+use crate::timestamp;
 use crate::upload::{self, Upload, UploadSettings};
+use sha2::Digest as _;
 
 pub struct Transfer<'a> {
     pub store: &'a JobStore,
@@ -149,11 +151,29 @@ impl Transfer<'_> {
             }
             other => other?,
         };
-        let landed = match (session.source(path).await, landed_before) {
-            (Err(PipelineError::RemoteFileNotFound(_)), Some(record))
-                if upload::still_holds(self.s3, &location, record).await? =>
-            {
-                // Our DELE went through but its answer, or the stage write after it, was lost.
+        let digest = session.digest_offered().await;
+        let (source, landed) = match session.source(path).await {
+            Err(PipelineError::RemoteFileNotFound(gone)) => {
+                let Some(record) = landed_before else {
+                    return Err(PipelineError::RemoteFileNotFound(gone));
+                };
+                if !upload::still_holds(self.s3, &location, record).await? {
+                    return Err(PipelineError::RemoteFileNotFound(gone));
+                }
+                // Our rename or DELE went through but its answer, or the stage write after it,
+                // was lost. A source still held under its private name is ours to delete.
+                let held = held_name(path, &job.job_id);
+                if let Ok(now) = session.source(&held).await {
+                    let landing = Landing { record, resumed: false };
+                    let read = SourceState {
+                        size: record.bytes,
+                        modified: record.source_modified_at.clone(),
+                    };
+                    self.check_source(&mut session, &held, &now, &read, &landing, digest)
+                        .await?;
+                    self.before("DELE")?;
+                    session.delete(&held).await?;
+                }
                 tracing::info!(key = %location.key, "resumed: the source is gone and the landing stands");
                 self.store
                     .stage(&key, execution_arn, TransferStage::SourceDeleted)
@@ -161,41 +181,38 @@ impl Transfer<'_> {
                 session.quit().await;
                 return Ok((location, record.clone()));
             }
-            (Err(e), _) => return Err(e),
-            (Ok(source), Some(record))
-                if record.bytes == source.size
-                    && record.source_modified_at.is_some()
-                    && record.source_modified_at == source.modified
-                    && upload::still_holds(self.s3, &location, record).await? =>
-            {
-                tracing::info!(key = %location.key, "resumed after VERIFIED: the source is unchanged");
-                (source, record.clone())
-            }
-            (Ok(source), _) => {
-                let record = self
-                    .land(&mut session, job, execution_arn, path, &location, &source)
-                    .await?;
-                (source, record)
-            }
-        };
-        let (source, record) = landed;
-        self.before("checking the source before DELE")?;
-        // Between the read and DELE the producer may have appended or replaced the file: what
-        // landed would then not be what is deleted.
-        let now = match session.source(path).await {
-            Ok(now) => Some(now),
-            Err(PipelineError::RemoteFileNotFound(_)) => None,
             Err(e) => return Err(e),
+            Ok(source) => {
+                let kept = match landed_before {
+                    Some(record)
+                        if record.bytes == source.size
+                            && record.source_modified_at.is_some()
+                            && record.source_modified_at == source.modified
+                            && upload::still_holds(self.s3, &location, record).await? =>
+                    {
+                        self.same_version(&mut session, path, &source, record, digest).await?
+                    }
+                    _ => false,
+                };
+                if kept {
+                    tracing::info!(key = %location.key, "resumed after VERIFIED: the source is unchanged");
+                    let record = landed_before.cloned().expect("kept only with a record");
+                    (source, (record, false))
+                } else {
+                    let landed = self
+                        .land(&mut session, job, execution_arn, path, &location, &source, digest)
+                        .await?;
+                    (source, landed)
+                }
+            }
         };
-        if now.as_ref() != Some(&source) {
-            return Err(PipelineError::SourceChanged(format!(
-                "{path} was {} when read and is {} now; it stays on the server",
-                describe(Some(&source)),
-                describe(now.as_ref())
-            )));
-        }
-        self.before("DELE")?;
-        session.delete(path).await?;
+        let (record, resumed) = landed;
+        let landing = Landing {
+            record: &record,
+            resumed,
+        };
+        self.release_source(&mut session, job, path, &source, &landing, &location, digest)
+            .await?;
         self.store
             .stage(&key, execution_arn, TransferStage::SourceDeleted)
             .await?;
@@ -203,7 +220,129 @@ impl Transfer<'_> {
         Ok((location, record))
     }
 
-    /// RETR streamed into a verified object, recorded at VERIFIED.
+    /// Whether the source still is the version an earlier attempt landed, without reading it
+    /// again: the server's SHA-256 where it offers one, else SIZE and MDTM (already equal) when
+    /// the MDTM is older than that read (`unchanged_since`).
+    async fn same_version(
+        &self,
+        session: &mut FtpsSession,
+        path: &str,
+        source: &SourceState,
+        record: &TransferRecord,
+        digest: Option<Digest>,
+    ) -> Result<bool, PipelineError> {
+        if let Some((digest, landed)) = digest.and_then(|d| Some((d, record.digest(d.algorithm())?))) {
+            return Ok(session.digest(path, digest).await? == landed);
+        }
+        let trusted = unchanged_since(source.modified.as_deref(), record.source_read_at.as_deref());
+        if !trusted {
+            tracing::info!(%path, "reading the source again: its MDTM is not older than the read that landed it");
+        }
+        Ok(trusted)
+    }
+
+    /// Deletes the source the landing holds, as close to DELE as FTP allows: the file is renamed
+    /// to a private name in its directory (a producer writing by path then writes a new file),
+    /// the renamed file is checked - SIZE and MDTM equal to what was read, and the server's
+    /// digest equal to what landed where it offers one - and only then deleted. A check that
+    /// fails puts the file back (when nothing took its name meanwhile) and ends `SourceChanged`.
+    /// A server that refuses the rename is checked and deleted in place.
+    #[allow(clippy::too_many_arguments)]
+    async fn release_source(
+        &self,
+        session: &mut FtpsSession,
+        job: &Job,
+        path: &str,
+        read: &SourceState,
+        landing: &Landing<'_>,
+        location: &S3Location,
+        digest: Option<Digest>,
+    ) -> Result<(), PipelineError> {
+        self.before("checking the source before DELE")?;
+        let held = held_name(path, &job.job_id);
+        let target = match session.rename(path, &held).await {
+            Ok(()) => held.as_str(),
+            Err(PipelineError::RemoteFileNotFound(_)) => {
+                return Err(PipelineError::SourceChanged(format!(
+                    "{path} was {} when read and is gone now",
+                    describe(Some(read))
+                )));
+            }
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                tracing::warn!(%path, error = %e, "the server refuses to rename the source; checking it in place");
+                path
+            }
+        };
+        let checked = match session.source(target).await {
+            Ok(now) => self.check_source(session, target, &now, read, landing, digest).await,
+            Err(PipelineError::RemoteFileNotFound(_)) => Err(PipelineError::SourceChanged(format!(
+                "{path} was {} when read and is gone now",
+                describe(Some(read))
+            ))),
+            Err(e) => Err(e),
+        };
+        let checked = checked.and_then(|()| self.before("DELE"));
+        let deleted = match checked {
+            Ok(()) => session.delete(target).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = deleted {
+            if target != path {
+                put_back(session, &held, path).await;
+            }
+            if matches!(e, PipelineError::SourceChanged(_)) && landing.resumed {
+                // A resumed landing may be spliced from two versions of the file: it is no
+                // version of the source, so it does not stay.
+                upload::delete_version(self.s3, location, landing.record.s3_version_id.as_deref()).await;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Fails `SourceChanged` unless the file at `target` (`now`, as SIZE and MDTM describe it)
+    /// is the version that was read and landed.
+    async fn check_source(
+        &self,
+        session: &mut FtpsSession,
+        target: &str,
+        now: &SourceState,
+        read: &SourceState,
+        landing: &Landing<'_>,
+        digest: Option<Digest>,
+    ) -> Result<(), PipelineError> {
+        if now != read {
+            return Err(PipelineError::SourceChanged(format!(
+                "{target} was {} when read and is {} now; it stays on the server",
+                describe(Some(read)),
+                describe(Some(now))
+            )));
+        }
+        let Some(digest) = digest else {
+            return Ok(());
+        };
+        let Some(landed) = landing.record.digest(digest.algorithm()) else {
+            // An MD5-only server and a resumed upload (whose MD5 was not taken): SIZE and MDTM
+            // are all there is.
+            return Ok(());
+        };
+        let name = match digest.algorithm() {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Md5 => "MD5",
+        };
+        let server = session.digest(target, digest).await?;
+        if server != landed {
+            return Err(PipelineError::SourceChanged(format!(
+                "{target} has the same SIZE and MDTM as when it was read, but the server's {name} of it is {server} and what landed has {landed}; it stays on the server"
+            )));
+        }
+        Ok(())
+    }
+
+    /// RETR streamed into a verified object, recorded at VERIFIED; with the content's MD5 when
+    /// the server's digest is MD5, and whether it continued a kept upload.
+    #[allow(clippy::too_many_arguments)]
     async fn land(
         &self,
         session: &mut FtpsSession,
@@ -212,11 +351,18 @@ impl Transfer<'_> {
         path: &str,
         location: &S3Location,
         source: &SourceState,
-    ) -> Result<TransferRecord, PipelineError> {
+        digest: Option<Digest>,
+    ) -> Result<(TransferRecord, bool), PipelineError> {
         let started = Instant::now();
         let key = job.key();
         self.store.stage(&key, execution_arn, TransferStage::Streaming).await?;
         let resumed = self.resumable(session, job, location, source).await?;
+        let was_resumed = resumed.is_some();
+        // When the first read of the bytes that land began: this one, or the resumed upload's.
+        let read_at = match (&resumed, &job.upload) {
+            (Some(_), Some(checkpoint)) => checkpoint.source_read_at.clone(),
+            _ => Some(timestamp::now()),
+        };
         // The upload this job recorded and does not continue: nobody else's is ever touched.
         if let Some(recorded) = &job.upload
             && resumed.as_ref().and_then(Upload::upload_id) != Some(recorded.upload_id.as_str())
@@ -233,7 +379,13 @@ impl Transfer<'_> {
             }
             None => {
                 let settings = self.upload.for_size(source.size)?;
-                let mut upload = Upload::new(self.s3.clone(), location.clone(), settings)?;
+                // A server whose only digest is MD5 is checked against the content's MD5,
+                // taken as it streams (the SHA-256 is always taken).
+                let mut upload = if digest.is_some_and(|d| d.algorithm() == DigestAlgorithm::Md5) {
+                    Upload::new_with_md5(self.s3.clone(), location.clone(), settings)?
+                } else {
+                    Upload::new(self.s3.clone(), location.clone(), settings)?
+                };
                 if source.size >= upload.part_size() {
                     // Recorded before S3 holds a byte of it: every multipart upload is one a
                     // job records (only a crash between these two calls leaves one that no job
@@ -248,6 +400,7 @@ impl Transfer<'_> {
                         part_crcs: String::new(),
                         source_size: source.size,
                         source_modified_at: source.modified.clone(),
+                        source_read_at: read_at.clone(),
                     };
                     if let Err(e) = self.store.checkpoint(&key, execution_arn, &recorded).await {
                         upload.abort().await;
@@ -263,6 +416,7 @@ impl Transfer<'_> {
             job,
             execution_arn,
             source,
+            read_at: read_at.clone(),
             writing: None,
         };
         let streamed = match stream(
@@ -332,12 +486,14 @@ impl Transfer<'_> {
         tracing::info!(bytes = landed.bytes, sha256 = %landed.sha256_hex, key = %location.key, "landed and verified");
         let record = TransferRecord {
             bytes: landed.bytes,
-            sha256: landed.sha256_hex,
-            s3_checksum_crc32c: landed.checksum_crc32c,
-            s3_version_id: landed.version_id,
+            sha256: landed.sha256_hex.clone(),
+            md5: landed.md5_hex.clone(),
+            s3_checksum_crc32c: landed.checksum_crc32c.clone(),
+            s3_version_id: landed.version_id.clone(),
             parts: landed.parts,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             source_modified_at: source.modified.clone(),
+            source_read_at: read_at,
         };
         if let Err(e) = self.store.verified(&key, execution_arn, location, &record).await {
             if matches!(e, PipelineError::JobNotRunning(_)) {
@@ -347,7 +503,7 @@ impl Transfer<'_> {
             }
             return Err(e);
         }
-        Ok(record)
+        Ok((record, was_resumed))
     }
 
     /// The upload an earlier attempt left, if this attempt may continue it: same key, the
@@ -369,6 +525,12 @@ impl Transfer<'_> {
             && checkpoint.source_modified_at == source.modified;
         if !unchanged || checkpoint.bytes >= source.size {
             tracing::info!(key = %location.key, "not resuming: the source changed since the checkpoint");
+            return Ok(None);
+        }
+        if !unchanged_since(source.modified.as_deref(), checkpoint.source_read_at.as_deref()) {
+            // Its MDTM is not older than the read: a same-size rewrite within that second would
+            // keep it, and the object would be spliced from two versions.
+            tracing::info!(key = %location.key, "not resuming: the source's MDTM is not older than the checkpoint's read");
             return Ok(None);
         }
         let Some(state) = upload::sha256_state(checkpoint) else {
@@ -395,6 +557,7 @@ struct Checkpoints<'a> {
     job: &'a Job,
     execution_arn: &'a str,
     source: &'a SourceState,
+    read_at: Option<String>,
     writing: Option<tokio::task::JoinHandle<Result<(), PipelineError>>>,
 }
 
@@ -414,6 +577,7 @@ impl Checkpoints<'_> {
             part_crcs,
             source_size: self.source.size,
             source_modified_at: self.source.modified.clone(),
+            source_read_at: self.read_at.clone(),
         })
     }
 
@@ -450,6 +614,54 @@ impl Checkpoints<'_> {
         self.wait().await?;
         self.offer(upload).await?;
         self.wait().await
+    }
+}
+
+/// What a landing leaves for the source's release: its record, and whether the upload was
+/// resumed (so possibly spliced, should the source prove to have changed).
+struct Landing<'a> {
+    record: &'a TransferRecord,
+    resumed: bool,
+}
+
+/// How far the server's clock may run behind the Lambda's for SIZE and MDTM to vouch for a
+/// source (MDTM is the server's time, the read's is the Lambda's).
+const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether SIZE and MDTM, unchanged since a read that began at `read_at`, vouch for the same
+/// bytes: only when the MDTM's whole second ended before that read began (less the clock skew
+/// allowed). A writer that rewrites the file within the second it was last written, or while
+/// it is being read, leaves the same MDTM; that second is excluded. A writer that sets the
+/// old modification time back (`touch -r`, MFMT) is not detected by this: only the server's
+/// digest tells (ARCHITECTURE.md, "Source identity").
+pub fn unchanged_since(modified: Option<&str>, read_at: Option<&str>) -> bool {
+    let (Some(modified), Some(read_at)) = (modified.and_then(timestamp::parse), read_at.and_then(timestamp::parse))
+    else {
+        return false;
+    };
+    modified + time::Duration::SECOND + CLOCK_SKEW <= read_at
+}
+
+/// The private name a source is held under between its check and DELE: in its own directory
+/// (a rename never crosses file systems), hidden, and the job's own.
+fn held_name(path: &str, job_id: &str) -> String {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let job = hex::encode(&sha2::Sha256::digest(job_id.as_bytes())[..8]);
+    format!("{dir}/.filechecks-{job}-{name}")
+}
+
+/// Renames a held source back to its path, unless a new file took that name meanwhile (then it
+/// stays held, and the error says where).
+async fn put_back(session: &mut FtpsSession, held: &str, path: &str) {
+    match session.size(path).await {
+        Err(PipelineError::RemoteFileNotFound(_)) => {
+            if let Err(e) = session.rename(held, path).await {
+                tracing::error!(%held, %path, error = %e, "could not put the source back; it stays under its held name");
+            }
+        }
+        _ => {
+            tracing::error!(%held, %path, "a new file took the source's name; the checked one stays under its held name")
+        }
     }
 }
 

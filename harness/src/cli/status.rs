@@ -146,6 +146,7 @@ mod tests {
             part_crcs: String::new(),
             source_size: 40 << 20,
             source_modified_at: None,
+            source_read_at: None,
         });
         assert!(
             render(&job).contains("upload in progress: 16777216 of 41943040 bytes (40%, 2 parts confirmed)"),

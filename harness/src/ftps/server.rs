@@ -222,13 +222,19 @@ impl FtpsServer {
         self.faults.download_started().await;
     }
 
-    /// Writes a file under the served root (`remote_path` is absolute, as in a job).
+    /// Writes a file under the served root (`remote_path` is absolute, as in a job), last
+    /// modified an hour ago: a producer's file, written before its job was triggered (the
+    /// pipeline lets SIZE and MDTM vouch for a file only once its MDTM is older than the read).
     pub fn put_file(&self, remote_path: &str, content: &[u8]) -> io::Result<PathBuf> {
         let path = self.local_path(remote_path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&path, content)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(SystemTime::now() - std::time::Duration::from_secs(3600))?;
         Ok(path)
     }
 
@@ -398,6 +404,12 @@ impl StorageBackend<DefaultUser> for FaultyFs {
         } else {
             features
         }
+    }
+
+    /// `SITE MD5`, which FEAT offers: the file's digest as it is on disk, read straight from the
+    /// file system (not through `get`, which a download's faults and counters watch).
+    async fn md5<P: AsRef<Path> + Send + Debug>(&self, user: &DefaultUser, path: P) -> storage::Result<String> {
+        self.inner.md5(user, path).await
     }
 
     async fn metadata<P: AsRef<Path> + Send + Debug>(

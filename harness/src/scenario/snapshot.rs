@@ -72,9 +72,13 @@ fn redact_execution_arns(text: &str) -> String {
 pub fn redact(item: &Value) -> Value {
     fn walk(key: &str, value: &Value) -> Value {
         match value {
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(k, v))).collect::<Map<_, _>>())
-            }
+            // Taken only where the server's digest is MD5: which server ran, not what happened.
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| k.as_str() != "md5")
+                    .map(|(k, v)| (k.clone(), walk(k, v)))
+                    .collect::<Map<_, _>>(),
+            ),
             Value::Array(items) => Value::Array(items.iter().map(|v| walk(key, v)).collect()),
             Value::String(_)
                 if matches!(
@@ -86,6 +90,7 @@ pub fn redact(item: &Value) -> Value {
             }
             Value::String(_) if key == "executionArn" => json!("[execution-arn]"),
             Value::String(_) if key == "s3VersionId" => json!("[version-id]"),
+            Value::String(_) if key == "sourceReadAt" => json!("[timestamp]"),
             Value::String(_) if key == "uploadId" => json!("[upload-id]"),
             Value::Number(_) if key == "durationMs" => json!("[duration]"),
             Value::String(s) if key == "bucket" && s.starts_with("landing-") => json!("[landing-bucket]"),

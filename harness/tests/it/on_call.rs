@@ -119,11 +119,13 @@ fn item(name: &str, message: &str, stage: &str) -> Value {
         job.transfer = Some(TransferRecord {
             bytes: 2048,
             sha256: "00".repeat(32),
+            md5: None,
             s3_checksum_crc32c: "AAAAAA==".into(),
             s3_version_id: None,
             parts: 1,
             duration_ms: 12,
             source_modified_at: None,
+            source_read_at: None,
         });
     }
     serde_json::to_value(job).unwrap()
