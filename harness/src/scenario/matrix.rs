@@ -183,6 +183,93 @@ pub fn cells() -> Vec<Cell> {
         ],
         vec![Action::Settle, Action::Redrive(JOB.into()), deliver(1)],
     ));
+    cells.extend(across_jobs_and_attempts());
+    cells
+}
+
+/// The faults that need two actors or many attempts (issue 21): two jobs at one key, an
+/// abandoned invocation that reaches its Complete late, a same-size rewrite that keeps the
+/// mtime, S3 SlowDown mid-stream, and a Lambda timeout shorter than the file needs, every run.
+fn across_jobs_and_attempts() -> Vec<Cell> {
+    let aws = |action: &str, body: Option<&str>, respond, delay_ms, times| {
+        Fault::Aws(vec![AwsFault {
+            action: action.into(),
+            body_contains: body.map(str::to_string),
+            respond,
+            delay_ms,
+            times: Times::Count(times),
+        }])
+    };
+    let mut cells = Vec::new();
+    // A second job whose file has the same name in another directory, triggered while the first
+    // streams (held 2 s past its first part); retry waits at 1/20 so it waits for the key.
+    let mut shared = scenario(
+        "key-shared-overlapping",
+        "two jobs land at one key, the second triggered while the first streams",
+        vec![
+            FtpsFault::PauseAfterBytes(8 * 1024 * 1024 + 1).into(),
+            FtpsFault::PauseMs(2000).into(),
+        ],
+        vec![Action::Trigger(super::schema::TriggerStep {
+            job: "job-matrix-2".into(),
+            after: Some(super::schema::DOWNLOAD.into()),
+        })],
+    );
+    shared.scenario.speedup = Some(20);
+    shared.scenario.remote.push(RemoteFile {
+        path: "/in/other/matrix.data".into(),
+        content: None,
+        fixture: None,
+        size: Some(FILE_SIZE),
+        seed: Some(8),
+        copies: None,
+    });
+    let mut second = shared.scenario.jobs[0].clone();
+    second.job_id = "job-matrix-2".into();
+    second.status = JobStatus::Error;
+    second.file.remote_path = "/in/other/matrix.data".into();
+    shared.scenario.jobs.push(second);
+    cells.push(shared);
+    cells.push(scenario(
+        "late-complete-abandoned",
+        "the execution is stopped mid-stream, its TransferFile runs on to a Complete S3 holds 3 s; then a re-drive",
+        vec![aws("s3:CompleteMultipartUpload", None, AwsAnswer::Slow, 3000, 1)],
+        vec![
+            stop_after(super::schema::DOWNLOAD),
+            Action::Settle,
+            Action::Redrive(JOB.into()),
+        ],
+    ));
+    cells.push(scenario(
+        "source-rewrite-same-size-same-mtime",
+        "the producer rewrites the source after the read, same size, mtime kept",
+        vec![FtpsFault::ChangeSourceAfterDownload(crate::ftps::SourceChange::Rewrite).into()],
+        vec![],
+    ));
+    cells.push(scenario(
+        "s3-slowdown-mid-stream",
+        "S3 answers SlowDown to the second part past the SDK's retries",
+        vec![aws("s3:UploadPart", Some("partNumber=2"), AwsAnswer::Throttle, 0, 3)],
+        vec![],
+    ));
+    let slow = scenario(
+        "lambda-timeout-every-run",
+        "every TransferFile run has 4 s and the server sends 3 MiB/s: the file needs two runs or more",
+        vec![
+            FtpsFault::BytesPerSecond(3 * 1024 * 1024).into(),
+            Fault::Lambda(vec![LambdaFault {
+                function: "TransferFile".into(),
+                fault: LambdaFaultKind::Timeout,
+                at_stage: None,
+                after_bytes: None,
+                timeout_seconds: Some(4),
+                job: None,
+                times: Times::ALWAYS,
+            }]),
+        ],
+        vec![],
+    );
+    cells.push(slow);
     cells
 }
 
