@@ -30,6 +30,7 @@ mod sfn_service;
 mod split_backend;
 mod steps;
 mod up_healing;
+mod up_landing;
 mod vsftpd;
 mod workflow;
 

@@ -7,17 +7,6 @@ use std::time::Instant;
 use crate::common::up::Up;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-async fn sdk(up: &Up) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(up.var("AWS_ENDPOINT_URL"))
-        .region(aws_config::Region::new(up.var("AWS_REGION").to_string()))
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
-}
-
 fn status(up: &Up, job_id: &str) -> serde_json::Value {
     let (code, out, err) = up.harness(&["status", job_id, "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -34,7 +23,7 @@ async fn a_stopped_execution_and_a_malformed_item_end_error_with_a_name() {
     // Outside the served directory's `in/`: the server hangs after 4 bytes of every download.
     std::fs::write(&faults, "stall_after_bytes: 4\n").unwrap();
     let mut up = Up::start_with(root.path(), &["--faults", faults.to_str().unwrap()]);
-    let config = sdk(&up).await;
+    let config = up.sdk().await;
 
     let (code, job_id, err) = up.harness(&["submit", "--project", "FLPIDS-NATS", "--remote-path", "/in/held.data"]);
     assert_eq!(code, 0, "{err}");

@@ -76,6 +76,18 @@ impl Up {
             .unwrap_or_else(|| panic!("`harness up` ended without a line with {words:?}"))
     }
 
+    /// The AWS SDK's configuration for this world, as a user's program would load it.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.var("AWS_ENDPOINT_URL"))
+            .region(aws_config::Region::new(self.var("AWS_REGION").to_string()))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await
+    }
+
     pub fn var(&self, name: &str) -> &str {
         self.env
             .iter()
