@@ -285,8 +285,8 @@ impl FtpsSession {
         }
     }
 
-    /// The server's digest of `path`, lowercase hex.
-    pub async fn digest(&mut self, path: &str, digest: Digest) -> Result<String, PipelineError> {
+    /// The server's digest of `path` (`size` bytes), lowercase hex.
+    pub async fn digest(&mut self, path: &str, size: u64, digest: Digest) -> Result<String, PipelineError> {
         if digest == Digest::HashSha256 {
             within(
                 self.timeouts.command,
@@ -302,9 +302,10 @@ impl FtpsSession {
             Digest::SiteMd5 => format!("SITE MD5 {path}"),
             Digest::Xmd5 => format!("XMD5 {path}"),
         };
-        // A whole-file digest can take the server a while: the read timeout, not the command's.
+        // The server reads the whole file first: the read timeout, plus a second per 20 MiB.
+        let reading = Duration::from_secs(size / (20 * 1024 * 1024));
         let reply = within(
-            self.timeouts.read.max(self.timeouts.command),
+            self.timeouts.read.max(self.timeouts.command) + reading,
             Op::Size,
             path,
             self.ftp.custom_command(
@@ -322,9 +323,10 @@ impl FtpsSession {
             .ok_or_else(|| PipelineError::RemoteRejected(format!("{command}: no {hex_len}-digit digest in {text:?}")))
     }
 
-    /// RNFR `from`, RNTO `to`.
+    /// RNFR `from`, RNTO `to`. Any refusal is `RemoteRejected` (or transient for a 4xx): the
+    /// caller looks at the files to learn why.
     pub async fn rename(&mut self, from: &str, to: &str) -> Result<(), PipelineError> {
-        within(self.timeouts.command, Op::Delete, from, self.ftp.rename(from, to)).await
+        within(self.timeouts.command, Op::Other, from, self.ftp.rename(from, to)).await
     }
 
     /// Whether the server takes `REST` (asked with `REST 0`, which changes nothing): 350.

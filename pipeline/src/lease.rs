@@ -82,8 +82,10 @@ impl Leases {
     }
 
     /// Takes the landing key's lease until `deadline`: one job at a time lands at a key. The
-    /// job's own earlier invocation (killed, or abandoned by its execution) holds no claim
-    /// against it: its writes are refused by the job's ownership conditions anyway. Fails with
+    /// job's own earlier invocation holds no claim against it: one abandoned by its execution has
+    /// its writes refused by the job's ownership conditions, and a killed one would otherwise
+    /// hold the key until its deadline. (Two runs of one request at once, which Lambda allows,
+    /// are not told apart here; nor were they before the key had a lease.) Fails with
     /// `LandingKeyBusy`, naming the holder, while another job holds it.
     pub async fn acquire_key(
         &self,

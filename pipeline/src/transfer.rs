@@ -152,58 +152,87 @@ impl Transfer<'_> {
             other => other?,
         };
         let digest = session.digest_offered().await;
-        let (source, landed) = match session.source(path).await {
+        let held = held_name(path, &job.job_id);
+        let source = match session.source(path).await {
             Err(PipelineError::RemoteFileNotFound(gone)) => {
-                let Some(record) = landed_before else {
-                    return Err(PipelineError::RemoteFileNotFound(gone));
+                // A source held under its private name: a crash between the rename and DELE.
+                let held_now = match session.source(&held).await {
+                    Ok(now) => Some(now),
+                    Err(PipelineError::RemoteFileNotFound(_)) => None,
+                    Err(e) => return Err(e),
                 };
-                if !upload::still_holds(self.s3, &location, record).await? {
-                    return Err(PipelineError::RemoteFileNotFound(gone));
+                let stands = match landed_before {
+                    Some(record) => upload::still_holds(self.s3, &location, record).await?,
+                    None => false,
+                };
+                match (held_now, landed_before.filter(|_| stands)) {
+                    (None, None) => return Err(PipelineError::RemoteFileNotFound(gone)),
+                    (None, Some(record)) => {
+                        // Our DELE went through but its answer, or the stage write after it, was lost.
+                        tracing::info!(key = %location.key, "resumed: the source is gone and the landing stands");
+                        self.store
+                            .stage(&key, execution_arn, TransferStage::SourceDeleted)
+                            .await?;
+                        session.quit().await;
+                        return Ok((location, record.clone()));
+                    }
+                    (Some(now), Some(record)) => {
+                        let landing = Landing { record, resumed: false };
+                        let read = SourceState {
+                            size: record.bytes,
+                            modified: record.source_modified_at.clone(),
+                        };
+                        self.store.confirm_owner(&key, execution_arn).await?;
+                        let checked = match self
+                            .check_source(&mut session, &held, &now, &read, &landing, digest)
+                            .await
+                        {
+                            Ok(()) => self.before("DELE"),
+                            Err(e) => Err(e),
+                        };
+                        let deleted = match checked {
+                            Ok(()) => session.delete(&held).await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = deleted {
+                            put_back(&mut session, &held, path).await;
+                            return Err(e);
+                        }
+                        tracing::info!(key = %location.key, "resumed: deleted the source held after its check");
+                        self.store
+                            .stage(&key, execution_arn, TransferStage::SourceDeleted)
+                            .await?;
+                        session.quit().await;
+                        return Ok((location, record.clone()));
+                    }
+                    (Some(_), None) => {
+                        // Held, but no landing stands for it: back to its name, and transferred.
+                        session.rename(&held, path).await?;
+                        session.source(path).await?
+                    }
                 }
-                // Our rename or DELE went through but its answer, or the stage write after it,
-                // was lost. A source still held under its private name is ours to delete.
-                let held = held_name(path, &job.job_id);
-                if let Ok(now) = session.source(&held).await {
-                    let landing = Landing { record, resumed: false };
-                    let read = SourceState {
-                        size: record.bytes,
-                        modified: record.source_modified_at.clone(),
-                    };
-                    self.check_source(&mut session, &held, &now, &read, &landing, digest)
-                        .await?;
-                    self.before("DELE")?;
-                    session.delete(&held).await?;
-                }
-                tracing::info!(key = %location.key, "resumed: the source is gone and the landing stands");
-                self.store
-                    .stage(&key, execution_arn, TransferStage::SourceDeleted)
-                    .await?;
-                session.quit().await;
-                return Ok((location, record.clone()));
             }
             Err(e) => return Err(e),
-            Ok(source) => {
-                let kept = match landed_before {
-                    Some(record)
-                        if record.bytes == source.size
-                            && record.source_modified_at.is_some()
-                            && record.source_modified_at == source.modified
-                            && upload::still_holds(self.s3, &location, record).await? =>
-                    {
-                        self.same_version(&mut session, path, &source, record, digest).await?
-                    }
-                    _ => false,
-                };
-                if kept {
-                    tracing::info!(key = %location.key, "resumed after VERIFIED: the source is unchanged");
-                    let record = landed_before.cloned().expect("kept only with a record");
-                    (source, (record, false))
-                } else {
-                    let landed = self
-                        .land(&mut session, job, execution_arn, path, &location, &source, digest)
-                        .await?;
-                    (source, landed)
+            Ok(source) => source,
+        };
+        let landed = {
+            let kept = match landed_before {
+                Some(record)
+                    if record.bytes == source.size
+                        && record.source_modified_at.is_some()
+                        && record.source_modified_at == source.modified
+                        && upload::still_holds(self.s3, &location, record).await? =>
+                {
+                    self.same_version(&mut session, path, &source, record, digest).await?
                 }
+                _ => false,
+            };
+            if kept {
+                tracing::info!(key = %location.key, "resumed after VERIFIED: the source is unchanged");
+                (landed_before.cloned().expect("kept only with a record"), false)
+            } else {
+                self.land(&mut session, job, execution_arn, path, &location, &source, digest)
+                    .await?
             }
         };
         let (record, resumed) = landed;
@@ -211,8 +240,17 @@ impl Transfer<'_> {
             record: &record,
             resumed,
         };
-        self.release_source(&mut session, job, path, &source, &landing, &location, digest)
-            .await?;
+        self.release_source(
+            &mut session,
+            job,
+            execution_arn,
+            path,
+            &source,
+            &landing,
+            &location,
+            digest,
+        )
+        .await?;
         self.store
             .stage(&key, execution_arn, TransferStage::SourceDeleted)
             .await?;
@@ -232,7 +270,7 @@ impl Transfer<'_> {
         digest: Option<Digest>,
     ) -> Result<bool, PipelineError> {
         if let Some((digest, landed)) = digest.and_then(|d| Some((d, record.digest(d.algorithm())?))) {
-            return Ok(session.digest(path, digest).await? == landed);
+            return Ok(session.digest(path, source.size, digest).await? == landed);
         }
         let trusted = unchanged_since(source.modified.as_deref(), record.source_read_at.as_deref());
         if !trusted {
@@ -252,6 +290,7 @@ impl Transfer<'_> {
         &self,
         session: &mut FtpsSession,
         job: &Job,
+        execution_arn: &str,
         path: &str,
         read: &SourceState,
         landing: &Landing<'_>,
@@ -259,21 +298,32 @@ impl Transfer<'_> {
         digest: Option<Digest>,
     ) -> Result<(), PipelineError> {
         self.before("checking the source before DELE")?;
+        // An invocation its execution abandoned stops here, before it touches the source.
+        self.store.confirm_owner(&job.key(), execution_arn).await?;
         let held = held_name(path, &job.job_id);
-        let target = match session.rename(path, &held).await {
-            Ok(()) => held.as_str(),
-            Err(PipelineError::RemoteFileNotFound(_)) => {
-                return Err(PipelineError::SourceChanged(format!(
-                    "{path} was {} when read and is gone now",
-                    describe(Some(read))
-                )));
+        // A file already under the held name (one a failed check could not put back) is never
+        // renamed over: this source is then checked in place.
+        let free = match session.size(&held).await {
+            Err(PipelineError::RemoteFileNotFound(_)) => true,
+            Ok(_) => {
+                tracing::warn!(%held, "the held name is taken; checking the source in place");
+                false
             }
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                tracing::warn!(%path, error = %e, "the server refuses to rename the source; checking it in place");
-                path
-            }
+            Err(e) => return Err(e),
         };
+        let renamed = if free {
+            match session.rename(path, &held).await {
+                Ok(()) => true,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(%path, error = %e, "the server refuses to rename the source; checking it in place");
+                    false
+                }
+            }
+        } else {
+            false
+        };
+        let target = if renamed { held.as_str() } else { path };
         let checked = match session.source(target).await {
             Ok(now) => self.check_source(session, target, &now, read, landing, digest).await,
             Err(PipelineError::RemoteFileNotFound(_)) => Err(PipelineError::SourceChanged(format!(
@@ -288,7 +338,7 @@ impl Transfer<'_> {
             Err(e) => Err(e),
         };
         if let Err(e) = deleted {
-            if target != path {
+            if renamed {
                 put_back(session, &held, path).await;
             }
             if matches!(e, PipelineError::SourceChanged(_)) && landing.resumed {
@@ -331,7 +381,7 @@ impl Transfer<'_> {
             DigestAlgorithm::Sha256 => "SHA-256",
             DigestAlgorithm::Md5 => "MD5",
         };
-        let server = session.digest(target, digest).await?;
+        let server = session.digest(target, now.size, digest).await?;
         if server != landed {
             return Err(PipelineError::SourceChanged(format!(
                 "{target} has the same SIZE and MDTM as when it was read, but the server's {name} of it is {server} and what landed has {landed}; it stays on the server"
@@ -410,7 +460,12 @@ impl Transfer<'_> {
                 (upload, session.retrieve(path).await?)
             }
         };
-        let parts_before = upload.recorded_parts();
+        // Progress is measured against what the job recorded before this attempt, whichever
+        // upload that was: an attempt that had to start over moves nothing on until it gets past
+        // it (else a source that can never be resumed would count as progress every time).
+        let parts_before = upload
+            .recorded_parts()
+            .max(job.upload.as_ref().map_or(0, |recorded| recorded.parts));
         let mut checkpoints = Checkpoints {
             store: self.store,
             job,
@@ -457,6 +512,9 @@ impl Transfer<'_> {
                         )));
                     }
                 }
+                // The job is another execution's now, and so is the upload it records (which
+                // the new owner may be continuing): left as it is, never aborted from here.
+                PipelineError::JobNotRunning(_) => {}
                 _ => {
                     // Its outcome no longer matters; only that it cannot land after the abort.
                     let _ = checkpoints.wait().await;
@@ -479,7 +537,10 @@ impl Transfer<'_> {
                 checkpoints.flush(&mut upload).await?;
                 return Err(e);
             }
-            upload.abort().await;
+            // Lost the job: the upload it records is the new owner's to continue or abort.
+            if !matches!(e, PipelineError::JobNotRunning(_)) {
+                upload.abort().await;
+            }
             return Err(e);
         }
         let landed = upload.complete().await?;
@@ -545,7 +606,10 @@ impl Transfer<'_> {
             tracing::info!(key = %location.key, "not resuming: the server refuses REST; starting over");
             return Ok(None);
         }
-        Upload::resume(self.s3.clone(), location.clone(), self.upload, checkpoint, state, parts).map(Some)
+        // As many parts in flight as a fresh upload of this file would have (its part size is
+        // the checkpoint's, normally the same as SIZE gives).
+        let settings = self.upload.for_size(source.size)?;
+        Upload::resume(self.s3.clone(), location.clone(), settings, checkpoint, state, parts).map(Some)
     }
 }
 
@@ -644,7 +708,7 @@ pub fn unchanged_since(modified: Option<&str>, read_at: Option<&str>) -> bool {
 
 /// The private name a source is held under between its check and DELE: in its own directory
 /// (a rename never crosses file systems), hidden, and the job's own.
-fn held_name(path: &str, job_id: &str) -> String {
+pub fn held_name(path: &str, job_id: &str) -> String {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let job = hex::encode(&sha2::Sha256::digest(job_id.as_bytes())[..8]);
     format!("{dir}/.filechecks-{job}-{name}")

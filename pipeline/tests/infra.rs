@@ -123,12 +123,15 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
         if retrier["ErrorEquals"] == serde_json::json!(["Lambda.TooManyRequestsException"]) {
             continue;
         }
-        // Every PartialProgress attempt moved the upload on: retried for as long as the
-        // execution may run, by design (ARCHITECTURE.md, "Retry accounting for large files").
-        if retrier["ErrorEquals"] == serde_json::json!(["PartialProgress"]) {
+        // Every PartialProgress attempt moved the upload on, and a LandingKeyBusy one waits for
+        // another job's transfer, however long: retried for as long as the execution may run, by
+        // design (ARCHITECTURE.md, "Retry accounting for large files", "Jobs at one key").
+        if retrier["ErrorEquals"] == serde_json::json!(["PartialProgress"])
+            || retrier["ErrorEquals"] == serde_json::json!(["LandingKeyBusy"])
+        {
             continue;
         }
-        if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached", "LandingKeyBusy"]) {
+        if retrier["ErrorEquals"] == serde_json::json!(["ConnectionLimitReached"]) {
             let (max, interval, rate, cap) = (
                 retrier["MaxAttempts"].as_f64().unwrap(),
                 retrier["IntervalSeconds"].as_f64().unwrap(),
@@ -193,6 +196,34 @@ fn admission_waits_as_long_as_the_execution_may_run() {
             );
         }
     }
+}
+
+/// A job waiting for its landing key waits as long as the other job's transfer may take: the
+/// LandingKeyBusy retrier's mean wait (full jitter) is at least the execution's TimeoutSeconds,
+/// so the waiter ends by its own timeout, never because its retries ran out while a large file
+/// at the same key went on (its PartialProgress retries are bounded by that timeout too).
+#[test]
+fn a_job_waits_for_its_landing_key_as_long_as_the_execution_may_run() {
+    let asl = asl();
+    let timeout = asl["TimeoutSeconds"].as_f64().unwrap();
+    let (name, state) = ("TransferFile", &asl["States"]["TransferFile"]);
+    let retriers = state["Retry"].as_array().unwrap();
+    let busy = retriers
+        .iter()
+        .find(|r| r["ErrorEquals"] == serde_json::json!(["LandingKeyBusy"]))
+        .unwrap_or_else(|| panic!("{name}: a retrier of its own for LandingKeyBusy"));
+    assert_eq!(busy["JitterStrategy"], "FULL");
+    let (max, interval, rate, cap) = (
+        busy["MaxAttempts"].as_f64().unwrap(),
+        busy["IntervalSeconds"].as_f64().unwrap(),
+        busy["BackoffRate"].as_f64().unwrap(),
+        busy["MaxDelaySeconds"].as_f64().unwrap(),
+    );
+    let mean: f64 = (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap) / 2.0).sum();
+    assert!(
+        mean >= timeout,
+        "{name}: LandingKeyBusy waits {mean} s on average, less than {timeout}"
+    );
 }
 
 #[test]

@@ -750,3 +750,29 @@ async fn pipeline_fields_written_on_insert_are_ignored() {
     let out = world.transfer(&copied, &arn).await.unwrap();
     assert_eq!(out.transfer.sha256, sha256_hex(&second));
 }
+
+/// A file already under a job's held name (one whose failed check could not put it back,
+/// because a new file had taken its name) is never renamed over: the next source is checked
+/// and deleted in place, and the held file stays for a person to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_held_name_is_never_renamed_over() {
+    let world = world_with_ftps().await;
+    let data = content(5000, 8);
+    world.ftps.put_file("/in/h.dat", &data).unwrap();
+    let key = world.insert_job(PROJECT, "h.dat", "/in/h.dat").await;
+    let held = pipeline::transfer::held_name("/in/h.dat", &key.job_id);
+    world.ftps.put_file(&held, b"an older version nobody landed").unwrap();
+    let arn = execution_arn("held-taken");
+    world.set_running(&key, &arn).await;
+    let out = world.transfer(&key, &arn).await.unwrap();
+    assert_eq!(out.transfer.sha256, sha256_hex(&data));
+    assert!(
+        !world.ftps.local_path("/in/h.dat").exists(),
+        "the source is deleted in place"
+    );
+    assert_eq!(
+        std::fs::read(world.ftps.local_path(&held)).unwrap(),
+        b"an older version nobody landed",
+        "the held file is untouched"
+    );
+}
