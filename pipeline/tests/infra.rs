@@ -152,6 +152,17 @@ fn worst_case_seconds(state: &Value, attempt_seconds: f64) -> f64 {
     attempts * attempt_seconds + waits
 }
 
+/// A retrier's mean total wait with full jitter: half of each backoff, over every attempt.
+fn mean_wait_with_full_jitter(retrier: &Value) -> f64 {
+    let (max, interval, rate, cap) = (
+        retrier["MaxAttempts"].as_f64().unwrap(),
+        retrier["IntervalSeconds"].as_f64().unwrap(),
+        retrier["BackoffRate"].as_f64().unwrap(),
+        retrier["MaxDelaySeconds"].as_f64().unwrap(),
+    );
+    (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap) / 2.0).sum()
+}
+
 /// Admission control (template.yaml, next to TransferFileConcurrency): every Task's first
 /// retrier takes `Lambda.TooManyRequestsException` alone and, on average with its full jitter,
 /// waits at least as long as the execution may run, so a throttled job ends by the execution's
@@ -176,13 +187,7 @@ fn admission_waits_as_long_as_the_execution_may_run() {
             "{name}: the admission retrier comes first"
         );
         assert_eq!(first["JitterStrategy"], "FULL", "{name}");
-        let (max, interval, rate, cap) = (
-            first["MaxAttempts"].as_f64().unwrap(),
-            first["IntervalSeconds"].as_f64().unwrap(),
-            first["BackoffRate"].as_f64().unwrap(),
-            first["MaxDelaySeconds"].as_f64().unwrap(),
-        );
-        let mean: f64 = (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap) / 2.0).sum();
+        let mean = mean_wait_with_full_jitter(first);
         assert!(
             mean >= timeout,
             "{name}: admission waits {mean} s on average, less than TimeoutSeconds {timeout}"
@@ -213,13 +218,7 @@ fn a_job_waits_for_its_landing_key_as_long_as_the_execution_may_run() {
         .find(|r| r["ErrorEquals"] == serde_json::json!(["LandingKeyBusy"]))
         .unwrap_or_else(|| panic!("{name}: a retrier of its own for LandingKeyBusy"));
     assert_eq!(busy["JitterStrategy"], "FULL");
-    let (max, interval, rate, cap) = (
-        busy["MaxAttempts"].as_f64().unwrap(),
-        busy["IntervalSeconds"].as_f64().unwrap(),
-        busy["BackoffRate"].as_f64().unwrap(),
-        busy["MaxDelaySeconds"].as_f64().unwrap(),
-    );
-    let mean: f64 = (0..max as i32).map(|k| (interval * rate.powi(k)).min(cap) / 2.0).sum();
+    let mean = mean_wait_with_full_jitter(busy);
     assert!(
         mean >= timeout,
         "{name}: LandingKeyBusy waits {mean} s on average, less than {timeout}"

@@ -237,6 +237,19 @@ impl Store {
             }
         })
     }
+
+    /// The bucket's objects under `prefix`, each as `show` makes it (a listing's entry).
+    fn listed<T>(&self, bucket: &str, prefix: Option<&str>, show: impl Fn(&String, &Object) -> T) -> S3Result<Vec<T>> {
+        let prefix = prefix.unwrap_or_default();
+        self.with(|state| {
+            Ok(Self::bucket(state, bucket)?
+                .objects
+                .range(prefix.to_string()..)
+                .take_while(|(key, _)| key.starts_with(prefix))
+                .map(|(key, object)| show(key, object))
+                .collect())
+        })
+    }
 }
 
 fn remove_files(files: Vec<PathBuf>) {
@@ -380,20 +393,12 @@ impl S3 for Store {
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = req.input;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let contents: Vec<s3s::dto::Object> = self.with(|state| {
-            Ok(Self::bucket(state, &input.bucket)?
-                .objects
-                .range(prefix.clone()..)
-                .take_while(|(key, _)| key.starts_with(&prefix))
-                .map(|(key, object)| s3s::dto::Object {
-                    key: Some(key.clone()),
-                    size: Some(object.size as i64),
-                    e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
-                    last_modified: Some(timestamp(object.modified)),
-                    ..Default::default()
-                })
-                .collect())
+        let contents = self.listed(&input.bucket, input.prefix.as_deref(), |key, object| s3s::dto::Object {
+            key: Some(key.clone()),
+            size: Some(object.size as i64),
+            e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
+            last_modified: Some(timestamp(object.modified)),
+            ..Default::default()
         })?;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
@@ -411,22 +416,14 @@ impl S3 for Store {
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         let input = req.input;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let versions: Vec<ObjectVersion> = self.with(|state| {
-            Ok(Self::bucket(state, &input.bucket)?
-                .objects
-                .range(prefix.clone()..)
-                .take_while(|(key, _)| key.starts_with(&prefix))
-                .map(|(key, object)| ObjectVersion {
-                    key: Some(key.clone()),
-                    version_id: Some(object.version_id.clone().unwrap_or_else(|| "null".into())),
-                    is_latest: Some(true),
-                    size: Some(object.size as i64),
-                    e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
-                    last_modified: Some(timestamp(object.modified)),
-                    ..Default::default()
-                })
-                .collect())
+        let versions = self.listed(&input.bucket, input.prefix.as_deref(), |key, object| ObjectVersion {
+            key: Some(key.clone()),
+            version_id: Some(object.version_id.clone().unwrap_or_else(|| "null".into())),
+            is_latest: Some(true),
+            size: Some(object.size as i64),
+            e_tag: Some(ETag::Strong(object.e_tag.trim_matches('"').to_string())),
+            last_modified: Some(timestamp(object.modified)),
+            ..Default::default()
         })?;
         Ok(S3Response::new(ListObjectVersionsOutput {
             name: Some(input.bucket),

@@ -103,6 +103,31 @@ impl Observed {
     }
 }
 
+/// The size and SHA-256 of an object in the landing bucket (a version of it, if named).
+async fn read_hashed(world: &World, key: &str, version_id: Option<&str>) -> Result<(u64, String), ResourceError> {
+    let body = world
+        .s3()
+        .get_object()
+        .bucket(&world.names.bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| ResourceError::new("reading a landed object", &e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = body.body;
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| ResourceError::new("reading a landed object", &e))?
+    {
+        size += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
 /// One version of a key in the landing bucket.
 #[derive(Debug, Clone)]
 pub struct Version {
@@ -124,27 +149,11 @@ async fn versions(world: &World) -> Result<Vec<Version>, ResourceError> {
         let (Some(key), Some(version_id)) = (version.key, version.version_id) else {
             continue;
         };
-        let body = s3
-            .get_object()
-            .bucket(&world.names.bucket)
-            .key(&key)
-            .version_id(&version_id)
-            .send()
-            .await
-            .map_err(|e| ResourceError::new("reading a landed version", &e))?;
-        let mut hasher = Sha256::new();
-        let mut stream = body.body;
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|e| ResourceError::new("reading a landed version", &e))?
-        {
-            hasher.update(&chunk);
-        }
+        let (_, sha256) = read_hashed(world, &key, Some(&version_id)).await?;
         out.push(Version {
             key,
             version_id,
-            sha256: hex::encode(hasher.finalize()),
+            sha256,
         });
     }
     Ok(out)
@@ -161,29 +170,8 @@ async fn objects(world: &World) -> Result<Vec<ObjectExpectation>, ResourceError>
     let mut out = Vec::new();
     for object in listed.contents.unwrap_or_default() {
         let key = object.key.unwrap_or_default();
-        let body = s3
-            .get_object()
-            .bucket(&world.names.bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| ResourceError::new("reading a landed object", &e))?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut stream = body.body;
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|e| ResourceError::new("reading a landed object", &e))?
-        {
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
-        out.push(ObjectExpectation {
-            key,
-            size,
-            sha256: hex::encode(hasher.finalize()),
-        });
+        let (size, sha256) = read_hashed(world, &key, None).await?;
+        out.push(ObjectExpectation { key, size, sha256 });
     }
     out.sort();
     Ok(out)

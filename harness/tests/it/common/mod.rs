@@ -153,26 +153,28 @@ impl TestWorld {
 
     /// SetRunning for the item's INSERT record (its image's `updatedAt` as the item has it now).
     pub async fn set_running(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
-        let mut batch = harness::emulate::pipe::insert_batch(key);
+        let mut record = harness::emulate::pipe::insert_batch(key)[0].clone();
         if let Some(AttributeValue::S(updated_at)) = self.raw_item(key).await.get("updatedAt") {
-            batch[0]["dynamodb"]["NewImage"] = serde_json::json!({"updatedAt": {"S": updated_at}});
+            record["dynamodb"]["NewImage"] = serde_json::json!({"updatedAt": {"S": updated_at}});
         }
-        self.handlers
-            .set_running(SetRunningInput {
-                record: batch[0].clone(),
-                execution_arn: execution_arn.to_string(),
-            })
-            .await
-            .unwrap()
+        self.set_running_for(record, execution_arn).await
     }
 
     /// SetRunning for a MODIFY record: the job was set TRIGGERED again (a re-drive, a re-trigger).
     pub async fn set_running_again(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
-        let mut batch = harness::emulate::pipe::insert_batch(key);
-        batch[0]["eventName"] = "MODIFY".into();
+        let mut record = harness::emulate::pipe::insert_batch(key)[0].clone();
+        record["eventName"] = "MODIFY".into();
+        self.set_running_for(record, execution_arn).await
+    }
+
+    async fn set_running_for(
+        &self,
+        record: serde_json::Value,
+        execution_arn: &str,
+    ) -> pipeline::handlers::SetRunningOutput {
         self.handlers
             .set_running(SetRunningInput {
-                record: batch[0].clone(),
+                record,
                 execution_arn: execution_arn.to_string(),
             })
             .await
@@ -194,20 +196,13 @@ impl TestWorld {
             .unwrap();
     }
 
+    /// TransferFile without a deadline.
     pub async fn transfer(
         &self,
         key: &JobKey,
         execution_arn: &str,
     ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
-        self.handlers
-            .transfer_file(
-                TransferInput {
-                    job: key.clone(),
-                    execution_arn: execution_arn.to_string(),
-                },
-                None,
-            )
-            .await
+        self.transfer_by(key, execution_arn, None).await
     }
 
     /// TransferFile with the invocation's deadline at `deadline` (Lambda's timeout).
@@ -217,15 +212,20 @@ impl TestWorld {
         execution_arn: &str,
         deadline: std::time::Instant,
     ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
-        self.handlers
-            .transfer_file(
-                TransferInput {
-                    job: key.clone(),
-                    execution_arn: execution_arn.to_string(),
-                },
-                Some(deadline),
-            )
-            .await
+        self.transfer_by(key, execution_arn, Some(deadline)).await
+    }
+
+    async fn transfer_by(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<pipeline::handlers::TransferOutput, PipelineError> {
+        let input = TransferInput {
+            job: key.clone(),
+            execution_arn: execution_arn.to_string(),
+        };
+        self.handlers.transfer_file(input, deadline).await
     }
 
     /// What FinalizeJobOnCatch receives after the ASL's Catch.
