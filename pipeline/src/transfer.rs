@@ -800,3 +800,39 @@ async fn stream(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SIZE and MDTM vouch for a source only when its MDTM's whole second ended, with the clock
+    /// skew allowed, before the read began: a same-size rewrite within the second of the last
+    /// write (or during the read) keeps both, and would splice a resumed object.
+    #[test]
+    fn size_and_mdtm_vouch_only_for_a_file_last_written_before_the_read() {
+        let read_at = Some("2026-12-06T10:00:10.500000+00:00");
+        for (mdtm, trusted) in [
+            ("2026-12-06T09:00:00Z", true),
+            ("2026-12-06T10:00:07Z", true),
+            ("2026-12-06T10:00:08Z", false),
+            ("2026-12-06T10:00:10Z", false),
+            ("2026-12-06T10:00:11Z", false),
+        ] {
+            assert_eq!(unchanged_since(Some(mdtm), read_at), trusted, "MDTM {mdtm}");
+        }
+        assert!(!unchanged_since(None, read_at), "no MDTM");
+        assert!(!unchanged_since(Some("2026-12-06T09:00:00Z"), None), "no recorded read");
+        assert!(!unchanged_since(Some("not a time"), read_at));
+    }
+
+    #[test]
+    fn the_held_name_is_hidden_in_the_source_directory_and_the_job_s_own() {
+        let held = held_name("/in/deep/r.csv", "job-1");
+        assert!(
+            held.starts_with("/in/deep/.filechecks-") && held.ends_with("-r.csv"),
+            "{held}"
+        );
+        assert_ne!(held, held_name("/in/deep/r.csv", "job-2"));
+        assert!(crate::names::remote_path(&held).is_ok(), "{held}");
+    }
+}
