@@ -30,10 +30,15 @@ fn main() {
             let runner = Runner::new(project.clone());
             // A slow scenario (GiBs) is listed as ignored unless FILECHECKS_SLOW_TESTS is set.
             let slow = Scenario::load(&path).is_ok_and(|s| s.slow) && !slow_tests_enabled();
+            let invariants_only = Scenario::load(&path).is_ok_and(|s| s.expect.invariants_only);
             Trial::test(name.clone(), move || {
                 let report = play(&runner, &path)?;
                 if !report.failures.is_empty() {
                     return Err(Failed::from(report.failures.join("\n")));
+                }
+                // Judged by the invariants alone: no snapshot to keep.
+                if invariants_only {
+                    return Ok(());
                 }
                 insta::with_settings!({
                     snapshot_path => snapshot::path(&path).parent().unwrap(),

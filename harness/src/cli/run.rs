@@ -130,8 +130,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (problems, elapsed, items, snapshot_text, evidence) = match runner.run(file).await {
             Ok(report) => {
                 let mut problems = report.failures;
-                // A scenario that failed its checks has no snapshot worth keeping.
-                if problems.is_empty() {
+                // A scenario that failed its checks has no snapshot worth keeping; one judged by
+                // the invariants alone keeps none.
+                let invariants_only = Scenario::load(file).is_ok_and(|s| s.expect.invariants_only);
+                if problems.is_empty() && !invariants_only {
                     match snapshot::check(file, &report.snapshot, Update::from_env(args.accept)) {
                         Ok(Outcome::Matches) => {}
                         Ok(Outcome::Created(path)) if args.format == Format::Text => {

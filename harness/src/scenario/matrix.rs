@@ -73,7 +73,10 @@ fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action
         parameters: Default::default(),
         s3: Default::default(),
         slow: false,
-        expect: Expect::default(),
+        expect: Expect {
+            invariants_only: true,
+            ..Expect::default()
+        },
     };
     Cell {
         name: name.to_string(),

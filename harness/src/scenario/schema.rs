@@ -456,6 +456,11 @@ impl From<Action> for ActionSpec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// Judged by the invariants alone (every job terminal with a name, no source deleted without
+    /// its recorded landing, no upload no job records, …): no other expectation may be given,
+    /// and no snapshot is kept. What the kit generates (the fault matrix's cells) says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invariants_only: bool,
     #[serde(default)]
     pub jobs: BTreeMap<String, JobExpectation>,
     /// Objects in the landing bucket (all of them).
@@ -669,6 +674,15 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if self.expect.invariants_only {
+            let only = Expect {
+                invariants_only: true,
+                ..Expect::default()
+            };
+            if serde_json::to_value(&self.expect).ok() != serde_json::to_value(&only).ok() {
+                return Err("expect: invariants_only: true takes no other expectation".into());
+            }
+        }
         for (i, file) in self.remote.iter().enumerate() {
             let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()]
                 .iter()
@@ -739,6 +753,18 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invariants_only_takes_no_other_expectation() {
+        let base = "description: d\njobs: []\nexpect:\n  invariants_only: true\n";
+        assert!(Scenario::parse(base, std::path::Path::new("ok.yaml")).is_ok());
+        let err = Scenario::parse(&format!("{base}  transfers: 1\n"), std::path::Path::new("x.yaml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("invariants_only: true takes no other expectation"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn unknown_fields_name_the_file_line_and_field() {

@@ -130,3 +130,27 @@ fn a_missing_fixture_is_named() {
         "{stdout}"
     );
 }
+
+/// What `harness scenario matrix --output DIR` writes runs as written with `harness run`, under
+/// `CI` (no snapshot may be written) as without: each cell says in its file that it is judged by
+/// the invariants alone, so it needs no expectations and no snapshot. (Two cells, one quick and
+/// one with a fault; the scenario tests play every cell.)
+#[test]
+fn the_matrix_s_files_run_as_written() {
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().join("scenarios");
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["scenario", "matrix", "--output"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cell = std::fs::read_to_string(dir.join("pipe-duplicate-delivery.yaml")).unwrap();
+    assert!(cell.contains("invariants_only: true"), "{cell}");
+    for ci in [true, false] {
+        let (code, stdout, stderr) = harness_with(project.path(), &["pipe-duplicate-delivery", "streaming-drop"], ci);
+        assert_eq!(code, 0, "CI {ci}: {stdout}{stderr}");
+        assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+        assert!(!dir.join("snapshots").exists(), "no snapshot is written: {stdout}");
+    }
+}
