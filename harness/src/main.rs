@@ -25,6 +25,9 @@ enum Command {
     Status(cli::status::Args),
     /// Draws a state machine (JSONPath or JSONata) as SVG, an execution's path over it if given.
     Graph(cli::graph::Args),
+    /// Plays randomized schedules (several jobs, faults at random points, producers and
+    /// operators acting) judged by the invariants; shrinks and writes each violation as a scenario.
+    Explore(cli::explore::Args),
     /// Scenario tools.
     Scenario {
         #[command(subcommand)]
@@ -46,6 +49,7 @@ async fn main() -> ExitCode {
         Command::Submit(args) => cli::submit::run(args).await,
         Command::Status(args) => cli::status::run(args).await,
         Command::Graph(args) => cli::graph::run(args),
+        Command::Explore(args) => cli::explore::run(args).await,
         Command::Scenario { command } => cli::scenario::run(command),
         Command::Sfn { command } => cli::sfn::run(command).await,
     };

@@ -1,5 +1,6 @@
 //! One module per command; each has its clap `Args` and a `run` returning the exit code.
 
+pub mod explore;
 pub mod graph;
 pub mod junit;
 pub mod run;

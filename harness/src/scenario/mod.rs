@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod content;
+pub mod explore;
 pub mod from_item;
 pub mod matrix;
 pub mod run;
