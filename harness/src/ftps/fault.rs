@@ -130,6 +130,7 @@ struct Armed {
     bytes_per_second: u64,
     change_source: Option<SourceChange>,
     rests: Vec<u64>,
+    changed: Vec<String>,
 }
 
 impl Default for Armed {
@@ -151,6 +152,7 @@ impl Default for Armed {
             bytes_per_second: 0,
             change_source: None,
             rests: Vec::new(),
+            changed: Vec::new(),
         }
     }
 }
@@ -275,6 +277,16 @@ impl Faults {
     /// Hook of a download, before its first byte: its rate limit, if any.
     pub(crate) fn bytes_per_second(&self) -> Option<u64> {
         self.with(|a| (a.bytes_per_second > 0).then_some(a.bytes_per_second))
+    }
+
+    /// Hook of a download whose file the producer changed (its remote path).
+    pub(crate) fn changed(&self, remote: &str) {
+        self.with(|a| a.changed.push(remote.to_string()));
+    }
+
+    /// The remote paths changed under a download, in order.
+    pub fn changed_sources(&self) -> Vec<String> {
+        self.with(|a| a.changed.clone())
     }
 
     /// Hook of a download, after its last byte: the change to make to the file, once.

@@ -222,6 +222,11 @@ impl FtpsServer {
         self.faults.download_started().await;
     }
 
+    /// The remote paths a `change_source_after_download` fault changed, in order.
+    pub fn changed_sources(&self) -> Vec<String> {
+        self.faults.changed_sources()
+    }
+
     /// Writes a file under the served root (`remote_path` is absolute, as in a job), last
     /// modified an hour ago: a producer's file, written before its job was triggered (the
     /// pipeline lets SIZE and MDTM vouch for a file only once its MDTM is older than the read).
@@ -464,6 +469,7 @@ impl StorageBackend<DefaultUser> for FaultyFs {
             faults: self.faults.clone(),
             progress: progress.clone(),
         });
+        let remote = progress.path.clone();
         let _ = self.downloads.send(progress);
         self.faults.download_begun();
         if start_pos > 0 {
@@ -483,6 +489,8 @@ impl StorageBackend<DefaultUser> for FaultyFs {
                 Some(change) => Box::new(ChangeAtEof {
                     reader,
                     change: Some((change, local)),
+                    remote,
+                    faults: self.faults.clone(),
                 }),
                 None => reader,
             },
@@ -576,6 +584,9 @@ impl AsyncRead for Counted {
 struct ChangeAtEof {
     reader: Box<dyn AsyncRead + Send + Sync + Unpin>,
     change: Option<(SourceChange, PathBuf)>,
+    /// The file's remote path, recorded once the change is made.
+    remote: String,
+    faults: Arc<Faults>,
 }
 
 impl AsyncRead for ChangeAtEof {
@@ -585,9 +596,11 @@ impl AsyncRead for ChangeAtEof {
         if matches!(poll, Poll::Ready(Ok(())))
             && buf.filled().len() == filled
             && let Some((change, path)) = self.change.take()
-            && let Err(e) = change.apply(&path)
         {
-            tracing::error!(path = %path.display(), "injected source change failed: {e}");
+            match change.apply(&path) {
+                Ok(()) => self.faults.changed(&self.remote),
+                Err(e) => tracing::error!(path = %path.display(), "injected source change failed: {e}"),
+            }
         }
         poll
     }

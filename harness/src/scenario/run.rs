@@ -201,16 +201,19 @@ impl Runner {
                 content::stage(&remote, file, fixtures.as_deref()).await?,
             );
         }
-        // A source the producer changes under us must land as it ends, not as it started.
+        // A source the producer changes under us must land as it ends, not as it started: what
+        // each file becomes if the fault changes it (it changes one, under the first download
+        // to reach its end), used for the files it did change.
+        let mut changed_originals = BTreeMap::new();
         for fault in scenario.faults.ftps() {
             if let FtpsFault::ChangeSourceAfterDownload(change) = fault {
-                for (path, sha) in originals.iter_mut() {
+                for path in originals.keys() {
                     let content =
                         std::fs::read(world.ftps.local_path(path)).map_err(|source| RunError::RemoteFile {
                             path: path.clone(),
                             source,
                         })?;
-                    *sha = hex::encode(Sha256::digest(change.changed(content)));
+                    changed_originals.insert(path.clone(), hex::encode(Sha256::digest(change.changed(content))));
                 }
             }
         }
@@ -262,6 +265,11 @@ impl Runner {
         }
         world.settle().await;
 
+        for path in world.ftps.changed_sources() {
+            if let Some(sha) = changed_originals.remove(&path) {
+                originals.insert(path, sha);
+            }
+        }
         let items = world.items().await?;
         let observed = Observed::gather(&world, &remote, &scenario, items).await;
         let mut failures = checks::expectations(&scenario.expect, &observed);
