@@ -19,6 +19,19 @@ pub struct JobStore {
     table: String,
 }
 
+/// What a take clears besides the last run's outcome.
+#[derive(Debug, Clone, Copy)]
+enum Clear {
+    /// Nothing more: a re-drive resumes from the landing and upload it recorded.
+    Outcome,
+    /// The landing's `sourceReadAt` (and any upload): a COMPLETED job set TRIGGERED again keeps
+    /// the record of what it landed, but SIZE and MDTM alone may no longer vouch that the file
+    /// at its path is that landing's source (only the server's digest may).
+    ReadTime,
+    /// `transfer` and `upload`: fields of an item as a producer inserted it.
+    Landing,
+}
+
 /// How SetRunning came to take a job: from an INSERT record (the item's `updatedAt` as the
 /// record showed it), or from any other (a re-drive, a re-trigger, a record read again).
 #[derive(Debug, Clone, Copy)]
@@ -172,13 +185,17 @@ impl JobStore {
     /// `TRIGGERED → RUNNING`, recording the owning execution. Clears the outcome of an earlier
     /// run of a re-driven job (error, completedAt) but keeps what it landed (`s3`, `transfer`,
     /// `upload`): the object may be the only copy left, and TransferFile resumes from that
-    /// record. Two cases start afresh instead, dropping `transfer` and `upload`:
+    /// record. Two cases differ:
     /// - the item is still the version a producer inserted (`Taking::Inserted`, with the
-    ///   `updatedAt` its INSERT record showed): fields only the pipeline writes, copied from
-    ///   another item say, are a producer's, and nothing may resume from them. A late INSERT
-    ///   record for an item the pipeline has written since takes it as a re-drive;
-    /// - a job that was COMPLETED (it still has `completedAt`): its source was deleted, so the
-    ///   file it is triggered for now is a new one, whatever its size and modification time.
+    ///   `updatedAt` its INSERT record showed): `transfer` and `upload` are dropped. Fields only
+    ///   the pipeline writes, copied from another item say, are a producer's, and nothing may
+    ///   resume from them. A late INSERT record for an item the pipeline has written since takes
+    ///   it as a re-drive;
+    /// - a job that was COMPLETED (it still has `completedAt`): its source was deleted, so a
+    ///   file at its path now is a new one, whatever its size and modification time. The landing
+    ///   record stays (the job still names its version, and with the source gone the job
+    ///   completes again), but its `sourceReadAt` goes, so that only the server's digest can
+    ///   vouch that a file there is that landing's source.
     ///
     /// Each case is one conditional write, tried in that order.
     pub async fn take(&self, key: &JobKey, execution_arn: &str, taking: Taking<'_>) -> Result<Outcome, PipelineError> {
@@ -187,7 +204,10 @@ impl JobStore {
                 Some(seen) => ("#status = :triggered AND updatedAt = :seen", Some(seen)),
                 None => ("#status = :triggered AND attribute_not_exists(updatedAt)", None),
             };
-            match self.take_as(key, execution_arn, true, same_version, seen).await? {
+            match self
+                .take_as(key, execution_arn, Clear::Landing, same_version, seen)
+                .await?
+            {
                 Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered => {}
                 other => return Ok(other),
             }
@@ -196,15 +216,23 @@ impl JobStore {
             .take_as(
                 key,
                 execution_arn,
-                false,
+                Clear::Outcome,
                 "#status = :triggered AND attribute_not_exists(completedAt)",
                 None,
             )
             .await?
         {
             Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered && job.completed_at.is_some() => {
-                self.take_as(key, execution_arn, true, "#status = :triggered", None)
-                    .await
+                // `#transfer.sourceReadAt` can only be removed from a `transfer` that exists.
+                let (clear, condition) = if job.transfer.is_some() {
+                    (Clear::ReadTime, "#status = :triggered AND attribute_exists(#transfer)")
+                } else {
+                    (
+                        Clear::Outcome,
+                        "#status = :triggered AND attribute_not_exists(#transfer)",
+                    )
+                };
+                self.take_as(key, execution_arn, clear, condition, None).await
             }
             other => Ok(other),
         }
@@ -214,18 +242,19 @@ impl JobStore {
         &self,
         key: &JobKey,
         execution_arn: &str,
-        fresh: bool,
+        clear: Clear,
         condition: &str,
         seen: Option<&str>,
     ) -> Result<Outcome, PipelineError> {
         let now = timestamp::now();
-        let update = if fresh {
-            "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
-             transferStage = :stage REMOVE completedAt, #error, #transfer, #upload"
-        } else {
-            "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
-             transferStage = :stage REMOVE completedAt, #error"
+        let set = "SET #status = :running, startedAt = :now, updatedAt = :now, executionArn = :arn, \
+                   transferStage = :stage";
+        let update = match clear {
+            Clear::Outcome => format!("{set} REMOVE completedAt, #error"),
+            Clear::ReadTime => format!("{set} REMOVE completedAt, #error, #upload, #transfer.sourceReadAt"),
+            Clear::Landing => format!("{set} REMOVE completedAt, #error, #transfer, #upload"),
         };
+        let update = update.as_str();
         let mut values = vec![
             (":running", s(JobStatus::Running.as_str())),
             (":triggered", s(JobStatus::Triggered.as_str())),
@@ -481,7 +510,7 @@ impl JobStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         // Only declare the names the expression uses: DynamoDB rejects unused ones.
         for (alias, name) in [("#error", "error"), ("#transfer", "transfer"), ("#upload", "upload")] {
-            if update.contains(alias) {
+            if update.contains(alias) || condition.contains(alias) {
                 request = request.expression_attribute_names(alias, name);
             }
         }
