@@ -134,24 +134,12 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
         steps.push(Action::Redrive(job));
     }
     let scenario = Scenario {
-        description: format!("explore: seed {seed}, schedule {index}"),
         remote,
         faults: FaultSet(faults),
-        secret: Default::default(),
         jobs,
-        items: Vec::new(),
         steps,
-        state_machine: None,
-        mocks: None,
-        ftps: None,
-        speedup: None,
-        parameters: Default::default(),
-        s3: Default::default(),
-        slow: false,
-        expect: Expect {
-            invariants_only: true,
-            ..Expect::default()
-        },
+        expect: Expect::invariants_only(),
+        ..Scenario::described(format!("explore: seed {seed}, schedule {index}"))
     };
     Schedule { seed, index, scenario }
 }

@@ -14,7 +14,7 @@ use super::schema::{
     DEFAULT_PIPELINE, ErrorExpectation, Expect, JobExpectation, JobSpec, Mocks, ObjectExpectation, RemoteFile, S3Spec,
     Scenario, SecretOverrides, UNTRUSTED_CA,
 };
-use crate::fault::{Fault, FaultSet};
+use crate::fault::Fault;
 use crate::ftps::FtpsFault;
 use crate::times::Times;
 use crate::world::STATE_MACHINE_NAME;
@@ -298,20 +298,7 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
     }
     let file_missing = matches!(cause, Cause::MissingFile);
     let mut scenario = Scenario {
-        description: format!("Reproduces job {job_id} ({project}), recorded ERROR {error}: {message}"),
-        remote: Vec::new(),
-        faults: FaultSet::default(),
-        secret: SecretOverrides::default(),
-        state_machine: None,
-        jobs: Vec::new(),
         items: raw_item.into_iter().collect(),
-        steps: Vec::new(),
-        mocks: None,
-        ftps: None,
-        speedup: None,
-        parameters: Default::default(),
-        s3: Default::default(),
-        slow: false,
         expect: Expect {
             jobs: BTreeMap::from([(
                 job_id.clone(),
@@ -323,6 +310,9 @@ pub fn reproduce(exported: &Value) -> Result<Reproduction, FromItemError> {
             )]),
             ..Default::default()
         },
+        ..Scenario::described(format!(
+            "Reproduces job {job_id} ({project}), recorded ERROR {error}: {message}"
+        ))
     };
     match cause {
         Cause::MissingFile | Cause::Item => {}

@@ -41,7 +41,6 @@ const REMOTE: &str = "/in/matrix.data";
 /// A cell's scenario: one job over one generated file, judged by the invariants alone.
 fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action>) -> Cell {
     let scenario = Scenario {
-        description: format!("fault matrix: {description}"),
         remote: vec![RemoteFile {
             path: REMOTE.into(),
             content: None,
@@ -51,7 +50,6 @@ fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action
             copies: None,
         }],
         faults: FaultSet(faults),
-        secret: Default::default(),
         jobs: vec![JobSpec {
             job_id: JOB.into(),
             project: "FLPIDS-NATS".into(),
@@ -64,19 +62,9 @@ fn scenario(name: &str, description: &str, faults: Vec<Fault>, steps: Vec<Action
             s3: None,
             copies: None,
         }],
-        items: Vec::new(),
         steps,
-        state_machine: None,
-        mocks: None,
-        ftps: None,
-        speedup: None,
-        parameters: Default::default(),
-        s3: Default::default(),
-        slow: false,
-        expect: Expect {
-            invariants_only: true,
-            ..Expect::default()
-        },
+        expect: Expect::invariants_only(),
+        ..Scenario::described(format!("fault matrix: {description}"))
     };
     Cell {
         name: name.to_string(),

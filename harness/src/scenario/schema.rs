@@ -507,6 +507,16 @@ pub struct Expect {
     pub absent: Vec<String>,
 }
 
+impl Expect {
+    /// `{invariants_only: true}`: judged by the invariants alone.
+    pub fn invariants_only() -> Expect {
+        Expect {
+            invariants_only: true,
+            ..Expect::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JobExpectation {
@@ -583,6 +593,28 @@ impl Scenario {
         scenario.expand_copies().map_err(|e| invalid(path, e))?;
         scenario.validate().map_err(|e| invalid(path, e))?;
         Ok(scenario)
+    }
+
+    /// A scenario with this description and nothing else (no files, jobs, faults, steps or
+    /// expectations): what generated scenarios start from.
+    pub fn described(description: String) -> Scenario {
+        Scenario {
+            description,
+            remote: Vec::new(),
+            faults: FaultSet::default(),
+            secret: SecretOverrides::default(),
+            jobs: Vec::new(),
+            items: Vec::new(),
+            steps: Vec::new(),
+            state_machine: None,
+            mocks: None,
+            ftps: None,
+            speedup: None,
+            parameters: Default::default(),
+            s3: Default::default(),
+            slow: false,
+            expect: Expect::default(),
+        }
     }
 
     /// The scenario as a file holds it.
@@ -674,14 +706,10 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.expect.invariants_only {
-            let only = Expect {
-                invariants_only: true,
-                ..Expect::default()
-            };
-            if serde_json::to_value(&self.expect).ok() != serde_json::to_value(&only).ok() {
-                return Err("expect: invariants_only: true takes no other expectation".into());
-            }
+        if self.expect.invariants_only
+            && serde_json::to_value(&self.expect).ok() != serde_json::to_value(Expect::invariants_only()).ok()
+        {
+            return Err("expect: invariants_only: true takes no other expectation".into());
         }
         for (i, file) in self.remote.iter().enumerate() {
             let given = [file.content.is_some(), file.fixture.is_some(), file.size.is_some()]
