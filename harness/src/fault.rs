@@ -1,8 +1,9 @@
 //! The faults a scenario's `faults:` map, a `faults` step, `harness up --faults` and
 //! `scenario from-item` name: each owned where it is armed — the FTPS server's
 //! (`ftps::FtpsFault`), AWS's at the world's edge (`emulate::aws_fault::AwsFault`), Lambda's
-//! (`emulate::lambda::LambdaFault`) — and written as one flat map
-//! (`{drop_after_bytes: 1024, aws: [...], lambda: [...]}`). `World::inject` hands each to its owner.
+//! (`emulate::lambda::LambdaFault`), those of AWS's deliveries between the parts
+//! (`emulate::deliveries`: status-change events, the Scheduler's timers, the Pipe) — and written
+//! as one flat map (`{drop_after_bytes: 1024, aws: [...], lambda: [...], events: [...]}`). `World::inject` hands each to its owner.
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use serde::de::{self, EnumAccess, IntoDeserializer, VariantAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::emulate::aws_fault::AwsFault;
+use crate::emulate::deliveries::{EventFault, PipeFault, SchedulerFault};
 use crate::emulate::lambda::LambdaFault;
 use crate::ftps::FtpsFault;
 
@@ -23,6 +25,12 @@ pub enum Fault {
     Aws(Vec<AwsFault>),
     /// `lambda: [...]`: faults of Lambda running the pipeline's functions.
     Lambda(Vec<LambdaFault>),
+    /// `events: [...]`: Step Functions status-change events dropped, duplicated or delayed.
+    Events(Vec<EventFault>),
+    /// `scheduler: [...]`: deadline timers firing late or twice.
+    Scheduler(Vec<SchedulerFault>),
+    /// `pipe: [...]`: the Pipe's deliveries late or dropped.
+    Pipe(Vec<PipeFault>),
 }
 
 impl From<FtpsFault> for Fault {
@@ -60,6 +68,9 @@ impl From<Vec<Fault>> for FaultSet {
 
 const AWS: &str = "aws";
 const LAMBDA: &str = "lambda";
+const EVENTS: &str = "events";
+const SCHEDULER: &str = "scheduler";
+const PIPE: &str = "pipe";
 
 impl Serialize for Fault {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -68,6 +79,9 @@ impl Serialize for Fault {
             // Indices past the FTPS server's variants (the map's formats go by name).
             Self::Aws(faults) => serializer.serialize_newtype_variant("Fault", 100, AWS, faults),
             Self::Lambda(faults) => serializer.serialize_newtype_variant("Fault", 101, LAMBDA, faults),
+            Self::Events(faults) => serializer.serialize_newtype_variant("Fault", 102, EVENTS, faults),
+            Self::Scheduler(faults) => serializer.serialize_newtype_variant("Fault", 103, SCHEDULER, faults),
+            Self::Pipe(faults) => serializer.serialize_newtype_variant("Fault", 104, PIPE, faults),
         }
     }
 }
@@ -84,7 +98,7 @@ impl<'de> Visitor<'de> for FaultVisitor {
     type Value = Fault;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a fault: an FTPS server's, `aws` or `lambda`")
+        f.write_str("a fault: an FTPS server's, `aws`, `lambda`, `events`, `scheduler` or `pipe`")
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Fault, A::Error> {
@@ -92,6 +106,9 @@ impl<'de> Visitor<'de> for FaultVisitor {
         match name.as_str() {
             AWS => variant.newtype_variant().map(Fault::Aws),
             LAMBDA => variant.newtype_variant().map(Fault::Lambda),
+            EVENTS => variant.newtype_variant().map(Fault::Events),
+            SCHEDULER => variant.newtype_variant().map(Fault::Scheduler),
+            PIPE => variant.newtype_variant().map(Fault::Pipe),
             _ => {
                 let unknown = format!("unknown variant `{name}`");
                 FtpsFault::deserialize(Named { name, variant })
@@ -107,7 +124,9 @@ impl<'de> Visitor<'de> for FaultVisitor {
 fn with_owners<E: de::Error>(error: E, unknown_name: &str) -> E {
     let message = error.to_string();
     if message.starts_with(unknown_name) {
-        E::custom(format_args!("{message}, `{AWS}`, `{LAMBDA}`"))
+        E::custom(format_args!(
+            "{message}, `{AWS}`, `{LAMBDA}`, `{EVENTS}`, `{SCHEDULER}`, `{PIPE}`"
+        ))
     } else {
         error
     }

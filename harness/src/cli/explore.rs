@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 /// How long one schedule may take to settle before it counts as unplayed.
-const LIMIT: Duration = Duration::from_secs(120);
+const LIMIT: Duration = Duration::from_secs(60);
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(|| {

@@ -138,6 +138,9 @@ pub struct Lambdas {
     /// Invocations refused for want of concurrency (Lambda's `Throttles` metric), injected ones
     /// included.
     throttles: AtomicU64,
+    /// Executions an invocation of which was killed (a crash, a time-out): what it held, a
+    /// connection lease say, stays held until it expires.
+    killed: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// When a `crash` or `timeout` fault kills an invocation.
@@ -191,7 +194,13 @@ impl Lambdas {
             in_flight: tokio::sync::watch::channel(0).0,
             pools: Pools::new(reserved, ACCOUNT_CONCURRENCY)?,
             throttles: AtomicU64::new(0),
+            killed: Mutex::default(),
         })
+    }
+
+    /// Executions an invocation of which was killed so far.
+    pub fn killed(&self) -> std::collections::BTreeSet<String> {
+        self.killed.lock().expect("killed invocations").clone()
     }
 
     /// Invocations refused so far for want of concurrency.
@@ -304,6 +313,7 @@ impl Lambdas {
         kill: Option<(LambdaFaultKind, KillAt)>,
     ) -> Result<Value, StatesError> {
         let job_id = payload["job"]["jobId"].as_str().map(str::to_string);
+        let payload_execution = payload["executionArn"].as_str().map(str::to_string);
         // Only a kill at a stage listens (the edge then reads UpdateItem bodies).
         let mut commits = matches!(kill, Some((_, KillAt::Stage(_)))).then(|| self.aws.stage_commits());
         let mut sent = self.bytes_sent.clone();
@@ -341,12 +351,24 @@ impl Lambdas {
                 _ => Kill::Crash(why),
             }
         };
+        let execution = payload_execution.clone();
+        let was_killed = || {
+            if let Some(execution) = execution {
+                self.killed.lock().expect("killed invocations").insert(execution);
+            }
+        };
         tokio::select! {
             result = tokio::time::timeout(timeout, handler) => match result {
                 Ok(result) => result.map_err(|e| lambda_error(&e)),
-                Err(_) => Err(Kill::Timeout(format!("after {:.2} seconds", timeout.as_secs_f64())).error()),
+                Err(_) => {
+                    was_killed();
+                    Err(Kill::Timeout(format!("after {:.2} seconds", timeout.as_secs_f64())).error())
+                }
             },
-            kill = killed => Err(kill.error()),
+            kill = killed => {
+                was_killed();
+                Err(kill.error())
+            }
         }
     }
 }

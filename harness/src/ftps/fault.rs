@@ -64,6 +64,8 @@ pub enum SourceChange {
     /// Rewrites the file with its bytes reversed, same size, and keeps its modification time (an
     /// uploader that preserves it, `touch -r`, MFMT): neither SIZE nor MDTM tells.
     Rewrite,
+    /// Deletes the file (its producer takes it back).
+    Delete,
 }
 
 impl SourceChange {
@@ -74,12 +76,16 @@ impl SourceChange {
         match self {
             Self::Append => content.extend_from_slice(Self::APPENDED),
             Self::Replace | Self::Rewrite => content.reverse(),
+            Self::Delete => {}
         }
         content
     }
 
     /// Applies the change to the file at `path`.
     pub fn apply(self, path: &std::path::Path) -> std::io::Result<()> {
+        if self == Self::Delete {
+            return std::fs::remove_file(path);
+        }
         let before = std::fs::metadata(path)?.modified()?;
         std::fs::write(path, self.changed(std::fs::read(path)?))?;
         let file = std::fs::File::options().write(true).open(path)?;
@@ -88,6 +94,7 @@ impl SourceChange {
             // invisible, which is not the fault `replace` models (`rewrite` does).
             Self::Append | Self::Replace => file.set_modified(before + Duration::from_secs(60)),
             Self::Rewrite => file.set_modified(before),
+            Self::Delete => Ok(()),
         }
     }
 }

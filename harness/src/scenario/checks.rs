@@ -38,10 +38,28 @@ pub struct Observed {
     /// The most sessions the in-process server served at once, and the connections it refused.
     pub peak_sessions: usize,
     pub refused_sessions: usize,
+    /// The lease table's items (slot, holder, jobId), or why they could not be read.
+    pub leases: Result<Vec<(String, String, String)>, String>,
+    /// Executions an invocation of which Lambda killed: their leases stay until they expire.
+    pub killed: std::collections::BTreeSet<String>,
+    /// Every execution started, by ARN, with the job its input names.
+    pub started: BTreeMap<String, Option<pipeline::job::JobKey>>,
+    /// Jobs a Pipe delivery of which was dropped into its dead-letter queue.
+    pub dropped: Vec<pipeline::job::JobKey>,
+    /// Secret values no item may hold (the FTPS password).
+    pub secrets: Vec<String>,
+    /// Each job's remote path as the scenario wrote it, by jobId.
+    pub spec_paths: BTreeMap<String, String>,
 }
 
 impl Observed {
-    pub async fn gather(world: &World, remote: &Remote<'_>, scenario: &Scenario, items: Vec<StoredJob>) -> Observed {
+    pub async fn gather(
+        world: &World,
+        remote: &Remote<'_>,
+        scenario: &Scenario,
+        items: Vec<StoredJob>,
+        secrets: &[String],
+    ) -> Observed {
         let open_uploads = world
             .s3()
             .list_multipart_uploads()
@@ -68,6 +86,16 @@ impl Observed {
             downloaded: *world.ftps.bytes_sent().borrow(),
             peak_sessions: world.ftps.peak_sessions(),
             refused_sessions: world.ftps.refused_sessions(),
+            leases: world.leases().await.map_err(|e| e.to_string()),
+            killed: world.killed_executions(),
+            started: world.started_executions(),
+            dropped: world.dropped_deliveries(),
+            secrets: secrets.to_vec(),
+            spec_paths: scenario
+                .jobs
+                .iter()
+                .map(|j| (j.job_id.clone(), j.file.remote_path.clone()))
+                .collect(),
         }
     }
 
@@ -358,13 +386,37 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
 pub fn invariants(
     observed: &Observed,
     originals: &BTreeMap<String, String>,
-    redrives: &BTreeMap<String, usize>,
+    triggers: &BTreeMap<String, usize>,
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for item in &observed.items {
         let status = item.text("/status").unwrap_or("no status");
-        if status != JobStatus::Completed.as_str() && status != JobStatus::Error.as_str() {
+        // A TRIGGERED job whose record the Pipe gave up on waits in its dead-letter queue (and
+        // its alarm) for an operator: no execution ever heard of it.
+        let dead_lettered =
+            status == JobStatus::Triggered.as_str() && observed.dropped.iter().any(|key| key.job_id == item.job_id());
+        if status != JobStatus::Completed.as_str() && status != JobStatus::Error.as_str() && !dead_lettered {
             failures.push(format!("invariant: job {} is not terminal ({status})", item.job_id()));
+        }
+        // No secret in any item.
+        let text = item.item.to_string();
+        if observed
+            .secrets
+            .iter()
+            .any(|secret| !secret.is_empty() && text.contains(secret.as_str()))
+        {
+            failures.push(format!("invariant: job {} holds a secret's value", item.job_id()));
+        }
+        // No job changed by another job's execution: the execution it names was started for it.
+        if let Some(arn) = item.text("/executionArn")
+            && let Some(Some(started_for)) = observed.started.get(arn)
+            && (started_for.job_id != item.job_id() || Some(started_for.project.as_str()) != item.text("/project"))
+        {
+            failures.push(format!(
+                "invariant: job {} names execution {arn}, which was started for job {}",
+                item.job_id(),
+                started_for.job_id
+            ));
         }
         if status == JobStatus::Error.as_str() && item.text("/error/name").is_none() {
             failures.push(format!(
@@ -372,6 +424,20 @@ pub fn invariants(
                 item.job_id()
             ));
         }
+    }
+    // No lease left held, but by an invocation Lambda killed (it expires at that one's deadline).
+    match &observed.leases {
+        Ok(leases) => {
+            for (slot, holder, job) in leases {
+                let execution = holder.rsplit_once('#').map_or(holder.as_str(), |(arn, _)| arn);
+                if !observed.killed.contains(execution) {
+                    failures.push(format!(
+                        "invariant: lease {slot} is left held by job {job} ({execution}), which no kill explains"
+                    ));
+                }
+            }
+        }
+        Err(e) => failures.push(e.clone()),
     }
     for job in observed.jobs() {
         let id = &job.job_id;
@@ -394,6 +460,26 @@ pub fn invariants(
     // A deleted source's bytes are the version its job recorded (not merely the key's current
     // object: another job may have landed at the same key since).
     let versions = observed.versions.as_deref().unwrap_or_default();
+    // What each item records of its landing, read from the item as stored: a producer may have
+    // broken a field of a job's item after the job landed its file (the remote path is then the
+    // one the scenario wrote).
+    let recorded_landing = |item: &StoredJob| {
+        let path = item
+            .text("/file/remotePath")
+            .map(str::to_string)
+            .or_else(|| observed.spec_paths.get(item.job_id()).cloned())?;
+        Some((
+            path,
+            item.text("/s3/key")?.to_string(),
+            item.text("/transfer/s3VersionId")?.to_string(),
+            item.text("/transfer/sha256")?.to_string(),
+        ))
+    };
+    let holds_version = |key: &str, version: &str, sha: &str| {
+        versions
+            .iter()
+            .any(|v| v.key == key && v.version_id == version && v.sha256 == sha)
+    };
     let holds = |job: &Job, sha: &str| {
         job.transfer.as_ref().is_some_and(|t| {
             t.sha256 == sha
@@ -408,10 +494,12 @@ pub fn invariants(
         if observed.remote.contains(path) {
             continue;
         }
-        if !observed
-            .jobs()
-            .any(|job| job.file.remote_path == *path && holds(job, sha))
-        {
+        let landed = observed
+            .items
+            .iter()
+            .filter_map(recorded_landing)
+            .any(|(from, key, version, landed)| from == *path && landed == *sha && holds_version(&key, &version, sha));
+        if !landed {
             failures.push(format!("invariant: {path} was deleted from the server without its job recording an S3 version that holds its SHA-256 {sha}"));
         }
     }
@@ -446,7 +534,7 @@ pub fn invariants(
         Err(e) => failures.push(e.to_string()),
     }
     for (job, count) in observed.transfers_by_job() {
-        let allowed = 1 + redrives.get(&job).copied().unwrap_or(0);
+        let allowed = 1 + triggers.get(&job).copied().unwrap_or(0);
         if count > allowed {
             failures.push(format!(
                 "invariant: job {job} was transferred by {count} executions (allowed {allowed})"

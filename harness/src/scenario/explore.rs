@@ -9,8 +9,11 @@
 
 use pipeline::job::{FileRef, JobStatus, TransferStage};
 
-use super::schema::{Action, ExecutionStep, Expect, JobSpec, RemoteFile, Scenario, TriggerStep};
+use serde_json::Value;
+
+use super::schema::{Action, EditStep, ExecutionStep, Expect, JobSpec, RemoteFile, Scenario, TriggerStep};
 use crate::emulate::aws_fault::{AwsAnswer, AwsFault};
+use crate::emulate::deliveries::{EventFault, EventFaultKind, PipeFault, PipeFaultKind};
 use crate::emulate::lambda::{LambdaFault, LambdaFaultKind};
 use crate::fault::{Fault, FaultSet};
 use crate::ftps::{FtpsFault, SourceChange};
@@ -114,24 +117,30 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
         .filter(|j| j.status == JobStatus::Triggered)
         .map(|j| j.job_id.clone())
         .collect();
-    for _ in 0..rng.usize(0..=2) {
+    for _ in 0..rng.usize(0..=3) {
         let job = triggered[rng.usize(..triggered.len())].clone();
-        steps.push(match rng.u8(..3) {
-            0 => Action::Deliver { job, times: 2 },
-            // Every execution enters SetRunning: a step that waits for it always proceeds.
-            1 => Action::Stop(ExecutionStep {
-                job,
-                after: "SetRunning".into(),
-            }),
-            _ => Action::TimeOut(ExecutionStep {
-                job,
-                after: "SetRunning".into(),
-            }),
-        });
+        steps.push(step(&mut rng, job));
     }
     if rng.u8(..4) == 0 {
         let job = jobs[rng.usize(..jobs.len())].job_id.clone();
         steps.push(Action::Redrive(job));
+    }
+    // The Pipe gives up on a delivery (its dead-letter queue) only of a job no step waits for:
+    // a step that waits for its execution would wait forever.
+    if rng.u8(..8) == 0 {
+        let quiet: Vec<&JobSpec> = jobs
+            .iter()
+            .filter(|j| !steps.iter().any(|s| step_job(s) == Some(j.job_id.as_str())))
+            .collect();
+        if !quiet.is_empty() {
+            let job = quiet[rng.usize(..quiet.len())].job_id.clone();
+            faults.push(Fault::Pipe(vec![PipeFault {
+                fault: PipeFaultKind::Drop,
+                delay_ms: 0,
+                job: Some(job),
+                times: Times::Count(1),
+            }]));
+        }
     }
     let scenario = Scenario {
         remote,
@@ -144,10 +153,50 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
     Schedule { seed, index, scenario }
 }
 
-/// One fault somewhere: a function's, AWS's or the server's.
+/// One step that happens to `job` (a job written TRIGGERED) while it runs.
+fn step(rng: &mut fastrand::Rng, job: String) -> Action {
+    // Every execution enters SetRunning; one that took its job enters TransferFile (a step that
+    // waits for a state never entered is cut off by the schedule's limit and reported unplayed,
+    // not as a violation).
+    let at = |rng: &mut fastrand::Rng| if rng.u8(..4) == 0 { "TransferFile" } else { "SetRunning" }.to_string();
+    match rng.u8(..8) {
+        0 => Action::Deliver { job, times: 2 },
+        1 => Action::Stop(ExecutionStep { job, after: at(rng) }),
+        2 => Action::TimeOut(ExecutionStep { job, after: at(rng) }),
+        // A producer sets it TRIGGERED again while it runs (mid-flight, or as it is taken).
+        3 => Action::Trigger(TriggerStep {
+            job,
+            after: Some(at(rng)),
+        }),
+        // A producer's edit: a harmless field, or one that breaks the item.
+        4 | 5 => {
+            let (field, value) = match rng.u8(..4) {
+                0 => ("note", Value::String("edited by its producer".into())),
+                1 => ("transferStage", Value::from(12)),
+                2 => ("file", Value::String("not a file".into())),
+                _ => ("createdAt", Value::Bool(true)),
+            };
+            let mut set = serde_json::Map::new();
+            set.insert(field.into(), value);
+            Action::Edit(EditStep {
+                job,
+                set,
+                after: rng.bool().then(|| at(rng)),
+            })
+        }
+        // An operator stops it, then sets it TRIGGERED again.
+        6 => Action::Stop(ExecutionStep { job, after: at(rng) }),
+        _ => Action::Trigger(TriggerStep {
+            job,
+            after: Some(at(rng)),
+        }),
+    }
+}
+
+/// One fault somewhere: a function's, AWS's, the server's, or in AWS's deliveries.
 fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
     let job = Some(jobs[rng.usize(..jobs.len())].job_id.clone());
-    match rng.u8(..3) {
+    match rng.u8(..5) {
         0 => {
             let function = ["SetRunning", "TransferFile", "FinalizeJob"][rng.usize(..3)];
             let kind = [
@@ -164,47 +213,82 @@ fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
                 fault: kind,
                 at_stage,
                 after_bytes: None,
-                timeout_seconds: None,
+                // A crash's leases stay held until they expire, a few seconds on.
+                timeout_seconds: (kind == LambdaFaultKind::Crash && rng.bool()).then(|| rng.u64(1..=3)),
                 job: if rng.bool() { job } else { None },
                 times: Times::Count(1),
             }])
         }
         1 => {
-            let (action, body) = if rng.u8(..4) == 0 {
-                ("s3:UploadPart", "partNumber=2".to_string())
-            } else {
-                let all = [
-                    TransferStage::Connecting,
-                    TransferStage::Streaming,
-                    TransferStage::Verified,
-                    TransferStage::SourceDeleted,
-                    TransferStage::Done,
-                ];
-                let stage = all[rng.usize(..all.len())];
-                ("dynamodb:UpdateItem", format!("\"S\":\"{}\"", stage.as_str()))
+            let (action, body, respond, delay_ms) = match rng.u8(..5) {
+                0 => ("s3:UploadPart", "partNumber=2".to_string(), error(rng), 0),
+                // A take held up: its execution may be stopped, or its job edited, meanwhile.
+                1 => (
+                    "dynamodb:UpdateItem",
+                    format!("\"S\":\"{}\"", TransferStage::Pending.as_str()),
+                    AwsAnswer::Slow,
+                    rng.u64(100..=600),
+                ),
+                _ => {
+                    let all = [
+                        TransferStage::Connecting,
+                        TransferStage::Streaming,
+                        TransferStage::Verified,
+                        TransferStage::SourceDeleted,
+                        TransferStage::Done,
+                    ];
+                    let stage = all[rng.usize(..all.len())];
+                    (
+                        "dynamodb:UpdateItem",
+                        format!("\"S\":\"{}\"", stage.as_str()),
+                        error(rng),
+                        0,
+                    )
+                }
             };
             Fault::Aws(vec![AwsFault {
                 action: action.into(),
                 body_contains: Some(body),
-                respond: if rng.bool() {
-                    AwsAnswer::Throttle
-                } else {
-                    AwsAnswer::InternalError
-                },
-                delay_ms: 0,
+                respond,
+                delay_ms,
                 // Past the SDK's own three attempts: the state machine's Retry takes over.
-                times: Times::Count(3),
+                times: Times::Count(if respond == AwsAnswer::Slow { 1 } else { 3 }),
             }])
         }
-        _ => Fault::Ftps(match rng.u8(..6) {
+        2 => Fault::Ftps(match rng.u8(..6) {
             0 => FtpsFault::DropAfterBytes(1024),
             1 => FtpsFault::RefuseDelete(true),
             2 => FtpsFault::FailRetrieves(1),
             3 => FtpsFault::RejectConnections(1),
             _ => FtpsFault::ChangeSourceAfterDownload(
-                [SourceChange::Append, SourceChange::Replace, SourceChange::Rewrite][rng.usize(..3)],
+                [
+                    SourceChange::Append,
+                    SourceChange::Replace,
+                    SourceChange::Rewrite,
+                    SourceChange::Delete,
+                ][rng.usize(..4)],
             ),
         }),
+        3 => Fault::Events(vec![EventFault {
+            fault: [EventFaultKind::Drop, EventFaultKind::Duplicate, EventFaultKind::Delay][rng.usize(..3)],
+            delay_ms: rng.u64(50..=500),
+            job: if rng.bool() { job } else { None },
+            times: Times::Count(1),
+        }]),
+        _ => Fault::Pipe(vec![PipeFault {
+            fault: PipeFaultKind::Late,
+            delay_ms: rng.u64(50..=500),
+            job,
+            times: Times::Count(1),
+        }]),
+    }
+}
+
+fn error(rng: &mut fastrand::Rng) -> AwsAnswer {
+    if rng.bool() {
+        AwsAnswer::Throttle
+    } else {
+        AwsAnswer::InternalError
     }
 }
 
@@ -264,7 +348,7 @@ pub fn smaller(scenario: &Scenario) -> Vec<Scenario> {
     let mut out = Vec::new();
     for i in 0..scenario.steps.len() {
         // A job written ERROR waits for its trigger: without it, it would only show that.
-        if matches!(scenario.steps[i], Action::Trigger(_)) {
+        if matches!(&scenario.steps[i], Action::Trigger(TriggerStep { after: None, .. })) {
             continue;
         }
         let mut s = scenario.clone();
@@ -283,13 +367,19 @@ pub fn smaller(scenario: &Scenario) -> Vec<Scenario> {
             let id = gone.job_id.as_str();
             s.steps.retain(|step| step_job(step) != Some(id));
             for fault in &mut s.faults.0 {
-                if let Fault::Lambda(faults) = fault {
-                    faults.retain(|f| f.job.as_deref() != Some(id));
+                match fault {
+                    Fault::Lambda(faults) => faults.retain(|f| f.job.as_deref() != Some(id)),
+                    Fault::Events(faults) => faults.retain(|f| f.job.as_deref() != Some(id)),
+                    Fault::Pipe(faults) => faults.retain(|f| f.job.as_deref() != Some(id)),
+                    _ => {}
                 }
             }
-            s.faults
-                .0
-                .retain(|f| !matches!(f, Fault::Lambda(faults) if faults.is_empty()));
+            s.faults.0.retain(|f| match f {
+                Fault::Lambda(faults) => !faults.is_empty(),
+                Fault::Events(faults) => !faults.is_empty(),
+                Fault::Pipe(faults) => !faults.is_empty(),
+                _ => true,
+            });
             if !s.jobs.iter().any(|j| j.file.remote_path == gone.file.remote_path) {
                 s.remote.retain(|f| f.path != gone.file.remote_path);
             }
@@ -307,6 +397,7 @@ fn step_job(step: &Action) -> Option<&str> {
         Action::Deliver { job, .. } => Some(job),
         Action::Stop(step) | Action::TimeOut(step) => Some(&step.job),
         Action::Trigger(step) => Some(&step.job),
+        Action::Edit(step) => Some(&step.job),
     }
 }
 

@@ -224,7 +224,9 @@ impl Runner {
         for item in &scenario.items {
             world.put_raw_item(item).await?;
         }
-        let mut redrives: BTreeMap<String, usize> = BTreeMap::new();
+        // How many times each job was set TRIGGERED after it was written: each may start one
+        // more transfer.
+        let mut triggers: BTreeMap<String, usize> = BTreeMap::new();
         for action in &scenario.steps {
             let job = |id: &str| scenario.key(id).expect("validated: steps name known jobs");
             match action {
@@ -244,7 +246,7 @@ impl Runner {
                 Action::Redrive(id) => {
                     world.settle().await;
                     world.trigger(&job(id)).await?;
-                    *redrives.entry(id.clone()).or_default() += 1;
+                    *triggers.entry(id.clone()).or_default() += 1;
                 }
                 Action::Faults(faults) => world.inject(&faults.0),
                 Action::Stop(step) | Action::TimeOut(step) => {
@@ -256,24 +258,49 @@ impl Runner {
                     world.end_execution(&job(&step.job), state, how).await?;
                 }
                 Action::Trigger(step) => {
-                    if step.after.is_some() {
-                        world.ftps.download_started().await;
+                    match step.after.as_deref() {
+                        None => {}
+                        Some(DOWNLOAD) => world.ftps.download_started().await,
+                        Some(state) => drop(world.reached(&job(&step.job), Some(state)).await?),
                     }
                     world.trigger(&job(&step.job)).await?;
+                    *triggers.entry(step.job.clone()).or_default() += 1;
+                }
+                Action::Edit(step) => {
+                    match step.after.as_deref() {
+                        None => {}
+                        Some(DOWNLOAD) => world.ftps.download_started().await,
+                        Some(state) => drop(world.reached(&job(&step.job), Some(state)).await?),
+                    }
+                    world.edit(&job(&step.job), &step.set).await?;
                 }
             }
         }
         world.settle().await;
 
+        let deleted_by_producer = scenario
+            .faults
+            .ftps()
+            .any(|f| *f == FtpsFault::ChangeSourceAfterDownload(crate::ftps::SourceChange::Delete));
         for path in world.ftps.changed_sources() {
-            if let Some(sha) = changed_originals.remove(&path) {
+            if deleted_by_producer {
+                // Its producer took it back: its absence is not the pipeline's doing.
+                originals.remove(&path);
+            } else if let Some(sha) = changed_originals.remove(&path) {
                 originals.insert(path, sha);
             }
         }
         let items = world.items().await?;
-        let observed = Observed::gather(&world, &remote, &scenario, items).await;
+        let observed = Observed::gather(
+            &world,
+            &remote,
+            &scenario,
+            items,
+            &[secret.password.expose().to_string()],
+        )
+        .await;
         let mut failures = checks::expectations(&scenario.expect, &observed);
-        let broken_invariants = checks::invariants(&observed, &originals, &redrives);
+        let broken_invariants = checks::invariants(&observed, &originals, &triggers);
         failures.extend(broken_invariants.iter().cloned());
         let snapshot = snapshot::render(&observed.items);
         let evidence = crate::report::Evidence {

@@ -338,13 +338,28 @@ pub enum Action {
     /// Set a job TRIGGERED (a producer's or an operator's write), at once or once the server
     /// has begun sending a file.
     Trigger(TriggerStep),
+    /// A producer's (or an operator's) edit of a job's item: these attributes set as given
+    /// (plain JSON, wrong types included: a malformed edit), `updatedAt` with them unless given;
+    /// at once or once the server has begun sending a file.
+    Edit(EditStep),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditStep {
+    pub job: String,
+    pub set: serde_json::Map<String, Value>,
+    /// As a trigger's `after`: `download`, a state's name, or absent (at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerStep {
     pub job: String,
-    /// `download`: once the FTPS server has begun sending a file; absent: at once.
+    /// `download`: once the FTPS server has begun sending a file; a state's name: once the
+    /// job's (first) execution has entered it; absent: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
 }
@@ -393,6 +408,8 @@ struct ActionSpec {
     time_out: Option<ExecutionStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     trigger: Option<TriggerStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    edit: Option<EditStep>,
 }
 
 impl TryFrom<ActionSpec> for Action {
@@ -427,10 +444,13 @@ impl TryFrom<ActionSpec> for Action {
         if let Some(step) = spec.trigger {
             actions.push(Action::Trigger(step));
         }
+        if let Some(step) = spec.edit {
+            actions.push(Action::Edit(step));
+        }
         match actions.len() {
             1 => Ok(actions.remove(0)),
             _ => Err(
-                "a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out, trigger",
+                "a step is exactly one of settle: true, duplicate, deliver, redrive, faults, stop, time_out, trigger, edit",
             ),
         }
     }
@@ -448,6 +468,7 @@ impl From<Action> for ActionSpec {
             Action::Stop(step) => spec.stop = Some(step),
             Action::TimeOut(step) => spec.time_out = Some(step),
             Action::Trigger(step) => spec.trigger = Some(step),
+            Action::Edit(step) => spec.edit = Some(step),
         }
         spec
     }
@@ -754,13 +775,8 @@ impl Scenario {
                 | Action::Deliver { job: id, .. }
                 | Action::Stop(ExecutionStep { job: id, .. })
                 | Action::TimeOut(ExecutionStep { job: id, .. }) => known(id, &format!("steps[{i}]"))?,
-                Action::Trigger(TriggerStep { job, after }) => {
+                Action::Trigger(TriggerStep { job, .. }) | Action::Edit(EditStep { job, .. }) => {
                     known(job, &format!("steps[{i}]"))?;
-                    if after.as_deref().is_some_and(|a| a != DOWNLOAD) {
-                        return Err(format!(
-                            "steps[{i}].trigger.after: only `{DOWNLOAD}` (or nothing) is known"
-                        ));
-                    }
                 }
                 Action::Settle | Action::Faults(_) => {}
             }

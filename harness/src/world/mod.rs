@@ -15,6 +15,7 @@ pub mod workflow;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,6 +36,7 @@ pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError, ProjectFile};
 
 use crate::emulate::aws_fault::AwsFaults;
+use crate::emulate::deliveries::{Deliveries, EventFaultKind, PipeFaultKind};
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::lambda::Lambdas;
 use crate::emulate::pipe::{Board, DeadLetterQueue, Pipe, PipeError, Read, Refused, Target};
@@ -265,6 +267,8 @@ impl Healing {
         machine_arn: &str,
         handlers: Arc<Handlers>,
         lambdas: Arc<Lambdas>,
+        deliveries: Arc<Deliveries>,
+        time: TimeMode,
     ) -> Result<Healing, WorldError> {
         let (tx, handled) = tokio::sync::watch::channel((0usize, 0usize));
         let (healed, _) = broadcast::channel(1024);
@@ -296,21 +300,44 @@ impl Healing {
                 // later event can never stand in for an earlier one still being healed.
                 let ended = event["detail"]["status"] != "RUNNING";
                 let matched = pattern.matches(&event);
+                // EventBridge delivers these events best-effort: the scenario's `events` faults.
+                let job = event["detail"]["input"].as_str().and_then(input_job);
+                let (copies, delay) = match matched.then(|| deliveries.event(job.as_ref())).flatten() {
+                    None => (usize::from(matched), Duration::ZERO),
+                    Some(fault) => {
+                        tracing::warn!(?job, fault = ?fault.fault, "status-change event fault");
+                        match fault.fault {
+                            EventFaultKind::Drop => (0, Duration::ZERO),
+                            EventFaultKind::Duplicate => (2, Duration::ZERO),
+                            // Late on the scenario's clock; on a virtual one, in real time (a
+                            // clock that jumps would make nothing late).
+                            EventFaultKind::Delay => (
+                                1,
+                                match time {
+                                    TimeMode::Virtual => Duration::from_millis(fault.delay_ms),
+                                    other => other.real_wait(Duration::from_millis(fault.delay_ms)),
+                                },
+                            ),
+                        }
+                    }
+                };
                 tx.send_modify(|(read, pending)| {
                     *read += usize::from(ended);
-                    *pending += usize::from(matched);
+                    *pending += copies;
                 });
-                if matched {
+                for _ in 0..copies {
                     // Each event is its own asynchronous invocation: a burst of them waits for
                     // HealJob's concurrency, never for each other, and the rule keeps reading.
-                    let (lambdas, function, handlers, healed, tx) = (
+                    let (lambdas, function, handlers, healed, tx, event) = (
                         lambdas.clone(),
                         function.clone(),
                         handlers.clone(),
                         healed_tx.clone(),
                         tx.clone(),
+                        event.clone(),
                     );
                     tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
                         match serde_json::from_value::<ExecutionStatusChange>(event) {
                             Ok(change) => heal(&lambdas, &function, &handlers, change, &healed).await,
                             Err(e) => tracing::error!(error = %e, "HealJob cannot read a status-change event"),
@@ -361,6 +388,8 @@ pub struct World {
     finished: broadcast::Sender<Execution>,
     pipe: Option<Pipe>,
     aws_faults: Arc<AwsFaults>,
+    /// Faults of AWS's deliveries: status-change events, timers, the Pipe's.
+    deliveries: Arc<Deliveries>,
     healing: Healing,
     /// Lambda invocations in flight, including those an ended execution abandoned.
     lambdas: Arc<Lambdas>,
@@ -451,7 +480,16 @@ impl World {
         let state_machine_arn = service
             .register(&stack.state_machine_name, &deployed, &role)
             .map_err(WorldError::Service)?;
-        let healing = Healing::start(&stack, &service, &state_machine_arn, handlers.clone(), lambdas.clone())?;
+        let deliveries = Arc::new(Deliveries::default());
+        let healing = Healing::start(
+            &stack,
+            &service,
+            &state_machine_arn,
+            handlers.clone(),
+            lambdas.clone(),
+            deliveries.clone(),
+            options.time,
+        )?;
         let edge = bound.serve_split(
             service.clone(),
             Some(&backend.endpoint),
@@ -469,17 +507,53 @@ impl World {
         let pipe = match options.pipe {
             PipeState::Stopped => None,
             PipeState::Running => {
+                let dropped_into = pipe_dlq_url
+                    .as_ref()
+                    .map(|url| dead_letter_queue(&backend.endpoint, url));
                 let target: Target = {
-                    let (service, machine_arn, executions, finished, mocks, running) = (
+                    let (service, machine_arn, executions, finished, mocks, running, deliveries, time) = (
                         service.clone(),
                         state_machine_arn.clone(),
                         executions.clone(),
                         finished.clone(),
                         options.mocks.clone(),
                         running.clone(),
+                        deliveries.clone(),
+                        options.time,
                     );
                     Arc::new(move |batch: Value| {
                         let (executions, finished) = (executions.clone(), finished.clone());
+                        // The scenario's `pipe` faults: a delivery given up on, or a late one.
+                        match deliveries.delivery(batch_job(&batch).as_ref()) {
+                            Some(fault) if fault.fault == PipeFaultKind::Drop => {
+                                tracing::warn!(batch = %batch, "pipe fault: delivery dropped into the dead-letter queue");
+                                let dlq = dropped_into.clone();
+                                return Ok(Box::pin(async move {
+                                    if let Some(dlq) = dlq {
+                                        let _ = dlq(serde_json::json!({"dropped": batch})).await;
+                                    }
+                                }));
+                            }
+                            Some(fault) => {
+                                let (service, machine_arn, mocks, running) =
+                                    (service.clone(), machine_arn.clone(), mocks.clone(), running.clone());
+                                let delay = match time {
+                                    TimeMode::Virtual => Duration::from_millis(fault.delay_ms),
+                                    other => other.real_wait(Duration::from_millis(fault.delay_ms)),
+                                };
+                                return Ok(Box::pin(async move {
+                                    tokio::time::sleep(delay).await;
+                                    match service.start(&machine_arn, batch, mocks) {
+                                        Ok(handle) => {
+                                            running.send_modify(|handles| handles.push(handle.clone()));
+                                            record(&executions, &finished, handle.wait().await);
+                                        }
+                                        Err(e) => tracing::warn!(error = %e.message, "a late delivery was refused"),
+                                    }
+                                }));
+                            }
+                            None => {}
+                        }
                         // The Pipe's StartExecution: refused when Step Functions throttles it;
                         // once started, the future resolves when the execution ends (the settle
                         // signal counts on that).
@@ -518,6 +592,7 @@ impl World {
             disk_s3,
             sdk: direct,
             aws_faults,
+            deliveries,
             healing,
             lambdas,
             running,
@@ -544,6 +619,9 @@ impl World {
                 Fault::Ftps(fault) => ftps.push(fault.clone()),
                 Fault::Aws(aws) => self.aws_faults.arm(aws),
                 Fault::Lambda(lambda) => self.lambdas.arm(lambda),
+                Fault::Events(events) => self.deliveries.arm_events(events),
+                Fault::Scheduler(timers) => self.deliveries.arm_scheduler(timers),
+                Fault::Pipe(pipe) => self.deliveries.arm_pipe(pipe),
             }
         }
         self.ftps.inject(&ftps);
@@ -666,21 +744,7 @@ impl World {
     /// begun a download): `StopExecution` (ABORTED) through the Step Functions API, or its
     /// TimeoutSeconds reached (TIMED_OUT).
     pub async fn end_execution(&self, job: &JobKey, state: Option<&str>, how: Ending) -> Result<(), WorldError> {
-        let mut running = self.running.subscribe();
-        let handle = running
-            .wait_for(|handles| handles.iter().any(|h| handle_job(h).as_ref() == Some(job)))
-            .await
-            .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?
-            .iter()
-            .find(|h| handle_job(h).as_ref() == Some(job))
-            .cloned()
-            .expect("waited for it");
-        match state {
-            Some(state) => {
-                handle.wait_for_event(|e| e.entered_state() == Some(state)).await;
-            }
-            None => self.ftps.download_started().await,
-        }
+        let handle = self.reached(job, state).await?;
         let when = match state {
             Some(state) => format!("it entered {state}"),
             None => "a download began".to_string(),
@@ -699,6 +763,27 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Waits until the job's first execution has entered `state` (`None`: until the FTPS server
+    /// has begun a download), and answers that execution.
+    pub async fn reached(&self, job: &JobKey, state: Option<&str>) -> Result<Handle, WorldError> {
+        let mut running = self.running.subscribe();
+        let handle = running
+            .wait_for(|handles| handles.iter().any(|h| handle_job(h).as_ref() == Some(job)))
+            .await
+            .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?
+            .iter()
+            .find(|h| handle_job(h).as_ref() == Some(job))
+            .cloned()
+            .expect("waited for it");
+        match state {
+            Some(state) => {
+                handle.wait_for_event(|e| e.entered_state() == Some(state)).await;
+            }
+            None => self.ftps.download_started().await,
+        }
+        Ok(handle)
     }
 
     /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
@@ -743,7 +828,21 @@ impl World {
 
     /// Sets a job TRIGGERED (an operator's re-drive of an ERROR job, or a producer's write).
     pub async fn trigger(&self, key: &JobKey) -> Result<(), WorldError> {
-        self.job(key).await?;
+        let exists = self
+            .ddb
+            .get_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("reading a job", &e))?
+            .item
+            .is_some();
+        if !exists {
+            return Err(WorldError::NoSuchJob(key.job_id.clone()));
+        }
         self.ddb
             .update_item()
             .table_name(&self.names.table)
@@ -757,6 +856,71 @@ impl World {
             .await
             .map_err(|e| aws::ResourceError::new("re-driving a job", &e))?;
         Ok(())
+    }
+
+    /// A producer's edit of a job's item: each attribute set as given (plain JSON, a wrong type
+    /// included), and `updatedAt` to now unless given.
+    pub async fn edit(&self, key: &JobKey, set: &serde_json::Map<String, Value>) -> Result<(), WorldError> {
+        let mut update = self
+            .ddb
+            .update_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()));
+        let mut clauses = Vec::new();
+        let mut fields = set.clone();
+        fields
+            .entry("updatedAt")
+            .or_insert_with(|| Value::String(pipeline::timestamp::now()));
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let value: AttributeValue =
+                serde_dynamo::to_attribute_value(value).map_err(|source| WorldError::NotAJob { index: 0, source })?;
+            clauses.push(format!("#a{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        update
+            .update_expression(format!("SET {}", clauses.join(", ")))
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("editing a job", &e))?;
+        Ok(())
+    }
+
+    /// The lease table's items (connection and landing-key leases): slot, holder, jobId.
+    pub async fn leases(&self) -> Result<Vec<(String, String, String)>, WorldError> {
+        let out = self
+            .ddb
+            .scan()
+            .table_name(&self.names.leases)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("scanning the lease table", &e))?;
+        let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| (text(item, "lease"), text(item, "holder"), text(item, "jobId")))
+            .collect())
+    }
+
+    /// Every execution started (by the Pipe or `deliver`): its ARN and the job its input names.
+    pub fn started_executions(&self) -> std::collections::BTreeMap<String, Option<JobKey>> {
+        self.running
+            .borrow()
+            .iter()
+            .map(|handle| (handle.arn.clone(), handle_job(handle)))
+            .collect()
+    }
+
+    /// Executions an invocation of which Lambda killed (a crash, a time-out).
+    pub fn killed_executions(&self) -> std::collections::BTreeSet<String> {
+        self.lambdas.killed()
     }
 
     /// Every execution finished so far.
@@ -837,6 +1001,12 @@ impl World {
     /// The jobs' path's requests to the backend so far, by action (`dynamodb:UpdateItem`).
     pub fn backend_requests_by_action(&self) -> std::collections::BTreeMap<String, usize> {
         self.aws_faults.seen_by_action()
+    }
+
+    /// Jobs one Pipe delivery of which a `pipe: drop` fault gave up on (into the dead-letter
+    /// queue): no execution started for that record.
+    pub fn dropped_deliveries(&self) -> Vec<JobKey> {
+        self.deliveries.dropped()
     }
 
     /// The Pipe's dead-letter queue, where the template declares one.
