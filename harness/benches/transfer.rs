@@ -356,7 +356,7 @@ async fn one_size(world: &World, server: &Vsftpd, size_mib: u64, run: usize) -> 
     let taken = world
         .handlers
         .set_running(SetRunningInput {
-            record: insert_batch(&key)[0].clone(),
+            record: insert_batch(&key, world.updated_at(&key).await?.as_deref())[0].clone(),
             execution_arn: arn.clone(),
         })
         .await?;

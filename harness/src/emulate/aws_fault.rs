@@ -73,6 +73,8 @@ pub struct AwsFaults {
     stages: tokio::sync::broadcast::Sender<(String, String)>,
     /// Requests seen, per action.
     seen: Mutex<std::collections::BTreeMap<String, usize>>,
+    /// Requests a `slow` fault has begun holding so far (a step may act while one is held).
+    held: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for AwsFaults {
@@ -81,6 +83,7 @@ impl Default for AwsFaults {
             armed: Mutex::default(),
             seen: Mutex::default(),
             stages: tokio::sync::broadcast::channel(1024).0,
+            held: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -112,6 +115,11 @@ impl AwsFaults {
     /// How many requests of `action` were seen.
     pub fn seen(&self, action: &str) -> usize {
         self.seen.lock().expect("seen lock").get(action).copied().unwrap_or(0)
+    }
+
+    /// How many requests `slow` faults have begun holding, and a receiver to wait for more.
+    pub fn held(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.held.subscribe()
     }
 
     /// Requests so far, by action (`dynamodb:UpdateItem`).
@@ -172,7 +180,10 @@ impl AwsFaults {
         tracing::info!(action, answer = ?fault.respond, "injected AWS fault");
         let service = action.split(':').next().unwrap_or_default();
         match fault.respond {
-            AwsAnswer::Slow => Verdict::Delay(Duration::from_millis(fault.delay_ms)),
+            AwsAnswer::Slow => {
+                self.held.send_modify(|n| *n += 1);
+                Verdict::Delay(Duration::from_millis(fault.delay_ms))
+            }
             answer => error_answer(service, answer),
         }
     }

@@ -158,11 +158,16 @@ impl Drop for Pipe {
     }
 }
 
-/// The batch a Pipe delivers for the INSERT of job `key` (what a re-delivery of that record
-/// carries; the state machine reads only the keys).
-pub fn insert_batch(key: &pipeline::job::JobKey) -> Value {
+/// The batch a Pipe delivers for the INSERT of job `key` in the version `updated_at` (what a
+/// re-delivery of that record carries; the pipeline reads the keys and the image's `updatedAt`).
+pub fn insert_batch(key: &pipeline::job::JobKey, updated_at: Option<&str>) -> Value {
+    let image = match updated_at {
+        Some(at) => json!({"updatedAt": {"S": at}}),
+        None => json!({}),
+    };
     json!([{"eventName": "INSERT", "eventSource": "aws:dynamodb",
-            "dynamodb": {"Keys": {"jobId": {"S": key.job_id}, "project": {"S": key.project}}}}])
+            "dynamodb": {"Keys": {"jobId": {"S": key.job_id}, "project": {"S": key.project}},
+                         "NewImage": image}}])
 }
 
 /// DynamoDB JSON (`{"S": "x"}`) of a stream attribute value.

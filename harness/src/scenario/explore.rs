@@ -153,6 +153,9 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
     Schedule { seed, index, scenario }
 }
 
+/// The `updatedAt` a producer's edit writes, when it writes one: later than any run's writes.
+const EDITED_AT: &str = "2099-01-01T00:00:00.000000+00:00";
+
 /// One step that happens to `job` (a job written TRIGGERED) while it runs.
 fn step(rng: &mut fastrand::Rng, job: String) -> Action {
     // Every execution enters SetRunning; one that took its job enters TransferFile (a step that
@@ -178,6 +181,10 @@ fn step(rng: &mut fastrand::Rng, job: String) -> Action {
             };
             let mut set = serde_json::Map::new();
             set.insert(field.into(), value);
+            // Some producers keep `updatedAt`, some do not.
+            if rng.bool() {
+                set.insert("updatedAt".into(), Value::String(EDITED_AT.into()));
+            }
             Action::Edit(EditStep {
                 job,
                 set,

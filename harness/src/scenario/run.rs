@@ -10,9 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::checks::{self, Observed};
 use super::content::{self, ContentError, Remote};
-use super::schema::{Action, DOWNLOAD, JobSpec, Scenario, ScenarioError};
+use super::schema::{Action, DOWNLOAD, HELD, JobSpec, Scenario, ScenarioError};
 use super::snapshot;
-use crate::emulate::pipe::insert_batch;
 use crate::ftps::{ExternalFtps, ExternalFtpsError, FtpsFault};
 use crate::pki::{Pki, PkiError};
 use crate::world::{Ending, Project, ProjectFile, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
@@ -99,6 +98,18 @@ fn job_item(spec: &JobSpec, bucket: &str) -> Job {
         key: s3.key.clone(),
     });
     job
+}
+
+/// A trigger's or an edit's `after`: at once, once a download began, once a `slow` fault holds
+/// a request, or once the job's execution entered a state.
+async fn wait_for(world: &World, job: &pipeline::job::JobKey, after: Option<&str>) -> Result<(), WorldError> {
+    match after {
+        None => {}
+        Some(DOWNLOAD) => world.ftps.download_started().await,
+        Some(HELD) => world.request_held(world.held_requests()).await,
+        Some(state) => drop(world.reached(job, Some(state)).await?),
+    }
+    Ok(())
 }
 
 impl Runner {
@@ -237,7 +248,7 @@ impl Runner {
                     }
                 }
                 Action::Deliver { job: id, times } => {
-                    let batch = insert_batch(&job(id));
+                    let batch = world.insert_record(&job(id)).await?;
                     let deliveries = (0..*times).map(|_| world.deliver(batch.clone()));
                     for delivered in futures::future::join_all(deliveries).await {
                         delivered?;
@@ -258,20 +269,12 @@ impl Runner {
                     world.end_execution(&job(&step.job), state, how).await?;
                 }
                 Action::Trigger(step) => {
-                    match step.after.as_deref() {
-                        None => {}
-                        Some(DOWNLOAD) => world.ftps.download_started().await,
-                        Some(state) => drop(world.reached(&job(&step.job), Some(state)).await?),
-                    }
+                    wait_for(&world, &job(&step.job), step.after.as_deref()).await?;
                     world.trigger(&job(&step.job)).await?;
                     *triggers.entry(step.job.clone()).or_default() += 1;
                 }
                 Action::Edit(step) => {
-                    match step.after.as_deref() {
-                        None => {}
-                        Some(DOWNLOAD) => world.ftps.download_started().await,
-                        Some(state) => drop(world.reached(&job(&step.job), Some(state)).await?),
-                    }
+                    wait_for(&world, &job(&step.job), step.after.as_deref()).await?;
                     world.edit(&job(&step.job), &step.set).await?;
                 }
             }

@@ -323,8 +323,8 @@ pub enum Action {
     /// Touch the job while it is still TRIGGERED (a conditional update of `updatedAt`): the
     /// stream carries a second matching record, so a second execution starts.
     Duplicate(String),
-    /// Deliver the job's record straight to the state machine this many times at once, as
-    /// concurrent Pipe deliveries of one record would.
+    /// Deliver the job's INSERT record (as the Pipe read it) straight to the state machine this
+    /// many times at once, as concurrent or late Pipe deliveries of that record would.
     Deliver { job: String, times: u32 },
     /// After settling, set an ERROR job back to TRIGGERED (an operator's re-drive).
     Redrive(String),
@@ -339,8 +339,8 @@ pub enum Action {
     /// has begun sending a file.
     Trigger(TriggerStep),
     /// A producer's (or an operator's) edit of a job's item: these attributes set as given
-    /// (plain JSON, wrong types included: a malformed edit), `updatedAt` with them unless given;
-    /// at once or once the server has begun sending a file.
+    /// (plain JSON, wrong types included: a malformed edit; `updatedAt` only if given); at once,
+    /// once the job's execution has entered a state, or once the server has begun sending a file.
     Edit(EditStep),
 }
 
@@ -349,7 +349,7 @@ pub enum Action {
 pub struct EditStep {
     pub job: String,
     pub set: serde_json::Map<String, Value>,
-    /// As a trigger's `after`: `download`, a state's name, or absent (at once).
+    /// As a trigger's `after`: `download`, `held`, a state's name, or absent (at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
 }
@@ -358,8 +358,9 @@ pub struct EditStep {
 #[serde(deny_unknown_fields)]
 pub struct TriggerStep {
     pub job: String,
-    /// `download`: once the FTPS server has begun sending a file; a state's name: once the
-    /// job's (first) execution has entered it; absent: at once.
+    /// `download`: once the FTPS server has begun sending a file; `held`: once a `slow` AWS
+    /// fault holds a request; a state's name: once the job's (first) execution has entered it;
+    /// absent: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
 }
@@ -381,6 +382,10 @@ fn download() -> String {
 
 /// `after: download`.
 pub const DOWNLOAD: &str = "download";
+
+/// `after: held` (a trigger's or an edit's): once a `slow` AWS fault holds a request (from the
+/// step on), so the step lands while that request waits, as between a read and its write.
+pub const HELD: &str = "held";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

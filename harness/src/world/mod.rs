@@ -786,6 +786,49 @@ impl World {
         Ok(handle)
     }
 
+    /// Waits until a `slow` AWS fault holds one more request than it had when `held` was
+    /// taken (`held_requests`).
+    pub async fn request_held(&self, mut held: tokio::sync::watch::Receiver<u64>) {
+        let before = *held.borrow_and_update();
+        let _ = held.wait_for(|n| *n > before).await;
+    }
+
+    /// The count of requests `slow` AWS faults have held, to wait for the next one.
+    pub fn held_requests(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.aws_faults.held()
+    }
+
+    /// The item's `updatedAt` as the table holds it now (None without one, or without the item).
+    pub async fn updated_at(&self, key: &JobKey) -> Result<Option<String>, WorldError> {
+        let item = self
+            .ddb
+            .get_item()
+            .table_name(&self.names.table)
+            .key("jobId", AttributeValue::S(key.job_id.clone()))
+            .key("project", AttributeValue::S(key.project.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws::ResourceError::new("reading a job", &e))?
+            .item;
+        Ok(item
+            .and_then(|item| item.get("updatedAt").cloned())
+            .and_then(|v| v.as_s().ok().cloned()))
+    }
+
+    /// The batch a Pipe delivers for the job's INSERT record: the record as the Pipe read it,
+    /// or (not read yet) one of the item as it is now, which is then still the inserted version.
+    pub async fn insert_record(&self, key: &JobKey) -> Result<Value, WorldError> {
+        let read = self
+            .reads_of(key)
+            .into_iter()
+            .find(|read| read.record["eventName"] == "INSERT");
+        Ok(match read {
+            Some(read) => Value::Array(vec![read.record]),
+            None => crate::emulate::pipe::insert_batch(key, self.updated_at(key).await?.as_deref()),
+        })
+    }
+
     /// Delivers `batch` straight to the state machine, as a Pipe re-delivery would.
     pub async fn deliver(&self, batch: Value) -> Result<Execution, WorldError> {
         let handle = self
@@ -859,7 +902,7 @@ impl World {
     }
 
     /// A producer's edit of a job's item: each attribute set as given (plain JSON, a wrong type
-    /// included), and `updatedAt` to now unless given.
+    /// included); `updatedAt` only if given (not every producer keeps it).
     pub async fn edit(&self, key: &JobKey, set: &serde_json::Map<String, Value>) -> Result<(), WorldError> {
         let mut update = self
             .ddb
@@ -868,11 +911,7 @@ impl World {
             .key("jobId", AttributeValue::S(key.job_id.clone()))
             .key("project", AttributeValue::S(key.project.clone()));
         let mut clauses = Vec::new();
-        let mut fields = set.clone();
-        fields
-            .entry("updatedAt")
-            .or_insert_with(|| Value::String(pipeline::timestamp::now()));
-        for (i, (name, value)) in fields.iter().enumerate() {
+        for (i, (name, value)) in set.iter().enumerate() {
             let value: AttributeValue =
                 serde_dynamo::to_attribute_value(value).map_err(|source| WorldError::NotAJob { index: 0, source })?;
             clauses.push(format!("#a{i} = :v{i}"));

@@ -16,7 +16,11 @@ const PROJECT: &str = "FLPIDS-NATS";
 /// The world's state machine (the project's ASL bound to its handlers), delivered what the Pipe
 /// delivers for the job's INSERT.
 async fn execute(world: &TestWorld, key: &JobKey, options: RunOptions) -> Execution {
-    world.executor.run(insert_batch(key), options).await
+    let updated_at = world.updated_at(key).await.unwrap();
+    world
+        .executor
+        .run(insert_batch(key, updated_at.as_deref()), options)
+        .await
 }
 
 fn entered(execution: &Execution) -> Vec<String> {
@@ -95,10 +99,11 @@ async fn concurrent_deliveries_transfer_once() {
     let server = &world.ftps;
     server.put_file("/in/once.dat", b"exactly once").unwrap();
     let key = world.insert_job(PROJECT, "once.dat", "/in/once.dat").await;
+    let updated_at = world.updated_at(&key).await.unwrap();
     let runs: Vec<_> = (0..4)
         .map(|_| {
             let executor = world.executor.clone();
-            let event = insert_batch(&key);
+            let event = insert_batch(&key, updated_at.as_deref());
             tokio::spawn(async move { executor.run(event, RunOptions::default()).await })
         })
         .collect();

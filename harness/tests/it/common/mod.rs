@@ -153,16 +153,15 @@ impl TestWorld {
 
     /// SetRunning for the item's INSERT record (its image's `updatedAt` as the item has it now).
     pub async fn set_running(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
-        let mut record = harness::emulate::pipe::insert_batch(key)[0].clone();
-        if let Some(AttributeValue::S(updated_at)) = self.raw_item(key).await.get("updatedAt") {
-            record["dynamodb"]["NewImage"] = serde_json::json!({"updatedAt": {"S": updated_at}});
-        }
+        let updated_at = self.updated_at(key).await.unwrap();
+        let record = harness::emulate::pipe::insert_batch(key, updated_at.as_deref())[0].clone();
         self.set_running_for(record, execution_arn).await
     }
 
     /// SetRunning for a MODIFY record: the job was set TRIGGERED again (a re-drive, a re-trigger).
     pub async fn set_running_again(&self, key: &JobKey, execution_arn: &str) -> pipeline::handlers::SetRunningOutput {
-        let mut record = harness::emulate::pipe::insert_batch(key)[0].clone();
+        let updated_at = self.updated_at(key).await.unwrap();
+        let mut record = harness::emulate::pipe::insert_batch(key, updated_at.as_deref())[0].clone();
         record["eventName"] = "MODIFY".into();
         self.set_running_for(record, execution_arn).await
     }
