@@ -211,3 +211,20 @@ impl From<PipelineError> for Diagnostic {
         }
     }
 }
+
+/// The longest message the pipeline stores or raises: DynamoDB items hold 400 KB, a Step
+/// Functions cause 32 KiB, and a message may echo a bad value of any size.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// `message` cut to at most `MAX_MESSAGE` bytes at a character boundary, `…` marking the cut.
+pub fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}

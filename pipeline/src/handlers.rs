@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::PipelineError;
+use crate::error::{PipelineError, bounded};
 use crate::ftps::Timeouts;
 use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecord};
 use crate::lease::Leases;
@@ -21,9 +21,6 @@ use crate::upload::UploadSettings;
 
 /// Lambda's longest timeout: how long a connection lease lasts when no deadline is known.
 const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// Longest error message recorded on a job; Step Functions causes can be 32 KiB.
-const MAX_ERROR_MESSAGE: usize = 4096;
 
 /// The pipeline's configuration, from the Lambda environment.
 #[derive(Debug, Clone)]
@@ -288,16 +285,16 @@ impl Handlers {
         }
         // An inserted item's pipeline fields are a producer's, not the pipeline's: never resumed.
         let taking = match input.record.get("eventName").and_then(Value::as_str) {
-            Some("INSERT") => Taking::Inserted {
-                updated_at: input
-                    .record
-                    .pointer("/dynamodb/NewImage/updatedAt/S")
-                    .and_then(Value::as_str),
-            },
+            Some("INSERT") => Taking::Inserted,
             _ => Taking::Triggered,
         };
-        match self.store.take(&key, &input.execution_arn, taking).await? {
-            Outcome::Written(_) => {
+        let seen = job::record_version(&input.record)?;
+        match self
+            .store
+            .take(&key, &input.execution_arn, taking, seen.as_deref())
+            .await?
+        {
+            Outcome::Written => {
                 tracing::info!(job_id = %key.job_id, project = %key.project, "job RUNNING");
                 Ok(SetRunningOutput {
                     acquired: true,
@@ -307,7 +304,7 @@ impl Handlers {
             }
             // A retry of this execution's own SetRunning (its first answer was lost): it holds the
             // job already. Answering "duplicate" would end the execution with the job RUNNING.
-            Outcome::Refused(Some(job))
+            Outcome::Refused(Found::Job(job))
                 if job.status == JobStatus::Running
                     && job.execution_arn.as_deref() == Some(input.execution_arn.as_str()) =>
             {
@@ -319,10 +316,10 @@ impl Handlers {
                 })
             }
             Outcome::Refused(found) => {
-                let found_status = found
-                    .map(|job| job.status.as_str().to_string())
-                    .unwrap_or_else(|| "MISSING".to_string());
-                tracing::info!(job_id = %key.job_id, %found_status, "duplicate delivery: job not TRIGGERED");
+                // Not TRIGGERED, or no longer the version this execution was started for (a newer
+                // trigger has an execution of its own).
+                let found_status = found.status().unwrap_or("MISSING").to_string();
+                tracing::info!(job_id = %key.job_id, %found_status, "duplicate delivery: job taken, moved on or triggered again");
                 Ok(SetRunningOutput {
                     acquired: false,
                     job: key,
@@ -385,7 +382,7 @@ impl Handlers {
             at: timestamp::now(),
         };
         match self.store.fail(&input.job, &input.execution_arn, &record).await? {
-            Outcome::Written(_) => {
+            Outcome::Written => {
                 // A kept upload stays with its job (`upload`): a re-drive continues it while the
                 // source is unchanged; the bucket's lifecycle rule takes it if none comes.
                 Ok(FinalizeOutput {
@@ -394,9 +391,7 @@ impl Handlers {
                 })
             }
             Outcome::Refused(found) => {
-                let status = found
-                    .map(|j| j.status.as_str().to_string())
-                    .unwrap_or_else(|| "MISSING".into());
+                let status = found.status().unwrap_or("MISSING").to_string();
                 tracing::warn!(job_id = %input.job.job_id, %status, error = %record.name,
                     "not recording the error: the job is not RUNNING under this execution");
                 Ok(FinalizeOutput {
@@ -435,17 +430,14 @@ impl Handlers {
             other => other,
         };
         let key = job::key_from_stream_record(&record)?;
-        let seen_updated_at = record
-            .pointer("/dynamodb/NewImage/updatedAt/S")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let stage = match self.store.get(&key).await {
-            Ok(Some(job)) if job.status == JobStatus::Triggered => "before it took the job".to_string(),
-            Ok(Some(job)) => format!("at transferStage {}", job.transfer_stage.map_or("-", |s| s.as_str())),
-            Ok(None) => return Ok(HealOutput { recorded: None }),
-            // A malformed item was never taken (SetRunning rejects it): nothing to heal.
-            Err(PipelineError::InvalidJob(_)) => return Ok(HealOutput { recorded: None }),
-            Err(e) => return Err(e),
+        let seen_updated_at = job::record_version(&record)?;
+        // The writes below are conditioned on the execution alone: an item its producer or an
+        // operator broke while the execution held it is ended all the same.
+        let stage = match self.store.find(&key).await? {
+            Found::Missing => return Ok(HealOutput { recorded: None }),
+            Found::Job(job) if job.status == JobStatus::Triggered => "before it took the job".to_string(),
+            Found::Job(job) => format!("at transferStage {}", job.transfer_stage.map_or("-", |s| s.as_str())),
+            Found::Malformed { problem, .. } => format!("holding an item that is no job item ({problem})"),
         };
         let mut message = format!("execution {} ended {} {stage}", detail.execution_arn, detail.status);
         if let Some(error) = detail.error.filter(|e| !e.is_empty()) {
@@ -462,7 +454,7 @@ impl Handlers {
         }
         let record = ErrorRecord {
             name: name.to_string(),
-            message: truncate(message),
+            message: bounded(message),
             state: "Execution".to_string(),
             at: timestamp::now(),
         };
@@ -474,7 +466,7 @@ impl Handlers {
             // Stamped per write: a SetRunning that took the job meanwhile set a later startedAt.
             record.at = timestamp::now();
             let outcome = match self.store.fail(&key, &detail.execution_arn, &record).await? {
-                Outcome::Refused(Some(found)) if found.status == JobStatus::Triggered => {
+                Outcome::Refused(found) if found.status() == Some(JobStatus::Triggered.as_str()) => {
                     self.store
                         .fail_untaken(&key, seen_updated_at.as_deref(), &record)
                         .await?
@@ -482,14 +474,14 @@ impl Handlers {
                 other => other,
             };
             match outcome {
-                Outcome::Written(_) => {
+                Outcome::Written => {
                     tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
                         "healed: the execution ended without recording the job");
                     return Ok(HealOutput {
                         recorded: Some(name.to_string()),
                     });
                 }
-                Outcome::Refused(Some(found))
+                Outcome::Refused(Found::Job(found))
                     if found.status == JobStatus::Running
                         && found.execution_arn.as_deref() == Some(detail.execution_arn.as_str()) => {}
                 Outcome::Refused(_) => break,
@@ -523,24 +515,11 @@ fn error_message(caught: &CaughtError) -> String {
         .ok()
         .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
         .unwrap_or(cause);
-    truncate(if message.is_empty() {
+    bounded(if message.is_empty() {
         caught.error.clone()
     } else {
         message
     })
-}
-
-/// At most `MAX_ERROR_MESSAGE` bytes, cut at a character boundary.
-fn truncate(mut message: String) -> String {
-    if message.len() > MAX_ERROR_MESSAGE {
-        let mut end = MAX_ERROR_MESSAGE;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push('…');
-    }
-    message
 }
 
 #[cfg(test)]
@@ -563,6 +542,6 @@ mod tests {
             error: "X".into(),
             cause: Some("é".repeat(5000)),
         };
-        assert!(error_message(&caught).len() <= MAX_ERROR_MESSAGE + '…'.len_utf8());
+        assert!(error_message(&caught).len() <= crate::error::MAX_MESSAGE + '…'.len_utf8());
     }
 }

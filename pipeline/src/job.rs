@@ -218,6 +218,24 @@ impl Job {
 }
 
 /// Reads the key of the job a DynamoDB stream record (as a Pipe delivers it) is about.
+/// The version of the item a stream record carries: its new image's `updatedAt` (None when the
+/// image has none). A record without a new image cannot say which version it triggered, and
+/// SetRunning takes only that one: the Pipe's stream carries new images (`NEW_IMAGE`).
+pub fn record_version(record: &serde_json::Value) -> Result<Option<String>, PipelineError> {
+    let image = record.pointer("/dynamodb/NewImage").ok_or_else(|| {
+        PipelineError::InvalidJob(
+            "the stream record has no dynamodb.NewImage: the table's stream must carry new images \
+             (StreamViewType NEW_IMAGE or NEW_AND_OLD_IMAGES), so that a job is taken only in the \
+             version it was triggered in"
+                .to_string(),
+        )
+    })?;
+    Ok(image
+        .pointer("/updatedAt/S")
+        .and_then(|v| v.as_str())
+        .map(str::to_string))
+}
+
 pub fn key_from_stream_record(record: &serde_json::Value) -> Result<JobKey, PipelineError> {
     let keys = record
         .pointer("/dynamodb/Keys")

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::error::PipelineError;
+use crate::error::{PipelineError, bounded};
 use crate::job::{ErrorRecord, Job, JobKey, JobStatus, S3Location, TransferRecord, TransferStage, UploadCheckpoint};
 use crate::timestamp;
 
@@ -32,20 +32,56 @@ enum Clear {
     Landing,
 }
 
-/// How SetRunning came to take a job: from an INSERT record (the item's `updatedAt` as the
-/// record showed it), or from any other (a re-drive, a re-trigger, a record read again).
-#[derive(Debug, Clone, Copy)]
-pub enum Taking<'a> {
-    Inserted { updated_at: Option<&'a str> },
+/// How SetRunning came to take a job: from an INSERT record, or from any other (a re-drive, a
+/// re-trigger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taking {
+    Inserted,
     Triggered,
 }
 
-/// What a conditional write found when its condition failed.
+/// How a conditional write came out.
 #[derive(Debug)]
 pub enum Outcome {
-    Written(Job),
-    /// The condition failed; the item as it was (None if it does not exist).
-    Refused(Option<Job>),
+    /// Written. Nothing is read back: a write conditioned on the execution that owns the job
+    /// succeeds on an item its producer broke, and the caller must not fail to parse it.
+    Written,
+    /// The condition failed; the item as it was.
+    Refused(Found),
+}
+
+impl Found {
+    /// The job, when the item is one.
+    pub fn job(&self) -> Option<&Job> {
+        match self {
+            Found::Job(job) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// The item's `status` as stored (a malformed item's too); None when there is no item.
+    pub fn status(&self) -> Option<&str> {
+        match self {
+            Found::Missing => None,
+            Found::Job(job) => Some(job.status.as_str()),
+            Found::Malformed { status, .. } => status.as_deref(),
+        }
+    }
+}
+
+/// Found from an item as stored.
+fn found(item: Option<HashMap<String, AttributeValue>>) -> Found {
+    let Some(item) = item else {
+        return Found::Missing;
+    };
+    let status = item.get("status").and_then(|v| v.as_s().ok()).cloned();
+    match job_from_item(item) {
+        Ok(job) => Found::Job(Box::new(job)),
+        Err(e) => Found::Malformed {
+            status,
+            problem: e.to_string(),
+        },
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -63,8 +99,8 @@ fn map(entries: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Att
 /// An `error` attribute.
 fn error_map(error: &ErrorRecord) -> AttributeValue {
     map([
-        ("name", s(&error.name)),
-        ("message", s(&error.message)),
+        ("name", s(bounded(error.name.clone()))),
+        ("message", s(bounded(error.message.clone()))),
         ("state", s(&error.state)),
         ("at", s(&error.at)),
     ])
@@ -81,7 +117,8 @@ fn job_from_item(item: HashMap<String, AttributeValue>) -> Result<Job, PipelineE
         } else {
             format!("{path}: ")
         };
-        PipelineError::InvalidJob(format!("the job item is malformed: {at}{}", e.into_inner()))
+        // Bounded: serde's message may echo the whole bad value (200 KB of it).
+        PipelineError::InvalidJob(bounded(format!("the job item is malformed: {at}{}", e.into_inner())))
     })
 }
 
@@ -111,17 +148,7 @@ impl JobStore {
 
     /// A strongly consistent read of the item, typed when it is a job item.
     pub async fn find(&self, key: &JobKey) -> Result<Found, PipelineError> {
-        let Some(item) = self.read(key).await? else {
-            return Ok(Found::Missing);
-        };
-        let status = item.get("status").and_then(|v| v.as_s().ok()).cloned();
-        Ok(match job_from_item(item) {
-            Ok(job) => Found::Job(Box::new(job)),
-            Err(e) => Found::Malformed {
-                status,
-                problem: e.to_string(),
-            },
-        })
+        Ok(found(self.read(key).await?))
     }
 
     /// Ends a malformed TRIGGERED item `ERROR InvalidJob` without taking it (the item stays as
@@ -182,57 +209,58 @@ impl JobStore {
         Ok(out.item)
     }
 
-    /// `TRIGGERED → RUNNING`, recording the owning execution. Clears the outcome of an earlier
-    /// run of a re-driven job (error, completedAt) but keeps what it landed (`s3`, `transfer`,
-    /// `upload`): the object may be the only copy left, and TransferFile resumes from that
-    /// record. Two cases differ:
-    /// - the item is still the version a producer inserted (`Taking::Inserted`, with the
-    ///   `updatedAt` its INSERT record showed): `transfer` and `upload` are dropped. Fields only
+    /// `TRIGGERED → RUNNING`, recording the owning execution, only while the item is still the
+    /// version the execution was started for (`seen`: the `updatedAt` its stream record showed,
+    /// None when it had none), as `fail_untaken` is. A later trigger (a producer's, an
+    /// operator's) is a newer version with an execution of its own: an abandoned SetRunning that
+    /// wakes up late can never take it from that one.
+    ///
+    /// Clears the outcome of an earlier run of a re-driven job (error, completedAt) but keeps what
+    /// it landed (`s3`, `transfer`, `upload`): the object may be the only copy left, and
+    /// TransferFile resumes from that record. Two cases differ:
+    /// - an INSERT record (`Taking::Inserted`): `transfer` and `upload` are dropped. Fields only
     ///   the pipeline writes, copied from another item say, are a producer's, and nothing may
-    ///   resume from them. A late INSERT record for an item the pipeline has written since takes
-    ///   it as a re-drive;
+    ///   resume from them;
     /// - a job that was COMPLETED (it still has `completedAt`): its source was deleted, so a
     ///   file at its path now is a new one, whatever its size and modification time. The landing
     ///   record stays (the job still names its version, and with the source gone the job
     ///   completes again), but its `sourceReadAt` goes, so that only the server's digest can
     ///   vouch that a file there is that landing's source.
     ///
-    /// Each case is one conditional write, tried in that order.
-    pub async fn take(&self, key: &JobKey, execution_arn: &str, taking: Taking<'_>) -> Result<Outcome, PipelineError> {
-        if let Taking::Inserted { updated_at } = taking {
-            let (same_version, seen) = match updated_at {
-                Some(seen) => ("#status = :triggered AND updatedAt = :seen", Some(seen)),
-                None => ("#status = :triggered AND attribute_not_exists(updatedAt)", None),
-            };
-            match self
-                .take_as(key, execution_arn, Clear::Landing, same_version, seen)
-                .await?
-            {
-                Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered => {}
-                other => return Ok(other),
-            }
+    /// Each case is one conditional write.
+    pub async fn take(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        taking: Taking,
+        seen: Option<&str>,
+    ) -> Result<Outcome, PipelineError> {
+        let version = match seen {
+            Some(_) => "#status = :triggered AND updatedAt = :seen",
+            None => "#status = :triggered AND attribute_not_exists(updatedAt)",
+        };
+        if let Taking::Inserted = taking {
+            return self.take_as(key, execution_arn, Clear::Landing, version, seen).await;
         }
         match self
             .take_as(
                 key,
                 execution_arn,
                 Clear::Outcome,
-                "#status = :triggered AND attribute_not_exists(completedAt)",
-                None,
+                &format!("{version} AND attribute_not_exists(completedAt)"),
+                seen,
             )
             .await?
         {
-            Outcome::Refused(Some(job)) if job.status == JobStatus::Triggered && job.completed_at.is_some() => {
+            Outcome::Refused(Found::Job(job)) if job.status == JobStatus::Triggered && job.completed_at.is_some() => {
                 // `#transfer.sourceReadAt` can only be removed from a `transfer` that exists.
-                let (clear, condition) = if job.transfer.is_some() {
-                    (Clear::ReadTime, "#status = :triggered AND attribute_exists(#transfer)")
+                let (clear, landing) = if job.transfer.is_some() {
+                    (Clear::ReadTime, "attribute_exists(#transfer)")
                 } else {
-                    (
-                        Clear::Outcome,
-                        "#status = :triggered AND attribute_not_exists(#transfer)",
-                    )
+                    (Clear::Outcome, "attribute_not_exists(#transfer)")
                 };
-                self.take_as(key, execution_arn, clear, condition, None).await
+                self.take_as(key, execution_arn, clear, &format!("{version} AND {landing}"), seen)
+                    .await
             }
             other => Ok(other),
         }
@@ -365,7 +393,7 @@ impl JobStore {
 
     /// `RUNNING → COMPLETED` for the owning execution. A retry after a write that succeeded but
     /// whose answer was lost finds the job COMPLETED by this execution and succeeds too.
-    pub async fn complete(&self, key: &JobKey, execution_arn: &str) -> Result<Job, PipelineError> {
+    pub async fn complete(&self, key: &JobKey, execution_arn: &str) -> Result<(), PipelineError> {
         let now = timestamp::now();
         let outcome = self
             .update(
@@ -382,13 +410,13 @@ impl JobStore {
             )
             .await?;
         match outcome {
-            Outcome::Written(job) => Ok(job),
-            Outcome::Refused(Some(job))
+            Outcome::Written => Ok(()),
+            Outcome::Refused(Found::Job(job))
                 if job.status == JobStatus::Completed && job.execution_arn.as_deref() == Some(execution_arn) =>
             {
-                Ok(job)
+                Ok(())
             }
-            Outcome::Refused(found) => Err(not_running(key, execution_arn, found.as_ref())),
+            Outcome::Refused(found) => Err(not_running(key, execution_arn, &found)),
         }
     }
 
@@ -456,21 +484,16 @@ impl JobStore {
             .into_iter()
             .chain([(":running", s(JobStatus::Running.as_str())), (":arn", s(execution_arn))]);
         match self
-            .write(
-                key,
-                update,
-                "#status = :running AND executionArn = :arn",
-                values,
-                ReturnValue::None,
-            )
+            .update(key, update, "#status = :running AND executionArn = :arn", values)
             .await?
         {
-            Ok(_) => Ok(()),
-            Err(found) => Err(not_running(key, execution_arn, found.as_ref())),
+            Outcome::Written => Ok(()),
+            Outcome::Refused(found) => Err(not_running(key, execution_arn, &found)),
         }
     }
 
-    /// A conditional UpdateItem that answers with the item written.
+    /// A conditional UpdateItem: written, or refused with the item as it was. Nothing is read
+    /// back from a write that succeeded (no parse to fail, and no whole item to serialize).
     async fn update(
         &self,
         key: &JobKey,
@@ -478,25 +501,6 @@ impl JobStore {
         condition: &str,
         values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
     ) -> Result<Outcome, PipelineError> {
-        Ok(
-            match self.write(key, update, condition, values, ReturnValue::AllNew).await? {
-                Ok(written) => Outcome::Written(job_from_item(written)?),
-                Err(found) => Outcome::Refused(found),
-            },
-        )
-    }
-
-    /// A conditional UpdateItem: the attributes `returns` asks for, or the item as it was when
-    /// the condition failed. A write whose caller needs nothing back asks for nothing, which
-    /// spares the table (and an emulator) serializing the whole item.
-    async fn write(
-        &self,
-        key: &JobKey,
-        update: &str,
-        condition: &str,
-        values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
-        returns: ReturnValue,
-    ) -> Result<Result<HashMap<String, AttributeValue>, Option<Job>>, PipelineError> {
         let mut request = self
             .client
             .update_item()
@@ -506,7 +510,7 @@ impl JobStore {
             .update_expression(update)
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
-            .return_values(returns)
+            .return_values(ReturnValue::None)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         // Only declare the names the expression uses: DynamoDB rejects unused ones.
         for (alias, name) in [("#error", "error"), ("#transfer", "transfer"), ("#upload", "upload")] {
@@ -518,7 +522,7 @@ impl JobStore {
             request = request.expression_attribute_values(name, value);
         }
         match request.send().await {
-            Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
+            Ok(_) => Ok(Outcome::Written),
             Err(err) => {
                 if let Some(service) = err.as_service_error()
                     && service.is_conditional_check_failed_exception()
@@ -529,7 +533,7 @@ impl JobStore {
                         ) => e.item.clone(),
                         _ => None,
                     };
-                    return Ok(Err(old.map(job_from_item).transpose()?));
+                    return Ok(Outcome::Refused(found(old)));
                 }
                 Err(PipelineError::from_sdk("UpdateItem on the job table", err))
             }
@@ -547,13 +551,17 @@ fn stamped(error: &ErrorRecord) -> ErrorRecord {
     }
 }
 
-fn not_running(key: &JobKey, execution_arn: &str, found: Option<&Job>) -> PipelineError {
+fn not_running(key: &JobKey, execution_arn: &str, found: &Found) -> PipelineError {
     let found = match found {
-        None => "the job does not exist".to_string(),
-        Some(job) => format!(
+        Found::Missing => "the job does not exist".to_string(),
+        Found::Job(job) => format!(
             "it is {} under {}",
             job.status.as_str(),
             job.execution_arn.as_deref().unwrap_or("no execution")
+        ),
+        Found::Malformed { status, problem } => format!(
+            "it is {} and no longer a job item ({problem})",
+            status.as_deref().unwrap_or("without a status")
         ),
     };
     PipelineError::JobNotRunning(format!(

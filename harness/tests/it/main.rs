@@ -17,6 +17,7 @@ mod disk_s3;
 mod external_ftps;
 mod from_item;
 mod graph;
+mod healing;
 mod integrations;
 mod load;
 mod on_call;
