@@ -38,6 +38,6 @@ pub use markup::escape_markup;
 pub use mock::{MockConfig, MockError};
 pub use model::{StateMachine, StateType, ValidationErrors};
 pub use quota::RateQuota;
-pub use service::{ApiError, Service, ServiceOptions, test_state};
+pub use service::{ApiError, EVENT_PAYLOAD_LIMIT, Service, ServiceOptions, test_state};
 pub use tokens::{TaskTokens, TokenError};
 pub use variables::{VariableError, Variables};

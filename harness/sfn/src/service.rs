@@ -108,9 +108,24 @@ pub struct Service {
     start_bucket: Option<crate::quota::TokenBucket>,
 }
 
+/// The most input or output a status-change event carries (248 KiB).
+pub const EVENT_PAYLOAD_LIMIT: usize = 248 * 1024;
+
 /// The EventBridge event AWS sends on an execution's status change (`RUNNING` at the start, its
 /// final status at the end); `detail` is shaped as DescribeExecution answers.
-fn status_change_event(detail: Value) -> Value {
+fn status_change_event(mut detail: Value) -> Value {
+    // EventBridge leaves out an input or output past 248 KiB, saying so in its `…Details`
+    // ("Step Functions events in EventBridge", AWS Step Functions Developer Guide); who needs
+    // it asks DescribeExecution.
+    for (field, details) in [("input", "inputDetails"), ("output", "outputDetails")] {
+        if detail[field]
+            .as_str()
+            .is_some_and(|text| text.len() > EVENT_PAYLOAD_LIMIT)
+        {
+            detail.as_object_mut().map(|d| d.remove(field));
+            detail[details] = json!({"included": false});
+        }
+    }
     let at = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
