@@ -73,6 +73,11 @@ pub enum PipelineError {
     /// one, so TransferFile lands nothing (a deployment to fix, not a fault to retry).
     #[error("the landing bucket is not versioned: {0}")]
     BucketNotVersioned(String),
+    /// HealJob: a deadline timer fired while its execution still runs (it is set past the
+    /// execution's timeout, so Step Functions has not ended it yet): Lambda's asynchronous
+    /// retries ask again, then its failure destination (alarmed) keeps the event.
+    #[error("the execution is still running at its deadline: {0}")]
+    ExecutionStillRunning(String),
     /// An AWS call failed in a way worth retrying (throttling, 5xx, timeouts, dispatch).
     #[error("AWS service unavailable: {0}")]
     AwsServiceUnavailable(String),
@@ -104,6 +109,7 @@ impl PipelineError {
             Self::RemoteDeleteFailed(_) => "RemoteDeleteFailed",
             Self::JobNotRunning(_) => "JobNotRunning",
             Self::BucketNotVersioned(_) => "BucketNotVersioned",
+            Self::ExecutionStillRunning(_) => "ExecutionStillRunning",
             Self::AwsServiceUnavailable(_) => "AwsServiceUnavailable",
             Self::AwsRequestFailed(_) => "AwsRequestFailed",
         }
@@ -126,7 +132,7 @@ impl PipelineError {
     }
 
     /// Every error name, for documentation and for the test that keeps the ASL in step.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 22] = [
         "InvalidJob",
         "UnsafeFileName",
         "SecretInvalid",
@@ -146,6 +152,7 @@ impl PipelineError {
         "RemoteDeleteFailed",
         "JobNotRunning",
         "BucketNotVersioned",
+        "ExecutionStillRunning",
         "AwsServiceUnavailable",
         "AwsRequestFailed",
     ];

@@ -15,6 +15,7 @@ use crate::job::{self, ErrorRecord, JobKey, JobStatus, S3Location, TransferRecor
 use crate::lease::Leases;
 use crate::secret::SecretSource;
 use crate::store::{Found, JobStore, Outcome, Taking};
+use crate::timer::{DeadlineFired, DeadlineTimers, TimerSettings};
 use crate::timestamp;
 use crate::transfer::Transfer;
 use crate::upload::UploadSettings;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub secret_id: String,
     pub upload: UploadSettings,
     pub timeouts: Timeouts,
+    /// The deadline timers (`HEAL_TIMER_*`).
+    pub timers: TimerSettings,
 }
 
 impl Settings {
@@ -70,6 +73,12 @@ impl Settings {
                 connect: Duration::from_secs(number("FTPS_CONNECT_TIMEOUT_SECS", defaults.connect.as_secs())?),
                 command: Duration::from_secs(number("FTPS_COMMAND_TIMEOUT_SECS", defaults.command.as_secs())?),
                 read: Duration::from_secs(number("FTPS_READ_TIMEOUT_SECS", defaults.read.as_secs())?),
+            },
+            timers: TimerSettings {
+                group: required("HEAL_TIMER_GROUP")?,
+                target_arn: required("HEAL_TIMER_TARGET_ARN")?,
+                role_arn: required("HEAL_TIMER_ROLE_ARN")?,
+                after: Duration::from_secs(number("HEAL_TIMER_AFTER_SECS", crate::timer::DEFAULT_AFTER.as_secs())?),
             },
         })
     }
@@ -139,6 +148,14 @@ pub struct FinalizeOutput {
     pub recorded: bool,
 }
 
+/// What HealJob is invoked with: the healing rule's status-change event, or a deadline timer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HealEvent {
+    Deadline(DeadlineFired),
+    StatusChange(ExecutionStatusChange),
+}
+
 /// The "Step Functions Execution Status Change" event EventBridge delivers to HealJob.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExecutionStatusChange {
@@ -150,7 +167,8 @@ pub struct ExecutionStatusChange {
 pub struct ExecutionDetail {
     pub execution_arn: String,
     pub status: String,
-    /// The execution's input as JSON text: the Pipe's `[stream record]`.
+    /// The execution's input as JSON text: the Pipe's `[stream record]`. EventBridge leaves it
+    /// out of an event past 248 KB; HealJob then asks DescribeExecution.
     #[serde(default)]
     pub input: Option<String>,
     #[serde(default)]
@@ -194,6 +212,9 @@ impl Step {
 /// Clients built once per container (or once per harness world).
 pub struct Handlers {
     store: JobStore,
+    timers: DeadlineTimers,
+    /// Step Functions, for DescribeExecution.
+    sfn: aws_sdk_sfn::Client,
     leases: Leases,
     s3: aws_sdk_s3::Client,
     secrets: SecretSource,
@@ -224,6 +245,8 @@ impl Handlers {
         Self {
             store: JobStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table.clone()),
             leases: Leases::new(aws_sdk_dynamodb::Client::new(sdk), settings.leases_table.clone()),
+            timers: DeadlineTimers::new(aws_sdk_scheduler::Client::new(sdk), settings.timers.clone()),
+            sfn: aws_sdk_sfn::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             secrets: SecretSource::new(aws_sdk_secretsmanager::Client::new(sdk), settings.secret_id.clone()),
             settings,
@@ -289,6 +312,9 @@ impl Handlers {
             _ => Taking::Triggered,
         };
         let seen = job::record_version(&input.record)?;
+        // Armed before the take, so no job is ever RUNNING without its timer; a refused take
+        // disarms it again.
+        self.timers.arm(&key, &input.execution_arn).await?;
         match self
             .store
             .take(&key, &input.execution_arn, taking, seen.as_deref())
@@ -318,6 +344,7 @@ impl Handlers {
             Outcome::Refused(found) => {
                 // Not TRIGGERED, or no longer the version this execution was started for (a newer
                 // trigger has an execution of its own).
+                self.timers.disarm(&key, &input.execution_arn).await;
                 let found_status = found.status().unwrap_or("MISSING").to_string();
                 tracing::info!(job_id = %key.job_id, %found_status, "duplicate delivery: job taken, moved on or triggered again");
                 Ok(SetRunningOutput {
@@ -368,7 +395,14 @@ impl Handlers {
 
     /// FinalizeJob (COMPLETED) and FinalizeJobOnCatch (ERROR, only for the owning execution).
     pub async fn finalize_job(&self, input: FinalizeInput) -> Result<FinalizeOutput, PipelineError> {
-        let Some(caught) = input.error else {
+        let output = self.record_outcome(&input).await?;
+        // Recorded (or not this execution's to record): its timer has nothing left to watch.
+        self.timers.disarm(&input.job, &input.execution_arn).await;
+        Ok(output)
+    }
+
+    async fn record_outcome(&self, input: &FinalizeInput) -> Result<FinalizeOutput, PipelineError> {
+        let Some(caught) = &input.error else {
             self.store.complete(&input.job, &input.execution_arn).await?;
             return Ok(FinalizeOutput {
                 status: JobStatus::Completed.as_str().into(),
@@ -377,8 +411,8 @@ impl Handlers {
         };
         let record = ErrorRecord {
             name: caught.error.clone(),
-            message: error_message(&caught),
-            state: input.failed_state.unwrap_or_else(|| "TransferFile".to_string()),
+            message: error_message(caught),
+            state: input.failed_state.clone().unwrap_or_else(|| "TransferFile".to_string()),
             at: timestamp::now(),
         };
         match self.store.fail(&input.job, &input.execution_arn, &record).await? {
@@ -409,8 +443,67 @@ impl Handlers {
     /// execution's status as the name. Conditional like every write: a job that moved on (the
     /// execution's own FinalizeJobOnCatch recorded it, a person re-drove it) is left alone, so a
     /// duplicate or late event changes nothing.
-    pub async fn heal_job(&self, event: ExecutionStatusChange) -> Result<HealOutput, PipelineError> {
-        let detail = event.detail;
+    pub async fn heal_job(&self, event: HealEvent) -> Result<HealOutput, PipelineError> {
+        let (detail, timer) = match event {
+            HealEvent::StatusChange(change) => {
+                let mut detail = change.detail;
+                // EventBridge leaves the input out of an event past 248 KB: ask for it.
+                if detail.input.is_none() && detail.status != "RUNNING" && detail.status != "SUCCEEDED" {
+                    match self.describe(&detail.execution_arn).await? {
+                        Some(described) => detail.input = described.input,
+                        None => return Ok(HealOutput { recorded: None }),
+                    }
+                }
+                (detail, None)
+            }
+            HealEvent::Deadline(fired) => {
+                let deadline = fired.deadline;
+                let Some(described) = self.describe(&deadline.execution_arn).await? else {
+                    tracing::warn!(execution = %deadline.execution_arn, "deadline of an execution Step Functions does not know");
+                    return Ok(HealOutput { recorded: None });
+                };
+                if described.status == "RUNNING" {
+                    return Err(PipelineError::ExecutionStillRunning(format!(
+                        "execution {} of job {}/{}",
+                        deadline.execution_arn, deadline.job.project, deadline.job.job_id
+                    )));
+                }
+                tracing::warn!(execution = %deadline.execution_arn, status = %described.status,
+                    "deadline timer fired: the execution ended and its job may not be recorded");
+                (described, Some(deadline.job))
+            }
+        };
+        let healed = self.heal_ended(&detail, timer.is_some()).await;
+        // The execution has ended and its job is recorded (or not its to record): its timer
+        // has nothing left to watch.
+        let key = timer.or_else(|| detail.input.as_deref().and_then(input_key));
+        if let Some(key) = key
+            && healed.is_ok()
+        {
+            self.timers.disarm(&key, &detail.execution_arn).await;
+        }
+        healed
+    }
+
+    /// The execution as DescribeExecution shows it (None if Step Functions does not know it).
+    async fn describe(&self, execution_arn: &str) -> Result<Option<ExecutionDetail>, PipelineError> {
+        let described = self.sfn.describe_execution().execution_arn(execution_arn).send().await;
+        match described {
+            Ok(out) => Ok(Some(ExecutionDetail {
+                execution_arn: out.execution_arn,
+                status: out.status.as_str().to_string(),
+                input: out.input,
+                error: out.error,
+                cause: out.cause,
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(None),
+            Err(e) => Err(PipelineError::from_sdk("DescribeExecution", e)),
+        }
+    }
+
+    /// Records `ERROR` on the job of an execution that ended without recording it.
+    /// `by_timer`: its deadline timer found it (its status-change event never healed it).
+    async fn heal_ended(&self, detail: &ExecutionDetail, by_timer: bool) -> Result<HealOutput, PipelineError> {
         let name = match detail.status.as_str() {
             "FAILED" => "ExecutionFailed",
             "TIMED_OUT" => "ExecutionTimedOut",
@@ -423,7 +516,9 @@ impl Handlers {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| PipelineError::InvalidJob(format!("the execution's input is not JSON: {e}")))?
-            .ok_or_else(|| PipelineError::InvalidJob("the event does not include the execution's input".into()))?;
+            .ok_or_else(|| {
+                PipelineError::InvalidJob("no input for the execution, from the event or DescribeExecution".into())
+            })?;
         // The Pipe starts the execution with a one-element array (UnwrapRecord takes `$[0]`).
         let record = match input {
             Value::Array(mut records) if !records.is_empty() => records.swap_remove(0),
@@ -440,9 +535,12 @@ impl Handlers {
             Found::Malformed { problem, .. } => format!("holding an item that is no job item ({problem})"),
         };
         let mut message = format!("execution {} ended {} {stage}", detail.execution_arn, detail.status);
-        if let Some(error) = detail.error.filter(|e| !e.is_empty()) {
+        if by_timer {
+            message.push_str(" (found by its deadline timer)");
+        }
+        if let Some(error) = detail.error.clone().filter(|e| !e.is_empty()) {
             message.push_str(&format!(": {error}"));
-            if let Some(cause) = detail.cause.filter(|c| !c.is_empty()) {
+            if let Some(cause) = detail.cause.clone().filter(|c| !c.is_empty()) {
                 message.push_str(&format!(
                     " ({})",
                     error_message(&CaughtError {
@@ -489,6 +587,12 @@ impl Handlers {
         }
         Ok(HealOutput { recorded: None })
     }
+}
+
+/// The job an execution's input (a Pipe batch as JSON text) names.
+fn input_key(input: &str) -> Option<JobKey> {
+    let batch: Value = serde_json::from_str(input).ok()?;
+    job::key_from_stream_record(batch.get(0).unwrap_or(&batch)).ok()
 }
 
 /// An `Instant` as wall-clock time, which every Lambda host shares.

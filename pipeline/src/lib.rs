@@ -11,6 +11,7 @@ pub mod lease;
 pub mod names;
 pub mod secret;
 pub mod store;
+pub mod timer;
 pub mod timestamp;
 pub mod tls;
 pub mod transfer;

@@ -297,6 +297,103 @@ fn the_pipe_reads_the_stream_from_its_oldest_record() {
     assert_eq!(stream["StartingPosition"], "TRIM_HORIZON");
 }
 
+/// The actions a function's inline policies allow (statements as written, resources aside).
+fn allowed_actions(template: &serde_yaml::Value, function: &str) -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for policy in template["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            match &statement["Action"] {
+                serde_yaml::Value::String(a) => {
+                    actions.insert(a.clone());
+                }
+                serde_yaml::Value::Sequence(list) => {
+                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)));
+                }
+                _ => {}
+            }
+        }
+    }
+    actions
+}
+
+/// Issue 22: every taken job has a deadline timer past the execution's timeout; the functions
+/// that arm, disarm and answer it may, and nothing more; HealJob's asynchronous invocations are
+/// configured on purpose, and the healing rule's dead-letter queue has an alarm of its own.
+#[test]
+fn the_deadline_timer_fires_past_the_execution_timeout_with_least_privilege() {
+    let template: serde_yaml::Value = serde_yaml::from_str(&infra("template.yaml")).unwrap();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let after = variables["HEAL_TIMER_AFTER_SECS"]
+        .as_u64()
+        .expect("HEAL_TIMER_AFTER_SECS");
+    let timeout = asl()["TimeoutSeconds"].as_u64().unwrap();
+    assert!(
+        after > timeout,
+        "the timer ({after} s) must fire after the execution's timeout ({timeout} s)"
+    );
+    assert_eq!(
+        after,
+        pipeline::timer::DEFAULT_AFTER.as_secs(),
+        "the pipeline's default agrees"
+    );
+    for name in ["HEAL_TIMER_GROUP", "HEAL_TIMER_TARGET_ARN", "HEAL_TIMER_ROLE_ARN"] {
+        assert!(!variables[name].is_null(), "{name} is set for the functions");
+    }
+    let resources = &template["Resources"];
+    assert_eq!(resources["HealTimerGroup"]["Type"], "AWS::Scheduler::ScheduleGroup");
+    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        allowed_actions(&template, "SetRunningFunction"),
+        set(&[
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "scheduler:CreateSchedule",
+            "scheduler:DeleteSchedule",
+            "iam:PassRole"
+        ])
+    );
+    assert_eq!(
+        allowed_actions(&template, "FinalizeJobFunction"),
+        set(&["dynamodb:UpdateItem", "scheduler:DeleteSchedule"])
+    );
+    assert_eq!(
+        allowed_actions(&template, "HealJobFunction"),
+        set(&[
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "sqs:SendMessage",
+            "states:DescribeExecution",
+            "scheduler:DeleteSchedule"
+        ])
+    );
+    // The role Scheduler assumes invokes HealJob and nothing else.
+    let role = &resources["HealTimerRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "scheduler.amazonaws.com"
+    );
+    let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "lambda:InvokeFunction");
+    // HealJob's asynchronous invocation config, and the rule target's DLQ with its alarm.
+    let heal = &resources["HealJobFunction"]["Properties"];
+    assert_eq!(heal["EventInvokeConfig"]["MaximumRetryAttempts"], 2);
+    assert!(heal["EventInvokeConfig"]["MaximumEventAgeInSeconds"].as_u64().is_some());
+    let rule_dlq = format!(
+        "{:?}",
+        heal["Events"]["ExecutionEnded"]["Properties"]["DeadLetterConfig"]["Arn"]
+    );
+    assert!(rule_dlq.contains("HealRuleDeadLetterQueue"), "{rule_dlq}");
+    let alarm = format!("{:?}", resources["HealRuleDeadLetterAlarm"]["Properties"]["Dimensions"]);
+    assert!(alarm.contains("HealRuleDeadLetterQueue"), "{alarm}");
+}
+
 // ================================================================================================
 // TransferFile's IAM policy (issue 21, item 8 "open defaults"): object permissions only under
 // the landing projects' prefixes, KMS only on a key the deployment names, and the bucket's

@@ -232,7 +232,7 @@ fn error_answer(service: &str, answer: AwsAnswer) -> Verdict {
 
 /// The IAM name of a request's operation, from its `X-Amz-Target` (JSON protocols) or, for S3's
 /// REST protocol, its method, path and query.
-pub fn action(target: Option<&str>, method: &Method, path: &str, query: Option<&str>) -> String {
+pub fn action(target: Option<&str>, signing: Option<&str>, method: &Method, path: &str, query: Option<&str>) -> String {
     if let Some(target) = target {
         let (prefix, operation) = target.split_once('.').unwrap_or((target, ""));
         let service = match prefix {
@@ -242,6 +242,21 @@ pub fn action(target: Option<&str>, method: &Method, path: &str, query: Option<&
             other => other,
         };
         return format!("{service}:{operation}");
+    }
+    if signing == Some("scheduler") {
+        // EventBridge Scheduler's REST API: `/schedules/{Name}`, `/schedule-groups/{Name}`.
+        let schedule = path.starts_with("/schedules/");
+        let operation = match *method {
+            Method::POST if schedule => "CreateSchedule",
+            Method::PUT if schedule => "UpdateSchedule",
+            Method::DELETE if schedule => "DeleteSchedule",
+            Method::GET if schedule => "GetSchedule",
+            Method::GET if path == "/schedules" => "ListSchedules",
+            Method::POST => "CreateScheduleGroup",
+            Method::DELETE => "DeleteScheduleGroup",
+            _ => "Unknown",
+        };
+        return format!("scheduler:{operation}");
     }
     let query = query.unwrap_or_default();
     let has = |name: &str| {
@@ -336,7 +351,17 @@ mod tests {
             (None, Method::GET, "/b", Some("versions"), "s3:ListObjectVersions"),
         ];
         for (target, method, path, query, want) in cases {
-            assert_eq!(action(target, &method, path, query), want);
+            assert_eq!(action(target, Some("s3"), &method, path, query), want);
+        }
+        let scheduler = [
+            (Method::POST, "/schedules/t1", "scheduler:CreateSchedule"),
+            (Method::DELETE, "/schedules/t1", "scheduler:DeleteSchedule"),
+            (Method::GET, "/schedules/t1", "scheduler:GetSchedule"),
+            (Method::GET, "/schedules", "scheduler:ListSchedules"),
+            (Method::POST, "/schedule-groups/g", "scheduler:CreateScheduleGroup"),
+        ];
+        for (method, path, want) in scheduler {
+            assert_eq!(action(None, Some("scheduler"), &method, path, None), want);
         }
     }
 

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sfn::Service;
 
 use super::aws_fault::{self, AwsFaults, Verdict};
+use super::scheduler::Timers;
 use tokio::net::TcpListener;
 
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -52,6 +53,8 @@ struct Routes {
     /// DynamoDB and DynamoDB Streams, when another backend serves them (DynamoDB Local).
     dynamodb: Option<(Uri, Client<HttpConnector, Body>)>,
     faults: Arc<AwsFaults>,
+    /// Schedules created and deleted here (moto keeps them; the world fires them).
+    timers: Arc<Timers>,
 }
 
 /// A bound, not yet serving, edge: its address is known before the clients that call it (and the
@@ -73,7 +76,7 @@ impl BoundEdge {
         backend: Option<&str>,
         faults: Arc<AwsFaults>,
     ) -> Result<Edge, EdgeError> {
-        self.serve_split(service, backend, None, faults)
+        self.serve_split(service, backend, None, faults, Arc::default())
     }
 
     /// `serve`, with DynamoDB and DynamoDB Streams proxied to `dynamodb` instead.
@@ -83,6 +86,7 @@ impl BoundEdge {
         backend: Option<&str>,
         dynamodb: Option<&str>,
         faults: Arc<AwsFaults>,
+        timers: Arc<Timers>,
     ) -> Result<Edge, EdgeError> {
         let upstream = |url: &str| -> Result<(Uri, Client<HttpConnector, Body>), EdgeError> {
             let uri: Uri = url.parse().map_err(|_| EdgeError::Backend(url.to_string()))?;
@@ -96,6 +100,7 @@ impl BoundEdge {
             backend: backend.map(upstream).transpose()?,
             dynamodb: dynamodb.map(upstream).transpose()?,
             faults,
+            timers,
         });
         let BoundEdge { listener, addr } = self;
         let task = tokio::spawn(async move {
@@ -132,6 +137,13 @@ impl Edge {
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// The service a request is signed for (SigV4's credential scope: `…/scheduler/aws4_request`).
+fn signing_service(headers: &hyper::HeaderMap) -> Option<String> {
+    let authorization = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_string)
 }
 
 fn full(status: StatusCode, body: Value, error_type: Option<&str>) -> Response<Body> {
@@ -190,8 +202,17 @@ impl Routes {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let request = request.map(|body| body.boxed());
         let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok());
-        let action = aws_fault::action(target, request.method(), request.uri().path(), request.uri().query());
+        let action = aws_fault::action(
+            target,
+            signing_service(request.headers()).as_deref(),
+            request.method(),
+            request.uri().path(),
+            request.uri().query(),
+        );
         self.faults.saw(&action);
+        if action == "scheduler:CreateSchedule" || action == "scheduler:DeleteSchedule" {
+            return self.schedule(request, &action).await;
+        }
         if self.faults.is_empty() {
             return self.route(request, &action).await;
         }
@@ -204,6 +225,31 @@ impl Routes {
             && response.status() == StatusCode::OK
         {
             self.faults.committed(&body);
+        }
+        response
+    }
+
+    /// A schedule created or deleted: passed on to the backend, and on success told to the
+    /// world's timers.
+    async fn schedule(&self, request: Request<Body>, action: &str) -> Response<Body> {
+        let name = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
+        let group = request
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("groupName="))
+            .unwrap_or("default")
+            .to_string();
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let request = Request::from_parts(parts, Full::new(bytes.clone()).map_err(|never| match never {}).boxed());
+        let response = self.route(request, action).await;
+        if response.status().is_success() {
+            match action {
+                "scheduler:CreateSchedule" => self.timers.created(&name, &bytes),
+                _ => self.timers.deleted(&group, &name),
+            }
         }
         response
     }

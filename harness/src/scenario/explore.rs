@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::schema::{Action, EditStep, ExecutionStep, Expect, JobSpec, RemoteFile, Scenario, TriggerStep};
 use crate::emulate::aws_fault::{AwsAnswer, AwsFault};
-use crate::emulate::deliveries::{EventFault, EventFaultKind, PipeFault, PipeFaultKind};
+use crate::emulate::deliveries::{
+    EventFault, EventFaultKind, PipeFault, PipeFaultKind, SchedulerFault, SchedulerFaultKind,
+};
 use crate::emulate::lambda::{LambdaFault, LambdaFaultKind};
 use crate::fault::{Fault, FaultSet};
 use crate::ftps::{FtpsFault, SourceChange};
@@ -203,7 +205,7 @@ fn step(rng: &mut fastrand::Rng, job: String) -> Action {
 /// One fault somewhere: a function's, AWS's, the server's, or in AWS's deliveries.
 fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
     let job = Some(jobs[rng.usize(..jobs.len())].job_id.clone());
-    match rng.u8(..5) {
+    match rng.u8(..7) {
         0 => {
             let function = ["SetRunning", "TransferFile", "FinalizeJob"][rng.usize(..3)];
             let kind = [
@@ -276,10 +278,26 @@ fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
                 ][rng.usize(..4)],
             ),
         }),
-        3 => Fault::Events(vec![EventFault {
-            fault: [EventFaultKind::Drop, EventFaultKind::Duplicate, EventFaultKind::Delay][rng.usize(..3)],
-            delay_ms: rng.u64(50..=500),
-            job: if rng.bool() { job } else { None },
+        3 => {
+            let kind = [EventFaultKind::Drop, EventFaultKind::Duplicate, EventFaultKind::Delay][rng.usize(..3)];
+            Fault::Events(vec![EventFault {
+                fault: kind,
+                delay_ms: if kind == EventFaultKind::Delay {
+                    rng.u64(50..=500)
+                } else {
+                    0
+                },
+                job: if rng.bool() { job } else { None },
+                times: Times::Count(1),
+            }])
+        }
+        5 => Fault::Scheduler(vec![SchedulerFault {
+            fault: if rng.bool() {
+                SchedulerFaultKind::Late
+            } else {
+                SchedulerFaultKind::Twice
+            },
+            delay_ms: rng.u64(1000..=60_000),
             times: Times::Count(1),
         }]),
         _ => Fault::Pipe(vec![PipeFault {

@@ -198,7 +198,13 @@ impl Runner {
             let dir = tempfile::tempdir().map_err(PkiError::TempDir)?;
             Ok::<_, PkiError>(Pki::generate("untrusted", dir.path())?.ca_pem)
         })?;
-        let pipelines: BTreeSet<&str> = scenario.jobs.iter().map(|j| j.pipeline.as_str()).collect();
+        // Raw items name their pipelines too (a malformed one may name none).
+        let pipelines: BTreeSet<&str> = scenario
+            .jobs
+            .iter()
+            .map(|j| j.pipeline.as_str())
+            .chain(scenario.items.iter().filter_map(|i| i["pipeline"].as_str()))
+            .collect();
         for pipeline in pipelines {
             world
                 .put_secret_with(pipeline, &secret, &scenario.secret.raw_fields)

@@ -99,6 +99,17 @@ pub async fn create_job_table(sdk: &SdkConfig, table: &str, spec: &TableSpec) ->
     Ok(())
 }
 
+/// Creates the schedule group the deadline timers are armed in.
+pub async fn create_schedule_group(sdk: &SdkConfig, group: &str) -> Result<(), ResourceError> {
+    aws_sdk_scheduler::Client::new(sdk)
+        .create_schedule_group()
+        .name(group)
+        .send()
+        .await
+        .map_err(|e| ResourceError::new("creating the timers' schedule group", &e))?;
+    Ok(())
+}
+
 /// Creates the connection lease table with the key and TTL attribute the template declares.
 pub async fn create_lease_table(sdk: &SdkConfig, table: &str, spec: &LeaseTableSpec) -> Result<(), ResourceError> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);

@@ -24,7 +24,7 @@ use pipeline::job::{Job, JobKey, JobStatus};
 use pipeline::secret::FtpsSettings;
 
 use crate::emulate::disk_s3::DiskS3;
-use pipeline::handlers::{ExecutionStatusChange, HealOutput};
+use pipeline::handlers::{ExecutionStatusChange, HealEvent, HealOutput};
 use pipeline::upload::UploadSettings;
 use pipeline::{Handlers, Settings};
 use serde_json::Value;
@@ -36,10 +36,11 @@ pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError, ProjectFile};
 
 use crate::emulate::aws_fault::AwsFaults;
-use crate::emulate::deliveries::{Deliveries, EventFaultKind, PipeFaultKind};
+use crate::emulate::deliveries::{Deliveries, EventFaultKind, PipeFaultKind, SchedulerFaultKind};
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::lambda::Lambdas;
 use crate::emulate::pipe::{Board, DeadLetterQueue, Pipe, PipeError, Read, Refused, Target};
+use crate::emulate::scheduler::{Timer, Timers};
 use crate::fault::Fault;
 use crate::ftps::{FtpsServer, FtpsServerError};
 use template::StackSpec;
@@ -149,7 +150,10 @@ async fn heal(
     healed: &broadcast::Sender<(JobKey, String)>,
 ) {
     for attempt in 1..=3 {
-        match lambdas.invoke_async(function, handlers.heal_job(change.clone())).await {
+        match lambdas
+            .invoke_async(function, handlers.heal_job(HealEvent::StatusChange(change.clone())))
+            .await
+        {
             Ok(HealOutput { recorded }) => {
                 tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
                 let job = change.detail.input.as_deref().and_then(input_job);
@@ -160,6 +164,105 @@ async fn heal(
             }
             Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
         }
+    }
+}
+
+/// EventBridge Scheduler as the world runs it: moto keeps the schedules, `Timers` learns of them
+/// at the edge, and this fires them on the world's clock.
+struct Scheduler {
+    timers: Arc<Timers>,
+    lambdas: Arc<Lambdas>,
+    handlers: Arc<Handlers>,
+    deliveries: Arc<Deliveries>,
+    time: TimeMode,
+    /// The backend's Scheduler (moto), where a fired schedule is deleted.
+    backend: aws_sdk_scheduler::Client,
+}
+
+impl Scheduler {
+    /// Fires each timer at its time on a real or accelerated clock.
+    async fn run(self: Arc<Self>) {
+        loop {
+            let mut changes = self.timers.changes();
+            changes.borrow_and_update();
+            let Some(timer) = self.timers.next() else {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            };
+            let due = timer.armed + self.time.real_wait(timer.after);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due.into()) => {
+                    let scheduler = self.clone();
+                    tokio::spawn(async move { scheduler.fire(timer).await });
+                    // The next one once this one is taken out.
+                    let _ = changes.changed().await;
+                }
+                _ = changes.changed() => {}
+            }
+        }
+    }
+
+    /// Fires `timer` (unless it was deleted meanwhile): its target invoked asynchronously with
+    /// its input (twice under a `twice` fault, late under a `late` one), then the schedule
+    /// deleted, as `ActionAfterCompletion: DELETE` does.
+    async fn fire(&self, timer: Timer) {
+        if !self.timers.take(&timer) {
+            return;
+        }
+        let fault = self.deliveries.timer();
+        let mut invocations = 1;
+        if let Some(fault) = &fault {
+            tracing::warn!(timer = %timer.name, fault = ?fault.fault, "scheduler fault");
+            match fault.fault {
+                SchedulerFaultKind::Late => {
+                    // On the world's clock: a virtual one jumps over it (the timer already
+                    // fires once nothing else is left), the others wait 1/N of it.
+                    tokio::time::sleep(self.time.real_wait(Duration::from_millis(fault.delay_ms))).await;
+                }
+                SchedulerFaultKind::Twice => invocations = 2,
+            }
+        }
+        let function = timer.target_arn.rsplit(':').next().unwrap_or_default().to_string();
+        match serde_json::from_str::<Value>(&timer.input) {
+            Ok(input) => {
+                for _ in 0..invocations {
+                    // Lambda retries a failed asynchronous invocation twice.
+                    for attempt in 1..=3 {
+                        let handled = self
+                            .lambdas
+                            .invoke_async(&function, self.handlers.handle(pipeline::Step::HealJob, input.clone()))
+                            .await;
+                        match handled {
+                            Ok(output) => {
+                                tracing::info!(timer = %timer.name, %output, "timer fired");
+                                break;
+                            }
+                            Err(e) => tracing::warn!(timer = %timer.name, attempt, error = %e, "timer's target failed"),
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::error!(timer = %timer.name, error = %e, "a timer's input is not JSON"),
+        }
+        let _ = self
+            .backend
+            .delete_schedule()
+            .group_name(&timer.group)
+            .name(&timer.name)
+            .send()
+            .await;
+        self.timers.fired();
+    }
+}
+
+/// Stops a background task when its owner is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -184,6 +287,8 @@ pub struct Names {
     pub bucket: String,
     /// The `FTPS_SECRET_ID` template; `{pipeline}` is the job's pipeline.
     pub secret_id: String,
+    /// The schedule group of the deadline timers.
+    pub timers: String,
 }
 
 /// Whether the Pipe delivers the table's stream to the state machine, as a Pipe's desired state
@@ -390,6 +495,9 @@ pub struct World {
     aws_faults: Arc<AwsFaults>,
     /// Faults of AWS's deliveries: status-change events, timers, the Pipe's.
     deliveries: Arc<Deliveries>,
+    /// EventBridge Scheduler's timers, fired on the world's clock.
+    scheduler: Arc<Scheduler>,
+    _firing: Option<AbortOnDrop>,
     healing: Healing,
     /// Lambda invocations in flight, including those an ended execution abandoned.
     lambdas: Arc<Lambdas>,
@@ -430,6 +538,7 @@ impl World {
             table: format!("FSA-FileChecks-{id}"),
             leases: format!("FSA-FileChecks-{id}-Leases"),
             bucket: format!("landing-{id}"),
+            timers: format!("FileChecks-{id}-timers"),
             secret_id: if options.shared_secret {
                 format!("filechecks/{id}/ftps")
             } else {
@@ -438,6 +547,7 @@ impl World {
             id,
         };
         aws::create_job_table(&direct_dynamodb, &names.table, &stack.table).await?;
+        aws::create_schedule_group(&direct, &names.timers).await?;
         aws::create_lease_table(&direct_dynamodb, &names.leases, &stack.leases).await?;
         let disk_s3 = match options.s3 {
             S3Store::Disk => Some(DiskS3::start(None, aws::TEST_CREDENTIALS, aws::TEST_CREDENTIALS).await?),
@@ -457,6 +567,16 @@ impl World {
             secret_id: names.secret_id.clone(),
             upload: options.upload,
             timeouts: options.timeouts,
+            timers: pipeline::timer::TimerSettings {
+                group: names.timers.clone(),
+                target_arn: format!(
+                    "arn:aws:lambda:{}:{}:function:HealJob",
+                    sfn::arn::REGION,
+                    sfn::arn::ACCOUNT
+                ),
+                role_arn: format!("arn:aws:iam::{}:role/{}-timers", sfn::arn::ACCOUNT, names.table),
+                after: stack.timer_after,
+            },
         };
         let handlers = Arc::new(Handlers::new(&sdk, settings));
         let aws_faults = Arc::new(AwsFaults::default());
@@ -490,12 +610,27 @@ impl World {
             deliveries.clone(),
             options.time,
         )?;
+        let timers = Arc::new(Timers::default());
         let edge = bound.serve_split(
             service.clone(),
             Some(&backend.endpoint),
             backend.dynamodb_endpoint.as_deref(),
             aws_faults.clone(),
+            timers.clone(),
         )?;
+        let scheduler = Arc::new(Scheduler {
+            timers: timers.clone(),
+            lambdas: lambdas.clone(),
+            handlers: handlers.clone(),
+            deliveries: deliveries.clone(),
+            time: options.time,
+            backend: aws_sdk_scheduler::Client::new(&direct),
+        });
+        let firing = match options.time {
+            // On a virtual clock a timer fires once nothing else is left (`settle`).
+            TimeMode::Virtual => None,
+            _ => Some(AbortOnDrop(tokio::spawn(scheduler.clone().run()))),
+        };
         // The Pipe's dead-letter queue, where the template gives it one.
         let pipe_dlq_url = match stack.pipe.dead_letter {
             true => Some(aws::create_queue(&backend.endpoint, &format!("FSA-FileChecks-{}-dlq", names.id)).await?),
@@ -593,6 +728,8 @@ impl World {
             sdk: direct,
             aws_faults,
             deliveries,
+            scheduler,
+            _firing: firing,
             healing,
             lambdas,
             running,
@@ -733,11 +870,24 @@ impl World {
     /// Waits until every stream record so far has been delivered and its execution finished
     /// (at once when the Pipe is stopped).
     pub async fn settle(&self) {
-        if let Some(pipe) = &self.pipe {
-            pipe.settled().await;
+        loop {
+            if let Some(pipe) = &self.pipe {
+                pipe.settled().await;
+            }
+            self.lambdas.idle().await;
+            self.healing.settled(&self.service).await;
+            // Timers left armed (an execution whose end no one recorded) come last: on a
+            // virtual clock the next one fires now; on the others, each at its time.
+            let timers = &self.scheduler.timers;
+            match self.scheduler.time {
+                TimeMode::Virtual => match timers.next() {
+                    Some(timer) => self.scheduler.fire(timer).await,
+                    None => return,
+                },
+                _ if timers.is_idle() => return,
+                _ => timers.idle().await,
+            }
         }
-        self.lambdas.idle().await;
-        self.healing.settled(&self.service).await;
     }
 
     /// Ends the job's execution once it has entered `state` (`None`: once the FTPS server has

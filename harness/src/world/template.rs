@@ -138,6 +138,9 @@ pub struct StackSpec {
     /// resolved, by logical id without the `Function` suffix; a function without one draws on
     /// the account's unreserved concurrency.
     pub reserved_concurrency: BTreeMap<String, u32>,
+    /// How long after a take its deadline timer fires: the functions' `HEAL_TIMER_AFTER_SECS`
+    /// (the Globals'), else the pipeline's default.
+    pub timer_after: std::time::Duration,
 }
 
 /// Values for the template's parameters in place of their defaults, as `sam deploy
@@ -180,6 +183,7 @@ fn count(doc: &Value, value: &Value, what: &str, overrides: &ParameterOverrides)
             }
             text
         }
+        Value::String(text) => text.clone(),
         other => return Err(format!("{what}: {other:?} is neither a number nor a !Ref")),
     };
     text.parse()
@@ -326,6 +330,14 @@ impl StackSpec {
                 reserved_concurrency.insert(name, count(&doc, value, &what, overrides).map_err(fail)?);
             }
         }
+        let timer_after = match &doc["Globals"]["Function"]["Environment"]["Variables"]["HEAL_TIMER_AFTER_SECS"] {
+            Value::Null => pipeline::timer::DEFAULT_AFTER,
+            value => std::time::Duration::from_secs(
+                count(&doc, value, "the Globals' HEAL_TIMER_AFTER_SECS", overrides)
+                    .map_err(fail)?
+                    .into(),
+            ),
+        };
         let name = &machine["Properties"]["Name"];
         let state_machine_name = match name {
             Value::String(name) => name.clone(),
@@ -356,6 +368,7 @@ impl StackSpec {
             healing,
             function_timeouts,
             reserved_concurrency,
+            timer_after,
         })
     }
 }
