@@ -292,7 +292,7 @@ impl Handlers {
         // Validated before it is taken: a malformed TRIGGERED item ends ERROR InvalidJob naming
         // what is wrong, instead of being taken and abandoned RUNNING.
         match self.store.find(&key).await? {
-            Found::Malformed { status, problem } if status.as_deref() == Some(JobStatus::Triggered.as_str()) => {
+            Found::Malformed { status, problem, .. } if status.as_deref() == Some(JobStatus::Triggered.as_str()) => {
                 self.store.reject(&key, &problem).await?;
                 tracing::warn!(job_id = %key.job_id, %problem, "malformed TRIGGERED item: ERROR InvalidJob");
                 return Err(PipelineError::InvalidJob(problem));
@@ -473,16 +473,16 @@ impl Handlers {
                 (described, Some(deadline.job))
             }
         };
-        let healed = self.heal_ended(&detail, timer.is_some()).await;
+        let healed = self.heal_ended(&detail, timer.is_some()).await?;
         // The execution has ended and its job is recorded (or not its to record): its timer
-        // has nothing left to watch.
+        // has nothing left to watch. A job still RUNNING under it keeps it.
         let key = timer.or_else(|| detail.input.as_deref().and_then(input_key));
         if let Some(key) = key
-            && healed.is_ok()
+            && healed.settled
         {
             self.timers.disarm(&key, &detail.execution_arn).await;
         }
-        healed
+        Ok(healed.output)
     }
 
     /// The execution as DescribeExecution shows it (None if Step Functions does not know it).
@@ -503,12 +503,16 @@ impl Handlers {
 
     /// Records `ERROR` on the job of an execution that ended without recording it.
     /// `by_timer`: its deadline timer found it (its status-change event never healed it).
-    async fn heal_ended(&self, detail: &ExecutionDetail, by_timer: bool) -> Result<HealOutput, PipelineError> {
+    async fn heal_ended(&self, detail: &ExecutionDetail, by_timer: bool) -> Result<Healed, PipelineError> {
+        let left_alone = Healed {
+            output: HealOutput { recorded: None },
+            settled: true,
+        };
         let name = match detail.status.as_str() {
             "FAILED" => "ExecutionFailed",
             "TIMED_OUT" => "ExecutionTimedOut",
             "ABORTED" => "ExecutionAborted",
-            _ => return Ok(HealOutput { recorded: None }),
+            _ => return Ok(left_alone),
         };
         let input: Value = detail
             .input
@@ -529,7 +533,7 @@ impl Handlers {
         // The writes below are conditioned on the execution alone: an item its producer or an
         // operator broke while the execution held it is ended all the same.
         let stage = match self.store.find(&key).await? {
-            Found::Missing => return Ok(HealOutput { recorded: None }),
+            Found::Missing => return Ok(left_alone),
             Found::Job(job) if job.status == JobStatus::Triggered => "before it took the job".to_string(),
             Found::Job(job) => format!("at transferStage {}", job.transfer_stage.map_or("-", |s| s.as_str())),
             Found::Malformed { problem, .. } => format!("holding an item that is no job item ({problem})"),
@@ -575,18 +579,31 @@ impl Handlers {
                 Outcome::Written => {
                     tracing::warn!(job_id = %key.job_id, error = name, execution = %detail.execution_arn,
                         "healed: the execution ended without recording the job");
-                    return Ok(HealOutput {
-                        recorded: Some(name.to_string()),
+                    return Ok(Healed {
+                        output: HealOutput {
+                            recorded: Some(name.to_string()),
+                        },
+                        settled: true,
                     });
                 }
-                Outcome::Refused(Found::Job(found))
-                    if found.status == JobStatus::Running
-                        && found.execution_arn.as_deref() == Some(detail.execution_arn.as_str()) => {}
-                Outcome::Refused(_) => break,
+                // A SetRunning of this execution took it meanwhile: again.
+                Outcome::Refused(found) if found.running_under(&detail.execution_arn) => {}
+                Outcome::Refused(_) => return Ok(left_alone),
             }
         }
-        Ok(HealOutput { recorded: None })
+        // Still RUNNING under the execution: its timer stays armed for it.
+        Ok(Healed {
+            output: HealOutput { recorded: None },
+            settled: false,
+        })
     }
+}
+
+/// What healing an ended execution came to: what was recorded, and whether the job is settled
+/// for that execution (recorded, or not its to record) — else its timer stays armed.
+struct Healed {
+    output: HealOutput,
+    settled: bool,
 }
 
 /// The job an execution's input (a Pipe batch as JSON text) names.

@@ -59,6 +59,19 @@ impl Found {
         }
     }
 
+    /// Whether the item is RUNNING under `execution_arn` (a malformed item too).
+    pub fn running_under(&self, execution_arn: &str) -> bool {
+        match self {
+            Found::Missing => false,
+            Found::Job(job) => job.status == JobStatus::Running && job.execution_arn.as_deref() == Some(execution_arn),
+            Found::Malformed {
+                status,
+                execution_arn: arn,
+                ..
+            } => status.as_deref() == Some(JobStatus::Running.as_str()) && arn.as_deref() == Some(execution_arn),
+        }
+    }
+
     /// The item's `status` as stored (a malformed item's too); None when there is no item.
     pub fn status(&self) -> Option<&str> {
         match self {
@@ -74,11 +87,13 @@ fn found(item: Option<HashMap<String, AttributeValue>>) -> Found {
     let Some(item) = item else {
         return Found::Missing;
     };
-    let status = item.get("status").and_then(|v| v.as_s().ok()).cloned();
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let (status, execution_arn) = (text("status"), text("executionArn"));
     match job_from_item(item) {
         Ok(job) => Found::Job(Box::new(job)),
         Err(e) => Found::Malformed {
             status,
+            execution_arn,
             problem: e.to_string(),
         },
     }
@@ -130,6 +145,8 @@ pub enum Found {
     /// An item that is not a job item: its status (if it has one) and what is wrong with it.
     Malformed {
         status: Option<String>,
+        /// The execution it names, if it names one as text.
+        execution_arn: Option<String>,
         problem: String,
     },
 }
@@ -423,7 +440,44 @@ impl JobStore {
     /// `RUNNING → ERROR` with the details, only for the owning execution. Returns the outcome so
     /// the caller can tell a recorded failure from a duplicate that must leave the job alone.
     pub async fn fail(&self, key: &JobKey, execution_arn: &str, error: &ErrorRecord) -> Result<Outcome, PipelineError> {
-        let error = &stamped(error);
+        let mut error = stamped(error);
+        // Never recorded before the take: a heal stamped as the take committed (or a host whose
+        // clock is behind SetRunning's) writes the item's own `startedAt` instead.
+        for _ in 0..2 {
+            let outcome = self
+                .update(
+                    key,
+                    "SET #status = :error_status, updatedAt = :now, #error = :error",
+                    "#status = :running AND executionArn = :arn AND (attribute_not_exists(startedAt) OR startedAt <= :now)",
+                    [
+                        (":error_status", s(JobStatus::Error.as_str())),
+                        (":running", s(JobStatus::Running.as_str())),
+                        (":now", s(&error.at)),
+                        (":arn", s(execution_arn)),
+                        (":error", error_map(&error)),
+                    ],
+                )
+                .await?;
+            match outcome {
+                Outcome::Refused(Found::Job(job))
+                    if job.status == JobStatus::Running
+                        && job.execution_arn.as_deref() == Some(execution_arn)
+                        && job
+                            .started_at
+                            .as_deref()
+                            .is_some_and(|started| started > error.at.as_str()) =>
+                {
+                    error.at = job.started_at.clone().unwrap_or_default();
+                }
+                // A broken item's `startedAt` may be no time at all: its execution ends it still.
+                Outcome::Refused(Found::Malformed {
+                    status: Some(status), ..
+                }) if status == JobStatus::Running.as_str() => {
+                    break;
+                }
+                other => return Ok(other),
+            }
+        }
         self.update(
             key,
             "SET #status = :error_status, updatedAt = :now, #error = :error",
@@ -433,7 +487,7 @@ impl JobStore {
                 (":running", s(JobStatus::Running.as_str())),
                 (":now", s(&error.at)),
                 (":arn", s(execution_arn)),
-                (":error", error_map(error)),
+                (":error", error_map(&error)),
             ],
         )
         .await
@@ -559,7 +613,7 @@ fn not_running(key: &JobKey, execution_arn: &str, found: &Found) -> PipelineErro
             job.status.as_str(),
             job.execution_arn.as_deref().unwrap_or("no execution")
         ),
-        Found::Malformed { status, problem } => format!(
+        Found::Malformed { status, problem, .. } => format!(
             "it is {} and no longer a job item ({problem})",
             status.as_deref().unwrap_or("without a status")
         ),
