@@ -8,9 +8,13 @@
 //! invariant breaks. The job's outcome may differ per cell (a crash after VERIFIED completes, a
 //! stop ends ExecutionAborted); the invariants may not. One runner for both keeps the two cores
 //! busy to the end, and links the harness once.
+//!
+//! So is a fixed budget of the schedule explorer (`harness::scenario::explore`): the first 30
+//! schedules of seeds 11, 12 and 13, as `explore::seed-S-schedule-I`, each judged by the
+//! invariants alone.
 
 use harness::scenario::schema::slow_tests_enabled;
-use harness::scenario::{Runner, Scenario, matrix, scenario_files, snapshot};
+use harness::scenario::{Runner, Scenario, explore, matrix, scenario_files, snapshot};
 use harness::world::Project;
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -57,6 +61,7 @@ fn main() {
     }));
     let cells = tempfile::tempdir().expect("a temp dir for the matrix's scenario files");
     trials.extend(matrix_trials(&project, cells.path()));
+    trials.extend(explore_trials(&project));
     let conclusion = libtest_mimic::run(&args, trials);
     drop(cells);
     conclusion.exit();
@@ -94,6 +99,48 @@ fn matrix_trials(project: &Project, dir: &std::path::Path) -> Vec<Trial> {
             })
         })
         .collect()
+}
+
+/// The schedule explorer's fixed budget: these seeds' first schedules, each played as
+/// `harness explore` plays it and judged by the invariants alone (`-- explore::` runs them).
+/// Long explorations are `harness explore`'s (README).
+const EXPLORE_SEEDS: [u64; 3] = [11, 12, 13];
+const EXPLORE_SCHEDULES: u64 = 30;
+
+fn explore_trials(project: &Project) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for seed in EXPLORE_SEEDS {
+        for index in 0..EXPLORE_SCHEDULES {
+            let runner = Runner::new(project.clone());
+            trials.push(Trial::test(
+                format!("explore::seed-{seed}-schedule-{index:02}"),
+                move || {
+                    let schedule = explore::generate(seed, index, explore::Space::default());
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    let limit = std::time::Duration::from_secs(120);
+                    match runtime.block_on(explore::play(&runner, &schedule.scenario, limit)) {
+                        explore::Verdict::Held => Ok(()),
+                        explore::Verdict::Broken(broken) => Err(Failed::from(format!(
+                            "{}\nreproduce: harness explore --seed {seed} --schedules {} (shrinks it)\n{}",
+                            broken.join("\n"),
+                            index + 1,
+                            schedule.scenario.to_yaml()
+                        ))),
+                        // The fixed seeds are ones the world plays: one it cannot is a regression too.
+                        explore::Verdict::Unplayed(why) => Err(Failed::from(format!(
+                            "not played: {why}\n{}",
+                            schedule.scenario.to_yaml()
+                        ))),
+                    }
+                },
+            ));
+        }
+    }
+    trials
 }
 
 /// `<name>_jsonata.yaml` runs `<name>.yaml` on the JSONata rewrite of the state machine: the items

@@ -51,7 +51,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Verdict::Held => {}
             Verdict::Unplayed(why) => {
                 unplayed += 1;
-                eprintln!("explore: schedule {index} not played: {why}");
+                std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+                let path = args.output.join(format!("unplayed-{seed}-{index}.yaml"));
+                std::fs::write(&path, schedule.scenario.to_yaml())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("explore: schedule {index} not played: {why} ({})", path.display());
             }
             Verdict::Broken(broken) => {
                 violations += 1;

@@ -121,7 +121,15 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
         .collect();
     for _ in 0..rng.usize(0..=3) {
         let job = triggered[rng.usize(..triggered.len())].clone();
-        steps.push(step(&mut rng, job));
+        // Ended in SetRunning, edited (malformed, or a newer version its take refuses) or triggered
+        // again, it may never enter TransferFile: later steps wait for SetRunning only.
+        let ended_early = steps.iter().any(|s| match s {
+            Action::Stop(e) | Action::TimeOut(e) => e.job == job && e.after == "SetRunning",
+            Action::Edit(e) => e.job == job,
+            Action::Trigger(t) => t.job == job,
+            _ => false,
+        });
+        steps.push(step(&mut rng, job, ended_early));
     }
     if rng.u8(..4) == 0 {
         let job = jobs[rng.usize(..jobs.len())].job_id.clone();
@@ -159,11 +167,18 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
 const EDITED_AT: &str = "2099-01-01T00:00:00.000000+00:00";
 
 /// One step that happens to `job` (a job written TRIGGERED) while it runs.
-fn step(rng: &mut fastrand::Rng, job: String) -> Action {
+fn step(rng: &mut fastrand::Rng, job: String, ended_early: bool) -> Action {
     // Every execution enters SetRunning; one that took its job enters TransferFile (a step that
     // waits for a state never entered is cut off by the schedule's limit and reported unplayed,
     // not as a violation).
-    let at = |rng: &mut fastrand::Rng| if rng.u8(..4) == 0 { "TransferFile" } else { "SetRunning" }.to_string();
+    let at = |rng: &mut fastrand::Rng| {
+        if !ended_early && rng.u8(..4) == 0 {
+            "TransferFile"
+        } else {
+            "SetRunning"
+        }
+        .to_string()
+    };
     match rng.u8(..8) {
         0 => Action::Deliver { job, times: 2 },
         1 => Action::Stop(ExecutionStep { job, after: at(rng) }),

@@ -915,25 +915,50 @@ impl World {
         Ok(())
     }
 
-    /// Waits until the job's first execution has entered `state` (`None`: until the FTPS server
-    /// has begun a download), and answers that execution.
+    /// Waits until an execution of the job has entered `state` (`None`: until the FTPS server
+    /// has begun a download, answering the job's first execution), and answers that execution.
     pub async fn reached(&self, job: &JobKey, state: Option<&str>) -> Result<Handle, WorldError> {
         let mut running = self.running.subscribe();
-        let handle = running
-            .wait_for(|handles| handles.iter().any(|h| handle_job(h).as_ref() == Some(job)))
-            .await
-            .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?
-            .iter()
-            .find(|h| handle_job(h).as_ref() == Some(job))
-            .cloned()
-            .expect("waited for it");
-        match state {
-            Some(state) => {
-                handle.wait_for_event(|e| e.entered_state() == Some(state)).await;
+        let Some(state) = state else {
+            let handle = running
+                .wait_for(|handles| handles.iter().any(|h| handle_job(h).as_ref() == Some(job)))
+                .await
+                .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?
+                .iter()
+                .find(|h| handle_job(h).as_ref() == Some(job))
+                .cloned()
+                .expect("waited for it");
+            self.ftps.download_started().await;
+            return Ok(handle);
+        };
+        loop {
+            // Any of the job's executions so far (a re-trigger's may be the one that gets there).
+            let handles: Vec<Handle> = running
+                .borrow_and_update()
+                .iter()
+                .filter(|h| handle_job(h).as_ref() == Some(job))
+                .cloned()
+                .collect();
+            if handles.is_empty() {
+                running
+                    .changed()
+                    .await
+                    .map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?;
+                continue;
             }
-            None => self.ftps.download_started().await,
+            let entered = handles.iter().map(|handle| {
+                Box::pin(async move {
+                    handle.wait_for_event(|e| e.entered_state() == Some(state)).await;
+                    handle.clone()
+                })
+            });
+            tokio::select! {
+                (handle, _, _) = futures::future::select_all(entered) => return Ok(handle),
+                changed = running.changed() => {
+                    changed.map_err(|_| WorldError::NoSuchJob(job.job_id.clone()))?;
+                }
+            }
         }
-        Ok(handle)
     }
 
     /// Waits until a `slow` AWS fault holds one more request than it had when `held` was
