@@ -33,7 +33,8 @@ pub struct Args {
     /// Serve this directory through the FTPS server (default: a fresh temp directory).
     #[arg(long)]
     ftps_root: Option<PathBuf>,
-    /// Arm these faults (a YAML map as a scenario's `faults:` writes it: FTPS and `aws:` ones).
+    /// Arm these faults (a YAML map as a scenario's `faults:` writes it: the FTPS server's, `aws:`,
+    /// `lambda:`, `events:`, `scheduler:`, `pipe:`).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
     /// S3 on the harness's disk-backed store instead of moto (files of GiBs); its endpoint is

@@ -487,13 +487,13 @@ pub struct Expect {
     /// and no snapshot is kept. What the kit generates (the fault matrix's cells) says so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invariants_only: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, JobExpectation>,
-    /// Objects in the landing bucket (all of them).
-    #[serde(default)]
+    /// Objects in the landing bucket (all of them; none when not given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ObjectExpectation>,
-    /// Files left on the server (all of them).
-    #[serde(default)]
+    /// Files left on the server (all of them; none when not given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remote: Vec<String>,
     /// How many versions the landing bucket holds, over all keys (every landing stays one).
     #[serde(default, skip_serializing_if = "Option::is_none")]

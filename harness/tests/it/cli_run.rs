@@ -154,3 +154,59 @@ fn the_matrix_s_files_run_as_written() {
         assert!(!dir.join("snapshots").exists(), "no snapshot is written: {stdout}");
     }
 }
+
+/// `harness explore` pointed at a user's project whose state machine has a bug (its FinalizeJob
+/// is a Pass state that records nothing: every transferred job stays RUNNING): it
+/// finds the violation, shrinks it, writes it as a scenario file, ends `explore: 1 schedules, 1
+/// violations (seed 5)` and exits 1; `harness run` on that project replays the file as written,
+/// with and without `CI`, and fails for the same reason.
+#[test]
+fn explore_finds_shrinks_and_writes_what_run_replays() {
+    let project = tempfile::tempdir().unwrap();
+    let infra = project.path().join("infra");
+    std::fs::create_dir_all(&infra).unwrap();
+    let asl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/statemachine.asl.json")).unwrap();
+    let mut machine: serde_json::Value = serde_json::from_str(&asl).unwrap();
+    assert_eq!(machine["States"]["TransferFile"]["Next"], "FinalizeJob");
+    machine["States"]["FinalizeJob"] = serde_json::json!({"Type": "Pass", "End": true});
+    std::fs::write(infra.join("statemachine.asl.json"), machine.to_string()).unwrap();
+    let found = project.path().join("explored");
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["explore", "--seed", "5", "--schedules", "1", "--jobs", "1", "--project"])
+        .arg(project.path())
+        .arg("--output")
+        .arg(&found)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some("explore: 1 schedules, 1 violations (seed 5)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is not terminal (RUNNING)"), "{stdout}");
+    let file = found.join("explore-5-0.yaml");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("invariants_only: true"), "{written}");
+    assert!(
+        written.contains("Found by harness explore (seed 5, schedule 0), shrunk"),
+        "{written}"
+    );
+    assert!(
+        !written.contains("objects: []"),
+        "judged by the invariants alone: {written}"
+    );
+    for ci in [true, false] {
+        let (code, stdout, stderr) = harness_with(project.path(), &[file.to_str().unwrap()], ci);
+        assert_eq!(code, 1, "CI {ci}: {stdout}{stderr}");
+        assert!(stdout.contains("is not terminal (RUNNING)"), "CI {ci}: {stdout}");
+        assert!(stdout.contains("0 passed, 1 failed"), "CI {ci}: {stdout}");
+    }
+}
