@@ -441,24 +441,12 @@ impl JobStore {
     /// the caller can tell a recorded failure from a duplicate that must leave the job alone.
     pub async fn fail(&self, key: &JobKey, execution_arn: &str, error: &ErrorRecord) -> Result<Outcome, PipelineError> {
         let mut error = stamped(error);
+        let owned = "#status = :running AND executionArn = :arn";
         // Never recorded before the take: a heal stamped as the take committed (or a host whose
         // clock is behind SetRunning's) writes the item's own `startedAt` instead.
+        let not_before_take = format!("{owned} AND (attribute_not_exists(startedAt) OR startedAt <= :now)");
         for _ in 0..2 {
-            let outcome = self
-                .update(
-                    key,
-                    "SET #status = :error_status, updatedAt = :now, #error = :error",
-                    "#status = :running AND executionArn = :arn AND (attribute_not_exists(startedAt) OR startedAt <= :now)",
-                    [
-                        (":error_status", s(JobStatus::Error.as_str())),
-                        (":running", s(JobStatus::Running.as_str())),
-                        (":now", s(&error.at)),
-                        (":arn", s(execution_arn)),
-                        (":error", error_map(&error)),
-                    ],
-                )
-                .await?;
-            match outcome {
+            match self.record_error(key, execution_arn, &error, &not_before_take).await? {
                 Outcome::Refused(Found::Job(job))
                     if job.status == JobStatus::Running
                         && job.execution_arn.as_deref() == Some(execution_arn)
@@ -478,17 +466,29 @@ impl JobStore {
                 other => return Ok(other),
             }
         }
+        self.record_error(key, execution_arn, &error, owned).await
+    }
+
+    /// `SET status = ERROR, error, updatedAt` under `condition` (of `:running`, `:arn`, `:now`).
+    async fn record_error(
+        &self,
+        key: &JobKey,
+        execution_arn: &str,
+        error: &ErrorRecord,
+        condition: &str,
+    ) -> Result<Outcome, PipelineError> {
+        let values = [
+            (":error_status", s(JobStatus::Error.as_str())),
+            (":running", s(JobStatus::Running.as_str())),
+            (":now", s(&error.at)),
+            (":arn", s(execution_arn)),
+            (":error", error_map(error)),
+        ];
         self.update(
             key,
             "SET #status = :error_status, updatedAt = :now, #error = :error",
-            "#status = :running AND executionArn = :arn",
-            [
-                (":error_status", s(JobStatus::Error.as_str())),
-                (":running", s(JobStatus::Running.as_str())),
-                (":now", s(&error.at)),
-                (":arn", s(execution_arn)),
-                (":error", error_map(&error)),
-            ],
+            condition,
+            values,
         )
         .await
     }

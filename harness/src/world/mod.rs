@@ -975,7 +975,19 @@ impl World {
 
     /// The item's `updatedAt` as the table holds it now (None without one, or without the item).
     pub async fn updated_at(&self, key: &JobKey) -> Result<Option<String>, WorldError> {
-        let item = self
+        Ok(self
+            .raw_item(key)
+            .await?
+            .and_then(|item| item.get("updatedAt").cloned())
+            .and_then(|v| v.as_s().ok().cloned()))
+    }
+
+    /// The job's item as stored, read consistently (None if there is none).
+    pub async fn raw_item(
+        &self,
+        key: &JobKey,
+    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, WorldError> {
+        Ok(self
             .ddb
             .get_item()
             .table_name(&self.names.table)
@@ -985,10 +997,7 @@ impl World {
             .send()
             .await
             .map_err(|e| aws::ResourceError::new("reading a job", &e))?
-            .item;
-        Ok(item
-            .and_then(|item| item.get("updatedAt").cloned())
-            .and_then(|v| v.as_s().ok().cloned()))
+            .item)
     }
 
     /// The batch a Pipe delivers for the job's INSERT record: the record as the Pipe read it,
@@ -1046,19 +1055,7 @@ impl World {
 
     /// Sets a job TRIGGERED (an operator's re-drive of an ERROR job, or a producer's write).
     pub async fn trigger(&self, key: &JobKey) -> Result<(), WorldError> {
-        let exists = self
-            .ddb
-            .get_item()
-            .table_name(&self.names.table)
-            .key("jobId", AttributeValue::S(key.job_id.clone()))
-            .key("project", AttributeValue::S(key.project.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws::ResourceError::new("reading a job", &e))?
-            .item
-            .is_some();
-        if !exists {
+        if self.raw_item(key).await?.is_none() {
             return Err(WorldError::NoSuchJob(key.job_id.clone()));
         }
         self.ddb

@@ -138,17 +138,7 @@ impl TestWorld {
 
     /// The raw item, for comparing "untouched".
     pub async fn raw_item(&self, key: &JobKey) -> HashMap<String, AttributeValue> {
-        self.ddb()
-            .get_item()
-            .table_name(&self.names.table)
-            .key("jobId", AttributeValue::S(key.job_id.clone()))
-            .key("project", AttributeValue::S(key.project.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap()
+        self.world.raw_item(key).await.unwrap().expect("the job's item")
     }
 
     /// SetRunning for the item's INSERT record (its image's `updatedAt` as the item has it now).
