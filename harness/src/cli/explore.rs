@@ -28,6 +28,10 @@ pub struct Args {
     /// current directory, else the embedded one).
     #[arg(long)]
     project: Option<PathBuf>,
+    /// Explore around this scenario of yours instead: its files, jobs, items, secret, faults and
+    /// steps, with faults and steps added to each schedule (`--jobs` does not apply).
+    #[arg(long, value_name = "SCENARIO")]
+    from: Option<PathBuf>,
 }
 
 /// How long one schedule may take to settle before it counts as unplayed.
@@ -45,8 +49,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let space = Space { jobs: args.jobs.max(1) };
     let started = Instant::now();
     let (mut violations, mut unplayed) = (0, 0);
+    let base = match &args.from {
+        Some(path) => Some(harness::scenario::Scenario::load(path)?),
+        None => None,
+    };
     for index in 0..args.schedules {
-        let schedule = explore::generate(seed, index, space);
+        let schedule = match &base {
+            Some(base) => explore::generate_from(base, seed, index),
+            None => explore::generate(seed, index, space),
+        };
         match explore::play(&runner, &schedule.scenario, LIMIT).await {
             Verdict::Held => {}
             Verdict::Unplayed(why) => {

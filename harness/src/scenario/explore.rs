@@ -111,8 +111,39 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
         }
     }
     let mut faults = Vec::new();
+    perturb(&mut rng, &jobs, &mut steps, &mut faults);
+    let scenario = Scenario {
+        remote,
+        faults: FaultSet(faults),
+        jobs,
+        steps,
+        expect: Expect::invariants_only(),
+        ..Scenario::described(format!("explore: seed {seed}, schedule {index}"))
+    };
+    Schedule { seed, index, scenario }
+}
+
+/// The schedule `index` of `seed` around `base`, a user's scenario: its files, jobs, items,
+/// secret, parameters, faults and steps, with faults and steps added as `generate` adds them,
+/// judged by the invariants alone.
+pub fn generate_from(base: &Scenario, seed: u64, index: u64) -> Schedule {
+    let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index);
+    let mut scenario = base.clone();
+    perturb(&mut rng, &base.jobs, &mut scenario.steps, &mut scenario.faults.0);
+    scenario.expect = Expect::invariants_only();
+    scenario.description = format!("explore: seed {seed}, schedule {index}, around: {}", base.description);
+    Schedule { seed, index, scenario }
+}
+
+/// Adds to a schedule of `jobs` (with `steps` and `faults` so far) up to three faults, up to
+/// three steps on its TRIGGERED jobs, now and then a re-drive, and now and then a Pipe delivery
+/// given up on.
+fn perturb(rng: &mut fastrand::Rng, jobs: &[JobSpec], steps: &mut Vec<Action>, faults: &mut Vec<Fault>) {
+    if jobs.is_empty() {
+        return;
+    }
     for _ in 0..rng.usize(0..=3) {
-        faults.push(fault(&mut rng, &jobs));
+        faults.push(fault(rng, jobs));
     }
     let triggered: Vec<String> = jobs
         .iter()
@@ -120,6 +151,9 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
         .map(|j| j.job_id.clone())
         .collect();
     for _ in 0..rng.usize(0..=3) {
+        if triggered.is_empty() {
+            break;
+        }
         let job = triggered[rng.usize(..triggered.len())].clone();
         // Ended in SetRunning, edited (malformed, or a newer version its take refuses) or triggered
         // again, it may never enter TransferFile: later steps wait for SetRunning only.
@@ -129,7 +163,7 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
             Action::Trigger(t) => t.job == job,
             _ => false,
         });
-        steps.push(step(&mut rng, job, ended_early));
+        steps.push(step(rng, job, ended_early));
     }
     if rng.u8(..4) == 0 {
         let job = jobs[rng.usize(..jobs.len())].job_id.clone();
@@ -152,15 +186,6 @@ pub fn generate(seed: u64, index: u64, space: Space) -> Schedule {
             }]));
         }
     }
-    let scenario = Scenario {
-        remote,
-        faults: FaultSet(faults),
-        jobs,
-        steps,
-        expect: Expect::invariants_only(),
-        ..Scenario::described(format!("explore: seed {seed}, schedule {index}"))
-    };
-    Schedule { seed, index, scenario }
 }
 
 /// The `updatedAt` a producer's edit writes, when it writes one: later than any run's writes.
@@ -458,6 +483,25 @@ mod tests {
             generate(7, 0, Space::default()).scenario.to_yaml(),
             generate(8, 0, Space::default()).scenario.to_yaml()
         );
+    }
+
+    #[test]
+    fn schedules_around_a_users_scenario_keep_it_and_add_to_it() {
+        let text = "description: mine\nremote: [{path: /in/m.data, content: x}]\njobs:\n  - {jobId: mine, project: P, file: {fileName: m.data, remotePath: /in/m.data}}\nsteps: [{settle: true}]\nexpect: {}\n";
+        let base = Scenario::parse(text, std::path::Path::new("mine.yaml")).unwrap();
+        let mut added = 0;
+        for index in 0..40 {
+            let schedule = generate_from(&base, 9, index);
+            let s = &schedule.scenario;
+            assert_eq!(s.jobs.len(), 1);
+            assert_eq!(s.remote[0].path, "/in/m.data");
+            assert!(matches!(s.steps[0], Action::Settle), "the user's own steps first");
+            assert!(s.expect.invariants_only);
+            added += s.steps.len() - 1 + s.faults.0.len();
+            let yaml = s.to_yaml();
+            Scenario::parse(&yaml, std::path::Path::new("x.yaml")).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        }
+        assert!(added > 40, "faults and steps are added ({added})");
     }
 
     #[test]
