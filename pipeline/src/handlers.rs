@@ -297,6 +297,17 @@ impl Handlers {
                 tracing::warn!(job_id = %key.job_id, %problem, "malformed TRIGGERED item: ERROR InvalidJob");
                 return Err(PipelineError::InvalidJob(problem));
             }
+            // Broken while this execution held it (its first answer lost, the producer's edit
+            // since): it is still this execution's to end. TransferFile then fails InvalidJob and
+            // FinalizeJobOnCatch records it by the execution ARN; "duplicate" would end the
+            // execution SUCCEEDED with the job RUNNING.
+            found @ Found::Malformed { .. } if found.running_under(&input.execution_arn) => {
+                return Ok(SetRunningOutput {
+                    acquired: true,
+                    job: key,
+                    found_status: None,
+                });
+            }
             Found::Malformed { status, .. } => {
                 return Ok(SetRunningOutput {
                     acquired: false,
@@ -330,10 +341,8 @@ impl Handlers {
             }
             // A retry of this execution's own SetRunning (its first answer was lost): it holds the
             // job already. Answering "duplicate" would end the execution with the job RUNNING.
-            Outcome::Refused(Found::Job(job))
-                if job.status == JobStatus::Running
-                    && job.execution_arn.as_deref() == Some(input.execution_arn.as_str()) =>
-            {
+            // (Broken since or not.)
+            Outcome::Refused(found) if found.running_under(&input.execution_arn) => {
                 tracing::info!(job_id = %key.job_id, "SetRunning retried by the execution that holds the job");
                 Ok(SetRunningOutput {
                     acquired: true,

@@ -113,7 +113,8 @@ impl DeadlineTimers {
             .schedule_expression_timezone("UTC")
             .flexible_time_window(window)
             .action_after_completion(ActionAfterCompletion::Delete)
-            .description(format!("FileChecks deadline of job {}/{}", key.project, key.job_id))
+            // Scheduler allows 512 characters here; a job's key may be longer: its input names it.
+            .description("FileChecks deadline timer")
             .target(target)
             .send()
             .await;
