@@ -210,16 +210,18 @@ impl Routes {
             request.uri().query(),
         );
         self.faults.saw(&action);
+        let (request, watched) = if self.faults.is_empty() {
+            (request, None)
+        } else {
+            match self.inject(request, &action).await {
+                Ok(passed) => passed,
+                Err(answer) => return answer,
+            }
+        };
+        // Past the faults: a schedule an AWS fault refused is neither armed nor disarmed.
         if action == "scheduler:CreateSchedule" || action == "scheduler:DeleteSchedule" {
             return self.schedule(request, &action).await;
         }
-        if self.faults.is_empty() {
-            return self.route(request, &action).await;
-        }
-        let (request, watched) = match self.inject(request, &action).await {
-            Ok(passed) => passed,
-            Err(answer) => return answer,
-        };
         let response = self.route(request, &action).await;
         if let Some(body) = watched
             && response.status() == StatusCode::OK

@@ -269,8 +269,15 @@ fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
             }])
         }
         1 => {
-            let (action, body, respond, delay_ms) = match rng.u8(..5) {
+            let (action, body, respond, delay_ms) = match rng.u8(..6) {
                 0 => ("s3:UploadPart", "partNumber=2".to_string(), error(rng), 0),
+                // A timer that cannot be armed (SetRunning retries) or disarmed (it fires later).
+                5 => (
+                    ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"][rng.usize(..2)],
+                    String::new(),
+                    error(rng),
+                    0,
+                ),
                 // A take held up: its execution may be stopped, or its job edited, meanwhile.
                 1 => (
                     "dynamodb:UpdateItem",
@@ -297,7 +304,7 @@ fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
             };
             Fault::Aws(vec![AwsFault {
                 action: action.into(),
-                body_contains: Some(body),
+                body_contains: (!body.is_empty()).then_some(body),
                 respond,
                 delay_ms,
                 // Past the SDK's own three attempts: the state machine's Retry takes over.
