@@ -78,6 +78,7 @@ impl Settings {
                 group: required("HEAL_TIMER_GROUP")?,
                 target_arn: required("HEAL_TIMER_TARGET_ARN")?,
                 role_arn: required("HEAL_TIMER_ROLE_ARN")?,
+                dead_letter_arn: required("HEAL_TIMER_DLQ_ARN")?,
                 after: Duration::from_secs(number("HEAL_TIMER_AFTER_SECS", crate::timer::DEFAULT_AFTER.as_secs())?),
             },
         })

@@ -12,7 +12,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -28,6 +30,9 @@ pub struct TimerSettings {
     pub target_arn: String,
     /// `HEAL_TIMER_ROLE_ARN`: the role Scheduler assumes to invoke HealJob.
     pub role_arn: String,
+    /// `HEAL_TIMER_DLQ_ARN`: where Scheduler puts a firing it could not deliver to HealJob for
+    /// 24 h (an alarmed queue), instead of dropping it.
+    pub dead_letter_arn: String,
     /// `HEAL_TIMER_AFTER_SECS`: how long after the take it fires; past the state machine's
     /// `TimeoutSeconds`, so the execution has ended by then whatever happened to it.
     pub after: Duration,
@@ -98,6 +103,13 @@ impl DeadlineTimers {
             .arn(&self.settings.target_arn)
             .role_arn(&self.settings.role_arn)
             .input(input)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_event_age_in_seconds(86_400)
+                    .maximum_retry_attempts(185)
+                    .build(),
+            )
+            .dead_letter_config(DeadLetterConfig::builder().arn(&self.settings.dead_letter_arn).build())
             .build()
             .map_err(|e| PipelineError::AwsRequestFailed(format!("a timer's target: {e}")))?;
         let window = FlexibleTimeWindow::builder()

@@ -379,8 +379,13 @@ fn the_deadline_timer_fires_past_the_execution_timeout_with_least_privilege() {
     let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
         .as_sequence()
         .unwrap();
-    assert_eq!(statements.len(), 1);
-    assert_eq!(statements[0]["Action"], "lambda:InvokeFunction");
+    let actions: Vec<_> = statements.iter().map(|s| s["Action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["lambda:InvokeFunction", "sqs:SendMessage"]);
+    assert!(
+        format!("{:?}", statements[1]["Resource"]).contains("HealRuleDeadLetterQueue"),
+        "a firing Scheduler could not deliver goes to the healing DLQ"
+    );
+    assert!(!variables["HEAL_TIMER_DLQ_ARN"].is_null());
     // HealJob's asynchronous invocation config, and the rule target's DLQ with its alarm.
     let heal = &resources["HealJobFunction"]["Properties"];
     assert_eq!(heal["EventInvokeConfig"]["MaximumRetryAttempts"], 2);
@@ -502,8 +507,24 @@ mod transfer_file_iam {
         }
 
         fn get_att(&self, resource: &str, attribute: &str) -> Json {
+            // SAM generates `<Function><Event>` for a function's EventBridgeRule event.
+            let generated_rule = self.doc["Resources"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .filter_map(|(id, r)| Some((id.as_str()?, r)))
+                .any(|(id, r)| {
+                    r["Properties"]["Events"]
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                        .any(|(event, e)| {
+                            e["Type"] == "EventBridgeRule"
+                                && event.as_str().is_some_and(|ev| format!("{id}{ev}") == resource)
+                        })
+                });
             assert!(
-                !self.doc["Resources"][resource].is_null(),
+                !self.doc["Resources"][resource].is_null() || generated_rule,
                 "!GetAtt of the unknown {resource}"
             );
             match (resource, attribute) {

@@ -575,6 +575,12 @@ impl World {
                     sfn::arn::ACCOUNT
                 ),
                 role_arn: format!("arn:aws:iam::{}:role/{}-timers", sfn::arn::ACCOUNT, names.table),
+                dead_letter_arn: format!(
+                    "arn:aws:sqs:{}:{}:{}-timers-dlq",
+                    sfn::arn::REGION,
+                    sfn::arn::ACCOUNT,
+                    names.table
+                ),
                 after: stack.timer_after,
             },
         };
