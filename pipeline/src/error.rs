@@ -158,17 +158,24 @@ impl PipelineError {
     ];
 
     /// Classifies an AWS SDK error: throttling, 5xx and transport failures are transient.
-    pub fn from_sdk<E, R>(context: &str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(
+        context: &str,
+        err: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> Self
     where
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         use aws_sdk_dynamodb::error::SdkError;
         let transient = match &err {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
             SdkError::ServiceError(service) => {
                 let code = service.err().code().unwrap_or_default();
-                code.contains("Throttl")
+                // Any service's 5xx or 429, whatever it names its code (Secrets Manager's and
+                // Scheduler's 500s are InternalServiceError / InternalServerException).
+                let status = service.raw().status().as_u16();
+                status >= 500
+                    || status == 429
+                    || code.contains("Throttl")
                     || code.contains("ProvisionedThroughputExceeded")
                     || code == "RequestLimitExceeded"
                     || code == "InternalServerError"

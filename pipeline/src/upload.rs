@@ -199,10 +199,12 @@ impl Hasher {
     }
 }
 
-fn s3_error<E, R>(context: &str, err: aws_sdk_s3::error::SdkError<E, R>) -> PipelineError
+fn s3_error<E>(
+    context: &str,
+    err: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> PipelineError
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     PipelineError::from_sdk(context, err)
 }
