@@ -201,12 +201,14 @@ pub struct ExecutionSucceededEventDetails {
     pub output_details: DataDetails,
 }
 
-/// An error and its cause: how an execution, a Lambda function or a task failed.
+/// An error and its cause: how an execution, a Lambda function or a task failed. Both are
+/// optional members in AWS's JSON: an empty one (a Fail state without `Error` or `Cause`) is left
+/// out, not written as `""`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FailureDetails {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cause: String,
 }
 

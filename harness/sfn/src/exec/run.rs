@@ -67,7 +67,9 @@ impl Run {
                         details: FailureDetails::of(&e),
                     },
                 );
-                (Status::Failed, None, Some(e.error), Some(e.cause))
+                // A Fail state without Error (or Cause) leaves it out, as DescribeExecution does.
+                let some = |s: String| (!s.is_empty()).then_some(s);
+                (Status::Failed, None, some(e.error), some(e.cause))
             }
         };
         Execution {
