@@ -316,6 +316,7 @@ fn execution_page(world: &World, n: usize, execution: sfn::Execution) -> report:
             ftps: job
                 .map(|job| world.ftps.sessions_about(&job.file.remote_path))
                 .unwrap_or_default(),
+            time: sfn::TimeMode::Real,
         },
     }
 }

@@ -32,6 +32,35 @@ pub struct Evidence {
     pub uploads: Vec<(String, String)>,
     /// The in-process FTPS server's control-channel conversations (the password masked).
     pub ftps: Vec<crate::ftps::SessionLine>,
+    /// The clock the executions ran on: their timelines are on it.
+    pub time: sfn::TimeMode,
+}
+
+/// What the page says of its clock: the timeline's unit, and a sentence on how it relates to the
+/// real time the run took.
+fn clock(time: sfn::TimeMode, elapsed: Duration) -> (String, String) {
+    let real = elapsed.as_secs_f64();
+    match time {
+        sfn::TimeMode::Virtual => (
+            "ms (virtual)".into(),
+            format!(
+                "Time is virtual: the timelines are the executions' own clock, which jumps over waits and retry \
+                 delays (a wait takes no real time; an event that reads 0 ms came at once on it). The run took \
+                 {real:.1} s of real time."
+            ),
+        ),
+        sfn::TimeMode::Accelerated(factor) => (
+            format!("ms (×{factor})"),
+            format!(
+                "Time is sped up {factor}×: waits and retry delays took 1/{factor} of their length in real time, \
+                 and the timelines show them at full length. The run took {real:.1} s of real time."
+            ),
+        ),
+        sfn::TimeMode::Real => (
+            "ms".into(),
+            "Time is real: the timelines are wall-clock, as on AWS.".into(),
+        ),
+    }
 }
 
 /// One scenario's outcome, as a report page shows it.
@@ -170,9 +199,13 @@ pub fn render(p: &Page) -> String {
         }
         body.push_str("</ul>");
     }
+    let (unit, sentence) = clock(p.evidence.time, p.elapsed);
+    if !p.evidence.executions.is_empty() {
+        let _ = write!(body, "<p class=\"muted clock\">{}</p>", escape_markup(&sentence));
+    }
     let machine = workflow::load(&p.evidence.definition).ok();
     for (i, execution) in p.evidence.executions.iter().enumerate() {
-        body.push_str(&render_execution(i + 1, execution, machine.as_ref()));
+        body.push_str(&render_execution(i + 1, execution, machine.as_ref(), &unit));
     }
     body.push_str(&render_items(&p.evidence.reads));
     let _ = write!(body, "<h2>Items at the end</h2><pre>{}</pre>", escape_markup(&p.items));
@@ -194,7 +227,7 @@ fn pretty(text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
-fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>) -> String {
+fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::StateMachine>, unit: &str) -> String {
     let status = execution.status.as_str();
     let class = match execution.status {
         sfn::Status::Succeeded => "succeeded".to_string(),
@@ -217,8 +250,10 @@ fn render_execution(n: usize, execution: &sfn::Execution, machine: Option<&sfn::
         let path = sfn::graph::Path::from_history(&execution.history);
         let _ = write!(out, "<div class=\"scroll\">{}</div>", sfn::graph::svg(machine, &path));
     }
-    out.push_str(
-        "<h3>Timeline</h3><div class=\"scroll\"><table><tr><th>ms</th><th>Event</th><th>State</th><th>Detail</th></tr>",
+    let _ = write!(
+        out,
+        "<h3>Timeline</h3><div class=\"scroll\"><table><tr><th>{}</th><th>Event</th><th>State</th><th>Detail</th></tr>",
+        escape_markup(unit)
     );
     let start = execution.history.first().map_or(0, timestamp_millis);
     let mut state = String::new();
@@ -452,4 +487,26 @@ fn render_pipe(reads: &[Read]) -> String {
     }
     out.push_str("</table></div>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_says_which_clock_its_timelines_are_on() {
+        let (unit, sentence) = clock(sfn::TimeMode::Virtual, Duration::from_millis(2300));
+        assert_eq!(unit, "ms (virtual)");
+        assert!(
+            sentence.starts_with("Time is virtual") && sentence.contains("2.3 s of real time"),
+            "{sentence}"
+        );
+        let (unit, sentence) = clock(sfn::TimeMode::Accelerated(10_000), Duration::from_secs(11));
+        assert_eq!(unit, "ms (×10000)");
+        assert!(
+            sentence.contains("sped up 10000×") && sentence.contains("11.0 s"),
+            "{sentence}"
+        );
+        assert_eq!(clock(sfn::TimeMode::Real, Duration::ZERO).0, "ms");
+    }
 }

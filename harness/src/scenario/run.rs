@@ -320,6 +320,10 @@ impl Runner {
             objects: world.objects().await,
             uploads: world.unfinished_uploads().await,
             ftps: world.ftps.session_log(),
+            time: match scenario.speedup {
+                Some(factor) => sfn::TimeMode::Accelerated(factor),
+                None => sfn::TimeMode::Virtual,
+            },
         };
         Ok(Report {
             name: path.file_stem().unwrap_or_default().to_string_lossy().to_string(),
