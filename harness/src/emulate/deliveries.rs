@@ -28,21 +28,6 @@ pub enum EventFaultKind {
     Delay,
 }
 
-/// `events: [{fault: drop, times: 1}]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventFault {
-    pub fault: EventFaultKind,
-    /// `delay`: how late.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub delay_ms: u64,
-    /// Only events of executions started for this job (default: any).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
-    #[serde(default = "once")]
-    pub times: Times,
-}
-
 /// What happens to one firing of a deadline timer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,17 +36,6 @@ pub enum SchedulerFaultKind {
     Late,
     /// Invokes its target twice.
     Twice,
-}
-
-/// `scheduler: [{fault: late, delay_ms: 5000}]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SchedulerFault {
-    pub fault: SchedulerFaultKind,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub delay_ms: u64,
-    #[serde(default = "once")]
-    pub times: Times,
 }
 
 /// What happens to one Pipe delivery (one batch to the state machine).
@@ -74,19 +48,26 @@ pub enum PipeFaultKind {
     Late,
 }
 
+/// One fault of a delivery, whatever is delivered: `{fault: KIND, delay_ms, job, times}`, as
+/// `events: [{fault: drop, times: 1}]`, `scheduler: [{fault: late, delay_ms: 5000}]`,
 /// `pipe: [{fault: late, delay_ms: 200, job: job-1}]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PipeFault {
-    pub fault: PipeFaultKind,
+pub struct DeliveryFault<K> {
+    pub fault: K,
+    /// `delay` / `late`: how late (on the scenario's clock).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
-    /// Only deliveries of this job's records (default: any).
+    /// Only deliveries about this job (default: any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
     #[serde(default = "once")]
     pub times: Times,
 }
+
+pub type EventFault = DeliveryFault<EventFaultKind>;
+pub type SchedulerFault = DeliveryFault<SchedulerFaultKind>;
+pub type PipeFault = DeliveryFault<PipeFaultKind>;
 
 fn once() -> Times {
     Times::Count(1)
@@ -146,9 +127,13 @@ impl Deliveries {
         )
     }
 
-    /// The fault for a timer's firing.
-    pub fn timer(&self) -> Option<SchedulerFault> {
-        take(&self.scheduler, |_| true, |f| &mut f.times)
+    /// The fault for the firing of a timer of `job`.
+    pub fn timer(&self, job: Option<&JobKey>) -> Option<SchedulerFault> {
+        take(
+            &self.scheduler,
+            |f| f.job.is_none() || f.job.as_deref() == job.map(|j| j.job_id.as_str()),
+            |f| &mut f.times,
+        )
     }
 
     /// The fault for a Pipe delivery of `job`'s record; a dropped one is remembered.

@@ -345,6 +345,7 @@ fn fault(rng: &mut fastrand::Rng, jobs: &[JobSpec]) -> Fault {
                 SchedulerFaultKind::Twice
             },
             delay_ms: rng.u64(1000..=60_000),
+            job: None,
             times: Times::Count(1),
         }]),
         _ => Fault::Pipe(vec![PipeFault {

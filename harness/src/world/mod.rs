@@ -211,7 +211,10 @@ impl Scheduler {
         if !self.timers.take(&timer) {
             return;
         }
-        let fault = self.deliveries.timer();
+        let job = serde_json::from_str::<pipeline::timer::DeadlineFired>(&timer.input)
+            .ok()
+            .map(|fired| fired.deadline.job);
+        let fault = self.deliveries.timer(job.as_ref());
         let mut invocations = 1;
         if let Some(fault) = &fault {
             tracing::warn!(timer = %timer.name, fault = ?fault.fault, "scheduler fault");
