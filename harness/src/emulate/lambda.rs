@@ -226,6 +226,27 @@ impl Lambdas {
         out
     }
 
+    /// An event delivered to `function` (EventBridge's rule, Scheduler's timer): asynchronous
+    /// invocations of `work()`, which Lambda retries twice after a failure, as its default
+    /// asynchronous invocation config (and the template's `EventInvokeConfig`) says. The last
+    /// answer, each failure logged.
+    pub async fn invoke_event<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+        &self,
+        function: &str,
+        work: impl Fn() -> F,
+    ) -> Result<T, E> {
+        let mut attempt = 1;
+        loop {
+            match self.invoke_async(function, work()).await {
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(function, attempt, error = %e, "asynchronous invocation failed; Lambda retries it");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Adds `faults` to the armed ones.
     pub fn arm(&self, faults: &[LambdaFault]) {
         self.faults

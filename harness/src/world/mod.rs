@@ -149,21 +149,18 @@ async fn heal(
     change: ExecutionStatusChange,
     healed: &broadcast::Sender<(JobKey, String)>,
 ) {
-    for attempt in 1..=3 {
-        match lambdas
-            .invoke_async(function, handlers.heal_job(HealEvent::StatusChange(change.clone())))
-            .await
-        {
-            Ok(HealOutput { recorded }) => {
-                tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
-                let job = change.detail.input.as_deref().and_then(input_job);
-                if let (Some(job), Some(name)) = (job, recorded) {
-                    let _ = healed.send((job, name));
-                }
-                return;
+    let handled = lambdas
+        .invoke_event(function, || handlers.heal_job(HealEvent::StatusChange(change.clone())))
+        .await;
+    match handled {
+        Ok(HealOutput { recorded }) => {
+            tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
+            let job = change.detail.input.as_deref().and_then(input_job);
+            if let (Some(job), Some(name)) = (job, recorded) {
+                let _ = healed.send((job, name));
             }
-            Err(e) => tracing::warn!(attempt, error = %e, "HealJob failed"),
         }
+        Err(e) => tracing::warn!(error = %e, "HealJob failed its event"),
     }
 }
 
@@ -231,19 +228,15 @@ impl Scheduler {
         match serde_json::from_str::<Value>(&timer.input) {
             Ok(input) => {
                 for _ in 0..invocations {
-                    // Lambda retries a failed asynchronous invocation twice.
-                    for attempt in 1..=3 {
-                        let handled = self
-                            .lambdas
-                            .invoke_async(&function, self.handlers.handle(pipeline::Step::HealJob, input.clone()))
-                            .await;
-                        match handled {
-                            Ok(output) => {
-                                tracing::info!(timer = %timer.name, %output, "timer fired");
-                                break;
-                            }
-                            Err(e) => tracing::warn!(timer = %timer.name, attempt, error = %e, "timer's target failed"),
-                        }
+                    let handled = self
+                        .lambdas
+                        .invoke_event(&function, || {
+                            self.handlers.handle(pipeline::Step::HealJob, input.clone())
+                        })
+                        .await;
+                    match handled {
+                        Ok(output) => tracing::info!(timer = %timer.name, %output, "timer fired"),
+                        Err(e) => tracing::warn!(timer = %timer.name, error = %e, "timer's target failed its event"),
                     }
                 }
             }
