@@ -155,7 +155,13 @@ impl Deliveries {
     }
 }
 
-/// `delay_ms` as a `Duration`.
-pub fn millis(ms: u64) -> Duration {
-    Duration::from_millis(ms)
+/// How long a delivery `delay_ms` late waits in real time: 1/N of it at `speedup: N`, all of it
+/// on a real clock, and all of it on a virtual one too (a clock that jumps would make nothing
+/// late; a timer's lateness is the exception: on that clock it already fires last).
+pub fn late(time: sfn::TimeMode, delay_ms: u64) -> Duration {
+    let delay = Duration::from_millis(delay_ms);
+    match time {
+        sfn::TimeMode::Virtual => delay,
+        other => other.real_wait(delay),
+    }
 }

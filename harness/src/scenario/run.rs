@@ -14,7 +14,9 @@ use super::schema::{Action, DOWNLOAD, HELD, JobSpec, Scenario, ScenarioError};
 use super::snapshot;
 use crate::ftps::{ExternalFtps, ExternalFtpsError, FtpsFault};
 use crate::pki::{Pki, PkiError};
-use crate::world::{Ending, Project, ProjectFile, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions};
+use crate::world::{
+    AbortOnDrop, Ending, Project, ProjectFile, STATE_MACHINE_NAME, StoredJob, World, WorldError, WorldOptions,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -69,15 +71,6 @@ pub struct Runner {
     pub external: Option<ExternalFtps>,
     /// Live bars for the in-process server's transfers (the CLI on a terminal).
     pub progress: Option<crate::progress::Bars>,
-}
-
-/// Stops a background task when the run that started it ends, however it ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Shorter than the Lambda defaults: a scenario's server is local, and a hung one should fail fast.

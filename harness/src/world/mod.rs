@@ -36,7 +36,7 @@ pub use backend::{Backend, BackendError};
 pub use project::{Project, ProjectError, ProjectFile};
 
 use crate::emulate::aws_fault::AwsFaults;
-use crate::emulate::deliveries::{Deliveries, EventFaultKind, PipeFaultKind, SchedulerFaultKind};
+use crate::emulate::deliveries::{Deliveries, EventFaultKind, PipeFaultKind, SchedulerFaultKind, late};
 use crate::emulate::edge::{Edge, EdgeError};
 use crate::emulate::lambda::Lambdas;
 use crate::emulate::pipe::{Board, DeadLetterQueue, Pipe, PipeError, Read, Refused, Target};
@@ -253,8 +253,9 @@ impl Scheduler {
     }
 }
 
-/// Stops a background task when its owner is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Stops a background task when its owner is dropped (a world's timer loop, a run's progress
+/// bars), however it ends.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -410,15 +411,7 @@ impl Healing {
                         match fault.fault {
                             EventFaultKind::Drop => (0, Duration::ZERO),
                             EventFaultKind::Duplicate => (2, Duration::ZERO),
-                            // Late on the scenario's clock; on a virtual one, in real time (a
-                            // clock that jumps would make nothing late).
-                            EventFaultKind::Delay => (
-                                1,
-                                match time {
-                                    TimeMode::Virtual => Duration::from_millis(fault.delay_ms),
-                                    other => other.real_wait(Duration::from_millis(fault.delay_ms)),
-                                },
-                            ),
+                            EventFaultKind::Delay => (1, late(time, fault.delay_ms)),
                         }
                     }
                 };
@@ -674,10 +667,7 @@ impl World {
                             Some(fault) => {
                                 let (service, machine_arn, mocks, running) =
                                     (service.clone(), machine_arn.clone(), mocks.clone(), running.clone());
-                                let delay = match time {
-                                    TimeMode::Virtual => Duration::from_millis(fault.delay_ms),
-                                    other => other.real_wait(Duration::from_millis(fault.delay_ms)),
-                                };
+                                let delay = late(time, fault.delay_ms);
                                 return Ok(Box::pin(async move {
                                     tokio::time::sleep(delay).await;
                                     match service.start(&machine_arn, batch, mocks) {
