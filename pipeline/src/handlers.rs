@@ -486,7 +486,7 @@ impl Handlers {
         let healed = self.heal_ended(&detail, timer.is_some()).await?;
         // The execution has ended and its job is recorded (or not its to record): its timer
         // has nothing left to watch. A job still RUNNING under it keeps it.
-        let key = timer.or_else(|| detail.input.as_deref().and_then(input_key));
+        let key = timer.or_else(|| detail.input.as_deref().and_then(job::key_from_execution_input));
         if let Some(key) = key
             && healed.settled
         {
@@ -614,12 +614,6 @@ impl Handlers {
 struct Healed {
     output: HealOutput,
     settled: bool,
-}
-
-/// The job an execution's input (a Pipe batch as JSON text) names.
-fn input_key(input: &str) -> Option<JobKey> {
-    let batch: Value = serde_json::from_str(input).ok()?;
-    job::key_from_stream_record(batch.get(0).unwrap_or(&batch)).ok()
 }
 
 /// An `Instant` as wall-clock time, which every Lambda host shares.

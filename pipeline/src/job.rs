@@ -236,6 +236,13 @@ pub fn record_version(record: &serde_json::Value) -> Result<Option<String>, Pipe
         .map(str::to_string))
 }
 
+/// The job an execution's input names (JSON text, as DescribeExecution and status-change events
+/// carry it): the Pipe's one-record batch, or a record alone.
+pub fn key_from_execution_input(input: &str) -> Option<JobKey> {
+    let batch: serde_json::Value = serde_json::from_str(input).ok()?;
+    key_from_stream_record(batch.get(0).unwrap_or(&batch)).ok()
+}
+
 pub fn key_from_stream_record(record: &serde_json::Value) -> Result<JobKey, PipelineError> {
     let keys = record
         .pointer("/dynamodb/Keys")

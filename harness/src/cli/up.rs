@@ -19,7 +19,7 @@ use harness::emulate::pipe::{Board, new_image};
 use harness::fault::FaultSet;
 use harness::progress::{Bars, say};
 use harness::report;
-use harness::world::{Project, S3Store, World, WorldOptions, execution_job, input_job};
+use harness::world::{Project, S3Store, World, WorldOptions, execution_job};
 use pipeline::job::Job;
 use sfn::TimeMode;
 use tokio::sync::broadcast::error::RecvError;
@@ -99,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if detail["status"] == "RUNNING" {
                 let job = detail["input"]
                     .as_str()
-                    .and_then(input_job)
+                    .and_then(pipeline::job::key_from_execution_input)
                     .map_or_else(|| "?".into(), |k| k.job_id);
                 say(
                     out.as_ref(),

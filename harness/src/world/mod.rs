@@ -20,7 +20,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline::ftps::Timeouts;
-use pipeline::job::{Job, JobKey, JobStatus};
+use pipeline::job::{Job, JobKey, JobStatus, key_from_execution_input};
 use pipeline::secret::FtpsSettings;
 
 use crate::emulate::disk_s3::DiskS3;
@@ -124,14 +124,9 @@ impl StoredJob {
 /// The job an execution was started for (its input is a Pipe batch), if it names one.
 pub fn execution_job(execution: &Execution) -> Option<JobKey> {
     match &execution.history.first()?.kind {
-        EventKind::ExecutionStarted { details } => input_job(&details.input),
+        EventKind::ExecutionStarted { details } => key_from_execution_input(&details.input),
         _ => None,
     }
-}
-
-/// The job an execution's input (JSON text, as the API and status-change events carry it) names.
-pub fn input_job(input: &str) -> Option<JobKey> {
-    batch_job(&serde_json::from_str(input).ok()?)
 }
 
 /// The job a Pipe batch's first record names.
@@ -155,7 +150,7 @@ async fn heal(
     match handled {
         Ok(HealOutput { recorded }) => {
             tracing::info!(execution = %change.detail.execution_arn, ?recorded, "HealJob");
-            let job = change.detail.input.as_deref().and_then(input_job);
+            let job = change.detail.input.as_deref().and_then(key_from_execution_input);
             if let (Some(job), Some(name)) = (job, recorded) {
                 let _ = healed.send((job, name));
             }
@@ -403,7 +398,7 @@ impl Healing {
                 let ended = event["detail"]["status"] != "RUNNING";
                 let matched = pattern.matches(&event);
                 // EventBridge delivers these events best-effort: the scenario's `events` faults.
-                let job = event["detail"]["input"].as_str().and_then(input_job);
+                let job = event["detail"]["input"].as_str().and_then(key_from_execution_input);
                 let (copies, delay) = match matched.then(|| deliveries.event(job.as_ref())).flatten() {
                     None => (usize::from(matched), Duration::ZERO),
                     Some(fault) => {
