@@ -51,14 +51,6 @@ pub enum Outcome {
 }
 
 impl Found {
-    /// The job, when the item is one.
-    pub fn job(&self) -> Option<&Job> {
-        match self {
-            Found::Job(job) => Some(job),
-            _ => None,
-        }
-    }
-
     /// Whether the item is RUNNING under `execution_arn` (a malformed item too).
     pub fn running_under(&self, execution_arn: &str) -> bool {
         match self {

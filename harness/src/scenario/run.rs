@@ -99,7 +99,7 @@ async fn wait_for(world: &World, job: &pipeline::job::JobKey, after: Option<&str
     match after {
         None => {}
         Some(DOWNLOAD) => world.ftps.download_started().await,
-        Some(HELD) => world.request_held(world.held_requests()).await,
+        Some(HELD) => world.request_held().await,
         Some(state) => drop(world.reached(job, Some(state)).await?),
     }
     Ok(())

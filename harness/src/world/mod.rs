@@ -948,16 +948,11 @@ impl World {
         }
     }
 
-    /// Waits until a `slow` AWS fault holds one more request than it had when `held` was
-    /// taken (`held_requests`).
-    pub async fn request_held(&self, mut held: tokio::sync::watch::Receiver<u64>) {
+    /// Waits until a `slow` AWS fault holds one more request than it held at the call.
+    pub async fn request_held(&self) {
+        let mut held = self.aws_faults.held();
         let before = *held.borrow_and_update();
         let _ = held.wait_for(|n| *n > before).await;
-    }
-
-    /// The count of requests `slow` AWS faults have held, to wait for the next one.
-    pub fn held_requests(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.aws_faults.held()
     }
 
     /// The item's `updatedAt` as the table holds it now (None without one, or without the item).
