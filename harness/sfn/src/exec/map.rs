@@ -236,11 +236,24 @@ impl Run {
             env.variables.inner()
         };
         let semaphore = tokio::sync::Semaphore::new(limit);
+        let total = inputs.len();
+        // Failures so far: once they decide the Map's failure, no iteration starts (as recorded
+        // on AWS: with MaxConcurrency 1, the failing iteration is the last one started).
+        let failures = std::sync::atomic::AtomicUsize::new(0);
+        let decided = |failed: usize| match &tolerated {
+            None => failed > 0,
+            Some(tolerated) => tolerated.exceeded(failed, total),
+        };
         let iterations = inputs.into_iter().enumerate().map(|(index, (input, map_item))| {
             let semaphore = &semaphore;
             let scope = &scope;
+            let failures = &failures;
+            let decided = &decided;
             async move {
                 let _permit = semaphore.acquire().await.expect("never closed");
+                if decided(failures.load(std::sync::atomic::Ordering::SeqCst)) {
+                    return None;
+                }
                 let mut item_context = env.context.clone();
                 if let Some(map_item) = map_item {
                     item_context["Map"] = map_item;
@@ -257,21 +270,24 @@ impl Run {
                 let ended = if result.is_ok() {
                     EventKind::MapIterationSucceeded { details: iteration() }
                 } else {
+                    failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     EventKind::MapIterationFailed { details: iteration() }
                 };
                 self.history.push(self.now(), ended);
-                (input, result)
+                Some((input, result))
             }
         });
-        let results = futures::future::join_all(iterations).await;
+        let started = futures::future::join_all(iterations).await;
+        let stopped = started.iter().any(Option::is_none);
+        let results: Vec<_> = started.into_iter().flatten().collect();
         let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-        let outcome = match tolerated {
+        let outcome = match &tolerated {
             // Without a tolerance, the first failure is the Map's.
             None => results
                 .iter()
                 .find_map(|(_, r)| r.as_ref().err().cloned())
                 .map_or(Ok(()), Err),
-            Some(tolerated) if tolerated.exceeded(failed, results.len()) => Err(StatesError::new(
+            Some(tolerated) if stopped || tolerated.exceeded(failed, total) => Err(StatesError::new(
                 "States.ExceedToleratedFailureThreshold",
                 "The specified tolerated failure threshold was exceeded",
             )),
