@@ -167,6 +167,15 @@ event_kinds! {
     LambdaFunctionSucceeded { "lambdaFunctionSucceededEventDetails": LambdaFunctionSucceededEventDetails },
     LambdaFunctionFailed { "lambdaFunctionFailedEventDetails": LambdaFunctionFailedEventDetails },
     LambdaFunctionTimedOut { "lambdaFunctionTimedOutEventDetails": LambdaFunctionTimedOutEventDetails },
+    /// Not recorded here (the emulator always schedules and starts a function); read from AWS's
+    /// histories, it is how a task attempt ended.
+    LambdaFunctionScheduleFailed { "lambdaFunctionScheduleFailedEventDetails": FailureDetails },
+    /// As `LambdaFunctionScheduleFailed`: read from AWS's histories.
+    LambdaFunctionStartFailed { "lambdaFunctionStartFailedEventDetails": FailureDetails },
+    /// As `LambdaFunctionScheduleFailed`: read from AWS's histories.
+    TaskStartFailed { "taskStartFailedEventDetails": TaskFailureDetails },
+    /// As `LambdaFunctionScheduleFailed`: read from AWS's histories.
+    TaskSubmitFailed { "taskSubmitFailedEventDetails": TaskFailureDetails },
 
     /// Not recorded here (no activities); read from AWS's histories, it is a task attempt.
     ActivityScheduled { "activityScheduledEventDetails": ActivityScheduledEventDetails },
@@ -466,6 +475,10 @@ impl EventKind {
                 | Self::TaskTimedOut { .. }
                 | Self::LambdaFunctionFailed { .. }
                 | Self::LambdaFunctionTimedOut { .. }
+                | Self::LambdaFunctionScheduleFailed { .. }
+                | Self::LambdaFunctionStartFailed { .. }
+                | Self::TaskStartFailed { .. }
+                | Self::TaskSubmitFailed { .. }
         )
     }
 
@@ -488,8 +501,13 @@ impl EventKind {
             | Self::ExecutionAborted { details }
             | Self::ExecutionTimedOut { details }
             | Self::LambdaFunctionFailed { details }
-            | Self::LambdaFunctionTimedOut { details } => Some((&details.error, &details.cause)),
-            Self::TaskFailed { details } | Self::TaskTimedOut { details } => Some((&details.error, &details.cause)),
+            | Self::LambdaFunctionTimedOut { details }
+            | Self::LambdaFunctionScheduleFailed { details }
+            | Self::LambdaFunctionStartFailed { details } => Some((&details.error, &details.cause)),
+            Self::TaskFailed { details }
+            | Self::TaskTimedOut { details }
+            | Self::TaskStartFailed { details }
+            | Self::TaskSubmitFailed { details } => Some((&details.error, &details.cause)),
             Self::EvaluationFailed { details } => Some((&details.error, &details.cause)),
             _ => None,
         }

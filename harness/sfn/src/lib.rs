@@ -3,10 +3,11 @@
 //! the embedder gives it (the harness binds the pipeline's handlers), and `mock` applies AWS's
 //! MockConfigFile test cases.
 //!
-//! The modules are private; what an embedder uses is re-exported here, and four namespaces stay
+//! The modules are private; what an embedder uses is re-exported here, and five namespaces stay
 //! public where their names read better qualified: `arn` (`arn::execution(…)`), `graph`
 //! (`graph::svg`, `graph::Path`), `history` (the event types, one per AWS event and details
-//! object) and `mock` (the MockConfigFile's types).
+//! object), `mock` (the MockConfigFile's types) and `replay` (a recorded history as mocks, and
+//! a replay compared with it).
 
 mod choice;
 mod diagnostic;
@@ -26,11 +27,12 @@ pub mod arn;
 pub mod graph;
 pub mod history;
 pub mod mock;
+pub mod replay;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode};
 pub use error::StatesError;
 pub use exec::{
-    Bindings, EndFn, EndHook, ErrorDetails, Execution, Executor, Handle, Inspection, RunOptions, StateTest,
+    Bindings, EndFn, EndHook, ErrorDetails, Execution, Executor, Handle, Identity, Inspection, RunOptions, StateTest,
     StateTestOptions, Status, TaskFn, TimeMode,
 };
 pub use history::{Event, EventKind};

@@ -1154,6 +1154,53 @@ impl Ctx<'_> {
 }
 
 impl StateMachine {
+    /// The state named `name`, in branches and item processors too.
+    pub fn find_state(&self, name: &str) -> Option<&State> {
+        self.states.get(name).or_else(|| {
+            self.states.values().find_map(|state| match &state.kind {
+                Kind::Parallel { branches } => branches.iter().find_map(|b| b.find_state(name)),
+                Kind::Map { processor, .. } => processor.find_state(name),
+                _ => None,
+            })
+        })
+    }
+
+    /// Each state inside a Parallel state's branches, with the Parallel state and the branch's
+    /// index (states of nested machines under the outermost branch they are in).
+    pub fn branch_states(&self) -> BTreeMap<String, (String, usize)> {
+        fn all(machine: &StateMachine, out: &mut Vec<String>) {
+            for (name, state) in &machine.states {
+                out.push(name.clone());
+                match &state.kind {
+                    Kind::Parallel { branches } => branches.iter().for_each(|b| all(b, out)),
+                    Kind::Map { processor, .. } => all(processor, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut found = BTreeMap::new();
+        for (name, state) in &self.states {
+            match &state.kind {
+                Kind::Parallel { branches } => {
+                    for (index, branch) in branches.iter().enumerate() {
+                        let mut names = Vec::new();
+                        all(branch, &mut names);
+                        for inner in names {
+                            found.entry(inner).or_insert((name.clone(), index));
+                        }
+                    }
+                }
+                Kind::Map { processor, .. } => {
+                    for (k, v) in processor.branch_states() {
+                        found.entry(k).or_insert(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
     /// Parses and validates a definition (the ASL JSON text).
     pub fn from_json(text: &str) -> Result<StateMachine, ValidationErrors> {
         let value: Value = serde_json::from_str(text)

@@ -344,6 +344,7 @@ impl Service {
             inspect: false,
             tokens: self.tokens.clone(),
             on_end: Some(on_end),
+            identity: None,
         };
         let handle = machine.executor.start(input, options);
         let _ = self.events.send(status_change_event(execution_detail(&handle, None)));

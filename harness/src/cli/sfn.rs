@@ -12,6 +12,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use harness::emulate::edge::Edge;
+use sfn::replay::{self, Recording};
 use sfn::{Executor, MockConfig, RunOptions, Service, ServiceOptions, TimeMode};
 
 #[derive(clap::Subcommand)]
@@ -22,13 +23,25 @@ pub enum Command {
     /// FinalizeJob (or ending in -SetRunning …) run the pipeline's handlers, configured from the
     /// environment (JOBS_TABLE, LANDING_BUCKET, FTPS_SECRET_ID, AWS_ENDPOINT_URL …);
     /// `${NameFunctionArn}` placeholders are replaced by that function's ARN.
+    ///
+    /// With --replay, every Task answers as the recorded history says it did, in order, and the
+    /// run's history is compared with the recording event by event: the first difference is
+    /// printed (event, state, field, expected, actual) and the exit status is 1.
     Run {
-        /// The ASL definition (JSON).
+        /// The ASL definition (JSON); with --replay, the recording's own `definition` if it has one.
+        #[arg(long, required_unless_present = "replay")]
+        definition: Option<PathBuf>,
+        /// The execution input: JSON text, or @FILE (default: {}, or the recorded input).
         #[arg(long)]
-        definition: PathBuf,
-        /// The execution input: JSON text, or @FILE.
-        #[arg(long, default_value = "{}")]
-        input: String,
+        input: Option<String>,
+        /// A recorded history (`aws stepfunctions get-execution-history … > history.json`) to
+        /// replay: its input, and each Task's recorded results.
+        #[arg(long, conflicts_with_all = ["mock_config", "test_case"])]
+        replay: Option<PathBuf>,
+        /// The recorded execution's ARN, so the replay runs as it (`$$.Execution.Id`, the
+        /// ARNs in Task inputs); default: the recording's `executionArn`, if it has one.
+        #[arg(long, requires = "replay")]
+        execution_arn: Option<String>,
         /// An AWS MockConfigFile.json.
         #[arg(long, requires = "test_case")]
         mock_config: Option<PathBuf>,
@@ -105,12 +118,27 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run {
             definition,
             input,
+            replay,
+            execution_arn,
             mock_config,
             test_case,
             name,
             real_time,
             inspect,
-        } => run_once(definition, input, mock_config, test_case, name, real_time, inspect).await,
+        } => {
+            let once = Once {
+                definition,
+                input,
+                name,
+                real_time,
+                inspect,
+            };
+            match (replay, mock_config, test_case) {
+                (Some(history), _, _) => replay_once(once, history, execution_arn).await,
+                (None, Some(path), Some(case)) => run_once(once, Some((path, case))).await,
+                _ => run_once(once, None).await,
+            }
+        }
         Command::TestState {
             definition,
             state,
@@ -181,44 +209,44 @@ async fn serve(port: u16, mock_config: Option<PathBuf>, virtual_time: bool) -> a
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_once(
-    definition: PathBuf,
-    input: String,
-    mock_config: Option<PathBuf>,
-    test_case: Option<String>,
+/// One run's options, as given.
+struct Once {
+    definition: Option<PathBuf>,
+    input: Option<String>,
     name: String,
     real_time: bool,
     inspect: bool,
-) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&definition).with_context(|| format!("reading {}", definition.display()))?;
-    let machine = match workflow::load(&text) {
-        Ok(machine) => machine,
-        Err(errors) => bail!("{}: {errors}", definition.display()),
-    };
-    let input = read_input(&input)?;
-    let mocks = match (mock_config, test_case) {
-        (Some(path), Some(case)) => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let config = MockConfig::from_json(&text).with_context(|| path.display().to_string())?;
-            Some(
-                config
-                    .test_case(Some(&name), &case)
-                    .or_else(|_| config.test_case(None, &case))
-                    .with_context(|| path.display().to_string())?,
-            )
+}
+
+impl Once {
+    fn machine(&self, text: &str) -> anyhow::Result<sfn::StateMachine> {
+        let shown = self
+            .definition
+            .as_ref()
+            .map_or_else(|| "the recording's definition".to_string(), |p| p.display().to_string());
+        workflow::load(text).map_err(|errors| anyhow::anyhow!("{shown}: {errors}"))
+    }
+
+    fn options(&self, mocks: Option<sfn::mock::TestCase>) -> RunOptions {
+        RunOptions {
+            state_machine_name: self.name.clone(),
+            mocks,
+            time: if self.real_time {
+                TimeMode::Real
+            } else {
+                TimeMode::Virtual
+            },
+            inspect: self.inspect,
+            ..Default::default()
         }
-        _ => None,
-    };
-    let options = RunOptions {
-        state_machine_name: name,
-        mocks,
-        time: if real_time { TimeMode::Real } else { TimeMode::Virtual },
-        inspect,
-        ..Default::default()
-    };
-    let execution = Executor::new(machine, workflow::bindings_from_env())
-        .run(input, options)
-        .await;
+    }
+}
+
+fn read_definition(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn report(execution: &sfn::Execution) -> Value {
     let mut report = json!({
         "status": execution.status,
         "output": execution.output,
@@ -226,9 +254,87 @@ async fn run_once(
         "cause": execution.cause,
         "history": execution.history,
     });
-    if let Some(inspections) = execution.inspections {
+    if let Some(inspections) = &execution.inspections {
         report["inspections"] = json!(inspections);
     }
-    println!("{report}");
+    report
+}
+
+async fn run_once(once: Once, mock: Option<(PathBuf, String)>) -> anyhow::Result<ExitCode> {
+    let path = once.definition.clone().context("--definition is required")?;
+    let machine = once.machine(&read_definition(&path)?)?;
+    let input = read_input(once.input.as_deref().unwrap_or("{}"))?;
+    let mocks = match mock {
+        Some((path, case)) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let config = MockConfig::from_json(&text).with_context(|| path.display().to_string())?;
+            Some(
+                config
+                    .test_case(Some(&once.name), &case)
+                    .or_else(|_| config.test_case(None, &case))
+                    .with_context(|| path.display().to_string())?,
+            )
+        }
+        None => None,
+    };
+    let execution = Executor::new(machine, workflow::bindings_from_env())
+        .run(input, once.options(mocks))
+        .await;
+    println!("{}", report(&execution));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The test case a replay's mocks are written under.
+const REPLAY_CASE: &str = "Replay";
+
+async fn replay_once(once: Once, history: PathBuf, execution_arn: Option<String>) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&history).with_context(|| format!("reading {}", history.display()))?;
+    let recorded: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", history.display()))?;
+    let mut recording = Recording::from_value(&recorded).with_context(|| history.display().to_string())?;
+    if execution_arn.is_some() {
+        recording.execution_arn = execution_arn;
+    }
+    let definition = match (&once.definition, recorded.get("definition")) {
+        (Some(path), _) => read_definition(path)?,
+        (None, Some(Value::String(text))) => text.clone(),
+        (None, Some(definition @ Value::Object(_))) => definition.to_string(),
+        (None, _) => bail!("{} holds no definition: give --definition", history.display()),
+    };
+    let machine = once.machine(&definition)?;
+    let input = match &once.input {
+        Some(text) => read_input(text)?,
+        None => recording.input().with_context(|| history.display().to_string())?,
+    };
+    let mocks = recording
+        .mock_config(&once.name, REPLAY_CASE)
+        .test_case(Some(&once.name), REPLAY_CASE)?;
+    let options = RunOptions {
+        identity: Some(recording.identity()),
+        ..once.options(Some(mocks))
+    };
+    let execution = Executor::new(machine.clone(), workflow::bindings_from_env())
+        .run(input, options)
+        .await;
+    let divergence = replay::compare(&recording, &execution.history, &machine);
+    let mut printed = report(&execution);
+    printed["replay"] = json!({
+        "recordedEvents": recording.events.len(),
+        "events": execution.history.len(),
+        "divergence": divergence,
+    });
+    println!("{printed}");
+    Ok(match divergence {
+        None => {
+            eprintln!(
+                "replay: {} events, as recorded ({} task answers replayed)",
+                recording.events.len(),
+                recording.answers().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Some(divergence) => {
+            eprintln!("replay: diverges at {divergence}");
+            ExitCode::FAILURE
+        }
+    })
 }

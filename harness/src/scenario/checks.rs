@@ -317,6 +317,11 @@ pub fn expectations(expect: &Expect, observed: &Observed) -> Vec<String> {
     };
     let text = |n: Option<usize>| n.map(|n| n.to_string());
     exactly(
+        "transfer attempts (TransferFile runs)",
+        text(expect.transfer_attempts),
+        attempts.to_string(),
+    );
+    exactly(
         "executions",
         text(expect.executions),
         observed.executions.len().to_string(),

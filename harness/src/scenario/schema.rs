@@ -518,6 +518,9 @@ pub struct Expect {
     /// The fewest TransferFile runs the executions may have scheduled (a file that needs many).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_attempts_at_least: Option<usize>,
+    /// Exactly how many TransferFile runs the executions scheduled (a replayed execution's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_attempts: Option<usize>,
     /// UploadPart requests the pipeline made, over all attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_parts: Option<usize>,

@@ -169,6 +169,31 @@ pub struct RunOptions {
     pub tokens: Arc<TaskTokens>,
     /// Called once the execution ended, before its outcome is visible through the `Handle`.
     pub on_end: Option<EndHook>,
+    /// Who the execution is where that is not minted here: a replayed execution's ARN, start and
+    /// role, as its recording says (what `$$.Execution` and the history then show).
+    pub identity: Option<Identity>,
+}
+
+/// A recorded execution's identity.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`.
+    pub execution_arn: String,
+    pub start: Option<OffsetDateTime>,
+    pub role_arn: Option<String>,
+}
+
+impl Identity {
+    /// The state machine's ARN and name, and the execution's name, from the execution's ARN.
+    fn parts(&self) -> Option<(String, String, String)> {
+        let (prefix, rest) = self.execution_arn.split_once(":execution:")?;
+        let (machine, name) = rest.split_once(':')?;
+        Some((
+            format!("{prefix}:stateMachine:{machine}"),
+            machine.to_string(),
+            name.to_string(),
+        ))
+    }
 }
 
 /// What runs when an execution ends (a service publishes its status-change event here), before
@@ -195,6 +220,7 @@ impl Default for RunOptions {
             inspect: false,
             tokens: Arc::new(TaskTokens::default()),
             on_end: None,
+            identity: None,
         }
     }
 }
@@ -324,14 +350,26 @@ impl Executor {
 
     /// Starts an execution on the runtime and returns at once.
     pub fn start(&self, input: Value, options: RunOptions) -> Handle {
-        let start = OffsetDateTime::now_utc();
-        let machine_arn = arn::state_machine(&options.state_machine_name);
-        let execution_arn = arn::execution(&options.state_machine_name, &options.execution_name);
+        let identity = options.identity.clone().unwrap_or_default();
+        let start = identity.start.unwrap_or_else(OffsetDateTime::now_utc);
+        let role_arn = identity
+            .role_arn
+            .clone()
+            .unwrap_or_else(|| arn::role("StatesExecutionRole"));
+        let (machine_arn, machine_name, execution_name, execution_arn) = match identity.parts() {
+            Some((machine_arn, machine, name)) => (machine_arn, machine, name, identity.execution_arn.clone()),
+            None => (
+                arn::state_machine(&options.state_machine_name),
+                options.state_machine_name.clone(),
+                options.execution_name.clone(),
+                arn::execution(&options.state_machine_name, &options.execution_name),
+            ),
+        };
         let context = json!({
-            "Execution": {"Id": execution_arn, "Input": input, "Name": options.execution_name,
-                          "RoleArn": arn::role("StatesExecutionRole"),
+            "Execution": {"Id": execution_arn, "Input": input, "Name": execution_name,
+                          "RoleArn": role_arn,
                           "StartTime": start.format(&Rfc3339).unwrap_or_default(), "RedriveCount": 0},
-            "StateMachine": {"Id": machine_arn, "Name": options.state_machine_name},
+            "StateMachine": {"Id": machine_arn, "Name": machine_name},
         });
         let history = Arc::new(History::default());
         let run = Run {
@@ -354,7 +392,7 @@ impl Executor {
                 details: ExecutionStartedEventDetails {
                     input: input.to_string(),
                     input_details: DataDetails { truncated: false },
-                    role_arn: arn::role("StatesExecutionRole"),
+                    role_arn,
                 },
             },
         );
@@ -362,7 +400,7 @@ impl Executor {
         let (stop, mut stopped) = tokio::sync::watch::channel(None::<StatesError>);
         let handle = Handle {
             arn: execution_arn,
-            name: options.execution_name.clone(),
+            name: execution_name,
             state_machine_arn: machine_arn,
             input: input.clone(),
             start_date: start,

@@ -4,6 +4,7 @@
 
 mod callback;
 mod executions;
+mod replay;
 mod service;
 mod test_state;
 mod validate;
