@@ -28,6 +28,8 @@ enum Command {
     /// Plays randomized schedules (several jobs, faults at random points, producers and
     /// operators acting) judged by the invariants; shrinks and writes each violation as a scenario.
     Explore(cli::explore::Args),
+    /// Writes a scenario replaying a recorded execution (`harness scenario from-execution`).
+    FromExecution(cli::from_execution::Args),
     /// Scenario tools.
     Scenario {
         #[command(subcommand)]
@@ -50,7 +52,8 @@ async fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args).await,
         Command::Graph(args) => cli::graph::run(args),
         Command::Explore(args) => cli::explore::run(args).await,
-        Command::Scenario { command } => cli::scenario::run(command),
+        Command::FromExecution(args) => cli::from_execution::run(args).await,
+        Command::Scenario { command } => cli::scenario::run(command).await,
         Command::Sfn { command } => cli::sfn::run(command).await,
     };
     match result {

@@ -1,6 +1,7 @@
 //! One module per command; each has its clap `Args` and a `run` returning the exit code.
 
 pub mod explore;
+pub mod from_execution;
 pub mod graph;
 pub mod junit;
 pub mod run;

@@ -1,4 +1,5 @@
 //! `harness scenario from-item`: an ERROR item exported from DynamoDB → a reproducing scenario;
+//! `harness scenario from-execution`: see `from_execution`;
 //! `harness scenario matrix`: the fault matrix as scenario files.
 
 use std::path::PathBuf;
@@ -17,6 +18,9 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Writes a scenario replaying a recorded execution: its history's attempts as faults, its
+    /// job item's end as the expectation (also `harness from-execution`).
+    FromExecution(super::from_execution::Args),
     /// Writes the fault matrix (every stage × crash, timeout, throttle, 5xx, drop, duplicate,
     /// stop) as scenario files into DIR; `harness run DIR` plays them, judged by the invariants.
     Matrix {
@@ -25,9 +29,10 @@ pub enum Command {
     },
 }
 
-pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let (item, output) = match command {
         Command::FromItem { item, output } => (item, output),
+        Command::FromExecution(args) => return super::from_execution::run(args).await,
         Command::Matrix { output } => {
             std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
             let cells = harness::scenario::matrix::cells();

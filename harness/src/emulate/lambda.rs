@@ -56,7 +56,7 @@ fn once() -> Times {
     Times::Count(1)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LambdaFaultKind {
     /// Lambda refuses the invocation: `Lambda.TooManyRequestsException`.

@@ -45,7 +45,7 @@ enum Cause {
 }
 
 /// `… after 1048576 bytes …` in a pipeline message: how far the download got.
-fn bytes_read(message: &str) -> Option<u64> {
+pub(crate) fn bytes_read(message: &str) -> Option<u64> {
     let (_, rest) = message.split_once("after ")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     rest[digits.len()..]

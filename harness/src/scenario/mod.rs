@@ -1,11 +1,13 @@
 //! Scenario files and running them: `schema` (the file format, both ways), `run` (one scenario in
 //! a fresh world), `content` (remote files' bytes), `checks` (expectations and invariants),
 //! `snapshot` (redacted items in insta's format), `from_item` (an ERROR item → a scenario),
+//! `from_execution` (a recorded execution → a scenario replaying its attempts),
 //! `matrix` (the generated fault matrix).
 
 pub mod checks;
 pub mod content;
 pub mod explore;
+pub mod from_execution;
 pub mod from_item;
 pub mod matrix;
 pub mod run;

@@ -15,6 +15,7 @@ mod cli_sfn;
 mod cli_up;
 mod disk_s3;
 mod external_ftps;
+mod from_execution;
 mod from_item;
 mod graph;
 mod healing;
