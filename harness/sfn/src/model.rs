@@ -1154,48 +1154,37 @@ impl Ctx<'_> {
 }
 
 impl StateMachine {
-    /// The state named `name`, in branches and item processors too.
-    pub fn find_state(&self, name: &str) -> Option<&State> {
-        self.states.get(name).or_else(|| {
-            self.states.values().find_map(|state| match &state.kind {
-                Kind::Parallel { branches } => branches.iter().find_map(|b| b.find_state(name)),
-                Kind::Map { processor, .. } => processor.find_state(name),
-                _ => None,
-            })
-        })
-    }
-
-    /// Each state inside a Parallel state's branches, with the Parallel state and the branch's
-    /// index (states of nested machines under the outermost branch they are in).
-    pub fn branch_states(&self) -> BTreeMap<String, (String, usize)> {
-        fn all(machine: &StateMachine, out: &mut Vec<String>) {
-            for (name, state) in &machine.states {
-                out.push(name.clone());
-                match &state.kind {
-                    Kind::Parallel { branches } => branches.iter().for_each(|b| all(b, out)),
-                    Kind::Map { processor, .. } => all(processor, out),
-                    _ => {}
-                }
+    /// Every state of the machine and of the machines nested in it (branches, item processors),
+    /// each before those nested in it.
+    pub fn all_states(&self) -> Vec<&State> {
+        let mut out = Vec::new();
+        for state in self.states.values() {
+            out.push(state);
+            match &state.kind {
+                Kind::Parallel { branches } => branches.iter().for_each(|b| out.extend(b.all_states())),
+                Kind::Map { processor, .. } => out.extend(processor.all_states()),
+                _ => {}
             }
         }
+        out
+    }
+
+    /// The state named `name`, in branches and item processors too.
+    pub fn find_state(&self, name: &str) -> Option<&State> {
+        self.all_states().into_iter().find(|state| state.name == name)
+    }
+
+    /// Each state inside a Parallel state's branches, with its branch's index (a state of a
+    /// nested machine under the outermost branch it is in).
+    pub fn branch_states(&self) -> BTreeMap<String, usize> {
         let mut found = BTreeMap::new();
-        for (name, state) in &self.states {
-            match &state.kind {
-                Kind::Parallel { branches } => {
-                    for (index, branch) in branches.iter().enumerate() {
-                        let mut names = Vec::new();
-                        all(branch, &mut names);
-                        for inner in names {
-                            found.entry(inner).or_insert((name.clone(), index));
-                        }
+        for state in self.all_states() {
+            if let Kind::Parallel { branches } = &state.kind {
+                for (index, branch) in branches.iter().enumerate() {
+                    for inner in branch.all_states() {
+                        found.entry(inner.name.clone()).or_insert(index);
                     }
                 }
-                Kind::Map { processor, .. } => {
-                    for (k, v) in processor.branch_states() {
-                        found.entry(k).or_insert(v);
-                    }
-                }
-                _ => {}
             }
         }
         found

@@ -511,7 +511,7 @@ fn decided_wait(events: &[Event], index: usize) -> Option<f64> {
 /// recording's order inside a Parallel is not the service's either (a history whose ids there
 /// were redacted, as localstack's snapshots sort those events): each branch's events are taken by
 /// type and state instead.
-fn comparison_order(events: &[Event], branches: &BTreeMap<String, (String, usize)>, sorted: bool) -> Vec<usize> {
+fn comparison_order(events: &[Event], branches: &BTreeMap<String, usize>, sorted: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..events.len()).collect();
     let mut index = 0;
     while index < events.len() {
@@ -538,7 +538,7 @@ fn comparison_order(events: &[Event], branches: &BTreeMap<String, (String, usize
                 .as_state_entered()
                 .map(|d| &d.name)
                 .or(kind.as_state_exited().map(|d| &d.name));
-            if let Some((_, of)) = named.and_then(|name| branches.get(name)) {
+            if let Some(of) = named.and_then(|name| branches.get(name)) {
                 branch = *of;
             }
             let key = match (sorted, named) {

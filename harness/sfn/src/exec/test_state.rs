@@ -100,18 +100,6 @@ pub struct StateTestOptions {
     pub variables: Option<Variables>,
 }
 
-/// Whether `name` is a state of `machine` or of a machine nested in it.
-fn contains_state(machine: &StateMachine, name: &str) -> bool {
-    machine.states.values().any(|state| {
-        state.name == name
-            || match &state.kind {
-                Kind::Map { processor, .. } => contains_state(processor, name),
-                Kind::Parallel { branches } => branches.iter().any(|b| contains_state(b, name)),
-                _ => false,
-            }
-    })
-}
-
 /// TestState's outcome for one state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateTest {
@@ -147,8 +135,8 @@ impl Executor {
             })?;
         if let Some(inner) = &error_caused_by_state {
             let inside = match &state.kind {
-                Kind::Map { processor, .. } => contains_state(processor, inner),
-                Kind::Parallel { branches } => branches.iter().any(|b| contains_state(b, inner)),
+                Kind::Map { processor, .. } => processor.find_state(inner).is_some(),
+                Kind::Parallel { branches } => branches.iter().any(|b| b.find_state(inner).is_some()),
                 _ => false,
             };
             if !inside {
