@@ -16,9 +16,12 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::exec::Identity;
-use crate::history::{Event, EventKind};
-use crate::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow};
+use crate::error::StatesError;
+use crate::exec::{Identity, error_matches};
+use crate::history::{
+    Event, EventKind, ExecutionStartedEventDetails, LambdaFunctionSucceededEventDetails, TaskSucceededEventDetails,
+};
+use crate::mock::{MockConfig, MockedMachine, MockedResponse, MockedThrow, TestCase};
 use crate::model::StateMachine;
 
 /// A history that cannot be replayed.
@@ -107,38 +110,44 @@ impl Recording {
         })
     }
 
+    /// The `ExecutionStarted` event, and its details.
+    fn started(&self) -> Option<(&Event, &ExecutionStartedEventDetails)> {
+        self.events.iter().find_map(|e| match &e.kind {
+            EventKind::ExecutionStarted { details } => Some((e, details)),
+            _ => None,
+        })
+    }
+
     /// Who the recorded execution was: its ARN (where known), start and role, for a replay to
     /// run as it.
     pub fn identity(&self) -> Identity {
-        let started = self
-            .events
-            .iter()
-            .find(|e| matches!(e.kind, EventKind::ExecutionStarted { .. }));
-        let role_arn = started.and_then(|e| match &e.kind {
-            EventKind::ExecutionStarted { details } if !details.role_arn.is_empty() => Some(details.role_arn.clone()),
-            _ => None,
-        });
+        let started = self.started();
         Identity {
             execution_arn: self.execution_arn.clone().unwrap_or_default(),
             start: started
-                .map(|e| e.timestamp)
+                .map(|(e, _)| e.timestamp)
                 .filter(|at| *at != OffsetDateTime::UNIX_EPOCH),
-            role_arn,
+            role_arn: started.map(|(_, d)| d.role_arn.clone()).filter(|role| !role.is_empty()),
         }
     }
 
     /// The execution's input, from its `ExecutionStarted` event.
     pub fn input(&self) -> Result<Value, ReplayError> {
         let text = self
-            .events
-            .iter()
-            .find_map(|e| match &e.kind {
-                EventKind::ExecutionStarted { details } => Some(details.input.as_str()),
-                _ => None,
-            })
+            .started()
+            .map(|(_, d)| d.input.as_str())
             .filter(|text| !text.is_empty())
             .ok_or(ReplayError::NoInput)?;
         serde_json::from_str(text).map_err(|e| ReplayError::BadInput(e.to_string()))
+    }
+
+    /// How long each retry waited after the failure before it, as recorded (seconds; none where
+    /// the history has no timestamps).
+    pub fn retry_waits(&self) -> Vec<f64> {
+        (0..self.events.len())
+            .filter(|&i| self.events[i].kind.is_scheduled())
+            .filter_map(|i| decided_wait(&self.events, i))
+            .collect()
     }
 
     /// The recorded type of event `index` (0-based), also where this emulator does not know it.
@@ -198,6 +207,14 @@ impl Recording {
     pub fn mock_config(&self, machine: &str, test_case: &str) -> MockConfig {
         mock_config(self.answers(), machine, test_case)
     }
+
+    /// The answers as the mocks of a run (`RunOptions::mocks`).
+    pub fn mocks(&self) -> TestCase {
+        const CASE: &str = "Replay";
+        self.mock_config(CASE, CASE)
+            .test_case(Some(CASE), CASE)
+            .expect("a mock config of recorded answers has its one test case")
+    }
 }
 
 /// `answers` as a MockConfigFile: machine `machine`, test case `test_case`, one mocked response
@@ -243,37 +260,33 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// How an attempt's last event answers it, if it ends one.
+/// How an attempt's last event answers it, if it ends one (a callback's TaskSubmitted does not).
 fn response_of(kind: &EventKind) -> Option<MockedResponse> {
-    let output = match kind {
-        EventKind::TaskSucceeded { details } => &details.output,
-        EventKind::LambdaFunctionSucceeded { details } => &details.output,
-        other => {
-            // A callback's TaskSubmitted is not an end, nor is an expression's failure.
-            if matches!(other, EventKind::EvaluationFailed { .. }) {
-                return None;
-            }
-            let failed = matches!(
-                other,
-                EventKind::TaskFailed { .. }
-                    | EventKind::TaskTimedOut { .. }
-                    | EventKind::TaskStartFailed { .. }
-                    | EventKind::TaskSubmitFailed { .. }
-                    | EventKind::LambdaFunctionFailed { .. }
-                    | EventKind::LambdaFunctionTimedOut { .. }
-                    | EventKind::LambdaFunctionScheduleFailed { .. }
-                    | EventKind::LambdaFunctionStartFailed { .. }
-            );
-            let (error, cause) = other.error().filter(|_| failed)?;
-            return Some(MockedResponse::Throw(MockedThrow {
+    match kind {
+        EventKind::TaskSucceeded {
+            details: TaskSucceededEventDetails { output, .. },
+        }
+        | EventKind::LambdaFunctionSucceeded {
+            details: LambdaFunctionSucceededEventDetails { output },
+        } => Some(MockedResponse::Return(
+            serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.clone())),
+        )),
+        EventKind::TaskFailed { .. }
+        | EventKind::TaskTimedOut { .. }
+        | EventKind::TaskStartFailed { .. }
+        | EventKind::TaskSubmitFailed { .. }
+        | EventKind::LambdaFunctionFailed { .. }
+        | EventKind::LambdaFunctionTimedOut { .. }
+        | EventKind::LambdaFunctionScheduleFailed { .. }
+        | EventKind::LambdaFunctionStartFailed { .. } => {
+            let (error, cause) = kind.error()?;
+            Some(MockedResponse::Throw(MockedThrow {
                 error: error.to_string(),
                 cause: cause.to_string(),
-            }));
+            }))
         }
-    };
-    Some(MockedResponse::Return(
-        serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.clone())),
-    ))
+        _ => None,
+    }
 }
 
 /// Where a replay first differs from its recording.
@@ -453,13 +466,11 @@ fn unrecorded(raw: &Value, field: &str, value: &Field) -> bool {
 
 /// The state an event belongs to, as far as the events up to it say.
 fn state_of(events: &[Event], index: usize) -> Option<String> {
-    let kind = &events[index].kind;
-    if let Some(d) = kind.as_state_entered() {
-        return Some(d.name.clone());
+    let event = &events[index];
+    if let Some(name) = event.entered_state().or(event.exited_state()) {
+        return Some(name.to_string());
     }
-    if let Some(d) = kind.as_state_exited() {
-        return Some(d.name.clone());
-    }
+    let kind = &event.kind;
     if let EventKind::EvaluationFailed { details } = kind {
         return Some(details.state.clone());
     }
@@ -475,22 +486,14 @@ fn state_of(events: &[Event], index: usize) -> Option<String> {
 /// Whether the retry scheduled at event `index` waited a random time (its retrier's
 /// `JitterStrategy` is FULL): the first retrier of its state naming the error, or `States.ALL`.
 fn jittered(machine: &StateMachine, events: &[Event], index: usize) -> bool {
-    let error = index
-        .checked_sub(1)
-        .and_then(|i| events[i].kind.error())
-        .map(|(error, _)| error.to_string());
-    let state = state_of(events, index);
-    let retrier = state
-        .as_deref()
-        .and_then(|name| machine.find_state(name))
-        .and_then(|state| {
-            state.retry.iter().find(|r| {
-                r.error_equals
-                    .iter()
-                    .any(|e| e == "States.ALL" || Some(e) == error.as_ref())
-            })
-        });
-    retrier.is_some_and(|r| r.full_jitter)
+    let Some((error, cause)) = index.checked_sub(1).and_then(|i| events[i].kind.error()) else {
+        return false;
+    };
+    let error = StatesError::new(error, cause);
+    state_of(events, index)
+        .and_then(|name| machine.find_state(&name))
+        .and_then(|state| state.retry.iter().find(|r| error_matches(&r.error_equals, &error)))
+        .is_some_and(|r| r.full_jitter)
 }
 
 /// A wait the definition decides, recorded: how long after its previous event this one came.
@@ -533,16 +536,12 @@ fn comparison_order(events: &[Event], branches: &BTreeMap<String, usize>, sorted
         let mut branch = usize::MAX;
         let mut keyed: Vec<((usize, &str, &str), usize)> = Vec::new();
         for (at, event) in events.iter().enumerate().take(end).skip(index + 1) {
-            let kind = &event.kind;
-            let named = kind
-                .as_state_entered()
-                .map(|d| &d.name)
-                .or(kind.as_state_exited().map(|d| &d.name));
+            let named = event.entered_state().or(event.exited_state());
             if let Some(of) = named.and_then(|name| branches.get(name)) {
                 branch = *of;
             }
             let key = match (sorted, named) {
-                (true, Some(name)) => (branch, kind.type_name(), name.as_str()),
+                (true, Some(name)) => (branch, event.kind.type_name(), name),
                 _ => (branch, "", ""),
             };
             keyed.push((key, at));

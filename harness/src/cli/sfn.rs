@@ -284,9 +284,6 @@ async fn run_once(once: Once, mock: Option<(PathBuf, String)>) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-/// The test case a replay's mocks are written under.
-const REPLAY_CASE: &str = "Replay";
-
 async fn replay_once(once: Once, history: PathBuf, execution_arn: Option<String>) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&history).with_context(|| format!("reading {}", history.display()))?;
     let recorded: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", history.display()))?;
@@ -305,12 +302,9 @@ async fn replay_once(once: Once, history: PathBuf, execution_arn: Option<String>
         Some(text) => read_input(text)?,
         None => recording.input().with_context(|| history.display().to_string())?,
     };
-    let mocks = recording
-        .mock_config(&once.name, REPLAY_CASE)
-        .test_case(Some(&once.name), REPLAY_CASE)?;
     let options = RunOptions {
         identity: Some(recording.identity()),
-        ..once.options(Some(mocks))
+        ..once.options(Some(recording.mocks()))
     };
     let execution = Executor::new(machine.clone(), workflow::bindings_from_env())
         .run(input, options)

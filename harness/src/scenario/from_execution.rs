@@ -256,7 +256,11 @@ pub fn reproduce(execution: &RecordedExecution) -> Result<Reproduction, FromExec
     }
     scenario.expect.transfer_attempts = Some(transfers.len());
 
-    let waits = retry_waits(recording);
+    let waits: Vec<String> = recording
+        .retry_waits()
+        .iter()
+        .map(|seconds| format!("{seconds:.1} s"))
+        .collect();
     if !waits.is_empty() {
         notes.push(format!(
             "the retries' timing (recorded waits {}): the scenario runs on a virtual clock, and a JitterStrategy FULL \
@@ -302,17 +306,6 @@ fn other_functions(answers: &[Answer], notes: &mut Vec<String>) -> Vec<LambdaFau
     counts
         .into_iter()
         .map(|((function, kind), times)| lambda_fault(function, kind, times))
-        .collect()
-}
-
-/// The recorded waits before each retry, as text (`2.3 s`).
-fn retry_waits(recording: &Recording) -> Vec<String> {
-    let events = &recording.events;
-    events
-        .windows(2)
-        .filter(|pair| pair[0].kind.is_failure() && pair[1].kind.is_scheduled())
-        .filter(|pair| pair[0].timestamp != time::OffsetDateTime::UNIX_EPOCH)
-        .map(|pair| format!("{:.1} s", (pair[1].timestamp - pair[0].timestamp).as_seconds_f64()))
         .collect()
 }
 

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub(crate) use retry::matches as error_matches;
+
 use crate::arn;
 use crate::error::StatesError;
 use crate::history::{

@@ -243,7 +243,7 @@ impl Run {
 }
 
 /// Whether `names` (an ErrorEquals) matches `error`.
-pub(super) fn matches(names: &[String], error: &StatesError) -> bool {
+pub(crate) fn matches(names: &[String], error: &StatesError) -> bool {
     if error.error == "States.Runtime" {
         return false;
     }

@@ -9,8 +9,6 @@ use serde_json::Value;
 use sfn::replay::{Recording, compare};
 use sfn::{Bindings, Executor, RunOptions, StateMachine};
 
-const CASE: &str = "Replay";
-
 #[tokio::test]
 async fn recorded_histories_replay_as_recorded_or_say_how_not() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay");
@@ -31,13 +29,12 @@ async fn recorded_histories_replay_as_recorded_or_say_how_not() {
         );
         let recording = Recording::from_value(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
         let machine = StateMachine::from_value(&file["definition"]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mocks = recording.mock_config("M", CASE).test_case(Some("M"), CASE).unwrap();
         let execution = Executor::new(machine.clone(), Bindings::default())
             .run(
                 recording.input().unwrap_or_else(|e| panic!("{name}: {e}")),
                 RunOptions {
                     state_machine_name: "M".into(),
-                    mocks: Some(mocks),
+                    mocks: Some(recording.mocks()),
                     identity: Some(recording.identity()),
                     ..Default::default()
                 },
