@@ -191,9 +191,6 @@ pub fn reproduce(execution: &RecordedExecution) -> Result<Reproduction, FromExec
         let Some((error, cause)) = failure(attempt) else {
             continue;
         };
-        if Some(error) == lasting && produced_by(error, cause).is_none() {
-            continue;
-        }
         match produced_by(error, cause) {
             Some(produced) => {
                 *counts.entry(produced).or_default() += 1;
@@ -201,34 +198,33 @@ pub fn reproduce(execution: &RecordedExecution) -> Result<Reproduction, FromExec
                     drop_offset = drop_offset.or(from_item::bytes_read(&message_of(cause)));
                 }
             }
+            None if Some(error) == lasting => {}
             None => unproduced.push(error.to_string()),
         }
     }
+    let mut lambda = other_functions(&answers, &mut notes);
     let scenario = &mut reproduction.scenario;
     if unproduced.is_empty() {
-        let mut faults = std::mem::take(&mut scenario.faults.0);
-        let has = |faults: &[Fault], wanted: fn(&FtpsFault) -> bool| {
-            faults.iter().any(|f| matches!(f, Fault::Ftps(ftps) if wanted(ftps)))
-        };
-        let mut lambda = Vec::new();
+        // Where the end's fault already drops or refuses every time, it makes these attempts too.
+        let armed = |wanted: fn(&FtpsFault) -> bool| scenario.faults.ftps().any(wanted);
+        let dropping = armed(|f| matches!(f, FtpsFault::DropAfterBytes(_)));
+        let rejecting = armed(|f| matches!(f, FtpsFault::RejectConnections(_)));
         for (produced, times) in counts {
             match produced {
-                Produced::Drop if !has(&faults, |f| matches!(f, FtpsFault::DropAfterBytes(_))) => {
-                    faults.push(FtpsFault::DropAfterBytes(drop_offset.unwrap_or(1)).into());
-                    faults.push(FtpsFault::DropTimes(Times::Count(times)).into());
+                Produced::Drop if !dropping => {
+                    scenario
+                        .faults
+                        .0
+                        .push(FtpsFault::DropAfterBytes(drop_offset.unwrap_or(1)).into());
+                    scenario.faults.0.push(FtpsFault::DropTimes(Times::Count(times)).into());
                 }
-                Produced::Rejected if !has(&faults, |f| matches!(f, FtpsFault::RejectConnections(_))) => {
-                    faults.push(FtpsFault::RejectConnections(times).into());
+                Produced::Rejected if !rejecting => {
+                    scenario.faults.0.push(FtpsFault::RejectConnections(times).into());
                 }
                 Produced::Lambda(fault) => lambda.push(lambda_fault("TransferFile", fault, times)),
                 _ => {}
             }
         }
-        lambda.extend(other_functions(&answers, &mut notes));
-        if !lambda.is_empty() {
-            faults.push(Fault::Lambda(lambda));
-        }
-        scenario.faults = faults.into();
     } else {
         // TransferFile answers as recorded; the other functions run for real.
         let mocked: Vec<Answer> = transfers.iter().map(|a| (*a).clone()).collect();
@@ -249,10 +245,9 @@ pub fn reproduce(execution: &RecordedExecution) -> Result<Reproduction, FromExec
             unproduced.join(", "),
             transfers.len()
         ));
-        let lambda = other_functions(&answers, &mut notes);
-        if !lambda.is_empty() {
-            scenario.faults = vec![Fault::Lambda(lambda)].into();
-        }
+    }
+    if !lambda.is_empty() {
+        scenario.faults.0.push(Fault::Lambda(lambda));
     }
     scenario.expect.transfer_attempts = Some(transfers.len());
 
