@@ -4,37 +4,14 @@
 //! types as the CLI reports them. The CLI is `$FILECHECKS_AWS_CLI` or `aws` on the PATH
 //! (`.ci/run` installs it); without one the test says so and passes, except under CI.
 
-use std::io::BufReader;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use crate::common::up::Serve;
 
 use serde_json::{Value, json};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/r";
-
-struct Serve {
-    child: Child,
-    env: Vec<(String, String)>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(mock_config: &Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["sfn", "serve", "--port", "0", "--mock-config"])
-        .arg(mock_config)
-        .env_remove("SFN_MOCK_CONFIG")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let env = crate::common::up::exports(BufReader::new(child.stdout.take().unwrap()));
-    Serve { child, env }
-}
 
 fn cli() -> Option<String> {
     let cli = std::env::var("FILECHECKS_AWS_CLI").unwrap_or_else(|_| "aws".into());
@@ -142,7 +119,7 @@ fn the_aws_cli_works_against_sfn_serve() {
         "fast.json",
         json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"fast": true}, "End": true}}}),
     );
-    let serve = serve(&mock);
+    let serve = Serve::start(&["--mock-config", mock.to_str().unwrap()]);
     let aws = Aws {
         cli,
         serve: &serve,

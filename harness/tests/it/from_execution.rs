@@ -3,10 +3,9 @@
 //! world, ends as the execution did — and a history past 1,000 events is read whole, written as
 //! a MockConfig that `harness sfn run` replays, and replayed with `--replay`.
 
-use std::io::BufReader;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::common::up::Up;
+use crate::common::up::{Serve, Up};
 use harness::scenario::Runner;
 use harness::scenario::from_execution::{RecordedExecution, reproduce};
 use harness::world::Project;
@@ -112,17 +111,12 @@ async fn a_job_failing_after_several_attempts_replays_from_its_execution() {
 /// The README's "From an execution" commands (`from-execution`, then `run`): `cargo run -p
 /// harness --` becomes the built binary, `"$EXECUTION_ARN"` the execution's ARN.
 fn readme_commands(arn: &str) -> [Vec<String>; 2] {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme
-        .split("### From an execution")
-        .nth(1)
-        .expect("the README's on-call section shows the path from an execution");
-    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
-    let commands: Vec<Vec<String>> = block
-        .lines()
-        .filter_map(|line| line.strip_prefix("cargo run -p harness -- "))
-        .map(|rest| {
-            rest.split_whitespace()
+    let (block, commands) = crate::common::readme_harness_commands("### From an execution");
+    let commands: Vec<Vec<String>> = commands
+        .into_iter()
+        .map(|command| {
+            command
+                .iter()
                 .map(|word| word.replace("\"$EXECUTION_ARN\"", arn))
                 .collect()
         })
@@ -183,27 +177,10 @@ async fn recorded_executions_replay_without_their_items() {
     }
 }
 
-/// `harness sfn serve`, as a user starts it: its exports, up to `# ready`.
-struct Serve(std::process::Child, Vec<(String, String)>);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_history_over_a_thousand_events_is_paged_and_replays() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["sfn", "serve", "--port", "0", "--virtual-time"])
-        .env_remove("SFN_MOCK_CONFIG")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let env = crate::common::up::exports(BufReader::new(child.stdout.take().unwrap()));
-    let serve = Serve(child, env);
-    let endpoint = &serve.1.iter().find(|(k, _)| k == "AWS_ENDPOINT_URL").unwrap().1;
+    let serve = Serve::start(&["--virtual-time"]);
+    let endpoint = &serve.env.iter().find(|(k, _)| k == "AWS_ENDPOINT_URL").unwrap().1;
     let sdk = harness::world::aws::sdk_config(endpoint).await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     // A Task no function answers (caught), then a loop of 300 rounds: over 1,200 events.
@@ -257,7 +234,7 @@ async fn a_history_over_a_thousand_events_is_paged_and_replays() {
             "--history",
             &path("history.json"),
         ],
-        &serve.1,
+        &serve.env,
     );
     assert_eq!(code, 0, "{err}");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(path("history.json")).unwrap()).unwrap();

@@ -51,17 +51,10 @@ const ERRORS: &[(&str, &str, &str)] = &[
 /// production ERROR" section: `cargo run -p harness --` becomes the built binary, and the
 /// replay against a staging server (it needs one) is left out.
 fn readme_commands() -> Vec<Vec<String>> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let section = readme
-        .split("## Reproducing a production ERROR")
-        .nth(1)
-        .expect("the README has the on-call section");
-    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
-    let commands: Vec<Vec<String>> = block
-        .lines()
-        .filter_map(|line| line.strip_prefix("cargo run -p harness -- "))
-        .filter(|rest| !rest.contains("--ftps-url"))
-        .map(|rest| rest.split_whitespace().map(str::to_owned).collect())
+    let (block, commands) = crate::common::readme_harness_commands("## Reproducing a production ERROR");
+    let commands: Vec<Vec<String>> = commands
+        .into_iter()
+        .filter(|command| !command.iter().any(|word| word == "--ftps-url"))
         .collect();
     assert_eq!(
         commands.iter().map(|c| c[0].as_str()).collect::<Vec<_>>(),

@@ -6,6 +6,23 @@
 pub mod backends;
 pub mod up;
 
+/// The README's commands under `heading`: the first `sh` block after it, and its `cargo run -p
+/// harness -- …` lines, each as the built binary's arguments.
+pub fn readme_harness_commands(heading: &str) -> (String, Vec<Vec<String>>) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the README has a section {heading:?}"));
+    let block = section.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    let commands = block
+        .lines()
+        .filter_map(|line| line.strip_prefix("cargo run -p harness -- "))
+        .map(|rest| rest.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    (block.to_string(), commands)
+}
+
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::time::Duration;

@@ -20,6 +20,34 @@ pub fn exports(stdout: impl BufRead) -> Vec<(String, String)> {
     env
 }
 
+/// `harness sfn serve --port 0 ARGS`, as a user starts it: its exports, read up to `# ready`;
+/// killed on drop.
+pub struct Serve {
+    child: Child,
+    pub env: Vec<(String, String)>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    pub fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .args(["sfn", "serve", "--port", "0"])
+            .args(args)
+            .env_remove("SFN_MOCK_CONFIG")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let env = exports(BufReader::new(child.stdout.take().unwrap()));
+        Serve { child, env }
+    }
+}
+
 pub struct Up {
     child: Child,
     /// The `export NAME='value'` lines it printed.
